@@ -1,0 +1,1 @@
+"""Lambda function modules. Each is imported as functions.<module>.handler everywhere."""

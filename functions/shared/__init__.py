@@ -1,0 +1,1 @@
+"""What every function module shares: observability, settings, errors, adapters, models."""

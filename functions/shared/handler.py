@@ -1,0 +1,49 @@
+"""The one way a task handler is wrapped: logging context, metrics flush, input parsed to its model.
+
+    @task_handler(MyInput)
+    def lambda_handler(task: MyInput, context: LambdaContext) -> dict: ...
+
+Bad input raises InvalidInputError naming the fields, so the execution fails (or its Catch runs)
+with a reason a person can act on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from functions.shared.errors import InvalidInputError
+from functions.shared.models import TaskInput
+from functions.shared.observability import logger, metrics
+
+M = TypeVar("M", bound=BaseModel)
+Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+
+def parse(model: type[M], event: dict[str, Any]) -> M:
+    try:
+        return model.model_validate(event)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in item['loc']) or '(input)'}: {item['msg']}" for item in error.errors()
+        )
+        raise InvalidInputError(f"{model.__name__}: {problems}") from None
+
+
+def task_handler(model: type[M]) -> Callable[[Callable[[M, Any], dict[str, Any]]], Handler]:
+    def decorate(function: Callable[[M, Any], dict[str, Any]]) -> Handler:
+        @wraps(function)
+        def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
+            task = parse(model, event)
+            if isinstance(task, TaskInput):
+                logger.append_keys(automation=task.keel.automation, event_id=task.event_id, execution=task.execution)
+                metrics.add_dimension("environment", task.keel.environment)
+            return function(task, context)
+
+        wrapped: Handler = logger.inject_lambda_context(clear_state=True)(metrics.log_metrics(handle))
+        return wrapped
+
+    return decorate

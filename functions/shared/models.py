@@ -1,0 +1,36 @@
+"""Contracts shared by every task: the platform context the prologue hands each workflow."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Contract(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+
+class Limits(Contract):
+    max_concurrency: int
+    max_actions_per_window: int
+    window_minutes: int
+
+
+class KeelContext(Contract):
+    """`$.keel`: who is running and under which limits, set by the state machine's prologue."""
+
+    automation: str
+    version: str
+    environment: str
+    owner: str
+    data_classification: str
+    dry_run: bool
+    approval_required: bool | None
+    limits: Limits
+
+
+class TaskInput(Contract):
+    """Fields every task receives besides its own: the event id, execution and context."""
+
+    event_id: str = Field(min_length=1)
+    execution: str = Field(min_length=1)
+    keel: KeelContext

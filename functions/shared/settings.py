@@ -1,0 +1,38 @@
+"""Environment variables as a validated pydantic model, read once per cold start.
+
+A missing or malformed variable raises ConfigurationError naming it; nothing falls back silently.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import TypeVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from functions.shared.errors import ConfigurationError
+
+
+class FunctionSettings(BaseModel):
+    """Base for each module's settings; field names are the variable names, lower-cased."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    keel_environment: str
+
+
+S = TypeVar("S", bound=FunctionSettings)
+
+
+def load_settings(model: type[S], environ: Mapping[str, str] | None = None) -> S:
+    source = os.environ if environ is None else environ
+    values = {key.lower(): value for key, value in source.items() if key.lower() in model.model_fields}
+    try:
+        return model.model_validate(values)
+    except ValidationError as error:
+        problems = []
+        for item in error.errors():
+            name = str(item["loc"][0]).upper()
+            problems.append(f"{name} is not set" if item["type"] == "missing" else f"{name}: {item['msg']}")
+        raise ConfigurationError("; ".join(problems)) from None

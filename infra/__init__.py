@@ -1,0 +1,1 @@
+"""Keel infrastructure: manifests and the environment table become CDK stacks."""

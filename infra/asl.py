@@ -1,0 +1,134 @@
+"""Reading ASL files and wrapping them in Keel's standard prologue.
+
+The prologue claims the event id with a conditional write before the team's workflow starts, so a
+duplicate delivery (EventBridge is at-least-once) ends as "duplicate" instead of acting twice. It
+also hands the workflow its settings under `$.keel` (automation, version, environment, limits),
+through the claim's ResultSelector so it costs no extra state transition.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from infra.errors import KeelConfigError
+
+SUBSTITUTION = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+CLAIM_STATE = "KeelClaimEvent"
+DUPLICATE_STATE = "KeelDuplicateEvent"
+# Substitutions the platform fills in for every state machine.
+PLATFORM_SUBSTITUTIONS = frozenset(
+    {"KeelIdempotencyTable", "KeelDecisionsTable", "KeelApprovalsTable", "KeelEventBus", "KeelOncallTopic", "KeelEscalationTopic"}
+)
+
+
+def load_asl(path: Path) -> dict[str, Any]:
+    """Parse an ASL file and check the shape every state machine needs."""
+    try:
+        definition = json.loads(path.read_text())
+    except OSError as error:
+        raise KeelConfigError(path, "workflow.definition", f"cannot read the ASL file: {error.strerror}") from error
+    except json.JSONDecodeError as error:
+        raise KeelConfigError(path, "(document)", f"not valid JSON: {error.msg} at line {error.lineno}") from error
+    if not isinstance(definition, dict):
+        raise KeelConfigError(path, "(document)", "an ASL definition must be a JSON object")
+    _check_states(path, definition, "")
+    return definition
+
+
+def _check_states(path: Path, machine: dict[str, Any], where: str) -> None:
+    states = machine.get("States")
+    if not isinstance(states, dict) or not states:
+        raise KeelConfigError(path, f"{where}States", "must be a non-empty object of states")
+    start = machine.get("StartAt")
+    if start not in states:
+        raise KeelConfigError(path, f"{where}StartAt", f"'{start}' is not one of the States")
+    for name, state in states.items():
+        if not isinstance(state, dict) or "Type" not in state:
+            raise KeelConfigError(path, f"{where}States.{name}", "each state must be an object with a Type")
+        for key in ("Next", "Default"):
+            target = state.get(key)
+            if target is not None and target not in states:
+                raise KeelConfigError(path, f"{where}States.{name}.{key}", f"'{target}' is not one of the States")
+        for index, branch in enumerate(state.get("Branches", [])):
+            _check_states(path, branch, f"{where}States.{name}.Branches[{index}].")
+        for key in ("Iterator", "ItemProcessor"):
+            if key in state:
+                _check_states(path, state[key], f"{where}States.{name}.{key}.")
+
+
+def iter_states(machine: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every state, including those inside Parallel branches and Map processors."""
+    for name, state in machine.get("States", {}).items():
+        yield name, state
+        for branch in state.get("Branches", []):
+            yield from iter_states(branch)
+        for key in ("Iterator", "ItemProcessor"):
+            if key in state:
+                yield from iter_states(state[key])
+
+
+def substitutions_used(definition: dict[str, Any]) -> set[str]:
+    return set(SUBSTITUTION.findall(json.dumps(definition)))
+
+
+def waits_for_task_token(definition: dict[str, Any]) -> list[str]:
+    """Names of the states that pause for a task token (not allowed in express workflows)."""
+    return [
+        name
+        for name, state in iter_states(definition)
+        if isinstance(state.get("Resource"), str) and state["Resource"].endswith(".waitForTaskToken")
+    ]
+
+
+def with_prologue(definition: dict[str, Any], automation: str, context: dict[str, Any]) -> dict[str, Any]:
+    """The team's definition with the claim prologue in front of its StartAt."""
+    states = definition["States"]
+    for reserved in (CLAIM_STATE, DUPLICATE_STATE):
+        if reserved in states:
+            raise ValueError(f"state name '{reserved}' is reserved for the Keel prologue")
+    claim = {
+        "Type": "Task",
+        "Comment": "Keel prologue: claim the event id so a duplicate delivery does not run twice.",
+        "Resource": "arn:aws:states:::dynamodb:putItem",
+        "Parameters": {
+            "TableName": "${KeelIdempotencyTable}",
+            "Item": {
+                "id": {"S.$": f"States.Format('claim#{automation}#{{}}', $.id)"},
+                "execution": {"S.$": "$$.Execution.Id"},
+                "claimed_at": {"S.$": "$$.Execution.StartTime"},
+            },
+            "ConditionExpression": "attribute_not_exists(id)",
+        },
+        "ResultSelector": context,
+        "ResultPath": "$.keel",
+        "Retry": [
+            {
+                "ErrorEquals": [
+                    "DynamoDB.ProvisionedThroughputExceededException",
+                    "DynamoDB.ThrottlingException",
+                    "DynamoDB.InternalServerErrorException",
+                    "DynamoDB.RequestLimitExceeded",
+                ],
+                "IntervalSeconds": 1,
+                "MaxAttempts": 4,
+                "BackoffRate": 2.0,
+                "JitterStrategy": "FULL",
+            }
+        ],
+        "Catch": [{"ErrorEquals": ["DynamoDB.ConditionalCheckFailedException"], "ResultPath": None, "Next": DUPLICATE_STATE}],
+        "Next": definition["StartAt"],
+    }
+    duplicate = {
+        "Type": "Pass",
+        "Comment": "Keel prologue: this event id was already claimed by an earlier execution.",
+        "Parameters": {"duplicate": True, "automation": automation, "event_id.$": "$.id"},
+        "End": True,
+    }
+    wrapped = {key: value for key, value in definition.items() if key not in ("StartAt", "States")}
+    wrapped["StartAt"] = CLAIM_STATE
+    wrapped["States"] = {CLAIM_STATE: claim, DUPLICATE_STATE: duplicate, **states}
+    return wrapped

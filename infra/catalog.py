@@ -1,0 +1,133 @@
+"""The automation catalog: every manifest in automations/, checked against the whole repository.
+
+A bad manifest stops synth with one KeelConfigError naming the file and the field. Everything an
+automation needs is resolved here, once, so constructs never re-read files or re-validate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from infra import asl
+from infra.config import Environment, EnvironmentTable
+from infra.errors import KeelConfigError, from_validation_error
+from infra.function_spec import FunctionSpec, load_function_specs
+from infra.manifest import Manifest
+
+
+@dataclass(frozen=True)
+class Automation:
+    manifest: Manifest
+    path: Path
+    definition: dict[str, Any]
+
+    @property
+    def name(self) -> str:
+        return self.manifest.name
+
+
+@dataclass(frozen=True)
+class Catalog:
+    automations: list[Automation]
+    functions: dict[str, FunctionSpec]
+    root: Path = field(default=Path("."))
+
+    def functions_in_use(self) -> list[FunctionSpec]:
+        used = {module for automation in self.automations for module in automation.manifest.functions}
+        return [self.functions[module] for module in sorted(used)]
+
+    def automations_using(self, module: str) -> list[Automation]:
+        return [automation for automation in self.automations if module in automation.manifest.functions]
+
+
+def load_catalog(root: Path, environments: EnvironmentTable) -> Catalog:
+    """Load automations/*.yaml under root, with their ASL files and function modules."""
+    functions = load_function_specs(root / "functions")
+    automations = [
+        _load_automation(path, root, functions, environments) for path in sorted((root / "automations").glob("*.yaml"))
+    ]
+    return Catalog(automations=automations, functions=functions, root=root)
+
+
+def _load_automation(path: Path, root: Path, functions: dict[str, FunctionSpec], environments: EnvironmentTable) -> Automation:
+    manifest = _parse_manifest(path)
+    if manifest.name != path.stem:
+        raise KeelConfigError(path, "name", f"'{manifest.name}' must match the file name '{path.stem}'")
+    _check_references(path, manifest, functions, environments)
+    definition = asl.load_asl(root / "statemachines" / manifest.workflow.definition)
+    _check_definition(path, manifest, definition)
+    return Automation(manifest=manifest, path=path, definition=definition)
+
+
+def _parse_manifest(path: Path) -> Manifest:
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as error:
+        raise KeelConfigError(path, "(document)", f"cannot read YAML: {error}") from error
+    if not isinstance(raw, dict):
+        raise KeelConfigError(path, "(document)", "a manifest must be a YAML mapping")
+    try:
+        return Manifest.model_validate(raw)
+    except ValidationError as error:
+        raise from_validation_error(path, error) from error
+
+
+def _check_references(path: Path, manifest: Manifest, functions: dict[str, FunctionSpec], environments: EnvironmentTable) -> None:
+    for index, module in enumerate(manifest.functions):
+        if module not in functions:
+            known = ", ".join(sorted(functions)) or "none"
+            raise KeelConfigError(path, f"functions.{index}", f"unknown function module '{module}' (known: {known})")
+    heartbeat = manifest.slo.heartbeat
+    if heartbeat is not None and heartbeat.function not in manifest.functions:
+        raise KeelConfigError(path, "slo.heartbeat.function", f"'{heartbeat.function}' is not one of this automation's functions")
+    for env in environments.environments.values():
+        _check_environment(path, manifest, env)
+    for env_name in manifest.environments:
+        if env_name not in environments.environments:
+            raise KeelConfigError(path, f"environments.{env_name}", f"no environment '{env_name}' in config/environments.yaml")
+
+
+def _check_environment(path: Path, manifest: Manifest, env: Environment) -> None:
+    """On-call routes and secrets must exist in every environment the app synthesizes."""
+    routes = [("oncall", manifest.oncall), ("escalation", manifest.escalation)]
+    routes += [(f"approvers.{index}", route) for index, route in enumerate(manifest.approvers)]
+    for field_name, route in routes:
+        if route not in env.oncall_routes:
+            known = ", ".join(sorted(env.oncall_routes))
+            raise KeelConfigError(
+                path, field_name, f"unknown on-call route '{route}' in environment '{env.name}' (known: {known})"
+            )
+    for index, secret in enumerate(manifest.secrets):
+        if secret not in env.secrets:
+            known = ", ".join(sorted(env.secrets)) or "none"
+            raise KeelConfigError(
+                path, f"secrets.{index}", f"unknown secret '{secret}' in environment '{env.name}' (known: {known})"
+            )
+
+
+def _check_definition(path: Path, manifest: Manifest, definition: dict[str, Any]) -> None:
+    asl_name = f"statemachines/{manifest.workflow.definition}"
+    if manifest.workflow.type == "express":
+        waiting = asl.waits_for_task_token(definition)
+        if waiting:
+            raise KeelConfigError(
+                path, "workflow.type", f"express workflows cannot wait for a task token ({asl_name} state '{waiting[0]}')"
+            )
+    provided = set(manifest.functions) | asl.PLATFORM_SUBSTITUTIONS
+    for name in sorted(asl.substitutions_used(definition) - provided):
+        raise KeelConfigError(
+            path,
+            "functions",
+            f"{asl_name} references ${{{name}}} but no function of this automation provides it "
+            f"(functions: {', '.join(manifest.functions) or 'none'})",
+        )
+    for reserved in (asl.CLAIM_STATE, asl.DUPLICATE_STATE):
+        if reserved in definition["States"]:
+            raise KeelConfigError(
+                path, "workflow.definition", f"{asl_name}: state name '{reserved}' is reserved for the Keel prologue"
+            )

@@ -1,0 +1,132 @@
+"""The typed environment table (config/environments.yaml), validated at synth.
+
+Nothing here calls AWS: accounts and regions are data, resolved by CloudFormation at deploy.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import IntEnum
+from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from infra.errors import KeelConfigError, from_validation_error
+
+NAME = r"^[a-z][a-z0-9-]{1,62}$"
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Risk(IntEnum):
+    low = 1
+    medium = 2
+    high = 3
+    critical = 4
+
+
+class Subscription(Strict):
+    protocol: Literal["email", "https", "sqs", "lambda"]
+    endpoint: str
+
+    @model_validator(mode="after")
+    def _endpoint_matches_protocol(self) -> Subscription:
+        if self.protocol == "email" and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", self.endpoint):
+            raise ValueError(f"'{self.endpoint}' is not an email address")
+        if self.protocol == "https" and not self.endpoint.startswith("https://"):
+            raise ValueError(f"'{self.endpoint}' must start with https://")
+        if self.protocol in ("sqs", "lambda") and not self.endpoint.startswith("arn:"):
+            raise ValueError(f"'{self.endpoint}' must be an ARN")
+        return self
+
+
+class OnCallRoute(Strict):
+    subscriptions: list[Subscription] = Field(min_length=1)
+
+
+class ApprovalPolicy(Strict):
+    required_from_risk: Literal["never", "low", "medium", "high", "critical"]
+    timeout_minutes: int = Field(ge=1, le=7 * 24 * 60)
+
+    def requires_approval(self, risk: str) -> bool:
+        if self.required_from_risk == "never":
+            return False
+        return Risk[risk] >= Risk[self.required_from_risk]
+
+
+class AlarmThresholds(Strict):
+    period_minutes: int = Field(ge=1, le=60)
+    evaluation_periods: int = Field(ge=1, le=24)
+    failed_executions: int = Field(ge=1)
+    lambda_errors: int = Field(ge=1)
+    lambda_throttles: int = Field(ge=1)
+    dlq_messages: int = Field(ge=1)
+
+
+class SecretSpec(Strict):
+    description: str = Field(min_length=1)
+    # A rotation function's ARN, when the credential's issuer lets us rotate it ourselves.
+    rotation_lambda_arn: str | None = None
+    rotation_days: int = Field(default=30, ge=1, le=365)
+
+
+class Environment(Strict):
+    name: str = Field(pattern=NAME)
+    account: Annotated[str, Field(pattern=r"^\d{12}$")]
+    region: Annotated[str, Field(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$")]
+    log_retention_days: Literal[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1827, 3653]
+    approval: ApprovalPolicy
+    alarms: AlarmThresholds
+    platform_oncall: str
+    oncall_routes: dict[str, OnCallRoute] = Field(min_length=1)
+    secrets: dict[str, SecretSpec] = Field(default_factory=dict)
+
+    @field_validator("oncall_routes", "secrets")
+    @classmethod
+    def _names_are_slugs(cls, value: dict[str, object]) -> dict[str, object]:
+        for key in value:
+            if not re.fullmatch(NAME, key):
+                raise ValueError(f"'{key}' must be lower-case letters, digits and dashes")
+        return value
+
+    @model_validator(mode="after")
+    def _platform_route_exists(self) -> Environment:
+        if self.platform_oncall not in self.oncall_routes:
+            raise ValueError(f"platform_oncall '{self.platform_oncall}' is not one of oncall_routes")
+        return self
+
+    @property
+    def stack_name(self) -> str:
+        return f"keel-{self.name}"
+
+
+class EnvironmentTable(Strict):
+    environments: dict[str, Environment] = Field(min_length=1)
+
+    def get(self, name: str) -> Environment:
+        try:
+            return self.environments[name]
+        except KeyError:
+            known = ", ".join(sorted(self.environments))
+            raise KeelConfigError(
+                "config/environments.yaml", "environments", f"no environment '{name}' (known: {known})"
+            ) from None
+
+
+def load_environments(path: Path) -> EnvironmentTable:
+    """Read and validate the environment table; each entry's key becomes its name."""
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as error:
+        raise KeelConfigError(path, "(document)", f"cannot read YAML: {error}") from error
+    if not isinstance(raw, dict) or not isinstance(raw.get("environments"), dict):
+        raise KeelConfigError(path, "environments", "expected a mapping of environment name to settings")
+    named = {key: {**(value or {}), "name": key} for key, value in raw["environments"].items()}
+    try:
+        return EnvironmentTable(environments=named)
+    except ValidationError as error:
+        raise from_validation_error(path, error) from error

@@ -1,0 +1,194 @@
+"""One automation: EventBridge rule(s) -> state machine, with a dead-letter queue and the prologue.
+
+The state machine's role is derived from what its ASL references: the functions it invokes and the
+platform resources it names through ${Keel...} substitutions. Nothing else.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from aws_cdk import Duration, Stack, Tags
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+from infra import asl
+from infra.catalog import Automation
+from infra.constructs.function import KeelFunction
+from infra.constructs.log_group import platform_log_group
+from infra.constructs.platform import Platform
+from infra.event_pattern import to_event_pattern
+from infra.nag import acknowledge
+
+
+@dataclass(frozen=True)
+class AutomationProps:
+    automation: Automation
+    platform: Platform
+    functions: dict[str, KeelFunction]
+
+
+class AutomationResources(Construct):
+    """Exposes `state_machine`, `dead_letter_queue`, `rules` and `log_group`."""
+
+    def __init__(self, scope: Construct, construct_id: str, props: AutomationProps) -> None:
+        super().__init__(scope, construct_id)
+        manifest = props.automation.manifest
+        platform = props.platform
+        env = platform.environment
+        settings = manifest.resolved_for(env.name)
+        self.automation = props.automation
+        self.dead_letter_queue = sqs.Queue(
+            self,
+            "DeadLetterQueue",
+            queue_name=f"keel-{env.name}-{manifest.name}-dlq",
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=platform.key,
+            enforce_ssl=True,
+            retention_period=Duration.days(14),
+        )
+        acknowledge(
+            self.dead_letter_queue,
+            "AwsSolutions-SQS3",
+            "This queue is the dead-letter queue of the automation's EventBridge targets; it has no DLQ of its own",
+        )
+        acknowledge(
+            self.dead_letter_queue,
+            "Serverless-SQSRedrivePolicy",
+            "This queue is the dead-letter queue of the automation's EventBridge targets; `keel ops redrive` replays it",
+        )
+        self.log_group = platform_log_group(self, "Logs", f"/keel/{env.name}/statemachines/{manifest.name}", platform)
+        context = {
+            "automation": manifest.name,
+            "version": manifest.version,
+            "environment": env.name,
+            "owner": manifest.owner,
+            "data_classification": manifest.data_classification,
+            "dry_run": settings.limits.dry_run,
+            "approval_required": settings.approval_required,
+            "limits": settings.limits.model_dump(exclude={"dry_run"}),
+        }
+        definition = asl.with_prologue(props.automation.definition, manifest.name, context)
+        substitutions = self._substitutions(definition, props)
+        self.state_machine = sfn.StateMachine(
+            self,
+            "StateMachine",
+            state_machine_name=f"keel-{env.name}-{manifest.name}",
+            state_machine_type=sfn.StateMachineType.EXPRESS
+            if manifest.workflow.type == "express"
+            else sfn.StateMachineType.STANDARD,
+            definition_body=sfn.DefinitionBody.from_string(json.dumps(definition, indent=2)),
+            definition_substitutions=substitutions,
+            timeout=Duration.seconds(manifest.workflow.timeout_seconds),
+            tracing_enabled=True,
+            logs=sfn.LogOptions(
+                destination=self.log_group,
+                level=sfn.LogLevel.ALL,
+                include_execution_data=manifest.logs_execution_data,
+            ),
+        )
+        self._grant_state_machine(definition, props)
+        self.rules = self._rules(props, enabled=settings.enabled)
+        for key, value in {
+            "keel:automation": manifest.name,
+            "keel:version": manifest.version,
+            "keel:owner": manifest.owner,
+            "keel:environment": env.name,
+            "keel:data-classification": manifest.data_classification,
+        }.items():
+            Tags.of(self).add(key, value)
+
+    def _substitutions(self, definition: dict[str, Any], props: AutomationProps) -> dict[str, str]:
+        platform, manifest = props.platform, props.automation.manifest
+        available = {
+            "KeelIdempotencyTable": lambda: platform.idempotency_table.table_name,
+            "KeelDecisionsTable": lambda: platform.decisions_table.table_name,
+            "KeelApprovalsTable": lambda: platform.approvals_table.table_name,
+            "KeelEventBus": lambda: platform.event_bus.event_bus_name,
+            "KeelOncallTopic": lambda: platform.topic(manifest.oncall).topic_arn,
+            "KeelEscalationTopic": lambda: platform.topic(manifest.escalation).topic_arn,
+        }
+        substitutions = {}
+        for name in sorted(asl.substitutions_used(definition)):
+            if name in available:
+                substitutions[name] = available[name]()
+            else:
+                substitutions[name] = props.functions[name].function_arn
+        return substitutions
+
+    def _grant_state_machine(self, definition: dict[str, Any], props: AutomationProps) -> None:
+        platform, manifest = props.platform, props.automation.manifest
+        role = self.state_machine.role
+        used = asl.substitutions_used(definition)
+        # The prologue's conditional write is the only access to the idempotency table.
+        role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["dynamodb:PutItem"], resources=[platform.idempotency_table.table_arn])
+        )
+        platform.key.grant(role, "kms:Decrypt", "kms:GenerateDataKey")
+        invoked = [props.functions[module].function_arn for module in sorted(used & set(manifest.functions))]
+        if invoked:
+            # The unqualified ARNs only: the ASL invokes $LATEST, never a version or alias.
+            role.add_to_principal_policy(iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=invoked))
+        if "KeelDecisionsTable" in used:
+            platform.decisions_table.grant_read_write_data(role)
+        if "KeelApprovalsTable" in used:
+            platform.approvals_table.grant_read_write_data(role)
+        if "KeelEventBus" in used:
+            platform.event_bus.grant_put_events_to(role)
+        if "KeelOncallTopic" in used:
+            platform.topic(manifest.oncall).grant_publish(role)
+        if "KeelEscalationTopic" in used:
+            platform.topic(manifest.escalation).grant_publish(role)
+        acknowledge(
+            role,
+            "AwsSolutions-IAM5[Resource::*]",
+            "Only CloudWatch Logs log-delivery and X-Ray PutTraceSegments/PutTelemetryRecords, which support no "
+            "resource-level scoping; every other statement names its resource",
+        )
+
+    def _rules(self, props: AutomationProps, *, enabled: bool) -> list[events.Rule]:
+        manifest, platform = props.automation.manifest, props.platform
+        trigger = manifest.trigger
+        target = targets.SfnStateMachine(
+            self.state_machine,
+            dead_letter_queue=self.dead_letter_queue,
+            retry_attempts=trigger.retry_attempts,
+            max_event_age=Duration.seconds(trigger.max_event_age_seconds),
+        )
+        rules = []
+        if trigger.event_pattern is not None:
+            rules.append(
+                events.Rule(
+                    self,
+                    "EventRule",
+                    rule_name=f"keel-{platform.environment.name}-{manifest.name}-events",
+                    description=f"{manifest.name} {manifest.version}: {manifest.description}"[:512],
+                    event_bus=platform.event_bus if trigger.bus == "keel" else None,
+                    event_pattern=to_event_pattern(trigger.event_pattern),
+                    enabled=enabled,
+                    targets=[target],
+                )
+            )
+        if trigger.schedule is not None:
+            rules.append(
+                events.Rule(
+                    self,
+                    "ScheduleRule",
+                    rule_name=f"keel-{platform.environment.name}-{manifest.name}-schedule",
+                    description=f"{manifest.name} {manifest.version}: schedule {trigger.schedule}",
+                    schedule=events.Schedule.expression(trigger.schedule),
+                    enabled=enabled,
+                    targets=[target],
+                )
+            )
+        return rules
+
+    @property
+    def stack(self) -> Stack:
+        return Stack.of(self)

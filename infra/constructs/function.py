@@ -1,0 +1,164 @@
+"""One Lambda function per function module used in an environment, with a role of its own.
+
+The role grants exactly what functions/<module>/function.yaml declares, plus read access to the
+secrets of the automations that use the module. No managed policies, no wildcard actions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+from aws_cdk import Duration, Fn, Stack, Tags
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_ssm as ssm
+from constructs import Construct
+
+from infra.constructs.log_group import platform_log_group
+from infra.constructs.platform import Platform
+from infra.function_spec import FunctionSpec
+from infra.nag import acknowledge
+
+RUNTIME = lambda_.Runtime.PYTHON_3_14
+METRICS_NAMESPACE = "Keel"
+
+
+def powertools_layer(scope: Construct) -> lambda_.ILayerVersion:
+    """The public Powertools layer, pinned to the version the tests run against.
+
+    Its ARN is read from the public SSM parameter at deploy time (a CloudFormation parameter), so
+    synth never calls AWS and the deployed version always equals the one pinned in pyproject.toml.
+    """
+    version = metadata.version("aws-lambda-powertools")
+    arch = "x86_64"
+    runtime = RUNTIME.name  # e.g. python3.14
+    arn = ssm.StringParameter.value_for_string_parameter(scope, f"/aws/service/powertools/python/{arch}/{runtime}/{version}")
+    return lambda_.LayerVersion.from_layer_version_arn(scope, "PowertoolsLayer", arn)
+
+
+@dataclass(frozen=True)
+class FunctionProps:
+    spec: FunctionSpec
+    platform: Platform
+    package_dir: Path
+    layer: lambda_.ILayerVersion
+    # Secrets declared by the automations that use this module.
+    secrets: list[str]
+
+
+class KeelFunction(Construct):
+    """A function module deployed as a Lambda function; `function` and `role` are exposed."""
+
+    def __init__(self, scope: Construct, construct_id: str, props: FunctionProps) -> None:
+        super().__init__(scope, construct_id)
+        spec, platform = props.spec, props.platform
+        env_name = platform.environment.name
+        self.spec = spec
+        self.log_group = platform_log_group(self, "Logs", f"/keel/{env_name}/functions/{spec.module}", platform)
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"Keel {env_name} function {spec.module}: only what function.yaml declares",
+        )
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            function_name=f"keel-{env_name}-{spec.module}",
+            description=spec.description,
+            runtime=RUNTIME,
+            handler=spec.handler,
+            code=lambda_.Code.from_asset(str(props.package_dir)),
+            memory_size=spec.memory_mb,
+            timeout=Duration.seconds(spec.timeout_seconds),
+            reserved_concurrent_executions=spec.reserved_concurrency,
+            role=self.role,
+            log_group=self.log_group,
+            tracing=lambda_.Tracing.ACTIVE,
+            layers=[props.layer],
+            environment=self._environment(props),
+        )
+        self._grant(props)
+        Tags.of(self).add("keel:function", spec.module)
+        acknowledge(
+            self.function,
+            "Serverless-LambdaDLQ",
+            "Invoked synchronously by Step Functions only; a failure surfaces in the execution, where Retry/Catch handle it",
+        )
+        acknowledge(
+            self.function,
+            "Serverless-LambdaAsyncFailureDestination",
+            "Invoked synchronously by Step Functions only; there are no asynchronous invocations to route",
+        )
+
+    def _environment(self, props: FunctionProps) -> dict[str, str]:
+        platform, spec = props.platform, props.spec
+        env = {
+            "KEEL_ENVIRONMENT": platform.environment.name,
+            "POWERTOOLS_SERVICE_NAME": spec.module,
+            "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+            "POWERTOOLS_LOG_LEVEL": "INFO",
+        }
+        access = set(spec.platform_access)
+        if "idempotency_table" in access:
+            env["KEEL_IDEMPOTENCY_TABLE"] = platform.idempotency_table.table_name
+        if "decisions_table" in access:
+            env["KEEL_DECISIONS_TABLE"] = platform.decisions_table.table_name
+        if "approvals_table" in access:
+            env["KEEL_APPROVALS_TABLE"] = platform.approvals_table.table_name
+        if "event_bus" in access:
+            env["KEEL_EVENT_BUS"] = platform.event_bus.event_bus_name
+        if "oncall_topics" in access:
+            env["KEEL_ONCALL_TOPICS"] = Stack.of(self).to_json_string({r: t.topic_arn for r, t in platform.topics.items()})
+        if props.secrets:
+            env["KEEL_SECRETS"] = Stack.of(self).to_json_string({n: platform.secrets[n].secret_arn for n in props.secrets})
+        return env
+
+    def _grant(self, props: FunctionProps) -> None:
+        platform, spec, role = props.platform, props.spec, self.role
+        grants: dict[str, Callable[[], object]] = {
+            "idempotency_table": lambda: platform.idempotency_table.grant_read_write_data(role),
+            "decisions_table": lambda: platform.decisions_table.grant_read_write_data(role),
+            "approvals_table": lambda: platform.approvals_table.grant_read_write_data(role),
+            "event_bus": lambda: platform.event_bus.grant_put_events_to(role),
+            "oncall_topics": lambda: [topic.grant_publish(role) for topic in platform.topics.values()],
+        }
+        for resource in spec.platform_access:
+            grants[resource]()
+        for name in props.secrets:
+            platform.secrets[name].grant_read(role)
+        for statement in spec.permissions:
+            role.add_to_policy(
+                iam.PolicyStatement(actions=statement.actions, resources=[_sub(resource) for resource in statement.resources])
+            )
+        _acknowledge_role_wildcards(role, spec)
+
+    @property
+    def function_arn(self) -> str:
+        return self.function.function_arn
+
+
+def _sub(resource: str) -> str:
+    return Fn.sub(resource) if "${" in resource else resource
+
+
+def _acknowledge_role_wildcards(role: iam.Role, spec: FunctionSpec) -> None:
+    acknowledge(
+        role,
+        "AwsSolutions-IAM5[Resource::*]",
+        "Only X-Ray PutTraceSegments/PutTelemetryRecords for active tracing, which support no resource-level scoping",
+    )
+    if any("*" in resource for statement in spec.permissions for resource in statement.resources):
+        raise ValueError(f"{spec.module}: wildcard resources need their own acknowledgment")
+    if not {"idempotency_table", "decisions_table", "approvals_table"} & set(spec.platform_access):
+        return
+    for action in ("kms:GenerateDataKey*", "kms:ReEncrypt*"):
+        acknowledge(
+            role,
+            f"AwsSolutions-IAM5[Action::{action}]",
+            f"{action} is granted on the platform key alone (one key ARN): DynamoDB tables encrypted with a "
+            f"customer managed key need it for {spec.module}'s reads and writes",
+        )

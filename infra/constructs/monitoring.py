@@ -1,0 +1,176 @@
+"""Alarms that page the owning team, and a dashboard per automation.
+
+Built on cdk-monitoring-constructs: its MonitoringFacade gives the step function / queue / Lambda
+alarms we need with consistent naming and a dashboard for free, and its alarm defaults route every
+alarm to one SNS action. Two things it has no preset for are written by hand below: the dead man's
+switch on a heartbeat metric (missing data must breach) and per-function alarms shared by several
+owners (one alarm, every owning team's topic).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aws_cdk import Duration
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cw_actions
+from aws_cdk import aws_sns as sns
+from cdk_monitoring_constructs import (
+    AlarmFactoryDefaults,
+    DefaultDashboardFactory,
+    DurationThreshold,
+    ErrorCountThreshold,
+    ErrorRateThreshold,
+    MaxMessageCountThreshold,
+    MonitoringFacade,
+    MultipleAlarmActionStrategy,
+    SnsAlarmActionStrategy,
+)
+from constructs import Construct
+
+from infra.config import Environment
+from infra.constructs.automation import AutomationResources
+from infra.constructs.function import METRICS_NAMESPACE, KeelFunction
+
+
+@dataclass(frozen=True)
+class AutomationMonitoringProps:
+    resources: AutomationResources
+    functions: list[KeelFunction]
+    environment: Environment
+    topic: sns.ITopic
+
+
+class AutomationMonitoring(Construct):
+    """Alarms to the owner's on-call topic and the automation's dashboard; `alarms` is exposed."""
+
+    def __init__(self, scope: Construct, construct_id: str, props: AutomationMonitoringProps) -> None:
+        super().__init__(scope, construct_id)
+        manifest = props.resources.automation.manifest
+        env = props.environment
+        thresholds = env.alarms
+        prefix = f"keel-{env.name}-{manifest.name}"
+        period = Duration.minutes(thresholds.period_minutes)
+        self.facade = MonitoringFacade(
+            self,
+            "Facade",
+            alarm_factory_defaults=AlarmFactoryDefaults(
+                actions_enabled=True,
+                alarm_name_prefix=prefix,
+                action=SnsAlarmActionStrategy(on_alarm_topic=props.topic),
+                evaluation_periods=thresholds.evaluation_periods,
+                datapoints_to_alarm=thresholds.evaluation_periods,
+            ),
+            dashboard_factory=DefaultDashboardFactory(
+                self,
+                "Dashboards",
+                dashboard_name_prefix=prefix,
+                create_dashboard=True,
+                create_summary_dashboard=False,
+                create_alarm_dashboard=False,
+            ),
+        )
+        count = {"Critical": ErrorCountThreshold(max_error_count=thresholds.failed_executions - 1, period=period)}
+        self.facade.monitor_step_function(
+            state_machine=props.resources.state_machine,
+            alarm_friendly_name=manifest.name,
+            human_readable_name=f"{manifest.name} ({env.name})",
+            add_failed_execution_count_alarm=count,
+            add_timed_out_execution_count_alarm={"Critical": ErrorCountThreshold(max_error_count=0, period=period)},
+            add_throttled_execution_count_alarm={"Critical": ErrorCountThreshold(max_error_count=0, period=period)},
+            add_aborted_execution_count_alarm={"Critical": ErrorCountThreshold(max_error_count=0, period=period)},
+            add_failed_execution_rate_alarm={
+                "Warning": ErrorRateThreshold(
+                    max_error_rate=round(1 - manifest.slo.success_rate_percent / 100, 6), period=Duration.hours(1)
+                )
+            },
+            add_duration_p90_alarm={
+                "Warning": DurationThreshold(
+                    max_duration=Duration.millis(int(manifest.slo.p90_duration_seconds * 1000)), period=period
+                )
+            },
+        )
+        self.facade.monitor_sqs_queue(
+            queue=props.resources.dead_letter_queue,
+            alarm_friendly_name=f"{manifest.name}-dlq",
+            human_readable_name=f"{manifest.name} dead letters",
+            add_queue_max_size_alarm={"Critical": MaxMessageCountThreshold(max_message_count=thresholds.dlq_messages - 1)},
+        )
+        for function in props.functions:
+            # Widgets only: function alarms live in FunctionAlarms, once per function.
+            self.facade.monitor_lambda_function(lambda_function=function.function, alarm_friendly_name=function.spec.module)
+        self.heartbeat_alarm = self._heartbeat_alarm(props, prefix)
+
+    def _heartbeat_alarm(self, props: AutomationMonitoringProps, prefix: str) -> cloudwatch.Alarm | None:
+        heartbeat = props.resources.automation.manifest.slo.heartbeat
+        if heartbeat is None:
+            return None
+        metric = cloudwatch.Metric(
+            namespace=METRICS_NAMESPACE,
+            metric_name=heartbeat.metric,
+            dimensions_map={"service": heartbeat.function, "environment": props.environment.name},
+            statistic="Sum",
+            period=Duration.minutes(heartbeat.max_silence_minutes),
+        )
+        alarm = cloudwatch.Alarm(
+            self,
+            "MissingHeartbeat",
+            alarm_name=f"{prefix}-missing-heartbeat",
+            alarm_description=(
+                f"No {heartbeat.metric} from {heartbeat.function} for {heartbeat.max_silence_minutes} minutes: "
+                "the Keel platform may be down (schedule, Step Functions, Lambda or metrics pipeline)."
+            ),
+            metric=metric,
+            threshold=1,
+            comparison_operator=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+            evaluation_periods=1,
+            treat_missing_data=cloudwatch.TreatMissingData.BREACHING,
+        )
+        alarm.add_alarm_action(cw_actions.SnsAction(props.topic))
+        self.facade.add_widget(cloudwatch.AlarmWidget(alarm=alarm, title="Heartbeat", width=12))
+        return alarm
+
+
+@dataclass(frozen=True)
+class FunctionAlarmsProps:
+    function: KeelFunction
+    environment: Environment
+    # Every team whose automation uses this function is paged.
+    topics: list[sns.ITopic]
+
+
+class FunctionAlarms(Construct):
+    """Lambda errors and throttles of one function, to the on-call of every automation using it."""
+
+    def __init__(self, scope: Construct, construct_id: str, props: FunctionAlarmsProps) -> None:
+        super().__init__(scope, construct_id)
+        env = props.environment
+        module = props.function.spec.module
+        period = Duration.minutes(env.alarms.period_minutes)
+        self.facade = MonitoringFacade(
+            self,
+            "Facade",
+            alarm_factory_defaults=AlarmFactoryDefaults(
+                actions_enabled=True,
+                alarm_name_prefix=f"keel-{env.name}-fn-{module}",
+                action=MultipleAlarmActionStrategy([SnsAlarmActionStrategy(on_alarm_topic=topic) for topic in props.topics]),
+                evaluation_periods=env.alarms.evaluation_periods,
+                datapoints_to_alarm=env.alarms.evaluation_periods,
+            ),
+            dashboard_factory=DefaultDashboardFactory(
+                self,
+                "Dashboards",
+                dashboard_name_prefix=f"keel-{env.name}-fn-{module}",
+                create_dashboard=False,
+                create_summary_dashboard=False,
+                create_alarm_dashboard=False,
+            ),
+        )
+        self.facade.monitor_lambda_function(
+            lambda_function=props.function.function,
+            alarm_friendly_name=module,
+            add_fault_count_alarm={"Critical": ErrorCountThreshold(max_error_count=env.alarms.lambda_errors - 1, period=period)},
+            add_throttles_count_alarm={
+                "Critical": ErrorCountThreshold(max_error_count=env.alarms.lambda_throttles - 1, period=period)
+            },
+        )

@@ -1,0 +1,148 @@
+"""The automation manifest (automations/<name>.yaml): what a team declares, once.
+
+The model checks what a manifest says on its own; infra/catalog.py checks it against the rest of
+the repository (function modules, ASL files, on-call routes, secrets).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from infra.event_pattern import EVENT_FIELDS
+
+SEMVER = r"^\d+\.\d+\.\d+$"
+AUTOMATION_NAME = r"^[a-z][a-z0-9_]{2,48}$"
+SCHEDULE = r"^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\(.+\))$"
+
+DataClassification = Literal["public", "internal", "confidential", "restricted"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Trigger(Strict):
+    # Which bus the pattern listens on: AWS service events arrive on "default", ours on "keel".
+    bus: Literal["default", "keel"] = "keel"
+    event_pattern: dict[str, Any] | None = None
+    schedule: str | None = Field(default=None, pattern=SCHEDULE)
+    # How long EventBridge keeps retrying a failed start before dead-lettering the event.
+    max_event_age_seconds: int = Field(default=3600, ge=60, le=86400)
+    retry_attempts: int = Field(default=8, ge=0, le=185)
+
+    @model_validator(mode="after")
+    def _has_a_source(self) -> Trigger:
+        if self.event_pattern is None and self.schedule is None:
+            raise ValueError("needs an event_pattern, a schedule, or both")
+        if self.event_pattern is not None:
+            _check_event_pattern(self.event_pattern)
+        return self
+
+
+def _check_event_pattern(pattern: dict[str, Any]) -> None:
+    if not pattern:
+        raise ValueError("event_pattern must not be empty")
+    unknown = sorted(set(pattern) - set(EVENT_FIELDS))
+    if unknown:
+        raise ValueError(f"event_pattern: unknown event field(s) {', '.join(unknown)} (fields: {', '.join(EVENT_FIELDS)})")
+    for key, value in pattern.items():
+        if key != "detail" and not isinstance(value, list):
+            raise ValueError(f"event_pattern.{key} must be a list of values or matchers")
+
+
+class Workflow(Strict):
+    definition: str = Field(pattern=r"^[a-z0-9_]+\.asl\.json$")
+    type: Literal["standard", "express"] = "standard"
+    timeout_seconds: int = Field(ge=1, le=365 * 24 * 3600)
+
+    @model_validator(mode="after")
+    def _express_limit(self) -> Workflow:
+        if self.type == "express" and self.timeout_seconds > 300:
+            raise ValueError("express workflows run at most 300 seconds")
+        return self
+
+
+class Limits(Strict):
+    # Concurrent downstream calls the automation's actions may make.
+    max_concurrency: int = Field(default=10, ge=1, le=1000)
+    # Blast radius: at most this many actions per window, then stop acting and page on-call.
+    max_actions_per_window: int = Field(default=10, ge=1)
+    window_minutes: int = Field(default=60, ge=1, le=24 * 60)
+    dry_run: bool = False
+
+
+class Heartbeat(Strict):
+    """A dead man's switch: page when the function's metric goes silent."""
+
+    function: str
+    metric: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9]{0,63}$")
+    max_silence_minutes: int = Field(ge=5, le=24 * 60)
+
+
+class Slo(Strict):
+    success_rate_percent: float = Field(gt=0, le=100)
+    p90_duration_seconds: float = Field(gt=0)
+    heartbeat: Heartbeat | None = None
+
+
+class EnvironmentOverride(Strict):
+    limits: Limits | None = None
+    approval_required: bool | None = None
+    enabled: bool | None = None
+
+
+class Manifest(Strict):
+    name: str = Field(pattern=AUTOMATION_NAME)
+    description: str = Field(min_length=1, max_length=512)
+    version: str = Field(pattern=SEMVER)
+    owner: str = Field(min_length=1)
+    oncall: str = Field(min_length=1)
+    escalation: str = Field(min_length=1)
+    approvers: list[str] = Field(min_length=1)
+    data_classification: DataClassification
+    trigger: Trigger
+    workflow: Workflow
+    functions: list[str] = Field(default_factory=list)
+    secrets: list[str] = Field(default_factory=list)
+    limits: Limits = Field(default_factory=Limits)
+    slo: Slo
+    enabled: bool = True
+    environments: dict[str, EnvironmentOverride] = Field(default_factory=dict)
+
+    @field_validator("functions", "secrets", "approvers")
+    @classmethod
+    def _unique(cls, values: list[str]) -> list[str]:
+        duplicates = sorted({value for value in values if values.count(value) > 1})
+        if duplicates:
+            raise ValueError(f"listed more than once: {', '.join(duplicates)}")
+        return values
+
+    @field_validator("owner")
+    @classmethod
+    def _owner_is_a_team(cls, owner: str) -> str:
+        if not re.fullmatch(r"[a-z][a-z0-9-]+", owner):
+            raise ValueError("owner must be a team slug (lower-case letters, digits, dashes)")
+        return owner
+
+    @property
+    def logs_execution_data(self) -> bool:
+        """Confidential and restricted data never reaches execution logs."""
+        return self.data_classification in ("public", "internal")
+
+    def resolved_for(self, environment: str) -> ResolvedSettings:
+        override = self.environments.get(environment, EnvironmentOverride())
+        return ResolvedSettings(
+            limits=override.limits or self.limits,
+            approval_required=override.approval_required,
+            enabled=self.enabled if override.enabled is None else override.enabled,
+        )
+
+
+class ResolvedSettings(Strict):
+    limits: Limits
+    # None: follow the environment's approval policy by risk level.
+    approval_required: bool | None
+    enabled: bool

@@ -1,0 +1,1 @@
+"""The keel command: the catalog, the local cloud (`keel local`) and operators' tools (`keel ops`)."""
