@@ -36,6 +36,16 @@ class Statement(BaseModel):
                 raise ValueError(f"'{action}' must name one action as service:Action (no wildcards)")
         return actions
 
+    @field_validator("resources")
+    @classmethod
+    def _no_wildcard_resource(cls, resources: list[str]) -> list[str]:
+        for resource in resources:
+            if "*" in resource:
+                # Scoping by tag or name prefix needs a condition and a reviewed nag acknowledgment,
+                # which this declaration cannot express yet.
+                raise ValueError(f"'{resource}' contains a wildcard; name the resources the module touches")
+        return resources
+
 
 class FunctionSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)

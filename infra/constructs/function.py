@@ -151,8 +151,6 @@ def _acknowledge_role_wildcards(role: iam.Role, spec: FunctionSpec) -> None:
         "AwsSolutions-IAM5[Resource::*]",
         "Only X-Ray PutTraceSegments/PutTelemetryRecords for active tracing, which support no resource-level scoping",
     )
-    if any("*" in resource for statement in spec.permissions for resource in statement.resources):
-        raise ValueError(f"{spec.module}: wildcard resources need their own acknowledgment")
     if not {"idempotency_table", "decisions_table", "approvals_table"} & set(spec.platform_access):
         return
     for action in ("kms:GenerateDataKey*", "kms:ReEncrypt*"):
