@@ -75,6 +75,8 @@ class AutomationResources(Construct):
             "limits": settings.limits.model_dump(exclude={"dry_run"}),
         }
         definition = asl.with_prologue(props.automation.definition, manifest.name, context)
+        # CDK's `timeout` prop only applies to definitions it builds itself; ours come from a file.
+        definition["TimeoutSeconds"] = manifest.workflow.timeout_seconds
         substitutions = self._substitutions(definition, props)
         self.state_machine = sfn.StateMachine(
             self,
@@ -85,7 +87,6 @@ class AutomationResources(Construct):
             else sfn.StateMachineType.STANDARD,
             definition_body=sfn.DefinitionBody.from_string(json.dumps(definition, indent=2)),
             definition_substitutions=substitutions,
-            timeout=Duration.seconds(manifest.workflow.timeout_seconds),
             tracing_enabled=True,
             logs=sfn.LogOptions(
                 destination=self.log_group,
