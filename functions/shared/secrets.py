@@ -1,0 +1,70 @@
+"""Reading the credentials an automation declares, by name, from Secrets Manager.
+
+The platform gives each function the ARNs it may read in KEEL_SECRETS (a JSON object name -> ARN);
+its role can read those and nothing else. Values are cached for a few minutes so rotation takes
+effect without a cold start, and they never pass through the logger: `Secret` hides its value in
+repr() and str().
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from functions.shared.adapters.aws import aws_errors, client
+from functions.shared.errors import ConfigurationError
+
+CACHE_SECONDS = 300.0
+
+
+@dataclass(frozen=True)
+class Secret:
+    name: str
+    value: str = field(repr=False)
+
+    def __str__(self) -> str:
+        return f"Secret({self.name}, value hidden)"
+
+    def json(self) -> dict[str, Any]:
+        """The value parsed as a JSON object (credentials stored as {"user": ..., "token": ...})."""
+        try:
+            parsed = json.loads(self.value)
+        except json.JSONDecodeError:
+            raise ConfigurationError(f"secret '{self.name}' is not a JSON object") from None
+        if not isinstance(parsed, dict):
+            raise ConfigurationError(f"secret '{self.name}' is not a JSON object")
+        return parsed
+
+
+class SecretReader:
+    def __init__(self, arns_json: str, secretsmanager: Any | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+        try:
+            arns = json.loads(arns_json)
+        except json.JSONDecodeError:
+            raise ConfigurationError("KEEL_SECRETS is not valid JSON") from None
+        if not isinstance(arns, dict):
+            raise ConfigurationError("KEEL_SECRETS must be a JSON object of secret name to ARN")
+        self._arns: dict[str, str] = arns
+        self._secretsmanager = secretsmanager
+        self._clock = clock
+        self._cache: dict[str, tuple[float, Secret]] = {}
+
+    def get(self, name: str) -> Secret:
+        if name not in self._arns:
+            declared = ", ".join(sorted(self._arns)) or "none"
+            raise ConfigurationError(f"secret '{name}' is not declared by this function's automations (declared: {declared})")
+        cached = self._cache.get(name)
+        now = self._clock()
+        if cached and now - cached[0] < CACHE_SECONDS:
+            return cached[1]
+        secretsmanager = self._secretsmanager or client("secretsmanager")
+        with aws_errors(f"GetSecretValue of '{name}'"):
+            response = secretsmanager.get_secret_value(SecretId=self._arns[name])
+        if "SecretString" not in response:
+            raise ConfigurationError(f"secret '{name}' has no string value; set one with put-secret-value")
+        secret = Secret(name=name, value=response["SecretString"])
+        self._cache[name] = (now, secret)
+        return secret
