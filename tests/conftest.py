@@ -1,0 +1,224 @@
+"""Fixtures shared by every tier.
+
+Fake AWS credentials are set before anything imports boto3 or a handler, so no test can reach a real
+account. The real app is synthesized once per session; tests that need a broken or extended catalog
+get a temporary copy of the repository instead of touching the real one.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import shutil
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+# Before any import of boto3, Powertools or a handler: nothing may find real credentials.
+FAKE_AWS_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SECURITY_TOKEN": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "eu-west-1",
+    "AWS_REGION": "eu-west-1",
+}
+os.environ.update(FAKE_AWS_ENV)
+for _variable in ("AWS_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_ENDPOINT_URL"):
+    os.environ.pop(_variable, None)
+os.environ["AWS_CONFIG_FILE"] = os.devnull
+os.environ["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_DIRS = ("automations", "statemachines", "functions", "config")
+IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc")
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return REPO_ROOT
+
+
+# --- The real app, synthesized once -------------------------------------------------------------
+
+
+@dataclass
+class OutsideCalls:
+    """AWS API calls and network connections attempted while the guard was on."""
+
+    calls: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Synthesized:
+    """The real app's cloud assembly: one CloudFormation template (a dict) per environment."""
+
+    keel: Any  # infra.app_builder.KeelApp
+    outdir: Path
+    templates: dict[str, dict[str, Any]]
+    outside_calls: list[str]
+
+    def template(self, environment: str) -> dict[str, Any]:
+        return self.templates[environment]
+
+
+@contextmanager
+def refusing_outside_calls() -> Iterator[OutsideCalls]:
+    """While active, any botocore API call or internet socket connection is recorded and refused."""
+    import botocore.client
+
+    record = OutsideCalls()
+
+    def refuse_api_call(_client: object, operation: str, _params: object) -> None:
+        record.calls.append(f"botocore {operation}")
+        raise RuntimeError(f"AWS call {operation} attempted")
+
+    real_connect = socket.socket.connect
+
+    def refuse_connect(sock: socket.socket, address: Any) -> Any:
+        if sock.family in (socket.AF_INET, socket.AF_INET6):
+            record.calls.append(f"connect {address}")
+            raise OSError(f"network connection to {address} attempted")
+        return real_connect(sock, address)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(botocore.client.BaseClient, "_make_api_call", refuse_api_call)
+        patch.setattr(socket.socket, "connect", refuse_connect)
+        yield record
+
+
+def synthesize(keel: Any, outdir: Path) -> dict[str, dict[str, Any]]:
+    """Synthesize a KeelApp into outdir; each environment's template as a dict."""
+    keel.app.synth()
+    return {
+        name: json.loads((outdir / f"assembly-{name}" / stack.template_file).read_text()) for name, stack in keel.stacks.items()
+    }
+
+
+@pytest.fixture(scope="session")
+def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    """The real repository's app (every environment), synthesized once with AWS unreachable."""
+    from infra.app_builder import build_app
+
+    outdir = tmp_path_factory.mktemp("cdk.out")
+    with refusing_outside_calls() as outside:
+        keel = build_app(outdir=str(outdir))
+        templates = synthesize(keel, outdir)
+    return Synthesized(keel=keel, outdir=outdir, templates=templates, outside_calls=outside.calls)
+
+
+# --- A temporary repository for catalogs the real one must never contain --------------------------
+
+
+VALID_MANIFEST: dict[str, Any] = {
+    "name": "sample_automation",
+    "description": "A test automation that reuses the heartbeat function.",
+    "version": "1.0.0",
+    "owner": "platform-team",
+    "oncall": "platform-oncall",
+    "escalation": "platform-oncall",
+    "approvers": ["platform-oncall"],
+    "data_classification": "internal",
+    "trigger": {"bus": "keel", "event_pattern": {"source": ["keel.test"], "detail-type": ["Sample Happened"]}},
+    "workflow": {"definition": "sample_automation.asl.json", "type": "standard", "timeout_seconds": 120},
+    "functions": ["emit_heartbeat"],
+    "slo": {"success_rate_percent": 99.0, "p90_duration_seconds": 30},
+}
+
+VALID_ASL: dict[str, Any] = {
+    "Comment": "A one-task workflow through the shared heartbeat function.",
+    "StartAt": "Beat",
+    "States": {
+        "Beat": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::lambda:invoke",
+            "Parameters": {"FunctionName": "${emit_heartbeat}", "Payload.$": "$"},
+            "End": True,
+        }
+    },
+}
+
+
+class TempRepo:
+    """A copy of automations/, statemachines/, functions/ and config/ under a temporary directory."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        for name in REPO_DIRS:
+            shutil.copytree(REPO_ROOT / name, root / name, ignore=IGNORED)
+
+    @staticmethod
+    def manifest_data(**changes: Any) -> dict[str, Any]:
+        """A valid manifest (a fresh copy), with top-level keys replaced by `changes`."""
+        data = copy.deepcopy(VALID_MANIFEST)
+        data.update(changes)
+        return data
+
+    @staticmethod
+    def asl_data() -> dict[str, Any]:
+        return copy.deepcopy(VALID_ASL)
+
+    def write_manifest(self, data: dict[str, Any] | str, file_name: str | None = None) -> Path:
+        if file_name is None:
+            assert isinstance(data, dict)
+            file_name = f"{data['name']}.yaml"
+        path = self.root / "automations" / file_name
+        path.write_text(data if isinstance(data, str) else yaml.safe_dump(data, sort_keys=False))
+        return path
+
+    def write_asl(self, file_name: str, definition: dict[str, Any] | str) -> Path:
+        path = self.root / "statemachines" / file_name
+        path.write_text(definition if isinstance(definition, str) else json.dumps(definition, indent=2))
+        return path
+
+    def add_automation(self, manifest: dict[str, Any] | None = None, asl: dict[str, Any] | str | None = None) -> Path:
+        """A manifest and its ASL file; returns the manifest's path."""
+        manifest = manifest or self.manifest_data()
+        self.write_asl(manifest["workflow"]["definition"], self.asl_data() if asl is None else asl)
+        return self.write_manifest(manifest)
+
+    @property
+    def environments_path(self) -> Path:
+        return self.root / "config" / "environments.yaml"
+
+    def environments_data(self) -> dict[str, Any]:
+        data: dict[str, Any] = yaml.safe_load(self.environments_path.read_text())
+        return data
+
+    def write_environments(self, data: dict[str, Any]) -> Path:
+        self.environments_path.write_text(yaml.safe_dump(data, sort_keys=False))
+        return self.environments_path
+
+    def load_environments(self) -> Any:
+        from infra.config import load_environments
+
+        return load_environments(self.environments_path)
+
+    def load_catalog(self) -> Any:
+        from infra.catalog import load_catalog
+
+        return load_catalog(self.root, self.load_environments())
+
+    def synthesize(self, environments: list[str] | None = None) -> dict[str, dict[str, Any]]:
+        """build_app on this repository (optionally only some environments); templates by environment."""
+        from infra.app_builder import build_app
+        from infra.config import EnvironmentTable
+
+        table = self.load_environments()
+        if environments is not None:
+            table = EnvironmentTable(environments={name: table.get(name) for name in environments})
+        outdir = self.root / "cdk.out"
+        keel = build_app(root=self.root, outdir=str(outdir), environments=table)
+        return synthesize(keel, outdir)
+
+
+@pytest.fixture
+def temp_repo(tmp_path: Path) -> TempRepo:
+    return TempRepo(tmp_path / "repo")
