@@ -46,6 +46,13 @@ class Platform(Construct):
         self.topics = {route: self._topic(route, spec.subscriptions) for route, spec in env.oncall_routes.items()}
         self.idempotency_table = self._table("IdempotencyTable", "id", None, ttl="expiration", retain=False)
         self.decisions_table = self._table("DecisionsTable", "pk", "sk", ttl=None, retain=True)
+        # Lookups of the decision record (functions/shared/decisions.py): by event, execution, resource.
+        for index, attribute in (("by_event", "event_id"), ("by_execution", "execution_arn"), ("by_resource", "resource")):
+            self.decisions_table.add_global_secondary_index(
+                index_name=index,
+                partition_key=dynamodb.Attribute(name=attribute, type=dynamodb.AttributeType.STRING),
+                sort_key=dynamodb.Attribute(name="recorded_at", type=dynamodb.AttributeType.STRING),
+            )
         self.approvals_table = self._table("ApprovalsTable", "pk", "sk", ttl="expires_at", retain=True)
         self.secrets = {name: self._secret(name) for name in sorted(props.secrets)}
 

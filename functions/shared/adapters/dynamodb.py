@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
@@ -55,3 +56,74 @@ class Table:
             response = self.dynamodb.get_item(TableName=self.name, Key=to_item(key), ConsistentRead=True)
         item = response.get("Item")
         return from_item(item) if item else None
+
+    def query(
+        self,
+        key_condition: str,
+        values: dict[str, Any],
+        *,
+        index: str | None = None,
+        forward: bool = True,
+        names: dict[str, str] | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """Every item matching the key condition, across pages, in sort-key order."""
+        request: dict[str, Any] = {
+            "TableName": self.name,
+            "KeyConditionExpression": key_condition,
+            "ExpressionAttributeValues": to_item(values),
+            "ScanIndexForward": forward,
+        }
+        if index:
+            request["IndexName"] = index
+        if names:
+            request["ExpressionAttributeNames"] = names
+        while True:
+            with aws_errors(f"Query on {self.name}"):
+                response = self.dynamodb.query(**request)
+            yield from (from_item(item) for item in response.get("Items", []))
+            if "LastEvaluatedKey" not in response:
+                return
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def transact_write(self, operations: list[dict[str, Any]]) -> None:
+        """All or nothing. A failed condition raises TransactionConflict with each operation's reason."""
+        from botocore.exceptions import ClientError
+
+        # Cancellations are answered here, with their reasons; any other error goes to aws_errors.
+        with aws_errors(f"TransactWriteItems on {self.name}"):
+            try:
+                self.dynamodb.transact_write_items(TransactItems=[self._operation(op) for op in operations])
+            except ClientError as error:
+                if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                    raise
+                reasons = [reason.get("Code", "None") for reason in error.response.get("CancellationReasons", [])]
+                raise TransactionConflict(reasons or _reasons_from_message(error)) from error
+
+    def _operation(self, operation: dict[str, Any]) -> dict[str, Any]:
+        (kind, body), *rest = operation.items()
+        if rest:
+            raise ValueError("each transaction operation has exactly one kind (Put, Update, ConditionCheck)")
+        request = {"TableName": self.name, **body}
+        for key in ("Item", "Key"):
+            if key in request:
+                request[key] = to_item(request[key])
+        if "ExpressionAttributeValues" in request:
+            request["ExpressionAttributeValues"] = to_item(request["ExpressionAttributeValues"])
+        return {kind: request}
+
+
+class TransactionConflict(ConflictError):
+    """A transaction was cancelled; `reasons` has one code per operation ("None" where it passed)."""
+
+    def __init__(self, reasons: list[str]) -> None:
+        self.reasons = reasons
+        super().__init__(f"transaction cancelled: {', '.join(reasons)}")
+
+
+def _reasons_from_message(error: Any) -> list[str]:
+    # Some implementations only list the reasons in the message: "... reasons [None, ConditionalCheckFailed]".
+    message = error.response.get("Error", {}).get("Message", "")
+    start, end = message.rfind("["), message.rfind("]")
+    if start < 0 or end < start:
+        return []
+    return [part.strip() for part in message[start + 1 : end].split(",")]

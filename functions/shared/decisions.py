@@ -1,0 +1,276 @@
+"""The durable record of what every automation decided and why, hash-chained per automation.
+
+Layout in the decisions table (pk / sk):
+  chain#<automation> / seq#<000000000042>  a record: its canonical JSON `body`, `prev_hash`, `hash`,
+                                           plus copies of a few body fields for the indexes
+  chain#<automation> / head                the chain's last seq and hash (the point of serialization)
+  step#<execution>#<step> / marker         which seq recorded this (execution, step): idempotency
+
+A record is appended in one transaction with the head update (conditional on the head not having
+moved) and the step marker (conditional on not existing), so the chain never forks and a retried
+step never records twice. `hash = sha256(seq | prev_hash | body)`: editing a body, removing a record
+or truncating the chain is detected by `verify`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from functions.shared.adapters.dynamodb import Table, TransactionConflict
+from functions.shared.errors import ConflictError
+
+GENESIS = "0" * 64
+HEAD = "head"
+MAX_APPEND_ATTEMPTS = 8
+# Indexes of the decisions table (infra/constructs/platform.py creates them).
+BY_EVENT, BY_EXECUTION, BY_RESOURCE = "by_event", "by_execution", "by_resource"
+
+Outcome = Literal["planned", "taken", "refused", "skipped", "escalated", "failed", "approved", "rejected", "expired"]
+
+
+class Advice(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    label: str
+    confidence: float = Field(ge=0, le=1)
+    model_version: str
+    rationale: str = ""
+
+
+class Decision(BaseModel):
+    """What was decided, by which versions, on what input. Everything `keel ops explain` tells."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    automation: str
+    automation_version: str
+    environment: str
+    event_id: str
+    execution_arn: str
+    step: str = Field(min_length=1)
+    action: str
+    outcome: Outcome
+    reason: str
+    rule: str | None = None
+    resource: str | None = None
+    dry_run: bool = False
+    trigger: str | None = None
+    input_digest: str
+    definition_hash: str | None = None
+    code_version: str | None = None
+    versions: dict[str, str] = Field(default_factory=dict)
+    advice: Advice | None = None
+    approved_by: str | None = None
+    approval_id: str | None = None
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class DecisionRecord(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    seq: int
+    recorded_at: str
+    prev_hash: str
+    hash: str
+    decision: Decision
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    automation: str
+    checked: int
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def digest(value: Any) -> str:
+    """sha256 of the canonical JSON of a value: how inputs are fingerprinted in decisions."""
+    return "sha256:" + hashlib.sha256(canonical(value).encode()).hexdigest()
+
+
+def canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def chain_hash(seq: int, prev_hash: str, body: str) -> str:
+    return hashlib.sha256(f"{seq}|{prev_hash}|{body}".encode()).hexdigest()
+
+
+def _chain_pk(automation: str) -> str:
+    return f"chain#{automation}"
+
+
+def _seq_sk(seq: int) -> str:
+    return f"seq#{seq:012d}"
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+class DecisionLog:
+    def __init__(self, table: Table, clock: Callable[[], str] = _now) -> None:
+        self.table = table
+        self.clock = clock
+
+    def record(self, decision: Decision) -> DecisionRecord:
+        """Append a decision to its automation's chain; recording the same (execution, step) again
+        returns the first record instead of appending."""
+        marker_key = {"pk": f"step#{decision.execution_arn}#{decision.step}", "sk": "marker"}
+        for _attempt in range(MAX_APPEND_ATTEMPTS):
+            existing = self._recorded_step(decision, marker_key)
+            if existing is not None:
+                return existing
+            head = self.table.get({"pk": _chain_pk(decision.automation), "sk": HEAD})
+            try:
+                return self._append(decision, head, marker_key)
+            except TransactionConflict:
+                continue  # the head moved (another execution appended) or the step raced: look again
+        raise ConflictError(f"could not append to the {decision.automation} decision chain after {MAX_APPEND_ATTEMPTS} attempts")
+
+    def _recorded_step(self, decision: Decision, marker_key: dict[str, str]) -> DecisionRecord | None:
+        marker = self.table.get(marker_key)
+        if marker is None:
+            return None
+        item = self.table.get({"pk": _chain_pk(decision.automation), "sk": _seq_sk(int(marker["seq"]))})
+        if item is None:
+            raise ConflictError(f"step marker {marker_key['pk']} points at a missing record {marker['seq']}")
+        return _record_from_item(item)
+
+    def _append(self, decision: Decision, head: dict[str, Any] | None, marker_key: dict[str, str]) -> DecisionRecord:
+        seq = int(head["seq"]) + 1 if head else 1
+        prev_hash = str(head["hash"]) if head else GENESIS
+        recorded_at = self.clock()
+        body = canonical({"recorded_at": recorded_at, **decision.model_dump(mode="json")})
+        record_hash = chain_hash(seq, prev_hash, body)
+        item: dict[str, Any] = {
+            "pk": _chain_pk(decision.automation),
+            "sk": _seq_sk(seq),
+            "seq": seq,
+            "body": body,
+            "prev_hash": prev_hash,
+            "hash": record_hash,
+            "recorded_at": recorded_at,
+            "event_id": decision.event_id,
+            "execution_arn": decision.execution_arn,
+            "automation": decision.automation,
+        }
+        if decision.resource:
+            item["resource"] = decision.resource
+        head_write: dict[str, Any]
+        new_head = {"pk": _chain_pk(decision.automation), "sk": HEAD, "seq": seq, "hash": record_hash}
+        if head:
+            head_write = {
+                "Put": {
+                    "Item": new_head,
+                    "ConditionExpression": "seq = :expected",
+                    "ExpressionAttributeValues": {":expected": seq - 1},
+                }
+            }
+        else:
+            head_write = {"Put": {"Item": new_head, "ConditionExpression": "attribute_not_exists(pk)"}}
+        self.table.transact_write(
+            [
+                {"Put": {"Item": {**marker_key, "seq": seq}, "ConditionExpression": "attribute_not_exists(pk)"}},
+                head_write,
+                {"Put": {"Item": item, "ConditionExpression": "attribute_not_exists(pk)"}},
+            ]
+        )
+        return DecisionRecord(seq=seq, recorded_at=recorded_at, prev_hash=prev_hash, hash=record_hash, decision=decision)
+
+    def chain(self, automation: str, *, newest_first: bool = False) -> Iterator[DecisionRecord]:
+        items = self.table.query(
+            "pk = :pk AND begins_with(sk, :seq)", {":pk": _chain_pk(automation), ":seq": "seq#"}, forward=not newest_first
+        )
+        return (_record_from_item(item) for item in items)
+
+    def verify(self, automation: str) -> ChainReport:
+        """Recompute every hash and link; report each record that was edited, removed or reordered."""
+        problems: list[str] = []
+        expected_prev, expected_seq, checked = GENESIS, 1, 0
+        items = self.table.query("pk = :pk AND begins_with(sk, :seq)", {":pk": _chain_pk(automation), ":seq": "seq#"})
+        for item in items:
+            checked += 1
+            seq = int(item["seq"])
+            if seq != expected_seq:
+                problems.append(f"record {expected_seq} is missing (next record is {seq})")
+            if item["prev_hash"] != expected_prev:
+                problems.append(f"record {seq} does not link to the record before it")
+            if chain_hash(seq, item["prev_hash"], item["body"]) != item["hash"]:
+                problems.append(f"record {seq} was modified after it was recorded (hash mismatch)")
+            problems.extend(_index_mismatches(item))
+            expected_prev, expected_seq = item["hash"], seq + 1
+        head = self.table.get({"pk": _chain_pk(automation), "sk": HEAD})
+        if head is not None and int(head["seq"]) != expected_seq - 1:
+            problems.append(f"the chain ends at record {expected_seq - 1} but its head says {int(head['seq'])}")
+        if head is not None and head["hash"] != expected_prev:
+            problems.append("the chain's last hash does not match its head")
+        if head is None and checked:
+            problems.append("the chain has records but no head")
+        return ChainReport(automation=automation, checked=checked, problems=problems)
+
+    def for_execution(self, execution_arn: str) -> list[DecisionRecord]:
+        return self._by_index(BY_EXECUTION, "execution_arn", execution_arn)
+
+    def for_event(self, event_id: str) -> list[DecisionRecord]:
+        return self._by_index(BY_EVENT, "event_id", event_id)
+
+    def actions_on_resource(self, resource: str, since: datetime) -> list[DecisionRecord]:
+        """Decisions that acted (or planned to) on a resource since a time: cooldowns."""
+        items = self.table.query(
+            "#r = :r AND recorded_at >= :since",
+            {":r": resource, ":since": since.isoformat(timespec="milliseconds")},
+            index=BY_RESOURCE,
+            names={"#r": "resource"},
+        )
+        return [record for record in map(_record_from_item, items) if record.decision.outcome in ("taken", "planned")]
+
+    def actions_in_window(self, automation: str, since: datetime) -> list[DecisionRecord]:
+        """Actions an automation took since a time, newest first: blast-radius caps."""
+        cutoff = since.isoformat(timespec="milliseconds")
+        taken = []
+        for record in self.chain(automation, newest_first=True):
+            if record.recorded_at < cutoff:
+                break
+            if record.decision.outcome == "taken":
+                taken.append(record)
+        return taken
+
+    def _by_index(self, index: str, attribute: str, value: str) -> list[DecisionRecord]:
+        items = self.table.query("#a = :v", {":v": value}, index=index, names={"#a": attribute})
+        return sorted((_record_from_item(item) for item in items), key=lambda record: record.recorded_at)
+
+
+def _record_from_item(item: dict[str, Any]) -> DecisionRecord:
+    body = json.loads(item["body"])
+    recorded_at = body.pop("recorded_at")
+    return DecisionRecord(
+        seq=int(item["seq"]),
+        recorded_at=recorded_at,
+        prev_hash=item["prev_hash"],
+        hash=item["hash"],
+        decision=Decision.model_validate(body),
+    )
+
+
+def _index_mismatches(item: dict[str, Any]) -> list[str]:
+    """Index copies must agree with the hashed body, or lookups could be steered to other records."""
+    try:
+        body = json.loads(item["body"])
+    except json.JSONDecodeError:
+        return [f"record {int(item['seq'])} has a body that is not JSON"]
+    return [
+        f"record {int(item['seq'])} has its {name} changed outside the hashed body"
+        for name in ("event_id", "execution_arn", "resource", "recorded_at")
+        if item.get(name) != body.get(name)
+    ]

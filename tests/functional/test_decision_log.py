@@ -1,0 +1,211 @@
+"""The decision record against moto's DynamoDB: chaining, idempotency, queries, tamper detection."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from functions.shared.adapters.dynamodb import Table
+from functions.shared.decisions import GENESIS, Advice, Decision, DecisionLog, digest
+
+INDEXES = {"by_event": "event_id", "by_execution": "execution_arn", "by_resource": "resource"}
+
+
+class Clock:
+    """Recorded-at times one second apart, starting at a fixed instant."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> str:
+        self.now += timedelta(seconds=1)
+        return self.now.isoformat(timespec="milliseconds")
+
+
+@pytest.fixture
+def dynamodb(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="eu-west-1")
+        attributes = {"pk", "sk", "recorded_at", *INDEXES.values()}
+        client.create_table(
+            TableName="decisions",
+            BillingMode="PAY_PER_REQUEST",
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+            AttributeDefinitions=[{"AttributeName": name, "AttributeType": "S"} for name in sorted(attributes)],
+            GlobalSecondaryIndexes=[
+                {
+                    "IndexName": index,
+                    "KeySchema": [
+                        {"AttributeName": attribute, "KeyType": "HASH"},
+                        {"AttributeName": "recorded_at", "KeyType": "RANGE"},
+                    ],
+                    "Projection": {"ProjectionType": "ALL"},
+                }
+                for index, attribute in INDEXES.items()
+            ],
+        )
+        yield client
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(datetime(2026, 11, 22, 9, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+def log(dynamodb: Any, clock: Clock) -> DecisionLog:
+    return DecisionLog(Table("decisions", dynamodb), clock=clock)
+
+
+def decision(
+    n: int, *, automation: str = "alarm_remediation", resource: str | None = "ecs:web/api", **overrides: Any
+) -> Decision:
+    values: dict[str, Any] = {
+        "automation": automation,
+        "automation_version": "1.0.0",
+        "environment": "dev",
+        "event_id": f"event-{n}",
+        "execution_arn": f"arn:aws:states:eu-west-1:111111111111:execution:keel-dev-{automation}:run-{n}",
+        "step": "Decide",
+        "action": "restart_service",
+        "outcome": "taken",
+        "reason": "runbook ecs-restart matched",
+        "rule": "runbook:ecs-restart@3",
+        "resource": resource,
+        "input_digest": digest({"n": n}),
+        "versions": {"runbooks": "3"},
+    }
+    values.update(overrides)
+    return Decision(**values)
+
+
+def test_records_chain_by_hash_per_automation(log: DecisionLog) -> None:
+    # Given two decisions of one automation and one of another
+    first = log.record(decision(1))
+    second = log.record(decision(2))
+    other = log.record(decision(3, automation="ticket_triage"))
+    # Then each automation's chain starts at the genesis and links record to record
+    assert (first.seq, first.prev_hash) == (1, GENESIS)
+    assert (second.seq, second.prev_hash) == (2, first.hash)
+    assert (other.seq, other.prev_hash) == (1, GENESIS)
+    assert [record.seq for record in log.chain("alarm_remediation")] == [1, 2]
+
+
+def test_recording_the_same_step_twice_returns_the_first_record(log: DecisionLog) -> None:
+    # Given a step that was recorded
+    original = log.record(decision(1))
+    # When a retry records it again, even with a different reason
+    again = log.record(decision(1, reason="retried"))
+    # Then the chain holds one record, and the retry gets the original back
+    assert again == original
+    assert len(list(log.chain("alarm_remediation"))) == 1
+
+
+def test_advice_and_approval_round_trip(log: DecisionLog) -> None:
+    # Given a decision with advice and an approver
+    advice = Advice(label="billing", confidence=0.83, model_version="nb-2026.11", rationale="invoice, refund")
+    log.record(decision(1, advice=advice, approved_by="arn:aws:iam::111111111111:user/ana", approval_id="ap-1"))
+    # When it is read back by execution
+    [record] = log.for_execution(decision(1).execution_arn)
+    # Then nothing was lost or reshaped (the float confidence included)
+    assert record.decision.advice == advice
+    assert record.decision.approved_by == "arn:aws:iam::111111111111:user/ana"
+
+
+def test_lookups_by_event_and_resource_and_window(log: DecisionLog, clock: Clock) -> None:
+    # Given three actions on one resource and one refusal
+    start = clock.now
+    for n in (1, 2, 3):
+        log.record(decision(n))
+    log.record(decision(4, outcome="refused", reason="cooldown"))
+    # Then the event lookup finds its record, and cooldown/blast-radius queries see the actions only
+    assert [record.seq for record in log.for_event("event-2")] == [2]
+    assert len(log.actions_on_resource("ecs:web/api", since=start)) == 3
+    assert len(log.actions_on_resource("ecs:web/api", since=start + timedelta(seconds=2))) == 2
+    window = log.actions_in_window("alarm_remediation", since=start + timedelta(seconds=2))
+    assert [record.seq for record in window] == [3, 2]
+
+
+def test_verify_passes_an_untouched_chain(log: DecisionLog) -> None:
+    for n in (1, 2, 3):
+        log.record(decision(n))
+    report = log.verify("alarm_remediation")
+    assert report.ok, report.problems
+    assert report.checked == 3
+
+
+def test_verify_catches_an_edited_record(log: DecisionLog, dynamodb: Any) -> None:
+    # Given a chain whose second record's body is edited in place
+    for n in (1, 2, 3):
+        log.record(decision(n))
+    key = {"pk": {"S": "chain#alarm_remediation"}, "sk": {"S": "seq#000000000002"}}
+    body = dynamodb.get_item(TableName="decisions", Key=key)["Item"]["body"]["S"]
+    dynamodb.update_item(
+        TableName="decisions",
+        Key=key,
+        UpdateExpression="SET body = :b",
+        ExpressionAttributeValues={":b": {"S": body.replace("restart_service", "nothing")}},
+    )
+    # When the chain is verified
+    report = log.verify("alarm_remediation")
+    # Then the edit is named
+    assert not report.ok
+    assert "record 2 was modified after it was recorded (hash mismatch)" in report.problems
+
+
+def test_verify_catches_a_removed_record(log: DecisionLog, dynamodb: Any) -> None:
+    for n in (1, 2, 3):
+        log.record(decision(n))
+    dynamodb.delete_item(TableName="decisions", Key={"pk": {"S": "chain#alarm_remediation"}, "sk": {"S": "seq#000000000002"}})
+    report = log.verify("alarm_remediation")
+    assert "record 2 is missing (next record is 3)" in report.problems
+    assert "record 3 does not link to the record before it" in report.problems
+
+
+def test_verify_catches_a_truncated_chain(log: DecisionLog, dynamodb: Any) -> None:
+    for n in (1, 2, 3):
+        log.record(decision(n))
+    dynamodb.delete_item(TableName="decisions", Key={"pk": {"S": "chain#alarm_remediation"}, "sk": {"S": "seq#000000000003"}})
+    report = log.verify("alarm_remediation")
+    assert "the chain ends at record 2 but its head says 3" in report.problems
+
+
+def test_verify_catches_an_index_copy_steered_away_from_the_body(log: DecisionLog, dynamodb: Any) -> None:
+    log.record(decision(1))
+    dynamodb.update_item(
+        TableName="decisions",
+        Key={"pk": {"S": "chain#alarm_remediation"}, "sk": {"S": "seq#000000000001"}},
+        UpdateExpression="SET event_id = :e",
+        ExpressionAttributeValues={":e": {"S": "someone-else"}},
+    )
+    assert log.verify("alarm_remediation").problems == ["record 1 has its event_id changed outside the hashed body"]
+
+
+def test_concurrent_appends_do_not_fork_the_chain(log: DecisionLog, dynamodb: Any, clock: Clock) -> None:
+    # Given a second writer that appends between our read of the head and our write
+    other = DecisionLog(Table("decisions", dynamodb), clock=clock)
+    log.record(decision(1))
+    original_get = log.table.get
+    raced = {"done": False}
+
+    def racing_get(key: dict[str, Any]) -> dict[str, Any] | None:
+        result = original_get(key)
+        if key.get("sk") == "head" and not raced["done"]:
+            raced["done"] = True
+            other.record(decision(2))
+        return result
+
+    log.table.get = racing_get  # type: ignore[method-assign]
+    # When we append
+    mine = log.record(decision(3))
+    # Then our record lands after the other writer's, on one unbroken chain
+    assert mine.seq == 3
+    assert log.verify("alarm_remediation").ok
