@@ -5,6 +5,9 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 
+RISKS = ("low", "medium", "high", "critical")
+
+
 class Contract(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
@@ -24,8 +27,21 @@ class KeelContext(Contract):
     owner: str
     data_classification: str
     dry_run: bool
+    # None: the environment's policy decides by risk (approval_from_risk); True/False: the manifest's override.
     approval_required: bool | None
+    approval_from_risk: str
+    approval_timeout_seconds: int
+    oncall: str
+    escalation: str
+    approvers: list[str]
     limits: Limits
+
+    def needs_approval(self, risk: str) -> bool:
+        if self.approval_required is not None:
+            return self.approval_required
+        if self.approval_from_risk == "never":
+            return False
+        return RISKS.index(risk) >= RISKS.index(self.approval_from_risk)
 
 
 class TaskInput(Contract):

@@ -72,6 +72,11 @@ class AutomationResources(Construct):
             "data_classification": manifest.data_classification,
             "dry_run": settings.limits.dry_run,
             "approval_required": settings.approval_required,
+            "approval_from_risk": env.approval.required_from_risk,
+            "approval_timeout_seconds": env.approval.timeout_minutes * 60,
+            "oncall": manifest.oncall,
+            "escalation": manifest.escalation,
+            "approvers": manifest.approvers,
             "limits": settings.limits.model_dump(exclude={"dry_run"}),
         }
         definition = asl.with_prologue(props.automation.definition, manifest.name, context)

@@ -44,8 +44,8 @@ class Platform(Construct):
         self._allow_services_to_use_key()
         self.event_bus = events.EventBus(self, "EventBus", event_bus_name=f"keel-{env.name}")
         self.topics = {route: self._topic(route, spec.subscriptions) for route, spec in env.oncall_routes.items()}
-        self.idempotency_table = self._table("IdempotencyTable", "id", None, ttl="expiration", retain=False)
-        self.decisions_table = self._table("DecisionsTable", "pk", "sk", ttl=None, retain=True)
+        self.idempotency_table = self._table("IdempotencyTable", "idempotency", "id", None, ttl="expiration", retain=False)
+        self.decisions_table = self._table("DecisionsTable", "decisions", "pk", "sk", ttl=None, retain=True)
         # Lookups of the decision record (functions/shared/decisions.py): by event, execution, resource.
         for index, attribute in (("by_event", "event_id"), ("by_execution", "execution_arn"), ("by_resource", "resource")):
             self.decisions_table.add_global_secondary_index(
@@ -53,7 +53,13 @@ class Platform(Construct):
                 partition_key=dynamodb.Attribute(name=attribute, type=dynamodb.AttributeType.STRING),
                 sort_key=dynamodb.Attribute(name="recorded_at", type=dynamodb.AttributeType.STRING),
             )
-        self.approvals_table = self._table("ApprovalsTable", "pk", "sk", ttl="expires_at", retain=True)
+        # Answered requests are purged long after expiry; the decision record keeps the outcome.
+        self.approvals_table = self._table("ApprovalsTable", "approvals", "pk", "sk", ttl="purge_at", retain=True)
+        self.approvals_table.add_global_secondary_index(
+            index_name="by_status",
+            partition_key=dynamodb.Attribute(name="status", type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(name="requested_at", type=dynamodb.AttributeType.STRING),
+        )
         self.secrets = {name: self._secret(name) for name in sorted(props.secrets)}
 
     def topic(self, route: str) -> sns.ITopic:
@@ -132,10 +138,14 @@ class Platform(Construct):
         function = aws_lambda.Function.from_function_arn(self, f"Function-{construct_id}", sub.endpoint)
         return subscriptions.LambdaSubscription(function, dead_letter_queue=undelivered)
 
-    def _table(self, construct_id: str, partition: str, sort: str | None, *, ttl: str | None, retain: bool) -> dynamodb.Table:
+    def _table(
+        self, construct_id: str, purpose: str, partition: str, sort: str | None, *, ttl: str | None, retain: bool
+    ) -> dynamodb.Table:
+        # Named, so operators' tools (keel ops) find them by environment without a stack lookup.
         return dynamodb.Table(
             self,
             construct_id,
+            table_name=f"keel-{self.environment.name}-{purpose}",
             partition_key=dynamodb.Attribute(name=partition, type=dynamodb.AttributeType.STRING),
             sort_key=dynamodb.Attribute(name=sort, type=dynamodb.AttributeType.STRING) if sort else None,
             billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
