@@ -8,6 +8,7 @@ through the claim's ResultSelector so it costs no extra state transition.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Iterator
@@ -69,6 +70,12 @@ def iter_states(machine: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]
         for key in ("Iterator", "ItemProcessor"):
             if key in state:
                 yield from iter_states(state[key])
+
+
+def definition_hash(definition: dict[str, Any]) -> str:
+    """sha256 of the team's definition, canonical JSON: recorded on every decision."""
+    canonical = json.dumps(definition, sort_keys=True, separators=(",", ":"))
+    return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def substitutions_used(definition: dict[str, Any]) -> set[str]:

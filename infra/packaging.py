@@ -7,10 +7,19 @@ layer and the runtime's boto3, so packages stay a few kilobytes and no download 
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 from pathlib import Path
 
 IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", "function.yaml", "tests")
+
+
+def package_digest(package_dir: Path) -> str:
+    """sha256 over the package's files (paths and contents): the code version decisions record."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in package_dir.rglob("*") if p.is_file()):
+        digest.update(path.relative_to(package_dir).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return "sha256:" + digest.hexdigest()
 
 
 def stage_package(functions_dir: Path, module: str, build_dir: Path) -> Path:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-
 RISKS = ("low", "medium", "high", "critical")
 
 
@@ -34,6 +33,8 @@ class KeelContext(Contract):
     oncall: str
     escalation: str
     approvers: list[str]
+    # sha256 of the automation's ASL file as deployed: which workflow made a decision.
+    definition_hash: str
     limits: Limits
 
     def needs_approval(self, risk: str) -> bool:

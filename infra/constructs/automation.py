@@ -77,6 +77,7 @@ class AutomationResources(Construct):
             "oncall": manifest.oncall,
             "escalation": manifest.escalation,
             "approvers": manifest.approvers,
+            "definition_hash": asl.definition_hash(props.automation.definition),
             "limits": settings.limits.model_dump(exclude={"dry_run"}),
         }
         definition = asl.with_prologue(props.automation.definition, manifest.name, context)

@@ -21,6 +21,7 @@ from infra.constructs.log_group import platform_log_group
 from infra.constructs.platform import Platform
 from infra.function_spec import FunctionSpec
 from infra.nag import acknowledge
+from infra.packaging import package_digest
 
 RUNTIME = lambda_.Runtime.PYTHON_3_14
 METRICS_NAMESPACE = "Keel"
@@ -101,6 +102,7 @@ class KeelFunction(Construct):
             "POWERTOOLS_SERVICE_NAME": spec.module,
             "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
             "POWERTOOLS_LOG_LEVEL": "INFO",
+            "KEEL_CODE_VERSION": package_digest(props.package_dir),
         }
         access = set(spec.platform_access)
         if "idempotency_table" in access:

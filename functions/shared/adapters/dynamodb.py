@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
@@ -15,11 +16,32 @@ _deserialize = TypeDeserializer().deserialize
 
 
 def to_item(values: dict[str, Any]) -> dict[str, Any]:
-    return {key: _serialize(value) for key, value in values.items()}
+    return {key: _serialize(_to_dynamo(value)) for key, value in values.items()}
 
 
 def from_item(item: dict[str, Any]) -> dict[str, Any]:
-    return {key: _deserialize(value) for key, value in item.items()}
+    return {key: _from_dynamo(_deserialize(value)) for key, value in item.items()}
+
+
+def _to_dynamo(value: Any) -> Any:
+    # DynamoDB numbers are decimals: floats go in as the Decimal of their shortest repr.
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    if isinstance(value, dict):
+        return {key: _to_dynamo(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_to_dynamo(item) for item in value]
+    return value
+
+
+def _from_dynamo(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {key: _from_dynamo(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_from_dynamo(item) for item in value]
+    return value
 
 
 class Table:
