@@ -6,8 +6,14 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from infra.errors import KeelConfigError
+from keel.local.errors import LocalCloudError
+
+if TYPE_CHECKING:
+    from keel.local.faults import FaultPlan
+    from keel.local.template import StackTemplate
 
 
 def _catalog(args: argparse.Namespace) -> int:
@@ -31,6 +37,170 @@ def _synth(args: argparse.Namespace) -> int:
     return 0
 
 
+def _local_template(args: argparse.Namespace, *, force_synth: bool = False) -> StackTemplate:
+    """The environment's synthesized template, synthesizing first when it is missing or out of date."""
+    from keel.local.template import is_stale, load_stack_template
+
+    root, outdir = Path(args.root), Path(args.outdir)
+    if force_synth or is_stale(outdir, args.env, root):
+        from infra.app_builder import build_app
+
+        print(f"keel: synthesizing into {outdir} ...", file=sys.stderr)
+        build_app(root=root, outdir=str(outdir)).app.synth()
+    return load_stack_template(outdir, args.env)
+
+
+def _fault_plan(args: argparse.Namespace) -> FaultPlan:
+    from keel.local.faults import FaultPlan, parse_fault
+
+    functions = [parse_fault(spec, "error") for spec in args.fail]
+    functions += [parse_fault(spec, "timeout") for spec in args.timeout]
+    functions += [parse_fault(spec, "throttle") for spec in args.throttle]
+    return FaultPlan(functions=functions, failed_starts=args.fail_start)
+
+
+def _local_run(args: argparse.Namespace) -> int:
+    from keel.local.eventbridge import load_event_file
+    from keel.local.render import as_json, as_text
+    from keel.local.runner import RunOptions, event_files, run_events
+
+    files = [load_event_file(path) for path in event_files([Path(name) for name in args.events])]
+    if not files:
+        raise LocalCloudError(f"no event files in {' '.join(args.events)}")
+    options = RunOptions(faults=_fault_plan(args), decision=args.decision, duplicate=args.duplicate, bus=args.bus)
+    run = run_events(_local_template(args, force_synth=args.synth), files, options)
+    if args.json:
+        print(as_json(run))
+        for outcome in run.unmatched:
+            print(
+                f"keel: {outcome.source.path}: event {outcome.source.event['id']} matches no rule on bus {outcome.bus}",
+                file=sys.stderr,
+            )
+    else:
+        print(as_text(run))
+    return 0 if run.report.all_succeeded else 1
+
+
+def _local_up(args: argparse.Namespace) -> int:
+    from keel.local import server
+
+    _local_template(args)
+    state = server.start(Path(args.root), args.env, args.port, Path(args.outdir))
+    print(f"keel local: {args.env} is up on {state.endpoint} (pid {state.pid}, log {state.log})")
+    print(f"  try: aws stepfunctions list-state-machines --endpoint-url {state.endpoint} --region {_region(args)}")
+    print("  stop it with: keel local down")
+    return 0
+
+
+def _region(args: argparse.Namespace) -> str:
+    from keel.local.template import load_stack_template
+
+    return load_stack_template(Path(args.outdir), args.env).region
+
+
+def _local_serve(args: argparse.Namespace) -> int:
+    from keel.local import server
+
+    server.serve_forever(_local_template(args), args.port)
+    return 0
+
+
+def _local_down(args: argparse.Namespace) -> int:
+    from keel.local import server
+
+    state = server.stop(Path(args.root))
+    print("keel local: no local cloud was up" if state is None else f"keel local: stopped {state.endpoint} (pid {state.pid})")
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from infra.asl import load_asl, waits_for_task_token
+    from infra.catalog import load_catalog
+    from infra.config import load_environments
+    from keel.local.demo import DemoAutomation, run_demo, sample_events
+
+    root = Path(args.root)
+    catalog = load_catalog(root, load_environments(root / "config" / "environments.yaml"))
+    template = _local_template(args, force_synth=True)
+    automations = [
+        DemoAutomation(
+            name=automation.name,
+            functions=list(automation.manifest.functions),
+            events=sample_events(root, automation.name),
+            waits_for_token=bool(
+                waits_for_task_token(load_asl(root / "statemachines" / automation.manifest.workflow.definition))
+            ),
+        )
+        for automation in catalog.automations
+    ]
+    run_demo(template, automations, lambda text: print(text, flush=True))
+    return 0
+
+
+def _add_local(commands: Any) -> None:
+    local = commands.add_parser("local", help="run the synthesized app on the embedded local cloud (moto)")
+    actions = local.add_subparsers(dest="action", required=True)
+
+    run = actions.add_parser("run", help="deploy an environment locally, deliver event files, run every execution to an end")
+    run.add_argument("events", nargs="+", metavar="EVENT_FILE", help="EventBridge event JSON files (or directories of them)")
+    _environment_options(run)
+    run.add_argument("--json", action="store_true", help="print one JSON document: executions and dead letters")
+    decision = run.add_mutually_exclusive_group()
+    decision.add_argument("--approve", dest="decision", action="store_const", const="approve", help="approve every task token")
+    decision.add_argument("--reject", dest="decision", action="store_const", const="reject", help="reject every task token")
+    faults = run.add_argument_group("fault injection")
+    faults.add_argument(
+        "--fail",
+        action="append",
+        default=[],
+        metavar="FUNCTION[:ERROR][:N]",
+        help="the function's next N invocations (default 1) raise ERROR (default TransientError)",
+    )
+    faults.add_argument(
+        "--timeout",
+        action="append",
+        default=[],
+        metavar="FUNCTION[:N]",
+        help="the function's next N invocations time out (Sandbox.Timedout)",
+    )
+    faults.add_argument(
+        "--throttle",
+        action="append",
+        default=[],
+        metavar="FUNCTION[:N]",
+        help="the function's next N invocations are throttled (Lambda.TooManyRequestsException)",
+    )
+    faults.add_argument(
+        "--fail-start",
+        type=int,
+        default=0,
+        metavar="N",
+        help="EventBridge's next N StartExecution calls are throttled (beyond the retry policy: DLQ)",
+    )
+    faults.add_argument("--duplicate", action="store_true", help="deliver every event twice (same event id)")
+    run.add_argument("--bus", help="put the events on this bus (default: aws.* sources on default, others on keel-<env>)")
+    run.add_argument("--synth", action="store_true", help="synthesize first even if cdk.out looks up to date")
+    run.set_defaults(run=_local_run)
+
+    up = actions.add_parser("up", help="serve the local cloud on 127.0.0.1 in the background (any AWS client, --endpoint-url)")
+    _environment_options(up)
+    up.add_argument("--port", type=int, default=4566)
+    up.set_defaults(run=_local_up)
+
+    serve = actions.add_parser("serve", help="serve the local cloud in the foreground (what `up` starts)")
+    _environment_options(serve)
+    serve.add_argument("--port", type=int, default=4566)
+    serve.set_defaults(run=_local_serve)
+
+    down = actions.add_parser("down", help="stop the local cloud started by `keel local up`")
+    down.set_defaults(run=_local_down)
+
+
+def _environment_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--env", default="dev", help="the environment whose template to deploy (default: dev)")
+    command.add_argument("--outdir", default="cdk.out", help="the cloud assembly directory (default: cdk.out)")
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="keel", description="Keel: automations as production AWS infrastructure.")
     root.add_argument("--root", default=".", help="the Keel repository (default: current directory)")
@@ -44,10 +214,11 @@ def parser() -> argparse.ArgumentParser:
     synth.add_argument("--outdir", default="cdk.out")
     synth.set_defaults(run=_synth)
 
-    demo = commands.add_parser("demo", help="synthesize, then show the catalog")
-    demo.add_argument("--outdir", default="cdk.out")
-    demo.add_argument("--json", action="store_true")
-    demo.set_defaults(run=lambda args: _synth(args) or _catalog(args))
+    demo = commands.add_parser("demo", help="synthesize, then replay every automation's sample events on the local cloud")
+    _environment_options(demo)
+    demo.set_defaults(run=_demo)
+
+    _add_local(commands)
     return root
 
 
@@ -58,4 +229,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeelConfigError as error:
         print(f"keel: invalid configuration: {error}", file=sys.stderr)
         return 1
+    except LocalCloudError as error:
+        print(f"keel: {error}", file=sys.stderr)
+        return 2
     return code

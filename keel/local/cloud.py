@@ -1,0 +1,365 @@
+"""The local cloud: one environment's template deployed into moto, with our patches, in this process.
+
+    with LocalCloud(load_stack_template(Path("cdk.out"), "dev")) as cloud:
+        cloud.deliver(event)            # put on its bus, matched, delivered to targets
+        cloud.drive(approve=True)       # every execution to an end (answering task tokens)
+        report = cloud.report()
+
+It always runs with fake credentials, the template's account and region, and moto intercepting every
+AWS call made in the process (so nothing can reach real AWS), and restores the process on exit.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from keel.local import moto_patches
+from keel.local.clock import VirtualClock
+from keel.local.deploy import Deployer, Deployment
+from keel.local.errors import LocalCloudError
+from keel.local.eventbridge import (
+    NOT_RETRIED,
+    bus_for,
+    execution_name,
+    normalized,
+    rule_receives,
+    target_input,
+)
+from keel.local.faults import FaultPlan
+from keel.local.lambda_runtime import FunctionConfig, LambdaRuntime
+from keel.local.template import StackTemplate
+
+Decision = Literal["approve", "reject"] | None
+FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing"}
+# Variables that could point boto3 at real AWS or another account: removed while the cloud runs.
+UNSAFE_VARIABLES = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE")
+NO_TIMEOUT = 99_999_999  # moto's TimeoutSeconds default for tasks that declare none
+MAX_START_BACKOFF_SECONDS = 180
+APPROVED_OUTPUT = {"approved": True, "decided_by": "keel-local", "comment": "approved with keel local run --approve"}
+REJECTED = ("Rejected", "rejected with keel local run --reject")
+
+
+@dataclass(frozen=True)
+class Delivery:
+    event_id: str
+    rule: str
+    target: str
+    execution_arn: str | None
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    event_id: str
+    rule_arn: str
+    target_arn: str
+    queue_arn: str | None
+    error_code: str
+    error_message: str
+    exhausted_retry_condition: str
+    retry_attempts: int
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "event_id": self.event_id,
+            "rule_arn": self.rule_arn,
+            "target_arn": self.target_arn,
+            "queue_arn": self.queue_arn,
+            "error_code": self.error_code,
+            "error_message": self.error_message,
+            "exhausted_retry_condition": self.exhausted_retry_condition,
+            "retry_attempts": self.retry_attempts,
+        }
+
+
+@dataclass
+class _Waiting:
+    endpoint: Any
+    timeout: float | None
+
+
+@dataclass
+class LocalCloud:
+    template: StackTemplate
+    faults: FaultPlan = field(default_factory=FaultPlan)
+    clock: VirtualClock = field(default_factory=VirtualClock)
+    # Real seconds `drive` gives executions before reporting them as still running.
+    drive_limit_seconds: float = 120.0
+
+    def __post_init__(self) -> None:
+        self.deployment: Deployment | None = None
+        self.deliveries: list[Delivery] = []
+        self.dead_letters: list[DeadLetter] = []
+        self.blocked: dict[str, str] = {}  # execution ARN -> why it cannot go on
+        self._waiting: dict[str, _Waiting] = {}
+        self._lock = threading.RLock()
+        self._sequence = 0
+        self._stack: ExitStack | None = None
+        self.runtime = LambdaRuntime(clock=self.clock, base_environment=self.aws_environment(), faults=self.faults)
+
+    # Life cycle.
+
+    def aws_environment(self) -> dict[str, str]:
+        region = self.template.region
+        return {**FAKE_CREDENTIALS, "AWS_DEFAULT_REGION": region, "AWS_REGION": region, "MOTO_ACCOUNT_ID": self.template.account}
+
+    def __enter__(self) -> LocalCloud:
+        from moto import mock_aws
+
+        stack = ExitStack()
+        try:
+            stack.enter_context(_process_environment(self.aws_environment()))
+            stack.enter_context(mock_aws(config={"stepfunctions": {"execute_state_machine": True}}))
+            stack.enter_context(moto_patches.installed(self))
+            stack.enter_context(_quiet_interpreter())
+            self.deployment = Deployer(self.template, self.client).deploy()
+        except BaseException:
+            stack.close()
+            raise
+        self._stack = stack
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        with self._lock:
+            waiting = list(self._waiting.values())
+        for wait in waiting:  # let executions blocked on task tokens finish before moto is torn down
+            moto_patches.interrupt(wait.endpoint)
+        if self._stack is not None:
+            self._stack.close()
+            self._stack = None
+
+    def client(self, service: str, **kwargs: Any) -> Any:
+        import boto3
+
+        return boto3.client(service, region_name=self.template.region, **kwargs)
+
+    @property
+    def deployed(self) -> Deployment:
+        if self.deployment is None:
+            raise LocalCloudError("the local cloud is not running (use it as a context manager)")
+        return self.deployment
+
+    # Events in.
+
+    def custom_bus(self) -> str | None:
+        buses = self.deployed.buses
+        return buses[0] if len(buses) == 1 else None
+
+    def deliver(self, event: dict[str, Any], bus: str | None = None) -> list[Delivery]:
+        """Deliver one event (as EventBridge does, keeping its id) to every rule on its bus it reaches."""
+        bus = bus or bus_for(event, self.custom_bus())
+        before = len(self.deliveries)
+        for rule in moto_patches.rules_on_bus(self.template.account, self.template.region, bus):
+            rule.send_to_targets(dict(event))
+        with self._lock:
+            return self.deliveries[before:]
+
+    # moto_patches.Hooks
+
+    def invoke_lambda(self, function: Any, event: Any) -> tuple[str, bool, str]:
+        return self.runtime.invoke(FunctionConfig(**moto_patches.lambda_function_facts(function)), event)
+
+    def send_to_targets(self, rule: Any, event: dict[str, Any], original: Callable[..., None]) -> None:
+        facts = moto_patches.rule_facts(rule)
+        delivered = normalized(event)
+        if not rule_receives(facts, delivered, facts["has_pattern"] and moto_patches.pattern_matches(rule, delivered)):
+            return
+        others = []
+        for target in facts["targets"]:
+            if target["Arn"].startswith("arn:aws:states:"):
+                self._start_execution(facts, target, delivered)
+            else:
+                others.append(target)
+                self._record(Delivery(delivered["id"], facts["name"], target["Arn"], None))
+        if others:
+            self._deliver_natively(rule, others, event, original)
+
+    def _deliver_natively(
+        self, rule: Any, targets: list[dict[str, Any]], event: dict[str, Any], original: Callable[..., None]
+    ) -> None:
+        """Targets moto delivers itself (SQS, logs, buses): it expects `time` as epoch seconds."""
+        native = dict(event)
+        if isinstance(native.get("time"), str):
+            native["time"] = self.clock.time()
+        native.setdefault("ingestion-time", self.clock.time())
+        with self._lock:
+            saved, rule.targets = rule.targets, targets
+            try:
+                original(native)
+            finally:
+                rule.targets = saved
+
+    def _record(self, delivery: Delivery) -> None:
+        with self._lock:
+            self.deliveries.append(delivery)
+
+    def _start_execution(self, rule: dict[str, Any], target: dict[str, Any], event: dict[str, Any]) -> None:
+        """StartExecution with EventBridge's retry policy; when it gives up, the event goes to the DLQ."""
+        retry = target.get("RetryPolicy", {})
+        max_attempts = int(retry.get("MaximumRetryAttempts", 185))
+        max_age = int(retry.get("MaximumEventAgeInSeconds", 86_400))
+        received = self.clock.time()
+        attempt = 0
+        while True:
+            outcome = self._try_start(target, event, rule)
+            if isinstance(outcome, str):
+                self._record(Delivery(event["id"], rule["name"], target["Arn"], outcome))
+                return
+            code, message = outcome
+            delay = min(2**attempt, MAX_START_BACKOFF_SECONDS)
+            if code in NOT_RETRIED or attempt >= max_attempts:
+                condition = "MaximumRetryAttemptsExhausted"
+            elif self.clock.time() + delay - received > max_age:
+                condition = "MaximumEventAgeExceeded"
+            else:
+                self.clock.advance(delay)
+                attempt += 1
+                continue
+            self._dead_letter(rule, target, event, (code, message, condition), attempt)
+            return
+
+    def _try_start(self, target: dict[str, Any], event: dict[str, Any], rule: dict[str, Any]) -> str | tuple[str, str]:
+        from botocore.exceptions import ClientError
+
+        if self.faults.take_failed_start():
+            return "ThrottlingException", "Rate exceeded (injected by keel local: StartExecution throttled)"
+        with self._lock:
+            self._sequence += 1
+            name = execution_name(event["id"], self._sequence)
+        try:
+            started = self.client("stepfunctions").start_execution(
+                stateMachineArn=target["Arn"], name=name, input=target_input(target, event, rule)
+            )
+        except ClientError as error:
+            return error.response["Error"]["Code"], error.response["Error"].get("Message", "")
+        arn: str = started["executionArn"]
+        return arn
+
+    def _dead_letter(
+        self, rule: dict[str, Any], target: dict[str, Any], event: dict[str, Any], failure: tuple[str, str, str], retries: int
+    ) -> None:
+        code, message, condition = failure
+        queue_arn = target.get("DeadLetterConfig", {}).get("Arn")
+        if queue_arn is not None:
+            attributes = {
+                "RULE_ARN": rule["arn"],
+                "TARGET_ARN": target["Arn"],
+                "ERROR_CODE": code,
+                "ERROR_MESSAGE": message,
+                "EXHAUSTED_RETRY_CONDITION": condition,
+                "RETRY_ATTEMPTS": str(retries),
+            }
+            self.client("sqs").send_message(
+                QueueUrl=self._queue_url(queue_arn),
+                MessageBody=json.dumps(event),
+                MessageAttributes={key: {"DataType": "String", "StringValue": value} for key, value in attributes.items()},
+            )
+        letter = DeadLetter(event["id"], rule["arn"], target["Arn"], queue_arn, code, message, condition, retries)
+        with self._lock:
+            self.dead_letters.append(letter)
+            self.deliveries.append(Delivery(event["id"], rule["name"], target["Arn"], None))
+
+    def _queue_url(self, queue_arn: str) -> str:
+        known = self.deployed.queues.get(queue_arn)
+        if known is not None:
+            return known
+        url: str = self.client("sqs").get_queue_url(QueueName=queue_arn.rsplit(":", 1)[-1])["QueueUrl"]
+        return url
+
+    # Task tokens.
+
+    def wait_for_callback(self, endpoint: Any, timeout: float | None) -> Any:
+        token = moto_patches.callback_token(endpoint)
+        with self._lock:
+            self._waiting[token] = _Waiting(endpoint, None if timeout is None or timeout >= NO_TIMEOUT else timeout)
+        try:
+            return moto_patches.wait_on(endpoint)
+        finally:
+            with self._lock:
+                self._waiting.pop(token, None)
+
+    def waiting_tokens(self, execution_arn: str) -> list[tuple[str, float | None]]:
+        """The task tokens this execution is waiting on now, with their timeouts."""
+        tokens = {
+            moto_patches.callback_token(endpoint)
+            for endpoint in moto_patches.pending_callbacks(self.template.account, self.template.region, execution_arn)
+        }
+        with self._lock:
+            return [(token, wait.timeout) for token, wait in self._waiting.items() if token in tokens]
+
+    def _answer(self, execution_arn: str, decision: Decision) -> bool:
+        """Answer or time out what the execution waits on; False when it must wait for someone else."""
+        stepfunctions = self.client("stepfunctions")
+        for token, timeout in self.waiting_tokens(execution_arn):
+            if decision == "approve":
+                stepfunctions.send_task_success(taskToken=token, output=json.dumps(APPROVED_OUTPUT))
+            elif decision == "reject":
+                stepfunctions.send_task_failure(taskToken=token, error=REJECTED[0], cause=REJECTED[1])
+            elif timeout is not None:
+                self._expire(token, timeout)
+            else:
+                self.blocked[execution_arn] = "waiting for a task token with no timeout (answer with --approve or --reject)"
+                return False
+        return True
+
+    def _expire(self, token: str, timeout: float) -> None:
+        with self._lock:
+            wait = self._waiting.get(token)
+        if wait is not None:
+            self.clock.advance(timeout)
+            moto_patches.interrupt(wait.endpoint)
+
+    # Driving executions.
+
+    def execution_arns(self) -> list[str]:
+        with self._lock:
+            return [delivery.execution_arn for delivery in self.deliveries if delivery.execution_arn]
+
+    def drive(self, decision: Decision = None) -> None:
+        """Run every started execution to an end: answer task tokens, expire their timeouts."""
+        stepfunctions = self.client("stepfunctions")
+        deadline = time.monotonic() + self.drive_limit_seconds
+        running = set(self.execution_arns())
+        while running and time.monotonic() < deadline:
+            for arn in sorted(running):
+                if stepfunctions.describe_execution(executionArn=arn)["status"] != "RUNNING" or not self._answer(arn, decision):
+                    running.discard(arn)
+            if running:
+                time.sleep(0.002)
+        for arn in running:
+            self.blocked[arn] = f"still running after {self.drive_limit_seconds:.0f} s of real time"
+
+
+@contextmanager
+def _quiet_interpreter() -> Iterator[None]:
+    """moto's interpreter logs every task failure, caught or not; the run's report shows them instead."""
+    logger = logging.getLogger("moto.stepfunctions.parser")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+@contextmanager
+def _process_environment(values: dict[str, str]) -> Iterator[None]:
+    saved = dict(os.environ)
+    for name in UNSAFE_VARIABLES:
+        os.environ.pop(name, None)
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)

@@ -1,0 +1,390 @@
+"""Create a synthesized template's resources in moto, in dependency order, intrinsics resolved.
+
+This is the local stand-in for `cdk deploy` (moto's CloudFormation cannot be: it ignores
+DefinitionSubstitutions and puts state machines in the non-executing backend). Each resource type
+has one creator that calls the AWS API (boto3 against moto) with the template's properties and
+returns what Ref and Fn::GetAtt answer for it. Types with nothing to emulate are listed as skipped.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import secrets
+import string
+import zipfile
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from keel.local.errors import LocalCloudError
+from keel.local.template import Resolver, StackTemplate, creation_order
+
+Attributes = dict[str, Any]
+Creator = Callable[["Deployer", str, dict[str, Any]], Attributes]
+
+# Resource types with nothing to run locally (metadata, permissions between services moto does not check).
+IGNORED = frozenset({"AWS::CDK::Metadata", "AWS::Lambda::Permission"})
+
+
+@dataclass(frozen=True)
+class DeployedStateMachine:
+    logical_id: str
+    arn: str
+    name: str
+    automation: str
+
+
+@dataclass
+class Deployment:
+    template: StackTemplate
+    created: Counter[str] = field(default_factory=Counter)
+    skipped: Counter[str] = field(default_factory=Counter)
+    state_machines: dict[str, DeployedStateMachine] = field(default_factory=dict)
+    buses: list[str] = field(default_factory=list)
+    queues: dict[str, str] = field(default_factory=dict)  # queue ARN -> URL
+
+    def automation_of(self, state_machine_arn: str) -> str:
+        machine = self.state_machines.get(state_machine_arn)
+        return machine.automation if machine else state_machine_arn.rsplit(":", 1)[-1]
+
+    def summary(self) -> str:
+        parts = [f"{count} {kind.split('::', 1)[1]}" for kind, count in sorted(self.created.items())]
+        return ", ".join(parts)
+
+
+def tags_of(properties: dict[str, Any]) -> dict[str, str]:
+    tags = properties.get("Tags", [])
+    if isinstance(tags, dict):
+        return {str(key): str(value) for key, value in tags.items()}
+    return {str(tag["Key"]): str(tag["Value"]) for tag in tags}
+
+
+def _tag_list(properties: dict[str, Any], key: str = "Key", value: str = "Value") -> list[dict[str, str]]:
+    return [{key: k, value: v} for k, v in tags_of(properties).items()]
+
+
+class Deployer:
+    def __init__(self, template: StackTemplate, client: Callable[[str], Any]) -> None:
+        self.template = template
+        self.client = client
+        self.resolver = Resolver(template)
+        self.deployment = Deployment(template)
+
+    @property
+    def account(self) -> str:
+        return self.template.account
+
+    @property
+    def region(self) -> str:
+        return self.template.region
+
+    def arn(self, service: str, resource: str) -> str:
+        return f"arn:aws:{service}:{self.region}:{self.account}:{resource}"
+
+    def physical_name(self, logical_id: str, limit: int = 64) -> str:
+        """A generated name, as CloudFormation makes one when the template gives none."""
+        return f"{self.template.stack_name}-{logical_id}"[:limit]
+
+    def deploy(self) -> Deployment:
+        for logical_id in creation_order(self.template):
+            resource = self.template.resources[logical_id]
+            kind = resource["Type"]
+            creator = CREATORS.get(kind)
+            if creator is None:
+                self.deployment.skipped[kind] += 1
+                self.resolver.attributes[logical_id] = {"Ref": self.physical_name(logical_id)}
+                continue
+            properties = self.resolver.resolve(resource.get("Properties", {}))
+            self.resolver.attributes[logical_id] = creator(self, logical_id, properties)
+            self.deployment.created[kind] += 1
+        return self.deployment
+
+
+def _kms_key(deployer: Deployer, _logical_id: str, properties: dict[str, Any]) -> Attributes:
+    kms = deployer.client("kms")
+    policy = properties.get("KeyPolicy")
+    key = kms.create_key(
+        Description=properties.get("Description", ""),
+        Policy=json.dumps(policy) if policy else "",
+        Tags=_tag_list(properties, "TagKey", "TagValue"),
+    )["KeyMetadata"]
+    if properties.get("EnableKeyRotation"):
+        kms.enable_key_rotation(KeyId=key["KeyId"])
+    return {"Ref": key["KeyId"], "Arn": key["Arn"], "KeyId": key["KeyId"]}
+
+
+def _kms_alias(deployer: Deployer, _logical_id: str, properties: dict[str, Any]) -> Attributes:
+    deployer.client("kms").create_alias(AliasName=properties["AliasName"], TargetKeyId=properties["TargetKeyId"])
+    return {"Ref": properties["AliasName"], "AliasArn": deployer.arn("kms", properties["AliasName"])}
+
+
+def _event_bus(deployer: Deployer, _logical_id: str, properties: dict[str, Any]) -> Attributes:
+    name = properties["Name"]
+    arn = deployer.client("events").create_event_bus(Name=name, Tags=_tag_list(properties))["EventBusArn"]
+    deployer.deployment.buses.append(name)
+    return {"Ref": name, "Name": name, "Arn": arn}
+
+
+def _sns_topic(deployer: Deployer, logical_id: str, properties: dict[str, Any]) -> Attributes:
+    name = properties.get("TopicName") or deployer.physical_name(logical_id, 256)
+    attributes = {key: str(properties[key]) for key in ("DisplayName", "KmsMasterKeyId") if key in properties}
+    arn = deployer.client("sns").create_topic(Name=name, Attributes=attributes, Tags=_tag_list(properties))["TopicArn"]
+    return {"Ref": arn, "TopicArn": arn, "TopicName": name}
+
+
+def _sns_subscription(deployer: Deployer, _logical_id: str, properties: dict[str, Any]) -> Attributes:
+    attributes = {
+        key: json.dumps(properties[key]) if isinstance(properties[key], dict) else str(properties[key])
+        for key in ("RedrivePolicy", "FilterPolicy", "RawMessageDelivery")
+        if key in properties
+    }
+    arn = deployer.client("sns").subscribe(
+        TopicArn=properties["TopicArn"], Protocol=properties["Protocol"], Endpoint=properties["Endpoint"], Attributes=attributes
+    )["SubscriptionArn"]
+    return {"Ref": arn, "Arn": arn}
+
+
+def _sns_topic_policy(deployer: Deployer, logical_id: str, properties: dict[str, Any]) -> Attributes:
+    for topic in properties["Topics"]:
+        deployer.client("sns").set_topic_attributes(
+            TopicArn=topic, AttributeName="Policy", AttributeValue=json.dumps(properties["PolicyDocument"])
+        )
+    return {"Ref": deployer.physical_name(logical_id)}
+
+
+_QUEUE_ATTRIBUTES = (
+    "DelaySeconds",
+    "KmsMasterKeyId",
+    "MaximumMessageSize",
+    "MessageRetentionPeriod",
+    "ReceiveMessageWaitTimeSeconds",
+    "VisibilityTimeout",
+    "FifoQueue",
+    "ContentBasedDeduplication",
+    "SqsManagedSseEnabled",
+)
+
+
+def _sqs_queue(deployer: Deployer, logical_id: str, properties: dict[str, Any]) -> Attributes:
+    name = properties.get("QueueName") or deployer.physical_name(logical_id, 80)
+    attributes = {
+        key: str(properties[key]).lower() if isinstance(properties[key], bool) else str(properties[key])
+        for key in _QUEUE_ATTRIBUTES
+        if key in properties
+    }
+    if "RedrivePolicy" in properties:
+        attributes["RedrivePolicy"] = json.dumps(properties["RedrivePolicy"])
+    url = deployer.client("sqs").create_queue(QueueName=name, Attributes=attributes, tags=tags_of(properties))["QueueUrl"]
+    arn = deployer.arn("sqs", name)
+    deployer.deployment.queues[arn] = url
+    return {"Ref": url, "Arn": arn, "QueueName": name, "QueueUrl": url}
+
+
+def _sqs_queue_policy(deployer: Deployer, logical_id: str, properties: dict[str, Any]) -> Attributes:
+    for url in properties["Queues"]:
+        deployer.client("sqs").set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps(properties["PolicyDocument"])})
+    return {"Ref": deployer.physical_name(logical_id)}
+
+
+def _dynamodb_table(deployer: Deployer, logical_id: str, properties: dict[str, Any]) -> Attributes:
+    name = properties.get("TableName") or deployer.physical_name(logical_id, 255)
+    arguments: dict[str, Any] = {
+        "TableName": name,
+        "KeySchema": properties["KeySchema"],
+        "AttributeDefinitions": properties["AttributeDefinitions"],
+        "BillingMode": properties.get("BillingMode", "PROVISIONED"),
+    }
+    for key in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes", "ProvisionedThroughput", "StreamSpecification"):
+        if key in properties:
+            arguments[key] = properties[key]
+    if arguments["BillingMode"] == "PROVISIONED" and "ProvisionedThroughput" not in arguments:
+        arguments["ProvisionedThroughput"] = {"ReadCapacityUnits": 5, "WriteCapacityUnits": 5}
+    if properties.get("Tags"):
+        arguments["Tags"] = _tag_list(properties)
+    dynamodb = deployer.client("dynamodb")
+    table = dynamodb.create_table(**arguments)["TableDescription"]
+    ttl = properties.get("TimeToLiveSpecification")
+    if ttl:
+        dynamodb.update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)
+    return {"Ref": name, "Arn": table["TableArn"], "StreamArn": table.get("LatestStreamArn", "")}
+
+
+def _secret(deployer: Deployer, logical_id: str, properties: dict[str, Any]) -> Attributes:
+    name = properties.get("Name") or deployer.physical_name(logical_id, 512)
+    value = properties.get("SecretString")
+    if value is None:
+        value = _generated_secret(properties.get("GenerateSecretString", {}))
+    arguments: dict[str, Any] = {"Name": name, "SecretString": value, "Tags": _tag_list(properties)}
+    for key in ("Description", "KmsKeyId"):
+        if key in properties:
+            arguments[key] = properties[key]
+    arn = deployer.client("secretsmanager").create_secret(**arguments)["ARN"]
+    return {"Ref": arn, "Id": arn}
+
+
+def _generated_secret(spec: dict[str, Any]) -> str:
+    """A random value as GenerateSecretString would make (length, exclusions, JSON template)."""
+    excluded = set(spec.get("ExcludeCharacters", ""))
+    alphabet = string.ascii_letters + string.digits + ("" if spec.get("ExcludePunctuation") else "!#$%&()*+,-.:;<=>?@[]^_{|}~")
+    alphabet = "".join(character for character in alphabet if character not in excluded)
+    password = "".join(secrets.choice(alphabet) for _ in range(int(spec.get("PasswordLength", 32))))
+    if "SecretStringTemplate" in spec:
+        document = json.loads(spec["SecretStringTemplate"])
+        document[spec.get("GenerateStringKey", "password")] = password
+        return json.dumps(document)
+    return password
+
+
+def _iam_role(deployer: Deployer, logical_id: str, properties: dict[str, Any]) -> Attributes:
+    name = properties.get("RoleName") or deployer.physical_name(logical_id)
+    iam = deployer.client("iam")
+    role = iam.create_role(
+        RoleName=name,
+        Path=properties.get("Path", "/"),
+        AssumeRolePolicyDocument=json.dumps(properties["AssumeRolePolicyDocument"]),
+        Description=properties.get("Description", ""),
+        Tags=_tag_list(properties),
+    )["Role"]
+    for policy in properties.get("Policies", []):
+        iam.put_role_policy(RoleName=name, PolicyName=policy["PolicyName"], PolicyDocument=json.dumps(policy["PolicyDocument"]))
+    for managed in properties.get("ManagedPolicyArns", []):
+        iam.attach_role_policy(RoleName=name, PolicyArn=managed)
+    return {"Ref": name, "Arn": role["Arn"], "RoleId": role["RoleId"]}
+
+
+def _iam_policy(deployer: Deployer, logical_id: str, properties: dict[str, Any]) -> Attributes:
+    name = properties.get("PolicyName") or deployer.physical_name(logical_id, 128)
+    for role in properties.get("Roles", []):
+        deployer.client("iam").put_role_policy(
+            RoleName=role, PolicyName=name, PolicyDocument=json.dumps(properties["PolicyDocument"])
+        )
+    return {"Ref": name, "Id": name}
+
+
+def _log_group(deployer: Deployer, logical_id: str, properties: dict[str, Any]) -> Attributes:
+    name = properties.get("LogGroupName") or f"/local/{deployer.physical_name(logical_id, 400)}"
+    logs = deployer.client("logs")
+    logs.create_log_group(logGroupName=name, tags=tags_of(properties))
+    if "RetentionInDays" in properties:
+        logs.put_retention_policy(logGroupName=name, retentionInDays=int(properties["RetentionInDays"]))
+    return {"Ref": name, "Arn": deployer.arn("logs", f"log-group:{name}:*")}
+
+
+def _placeholder_code() -> bytes:
+    """moto needs a zip; the code that runs is the repository's, imported in-process."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("KEEL_LOCAL.txt", "Keel's local cloud runs this function's module in-process.\n")
+    return buffer.getvalue()
+
+
+def _lambda_function(deployer: Deployer, logical_id: str, properties: dict[str, Any]) -> Attributes:
+    name = properties.get("FunctionName") or deployer.physical_name(logical_id)
+    arguments: dict[str, Any] = {
+        "FunctionName": name,
+        "Runtime": properties.get("Runtime", "python3.12"),
+        "Role": properties["Role"],
+        "Handler": properties["Handler"],
+        "Code": {"ZipFile": _placeholder_code()},
+        "Description": properties.get("Description", ""),
+        "Timeout": int(properties.get("Timeout", 3)),
+        "MemorySize": int(properties.get("MemorySize", 128)),
+        "Environment": {
+            "Variables": {key: str(value) for key, value in properties.get("Environment", {}).get("Variables", {}).items()}
+        },
+        "Tags": tags_of(properties),
+    }
+    if "LoggingConfig" in properties:
+        arguments["LoggingConfig"] = properties["LoggingConfig"]
+    # Layers (Powertools from a public SSM parameter) are not needed: the venv has the same packages.
+    function = deployer.client("lambda").create_function(**arguments)
+    return {"Ref": name, "Arn": function["FunctionArn"]}
+
+
+def _state_machine(deployer: Deployer, logical_id: str, properties: dict[str, Any]) -> Attributes:
+    name = properties.get("StateMachineName") or deployer.physical_name(logical_id, 80)
+    definition = properties.get("DefinitionString")
+    if definition is None:
+        if "Definition" not in properties:
+            raise LocalCloudError(f"{logical_id}: only inline definitions (DefinitionString/Definition) run locally")
+        definition = json.dumps(properties["Definition"])
+    for key, value in properties.get("DefinitionSubstitutions", {}).items():
+        definition = definition.replace("${" + key + "}", str(value))
+    tags = tags_of(properties)
+    arn = deployer.client("stepfunctions").create_state_machine(
+        name=name,
+        definition=definition,
+        roleArn=properties["RoleArn"],
+        type=properties.get("StateMachineType", "STANDARD"),
+        tags=[{"key": key, "value": value} for key, value in tags.items()],
+    )["stateMachineArn"]
+    automation = tags.get("keel:automation", name)
+    deployer.deployment.state_machines[arn] = DeployedStateMachine(logical_id, arn, name, automation)
+    return {"Ref": arn, "Arn": arn, "Name": name}
+
+
+def _events_rule(deployer: Deployer, logical_id: str, properties: dict[str, Any]) -> Attributes:
+    name = properties.get("Name") or deployer.physical_name(logical_id)
+    bus = properties.get("EventBusName", "default")
+    arguments: dict[str, Any] = {
+        "Name": name,
+        "EventBusName": bus,
+        "State": properties.get("State", "ENABLED"),
+        "Description": properties.get("Description", ""),
+        "Tags": _tag_list(properties),
+    }
+    if "EventPattern" in properties:
+        pattern = properties["EventPattern"]
+        arguments["EventPattern"] = pattern if isinstance(pattern, str) else json.dumps(pattern)
+    if "ScheduleExpression" in properties:
+        arguments["ScheduleExpression"] = properties["ScheduleExpression"]
+    events = deployer.client("events")
+    arn = events.put_rule(**arguments)["RuleArn"]
+    targets = properties.get("Targets", [])
+    if targets:
+        failed = events.put_targets(Rule=name, EventBusName=bus, Targets=targets).get("FailedEntries", [])
+        if failed:
+            raise LocalCloudError(f"{logical_id}: targets rejected: {failed}")
+    return {"Ref": name, "Arn": arn}
+
+
+def _alarm(deployer: Deployer, logical_id: str, properties: dict[str, Any]) -> Attributes:
+    name = properties.get("AlarmName") or deployer.physical_name(logical_id, 255)
+    arguments = {key: value for key, value in properties.items() if key not in ("AlarmName", "Tags")}
+    deployer.client("cloudwatch").put_metric_alarm(AlarmName=name, Tags=_tag_list(properties), **arguments)
+    return {"Ref": name, "Arn": deployer.arn("cloudwatch", f"alarm:{name}")}
+
+
+def _dashboard(deployer: Deployer, logical_id: str, properties: dict[str, Any]) -> Attributes:
+    name = properties.get("DashboardName") or deployer.physical_name(logical_id, 255)
+    deployer.client("cloudwatch").put_dashboard(DashboardName=name, DashboardBody=properties["DashboardBody"])
+    return {"Ref": name}
+
+
+def _ignored(deployer: Deployer, logical_id: str, _properties: dict[str, Any]) -> Attributes:
+    return {"Ref": deployer.physical_name(logical_id)}
+
+
+CREATORS: dict[str, Creator] = {
+    "AWS::KMS::Key": _kms_key,
+    "AWS::KMS::Alias": _kms_alias,
+    "AWS::Events::EventBus": _event_bus,
+    "AWS::SNS::Topic": _sns_topic,
+    "AWS::SNS::Subscription": _sns_subscription,
+    "AWS::SNS::TopicPolicy": _sns_topic_policy,
+    "AWS::SQS::Queue": _sqs_queue,
+    "AWS::SQS::QueuePolicy": _sqs_queue_policy,
+    "AWS::DynamoDB::Table": _dynamodb_table,
+    "AWS::SecretsManager::Secret": _secret,
+    "AWS::IAM::Role": _iam_role,
+    "AWS::IAM::Policy": _iam_policy,
+    "AWS::Logs::LogGroup": _log_group,
+    "AWS::Lambda::Function": _lambda_function,
+    "AWS::StepFunctions::StateMachine": _state_machine,
+    "AWS::Events::Rule": _events_rule,
+    "AWS::CloudWatch::Alarm": _alarm,
+    "AWS::CloudWatch::Dashboard": _dashboard,
+    **dict.fromkeys(IGNORED, _ignored),
+}

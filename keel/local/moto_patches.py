@@ -1,0 +1,244 @@
+"""Every use of moto's private internals, in one place. Written against moto==5.2.5 (pinned exactly).
+
+moto has no public hook for what the local cloud needs, so this module patches these points and
+nothing else (tests/local/test_moto_canary.py fails loudly, naming the point, if an upgrade moves one):
+
+- moto.awslambda.models.LambdaFunction._invoke_lambda(self, event) -> (payload_json, errored, logs):
+  moto runs Lambda code only in Docker; we run our handlers in-process instead.
+- moto.events.models.Rule.send_to_targets(self, event, transform_input=True): moto raises
+  NotImplementedError for Step Functions targets; we start executions (with retries and the DLQ).
+- ...state.wait.wait_function.wait_function.WaitFunction._wait_interval(self, env, wait_seconds):
+  Wait states sleep for real; we advance the virtual clock.
+- ...common.retry.retrier_decl.time (the module's `time`): Retry intervals call time.sleep.
+- the `datetime` module global of the interpreter modules that stamp times (history events, execution
+  start/stop, $$.State.EnteredTime, Timestamp waits): they read the virtual clock.
+- moto.stepfunctions.parser.backend.execution_worker.ExecutionData (the context object's Execution):
+  moto puts a datetime in $$.Execution.StartTime, which breaks any task that passes it on (the Keel
+  prologue's claim does); AWS gives an ISO 8601 string like 2026-11-22T09:00:00.123Z.
+- ...eval.callback.callback.CallbackEndpoint.wait(self, timeout): .waitForTaskToken waits for real;
+  we register the wait so the runner can answer it (--approve/--reject) or let its timeout expire on
+  the virtual clock.
+
+Everything moto-private is typed Any on purpose: these are not APIs and carry no stable types.
+"""
+
+from __future__ import annotations
+
+import datetime as _datetime
+import importlib
+import types
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, Protocol
+
+from keel.local.clock import VirtualClock
+from keel.local.errors import LocalCloudError
+
+MOTO_VERSION = "5.2.5"
+
+_SFN = "moto.stepfunctions.parser.asl"
+LAMBDA_FUNCTION = ("moto.awslambda.models", "LambdaFunction", "_invoke_lambda")
+EVENTS_RULE = ("moto.events.models", "Rule", "send_to_targets")
+WAIT_FUNCTION = (f"{_SFN}.component.state.wait.wait_function.wait_function", "WaitFunction", "_wait_interval")
+CALLBACK_ENDPOINT = (f"{_SFN}.eval.callback.callback", "CallbackEndpoint", "wait")
+RETRIER_MODULE = f"{_SFN}.component.common.retry.retrier_decl"
+EXECUTION_DATA = ("moto.stepfunctions.parser.backend.execution_worker", "ExecutionData")
+# Modules whose `datetime` global stamps times the user sees.
+DATETIME_MODULES = (
+    f"{_SFN}.eval.event.event_manager",
+    f"{_SFN}.component.state.state",
+    f"{_SFN}.component.state.wait.wait_function.timestamp",
+    f"{_SFN}.component.state.exec.state_map.iteration.itemprocessor.map_run_record",
+    f"{_SFN}.component.state.exec.state_parallel.branches_decl",
+    "moto.stepfunctions.parser.models",
+    "moto.stepfunctions.parser.backend.execution",
+)
+PATCHED_METHODS = (LAMBDA_FUNCTION, EVENTS_RULE, WAIT_FUNCTION, CALLBACK_ENDPOINT)
+
+
+class Hooks(Protocol):
+    """What the local cloud does at each patch point."""
+
+    clock: VirtualClock
+
+    def invoke_lambda(self, function: Any, event: Any) -> tuple[str, bool, str]: ...
+
+    def send_to_targets(self, rule: Any, event: dict[str, Any], original: Callable[..., None]) -> None: ...
+
+    def wait_for_callback(self, endpoint: Any, timeout: float | None) -> Any: ...
+
+
+def _resolve(module: str, owner: str | None = None, attribute: str | None = None) -> Any:
+    try:
+        target: Any = importlib.import_module(module)
+        for name in (owner, attribute):
+            if name is not None:
+                target = getattr(target, name)
+    except (ImportError, AttributeError) as error:
+        where = ".".join(part for part in (module, owner, attribute) if part)
+        raise LocalCloudError(
+            f"moto patch point {where} is gone (Keel's local cloud is written for moto {MOTO_VERSION})"
+        ) from error
+    return target
+
+
+def check_patch_points() -> list[str]:
+    """Every patch point, resolved; raises LocalCloudError naming the first one that moved."""
+    found = []
+    for module, owner, attribute in PATCHED_METHODS:
+        _resolve(module, owner, attribute)
+        found.append(f"{module}.{owner}.{attribute}")
+    _resolve(RETRIER_MODULE, "time")
+    found.append(f"{RETRIER_MODULE}.time")
+    _resolve(*EXECUTION_DATA)
+    found.append(".".join(EXECUTION_DATA))
+    for module in DATETIME_MODULES:
+        if _resolve(module, "datetime") is not _datetime:
+            raise LocalCloudError(f"moto patch point {module}.datetime is no longer the datetime module")
+        found.append(f"{module}.datetime")
+    _resolve("moto.stepfunctions.responses", "get_backend")
+    _resolve("moto.events.models", "events_backends")
+    return found
+
+
+def _datetime_shim(clock: VirtualClock) -> types.ModuleType:
+    class VirtualDatetime(_datetime.datetime):
+        @classmethod
+        def now(cls, tz: _datetime.tzinfo | None = None) -> Any:
+            return clock.now(tz)
+
+        @classmethod
+        def utcnow(cls) -> Any:
+            return clock.now()
+
+    shim = types.ModuleType("datetime")
+    shim.__dict__.update({key: value for key, value in vars(_datetime).items() if not key.startswith("__")})
+    shim.datetime = VirtualDatetime  # type: ignore[attr-defined]
+    return shim
+
+
+def _time_shim(clock: VirtualClock) -> types.SimpleNamespace:
+    return types.SimpleNamespace(sleep=clock.sleep, time=clock.time)
+
+
+def aws_timestamp(value: _datetime.datetime) -> str:
+    """How Step Functions writes times in the context object: 2026-11-22T09:00:00.123Z."""
+    utc = value.astimezone(_datetime.UTC) if value.tzinfo else value
+    return f"{utc.strftime('%Y-%m-%dT%H:%M:%S')}.{utc.microsecond // 1000:03d}Z"
+
+
+def _execution_data(original: Any) -> Callable[..., Any]:
+    def execution_data(**fields: Any) -> Any:
+        start = fields.get("StartTime")
+        if isinstance(start, _datetime.datetime):
+            fields["StartTime"] = aws_timestamp(start)
+        return original(**fields)
+
+    return execution_data
+
+
+@contextmanager
+def installed(hooks: Hooks) -> Iterator[None]:
+    """Patch moto for the duration of the block; every original is restored on exit."""
+    check_patch_points()
+    originals: list[tuple[Any, str, Any]] = []
+
+    def replace(owner: Any, attribute: str, value: Any) -> None:
+        originals.append((owner, attribute, getattr(owner, attribute)))
+        setattr(owner, attribute, value)
+
+    original_send = _resolve(*EVENTS_RULE)
+
+    def invoke_lambda(function: Any, event: Any = None) -> tuple[str, bool, str]:
+        return hooks.invoke_lambda(function, event)
+
+    def send_to_targets(rule: Any, event: Any, transform_input: bool = True) -> None:
+        hooks.send_to_targets(rule, event, lambda *args: original_send(rule, *args, transform_input))
+
+    def wait_interval(_function: Any, _env: Any, wait_seconds: float) -> None:
+        hooks.clock.advance(max(0.0, float(wait_seconds)))
+
+    def callback_wait(endpoint: Any, timeout: float | None = None) -> Any:
+        return hooks.wait_for_callback(endpoint, timeout)
+
+    replace(_resolve(*LAMBDA_FUNCTION[:2]), LAMBDA_FUNCTION[2], invoke_lambda)
+    replace(_resolve(*EVENTS_RULE[:2]), EVENTS_RULE[2], send_to_targets)
+    replace(_resolve(*WAIT_FUNCTION[:2]), WAIT_FUNCTION[2], wait_interval)
+    replace(_resolve(*CALLBACK_ENDPOINT[:2]), CALLBACK_ENDPOINT[2], callback_wait)
+    replace(_resolve(RETRIER_MODULE), "time", _time_shim(hooks.clock))
+    replace(_resolve(EXECUTION_DATA[0]), EXECUTION_DATA[1], _execution_data(_resolve(*EXECUTION_DATA)))
+    shim = _datetime_shim(hooks.clock)
+    for module in DATETIME_MODULES:
+        replace(_resolve(module), "datetime", shim)
+    try:
+        yield
+    finally:
+        for owner, attribute, value in reversed(originals):
+            setattr(owner, attribute, value)
+
+
+# Reading moto's state (private structures, same version caveat).
+
+
+def lambda_function_facts(function: Any) -> dict[str, Any]:
+    """What a moto LambdaFunction holds that an in-process invocation needs."""
+    return {
+        "name": function.function_name,
+        "arn": function.function_arn,
+        "handler": function.handler,
+        "environment": dict(function.environment_vars or {}),
+        "timeout": int(function.timeout),
+        "memory": int(function.memory_size),
+        "version": str(function.version),
+        "log_group": function.logs_group_name,
+    }
+
+
+def rule_facts(rule: Any) -> dict[str, Any]:
+    return {
+        "name": rule.name,
+        "arn": rule.arn,
+        "bus": rule.event_bus_name,
+        "schedule": rule.scheduled_expression,
+        "has_pattern": bool(rule.event_pattern.dump()),
+        "enabled": rule.state == "ENABLED",
+        "targets": list(rule.targets),
+        "account": rule.account_id,
+        "region": rule.region_name,
+    }
+
+
+def pattern_matches(rule: Any, event: dict[str, Any]) -> bool:
+    return bool(rule.event_pattern.matches_event(event))
+
+
+def rules_on_bus(account: str, region: str, bus: str) -> list[Any]:
+    backends = _resolve("moto.events.models", "events_backends")
+    backend = backends[account][region]
+    return list(backend.describe_event_bus(bus).rules.values())
+
+
+def pending_callbacks(account: str, region: str, execution_arn: str) -> list[Any]:
+    """The callback endpoints (task tokens) an execution is waiting on and nobody has answered."""
+    backend = _resolve("moto.stepfunctions.responses", "get_backend")(account, region)
+    execution = backend.describe_execution(execution_arn)
+    worker = getattr(execution, "exec_worker", None)
+    if worker is None:
+        return []
+    pool = worker.env.callback_pool_manager._pool
+    return [endpoint for endpoint in list(pool.values()) if endpoint.get_outcome() is None]
+
+
+def callback_token(endpoint: Any) -> str:
+    return str(endpoint.callback_id)
+
+
+def wait_on(endpoint: Any) -> Any:
+    """Block until the endpoint is answered or interrupted; its outcome (None when it timed out)."""
+    endpoint._notify_event.wait()
+    return endpoint.get_outcome()
+
+
+def interrupt(endpoint: Any) -> None:
+    """Wake a waiting endpoint without an outcome: moto treats that as the task timing out."""
+    endpoint._notify_event.set()

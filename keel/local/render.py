@@ -1,0 +1,119 @@
+"""Output of a local run: a readable summary for people, one JSON document for programs."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from keel.local.report import ExecutionReport, StateVisit
+from keel.local.runner import EventOutcome, LocalRun
+
+MAX_VALUE_CHARS = 400
+_MARKS = {"succeeded": "ok", "retried": "retried", "caught": "caught", "failed": "FAILED", "running": "..."}
+
+
+def as_json(run: LocalRun) -> str:
+    return json.dumps(run.report.as_json(), indent=2, default=str)
+
+
+def as_text(run: LocalRun, title: str | None = None) -> str:
+    template = run.template
+    lines = [f"== {title}" if title else ""]
+    lines.append(
+        f"Local cloud: {template.stack_name} (environment {template.environment}, account {template.account}, {template.region})"
+    )
+    lines.append(f"  deployed from {template.path or 'the template'}: {run.deployed}")
+    if run.skipped:
+        lines.append(f"  not emulated: {', '.join(run.skipped)}")
+    for fault in run.faults:
+        lines.append(f"  fault injected: {fault}")
+    for fault in run.unused_faults:
+        lines.append(f"  fault never fired (no such function invoked?): {fault}")
+    lines.append("")
+    lines.extend(line for outcome in run.events for line in _event_lines(outcome))
+    lines.append("")
+    lines.extend(executions_table(run.report.executions))
+    for execution in run.report.executions:
+        lines.append("")
+        lines.extend(execution_lines(execution))
+    lines.append("")
+    lines.extend(_dead_letter_lines(run))
+    return "\n".join(lines[1:] if not title else lines)
+
+
+def _event_lines(outcome: EventOutcome) -> list[str]:
+    source = outcome.source
+    lines = [
+        f"{source.path}: {source.label} on bus {outcome.bus}"
+        + (f", delivered {outcome.copies} times" if outcome.copies > 1 else "")
+    ]
+    if not outcome.deliveries:
+        lines.append(f"  matches no rule on bus {outcome.bus}: nothing ran")
+    for delivery in outcome.deliveries:
+        if delivery.execution_arn:
+            started = f"started {delivery.execution_arn.rsplit(':', 1)[-1]}"
+        elif delivery.target.startswith("arn:aws:states:"):
+            started = "could not start: dead-lettered"
+        else:
+            started = "delivered"
+        lines.append(f"  -> rule {delivery.rule} -> {delivery.target.rsplit(':', 1)[-1]}: {started}")
+    return lines
+
+
+def _status(execution: ExecutionReport) -> str:
+    return f"{execution.status} (duplicate)" if execution.duplicate else execution.status
+
+
+def _seconds(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value * 1000:.0f} ms" if value < 1 else f"{value:,.1f} s"
+
+
+def executions_table(executions: list[ExecutionReport]) -> list[str]:
+    if not executions:
+        return ["No executions."]
+    rows = [("AUTOMATION", "STATUS", "DURATION", "STATES", "EXECUTION")]
+    rows += [(e.automation, _status(e), _seconds(e.duration_seconds), str(len(e.states)), e.name) for e in executions]
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
+    return ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows]
+
+
+def execution_lines(execution: ExecutionReport) -> list[str]:
+    lines = [
+        f"{execution.automation} {execution.name}: {_status(execution)} in {_seconds(execution.duration_seconds)} (virtual time)"
+    ]
+    width = max((len(state.name) for state in execution.states), default=0)
+    for state in execution.states:
+        lines.append(_state_line(state, width))
+        lines.extend(f"      {error['error']}: {_short(error['cause'])}" for error in state.errors)
+    if execution.output is not None:
+        lines.append(f"  output: {_short(execution.output)}")
+    if execution.error or execution.cause:
+        lines.append(f"  error: {execution.error or '-'}: {_short(execution.cause)}")
+    return lines
+
+
+def _state_line(state: StateVisit, width: int) -> str:
+    duration = "" if state.duration_ms is None else _seconds(state.duration_ms / 1000)
+    attempts = f"{state.attempts} attempts" if state.attempts > 1 else ""
+    return f"  {_MARKS[state.status]:<8}{state.name.ljust(width)}  {state.type:<8}{duration:>10}  {attempts}".rstrip()
+
+
+def _short(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    return text if len(text) <= MAX_VALUE_CHARS else text[: MAX_VALUE_CHARS - 3] + "..."
+
+
+def _dead_letter_lines(run: LocalRun) -> list[str]:
+    letters = run.report.dead_letters
+    if not letters:
+        return ["Dead letters: none."]
+    lines = [f"Dead letters: {len(letters)}"]
+    for letter in letters:
+        queue = letter.queue_arn.rsplit(":", 1)[-1] if letter.queue_arn else "no DLQ configured: event dropped"
+        lines.append(
+            f"  event {letter.event_id} for {letter.target_arn.rsplit(':', 1)[-1]} -> {queue}: "
+            f"{letter.error_code} ({letter.exhausted_retry_condition} after {letter.retry_attempts} retries)"
+        )
+    return lines

@@ -1,0 +1,73 @@
+"""`keel local run`: deploy one environment, deliver event files, drive executions, report."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from keel.local.cloud import Decision, Delivery, LocalCloud
+from keel.local.eventbridge import EventFile, bus_for
+from keel.local.faults import FaultPlan
+from keel.local.report import RunReport, run_report
+from keel.local.template import StackTemplate
+
+
+@dataclass(frozen=True)
+class EventOutcome:
+    source: EventFile
+    bus: str
+    deliveries: list[Delivery]
+    copies: int
+
+
+@dataclass(frozen=True)
+class LocalRun:
+    template: StackTemplate
+    deployed: str
+    skipped: list[str]
+    faults: list[str]
+    unused_faults: list[str]
+    events: list[EventOutcome]
+    report: RunReport
+
+    @property
+    def unmatched(self) -> list[EventOutcome]:
+        return [outcome for outcome in self.events if not outcome.deliveries]
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    faults: FaultPlan
+    decision: Decision = None
+    duplicate: bool = False
+    bus: str | None = None
+
+
+def run_events(template: StackTemplate, files: list[EventFile], options: RunOptions) -> LocalRun:
+    with LocalCloud(template, faults=options.faults) as cloud:
+        outcomes = []
+        copies = 2 if options.duplicate else 1
+        for source in files:
+            bus = options.bus or bus_for(source.event, cloud.custom_bus())
+            deliveries: list[Delivery] = []
+            for _ in range(copies):
+                deliveries += cloud.deliver(source.event, bus)
+            outcomes.append(EventOutcome(source, bus, deliveries, copies))
+        cloud.drive(options.decision)
+        return LocalRun(
+            template=template,
+            deployed=cloud.deployed.summary(),
+            skipped=sorted(cloud.deployed.skipped),
+            faults=options.faults.describe(),
+            unused_faults=options.faults.unused(),
+            events=outcomes,
+            report=run_report(cloud),
+        )
+
+
+def event_files(paths: list[Path]) -> list[Path]:
+    """Files as given; a directory stands for the *.json files in it, sorted."""
+    found: list[Path] = []
+    for path in paths:
+        found.extend(sorted(path.glob("*.json")) if path.is_dir() else [path])
+    return found

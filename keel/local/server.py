@@ -1,0 +1,140 @@
+"""`keel local up|down`: the local cloud served on 127.0.0.1 for any AWS client (aws CLI, boto3, keel ops).
+
+`up` starts a background process (`keel local serve`) that deploys the environment into moto, serves
+moto's AWS endpoints on the port, and runs our handlers in-process when executions invoke them. Its
+pid and port are kept in .keel/local.json; `down` stops it. Events put with `aws events put-events
+--endpoint-url ...` start executions through the rules, as on AWS. Task tokens are answered by the
+clients (send-task-success / send-task-failure); their timeouts do not fire in server mode.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from keel.local.cloud import LocalCloud
+from keel.local.errors import LocalCloudError
+from keel.local.template import StackTemplate
+
+STATE_FILE = Path(".keel") / "local.json"
+START_TIMEOUT_SECONDS = 60.0
+STOP_TIMEOUT_SECONDS = 10.0
+
+
+@dataclass(frozen=True)
+class ServerState:
+    pid: int
+    port: int
+    environment: str
+    log: str
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+@contextmanager
+def serving(template: StackTemplate, port: int) -> Iterator[LocalCloud]:
+    """The local cloud deployed and answering on 127.0.0.1:port for the duration of the block."""
+    from moto.server import ThreadedMotoServer
+
+    with LocalCloud(template) as cloud:
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+        server.start()
+        try:
+            yield cloud
+        finally:
+            server.stop()
+
+
+def serve_forever(template: StackTemplate, port: int) -> None:
+    """Serve until SIGTERM or SIGINT (what `keel local serve` runs)."""
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    with serving(template, port):
+        print(f"keel local: {template.stack_name} serving on http://127.0.0.1:{port}", flush=True)
+        stop.wait()
+
+
+def port_open(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.settimeout(0.2)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def read_state(root: Path) -> ServerState | None:
+    path = root / STATE_FILE
+    if not path.is_file():
+        return None
+    data: dict[str, Any] = json.loads(path.read_text())
+    return ServerState(pid=int(data["pid"]), port=int(data["port"]), environment=str(data["environment"]), log=str(data["log"]))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def start(root: Path, environment: str, port: int, outdir: Path) -> ServerState:
+    """Start `keel local serve` in the background and wait until it answers on the port."""
+    running = read_state(root)
+    if running is not None and _alive(running.pid):
+        raise LocalCloudError(f"a local cloud is already up on {running.endpoint} (pid {running.pid}); run `keel local down`")
+    if port_open(port):
+        raise LocalCloudError(f"port {port} on 127.0.0.1 is already in use; choose another with --port")
+    log = root / ".keel" / f"local-{port}.log"
+    log.parent.mkdir(exist_ok=True)
+    command = [sys.executable, "-m", "keel", "--root", str(root), "local", "serve", "--env", environment, "--port", str(port)]
+    command += ["--outdir", str(outdir)]
+    with log.open("w") as output:
+        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)  # noqa: S603
+    state = ServerState(pid=process.pid, port=port, environment=environment, log=str(log))
+    deadline = time.monotonic() + START_TIMEOUT_SECONDS
+    while not port_open(port):
+        if process.poll() is not None or time.monotonic() > deadline:
+            if process.poll() is None:
+                process.terminate()
+            raise LocalCloudError(f"the local cloud did not start; its log ({log}):\n{log.read_text()}")
+        time.sleep(0.1)
+    (root / STATE_FILE).write_text(json.dumps({"pid": state.pid, "port": port, "environment": environment, "log": state.log}))
+    return state
+
+
+def stop(root: Path) -> ServerState | None:
+    """Stop the background local cloud; None when none was up."""
+    state = read_state(root)
+    if state is None:
+        return None
+    if _alive(state.pid):
+        os.kill(state.pid, signal.SIGTERM)
+        deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
+        while _alive(state.pid) and time.monotonic() < deadline:
+            _reap(state.pid)
+            time.sleep(0.05)
+        if _alive(state.pid):
+            raise LocalCloudError(f"the local cloud (pid {state.pid}) did not stop within {STOP_TIMEOUT_SECONDS:.0f} s")
+    (root / STATE_FILE).unlink()
+    return state
+
+
+def _reap(pid: int) -> None:
+    """Collect the exit status when the server is our own child (same process started it)."""
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        return
