@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from infra.catalog import Catalog
+from keel.render import table, to_json
 
 
 def catalog_rows(catalog: Catalog) -> list[dict[str, Any]]:
@@ -33,16 +33,6 @@ def catalog_rows(catalog: Catalog) -> list[dict[str, Any]]:
     return rows
 
 
-def render_table(rows: list[dict[str, Any]]) -> str:
-    if not rows:
-        return "(none)"
-    columns = list(rows[0])
-    widths = {column: max(len(column), *(len(str(row[column])) for row in rows)) for column in columns}
-    lines = ["  ".join(column.upper().ljust(widths[column]) for column in columns)]
-    lines += ["  ".join(str(row[column]).ljust(widths[column]) for column in columns) for row in rows]
-    return "\n".join(line.rstrip() for line in lines)
-
-
 def render(catalog: Catalog, *, as_json: bool) -> str:
     rows = catalog_rows(catalog)
-    return json.dumps({"automations": rows}, indent=2) if as_json else render_table(rows)
+    return to_json({"automations": rows}) if as_json else table(rows)

@@ -127,17 +127,20 @@ class ApprovalStore:
         )
         return decided, token
 
-    def mark_expired(self, approval: str, now: datetime) -> ApprovalRequest:
+    def mark_expired(self, approval: str, now: datetime, *, force: bool = False) -> ApprovalRequest:
+        """Expire a pending request; `force` also expires one whose answer came after its task was gone."""
         request, _token = self.get(approval)
-        if request.status == "pending":
+        if request.status == "pending" or force:
+            condition = "attribute_exists(pk)" if force else "#s = :pending"
+            values = {":expired": "expired", ":at": now.isoformat()} | ({} if force else {":pending": "pending"})
             self.table.transact_write(
                 [
                     {
                         "Update": {
                             "Key": _key(approval),
                             "UpdateExpression": "SET #s = :expired, decided_at = :at",
-                            "ConditionExpression": "#s = :pending",
-                            "ExpressionAttributeValues": {":expired": "expired", ":at": now.isoformat(), ":pending": "pending"},
+                            "ConditionExpression": condition,
+                            "ExpressionAttributeValues": values,
                             "ExpressionAttributeNames": {"#s": "status"},
                         }
                     }

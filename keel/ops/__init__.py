@@ -1,0 +1,1 @@
+"""Operators' tools: `keel ops`."""

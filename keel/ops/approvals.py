@@ -1,0 +1,94 @@
+"""Pending approvals, and answering one: the workflow resumes (or takes its rejection path)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from functions.shared.approvals import Answer, ApprovalRequest
+from functions.shared.decisions import Decision, digest
+from keel.ops.session import OpsError, OpsSession, aws_call
+
+# Step Functions' answers for a token whose task is gone: it timed out (and escalated) or ended.
+GONE = ("TaskTimedOut", "TaskDoesNotExist", "InvalidToken")
+
+
+def pending(session: OpsSession, now: datetime | None = None) -> list[dict[str, Any]]:
+    now = now or datetime.now(UTC)
+    with aws_call("list pending approvals"):
+        requests = session.approvals.pending()
+    return [
+        {
+            "approval_id": request.approval_id,
+            "automation": request.automation,
+            "action": request.action,
+            "resource": request.resource,
+            "risk": request.risk,
+            "requested": request.requested_at.isoformat(timespec="seconds"),
+            "expires": request.expires_at.isoformat(timespec="seconds"),
+            "state": "expired" if request.expired(now) else "waiting",
+            "why": request.why,
+        }
+        for request in sorted(requests, key=lambda request: request.requested_at)
+    ]
+
+
+def answer(session: OpsSession, approval: str, *, approved: bool, reason: str, now: datetime | None = None) -> dict[str, Any]:
+    """Record the answer, resume the workflow with it, and add it to the decision record."""
+    now = now or datetime.now(UTC)
+    decided_by = session.caller()
+    with aws_call(f"answer approval {approval}"):
+        request, token = session.approvals.answer(approval, Answer(approved=approved, decided_by=decided_by, reason=reason), now)
+    _resume(session, request, token)
+    outcome = "approved" if approved else "rejected"
+    with aws_call("record the answer in the decision record"):
+        record = session.decisions.record(
+            Decision(
+                automation=request.automation,
+                automation_version=request.automation_version,
+                environment=request.environment,
+                event_id=request.event_id,
+                execution_arn=request.execution_arn,
+                step=f"{request.step}:answer",
+                action=request.action,
+                outcome=outcome,
+                reason=reason,
+                resource=request.resource,
+                input_digest=digest(request.details),
+                approved_by=decided_by,
+                approval_id=request.approval_id,
+                details={"risk": request.risk, "requested_because": request.why},
+            )
+        )
+    return {
+        "approval_id": approval,
+        "outcome": outcome,
+        "decided_by": decided_by,
+        "execution_arn": request.execution_arn,
+        "seq": record.seq,
+    }
+
+
+def _resume(session: OpsSession, request: ApprovalRequest, token: str) -> None:
+    from botocore.exceptions import ClientError
+
+    answer = {
+        "approved": request.status == "approved",
+        "approval_id": request.approval_id,
+        "decided_by": request.decided_by,
+        "reason": request.reason,
+    }
+    sfn = session.client("stepfunctions")
+    try:
+        if request.status == "approved":
+            sfn.send_task_success(taskToken=token, output=json.dumps(answer))
+        else:
+            sfn.send_task_failure(taskToken=token, error="ApprovalRejected", cause=json.dumps(answer))
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "")
+        if code in GONE:
+            with aws_call(f"mark approval {request.approval_id} expired"):
+                session.approvals.mark_expired(request.approval_id, datetime.now(UTC), force=True)
+            raise OpsError(f"approval '{request.approval_id}' expired: its workflow is no longer waiting ({code})") from None
+        raise OpsError(f"cannot resume the workflow of {request.approval_id}: {code}") from None

@@ -1,0 +1,178 @@
+"""`keel ops ...`: the operators' commands, against AWS or a local endpoint (`keel local up`)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, cast
+
+from keel.ops import approvals, executions, explain, redrive
+from keel.ops.session import OpsError, OpsSession, aws_call
+from keel.render import table, to_json
+
+
+def register(commands: Any) -> None:
+    ops = commands.add_parser("ops", help="operate automations: executions, decisions, approvals, redrive, KPIs")
+    ops.add_argument("--env", default=os.environ.get("KEEL_ENV", "dev"), help="environment (default: dev, or KEEL_ENV)")
+    ops.add_argument("--region", help="AWS region (default: the environment's, from config/environments.yaml)")
+    ops.add_argument(
+        "--endpoint-url", default=os.environ.get("KEEL_ENDPOINT_URL"), help="a local cloud endpoint (`keel local up`), else AWS"
+    )
+    ops.add_argument("--json", action="store_true", help="print JSON for scripts")
+    sub = ops.add_subparsers(dest="ops_command", required=True)
+
+    command = sub.add_parser("executions", help="executions of an automation: status, start, duration, console link")
+    command.add_argument("automation")
+    command.add_argument("--status", help="RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED")
+    command.add_argument("--since", help="e.g. 30m, 6h, 7d, or an ISO time")
+    command.set_defaults(run_ops=_executions)
+
+    command = sub.add_parser("show", help="one execution's path through its states")
+    command.add_argument("execution_arn")
+    command.set_defaults(run_ops=_show)
+
+    command = sub.add_parser("explain", help="why: the decisions recorded for an execution ARN or event id")
+    command.add_argument("subject", metavar="EXECUTION|EVENT_ID")
+    command.set_defaults(run_ops=_explain)
+
+    command = sub.add_parser("pending", help="approval requests waiting for an answer")
+    command.set_defaults(run_ops=_pending)
+
+    for verb, approved in (("approve", True), ("reject", False)):
+        command = sub.add_parser(verb, help=f"{verb} a pending request; the workflow resumes")
+        command.add_argument("approval_id")
+        command.add_argument("--reason", required=True, help="why (recorded with your identity)")
+        command.set_defaults(run_ops=_answer, approved=approved)
+
+    command = sub.add_parser("redrive", help="run dead-lettered events again, keeping their event ids")
+    command.add_argument("automation")
+    command.add_argument("--dry-run", action="store_true", help="show what would run; leave the queue as it is")
+    command.set_defaults(run_ops=_redrive)
+
+    command = sub.add_parser("verify-chain", help="check an automation's decision chain for tampering")
+    command.add_argument("automation")
+    command.set_defaults(run_ops=_verify)
+
+    command = sub.add_parser("kpis", help="executions, success rate, p50/p90 duration, DLQ depth, pending approvals")
+    command.add_argument("automation")
+    command.add_argument("--since", help="e.g. 24h (default: all)")
+    command.set_defaults(run_ops=_kpis)
+
+    ops.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        session = OpsSession(environment=args.env, region=args.region or _region_of(args), endpoint_url=args.endpoint_url)
+        output, code = cast(Result, args.run_ops(session, args))
+    except OpsError as error:
+        print(f"keel ops: {error}", file=sys.stderr)
+        return 1
+    print(output)
+    return code
+
+
+def _region_of(args: argparse.Namespace) -> str:
+    from infra.config import load_environments
+
+    path = Path(args.root) / "config" / "environments.yaml"
+    if not path.exists():
+        raise OpsError("no --region given and no config/environments.yaml here to read it from")
+    table_ = load_environments(path)
+    if args.env not in table_.environments:
+        raise OpsError(f"unknown environment '{args.env}' (known: {', '.join(sorted(table_.environments))})")
+    return table_.environments[args.env].region
+
+
+def parse_since(text: str | None, now: datetime | None = None) -> datetime | None:
+    if not text:
+        return None
+    now = now or datetime.now(UTC)
+    units = {"m": "minutes", "h": "hours", "d": "days"}
+    if text[-1:] in units and text[:-1].isdigit():
+        return now - timedelta(**{units[text[-1]]: int(text[:-1])})
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise OpsError(f"--since '{text}' is neither a duration (30m, 6h, 7d) nor an ISO time") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+Result = tuple[str, int]
+
+
+def _executions(session: OpsSession, args: argparse.Namespace) -> Result:
+    rows = executions.list_executions(session, args.automation, executions.check_status(args.status), parse_since(args.since))
+    if args.json:
+        return to_json({"executions": rows}), 0
+    return table(rows, ["name", "status", "started", "duration_s", "console"]), 0
+
+
+def _show(session: OpsSession, args: argparse.Namespace) -> Result:
+    shown = executions.show_execution(session, args.execution_arn)
+    if args.json:
+        return to_json(shown), 0
+    lines = [
+        f"{shown['execution_arn']}",
+        f"status {shown['status']}, started {shown['started']}, stopped {shown['stopped'] or '-'}",
+    ]
+    if shown["error"]:
+        lines.append(f"error {shown['error']}: {shown['cause']}")
+    lines += ["", table(shown["states"], ["state", "type", "entered", "duration_s", "error"]), "", f"console {shown['console']}"]
+    return "\n".join(lines), 0
+
+
+def _explain(session: OpsSession, args: argparse.Namespace) -> Result:
+    records = explain.find_records(session, args.subject)
+    return (to_json({"decisions": explain.as_json(records)}) if args.json else explain.explain(records)), 0
+
+
+def _pending(session: OpsSession, args: argparse.Namespace) -> Result:
+    rows = approvals.pending(session)
+    if args.json:
+        return to_json({"pending": rows}), 0
+    return table(rows, ["approval_id", "automation", "action", "resource", "risk", "expires", "state"]), 0
+
+
+def _answer(session: OpsSession, args: argparse.Namespace) -> Result:
+    result = approvals.answer(session, args.approval_id, approved=args.approved, reason=args.reason)
+    if args.json:
+        return to_json(result), 0
+    return f"{result['approval_id']}: {result['outcome']} by {result['decided_by']}; {result['execution_arn']} resumes", 0
+
+
+def _redrive(session: OpsSession, args: argparse.Namespace) -> Result:
+    result = redrive.redrive(session, args.automation, dry_run=args.dry_run)
+    code = 1 if result["failed"] else 0
+    if args.json:
+        return to_json(result), code
+    verb = "would redrive" if args.dry_run else "redriven"
+    lines = [f"{args.automation}: {len(result['moved'])} {verb}, {len(result['failed'])} failed"]
+    rows = result["moved"] + result["failed"]
+    if rows:
+        lines.append(table(rows, ["event_id", "status", "dead_lettered_because", "error"]))
+    return "\n".join(lines), code
+
+
+def _verify(session: OpsSession, args: argparse.Namespace) -> Result:
+    session.state_machine_arn(args.automation)
+    with aws_call(f"read the decision chain of {args.automation}"):
+        report = session.decisions.verify(args.automation)
+    result = {"automation": report.automation, "checked": report.checked, "ok": report.ok, "problems": report.problems}
+    if args.json:
+        return to_json(result), 0 if report.ok else 1
+    if report.ok:
+        return f"{args.automation}: chain intact ({report.checked} records)", 0
+    return "\n".join(
+        [f"{args.automation}: chain BROKEN ({report.checked} records checked)", *(f"  - {p}" for p in report.problems)]
+    ), 1
+
+
+def _kpis(session: OpsSession, args: argparse.Namespace) -> Result:
+    result = executions.kpis(session, args.automation, parse_since(args.since))
+    if args.json:
+        return to_json(result), 0
+    return table([{"metric": key, "value": value} for key, value in result.items()]), 0

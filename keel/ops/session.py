@@ -1,0 +1,118 @@
+"""Where `keel ops` points: one environment, on AWS (the operator's credentials) or a local endpoint.
+
+Resources are found by the names the platform gives them (keel-<env>-<automation>, the
+keel-<env>-decisions table, ...), so no stack lookup or extra permission is needed.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+from urllib.parse import urlparse
+
+from functions.shared.adapters.dynamodb import Table
+from functions.shared.approvals import ApprovalStore
+from functions.shared.decisions import DecisionLog
+from functions.shared.errors import KeelError
+
+LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
+
+
+class OpsError(Exception):
+    """A problem the operator can fix, said in one line."""
+
+
+@dataclass
+class OpsSession:
+    environment: str
+    region: str
+    endpoint_url: str | None = None
+    _clients: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.endpoint_url:
+            host = urlparse(self.endpoint_url).hostname or ""
+            if host in LOCAL_HOSTS:
+                # The local cloud accepts any credentials; never send an operator's real ones to it.
+                os.environ["AWS_ACCESS_KEY_ID"] = "keel-local"
+                os.environ["AWS_SECRET_ACCESS_KEY"] = "keel-local"  # noqa: S105 - a placeholder, not a secret
+                os.environ.pop("AWS_SESSION_TOKEN", None)
+                os.environ.pop("AWS_PROFILE", None)
+
+    def client(self, service: str) -> Any:
+        if service not in self._clients:
+            import boto3
+
+            self._clients[service] = boto3.client(service, region_name=self.region, endpoint_url=self.endpoint_url)
+        return self._clients[service]
+
+    def state_machine_name(self, automation: str) -> str:
+        return f"keel-{self.environment}-{automation}"
+
+    @cached_property
+    def state_machines(self) -> dict[str, str]:
+        """Automation name -> state machine ARN, for this environment."""
+        prefix = f"keel-{self.environment}-"
+        machines: dict[str, str] = {}
+        with aws_call("list the environment's state machines"):
+            for page in self.client("stepfunctions").get_paginator("list_state_machines").paginate():
+                for machine in page["stateMachines"]:
+                    if machine["name"].startswith(prefix):
+                        machines[machine["name"][len(prefix) :]] = machine["stateMachineArn"]
+        return machines
+
+    def state_machine_arn(self, automation: str) -> str:
+        machines = self.state_machines
+        if automation not in machines:
+            known = ", ".join(sorted(machines)) or "none deployed"
+            raise OpsError(f"unknown automation '{automation}' in environment '{self.environment}' (known: {known})")
+        return machines[automation]
+
+    def dead_letter_queue_url(self, automation: str) -> str:
+        self.state_machine_arn(automation)
+        with aws_call(f"find the dead-letter queue of {automation}"):
+            response = self.client("sqs").get_queue_url(QueueName=f"keel-{self.environment}-{automation}-dlq")
+        return str(response["QueueUrl"])
+
+    @cached_property
+    def decisions(self) -> DecisionLog:
+        return DecisionLog(Table(f"keel-{self.environment}-decisions", self.client("dynamodb")))
+
+    @cached_property
+    def approvals(self) -> ApprovalStore:
+        return ApprovalStore(Table(f"keel-{self.environment}-approvals", self.client("dynamodb")))
+
+    def caller(self) -> str:
+        """Who is acting: recorded on approvals and rejections."""
+        with aws_call("identify the caller"):
+            return str(self.client("sts").get_caller_identity()["Arn"])
+
+    def console_link(self, execution_arn: str) -> str:
+        return f"https://{self.region}.console.aws.amazon.com/states/home?region={self.region}#/v2/executions/details/{execution_arn}"
+
+
+@contextmanager
+def aws_call(what: str) -> Iterator[None]:
+    """Turn boto3's failures into one-line OpsErrors that say what could not be done and why."""
+    from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError, NoRegionError
+
+    try:
+        yield
+    except NoCredentialsError:
+        raise OpsError(f"cannot {what}: no AWS credentials (set AWS_PROFILE or run `aws sso login`)") from None
+    except NoRegionError:
+        raise OpsError(f"cannot {what}: no region (pass --region)") from None
+    except EndpointConnectionError as error:
+        raise OpsError(
+            f"cannot {what}: no answer from {error.kwargs.get('endpoint_url')} (is `keel local up` running?)"
+        ) from None
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "Unknown")
+        message = error.response.get("Error", {}).get("Message", "")
+        raise OpsError(f"cannot {what}: {code}: {message}") from None
+    except KeelError as error:
+        raise OpsError(f"cannot {what}: {error}") from None
