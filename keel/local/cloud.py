@@ -290,6 +290,9 @@ class LocalCloud:
 
     def waiting_tokens(self, execution_arn: str) -> list[tuple[str, float | None]]:
         """The task tokens this execution is waiting on now, with their timeouts."""
+        with self._lock:
+            if not self._waiting:
+                return []
         tokens = {
             moto_patches.callback_token(endpoint)
             for endpoint in moto_patches.pending_callbacks(self.template.account, self.template.region, execution_arn)

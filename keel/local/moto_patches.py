@@ -222,10 +222,10 @@ def pending_callbacks(account: str, region: str, execution_arn: str) -> list[Any
     """The callback endpoints (task tokens) an execution is waiting on and nobody has answered."""
     backend = _resolve("moto.stepfunctions.responses", "get_backend")(account, region)
     execution = backend.describe_execution(execution_arn)
-    worker = getattr(execution, "exec_worker", None)
-    if worker is None:
+    env = getattr(getattr(execution, "exec_worker", None), "env", None)
+    if env is None:  # not started yet, or already finished
         return []
-    pool = worker.env.callback_pool_manager._pool
+    pool = env.callback_pool_manager._pool
     return [endpoint for endpoint in list(pool.values()) if endpoint.get_outcome() is None]
 
 

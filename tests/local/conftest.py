@@ -1,0 +1,118 @@
+"""Shared fixtures for the end-to-end tests on the local cloud.
+
+The dev template is synthesized once per session (about 5-10 s) into a temporary cloud assembly.
+Test-only workflows (tests/local/fixtures/*.asl.json) are added to a copy of that template, wired
+the way the platform wires automations (a rule on the keel bus targeting the state machine), so the
+engine's behaviour (virtual clock, task tokens) is tested without changing the app.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from keel.local.eventbridge import EventFile, load_event_file
+from keel.local.template import StackTemplate, load_stack_template
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+HEARTBEAT_EVENT = ROOT / "events" / "platform_heartbeat" / "scheduled.json"
+TEST_SOURCE = "keel.tests"
+
+
+@pytest.fixture(autouse=True)
+def fake_aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Never real AWS: fake credentials and a region for anything a test builds outside the cloud."""
+    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+
+
+@pytest.fixture(scope="session")
+def assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from infra.app_builder import build_app
+
+    outdir = tmp_path_factory.mktemp("cdk.out")
+    build_app(root=ROOT, outdir=str(outdir)).app.synth()
+    return outdir
+
+
+@pytest.fixture(scope="session")
+def dev_template(assembly: Path) -> StackTemplate:
+    return load_stack_template(assembly, "dev")
+
+
+@pytest.fixture
+def heartbeat_event() -> EventFile:
+    return load_event_file(HEARTBEAT_EVENT)
+
+
+def _logical_ids(template: StackTemplate, kind: str) -> list[str]:
+    return [logical_id for logical_id, resource in template.resources.items() if resource["Type"] == kind]
+
+
+def with_test_workflow(template: StackTemplate, name: str) -> StackTemplate:
+    """The template plus the workflow tests/local/fixtures/<name>.asl.json, started by events from keel.tests."""
+    body: dict[str, Any] = copy.deepcopy(template.body)
+    resources = body["Resources"]
+    bus = _logical_ids(template, "AWS::Events::EventBus")[0]
+    queue = _logical_ids(template, "AWS::SQS::Queue")[0]
+    machine_role = next(
+        logical_id
+        for logical_id in _logical_ids(template, "AWS::IAM::Role")
+        if "states.amazonaws.com" in json.dumps(resources[logical_id]["Properties"]["AssumeRolePolicyDocument"])
+    )
+    resources["TestWorkflow"] = {
+        "Type": "AWS::StepFunctions::StateMachine",
+        "Properties": {
+            "StateMachineName": f"keel-test-{name}",
+            "DefinitionString": (FIXTURES / f"{name}.asl.json").read_text(),
+            "DefinitionSubstitutions": {"ApprovalQueue": {"Ref": queue}},
+            "RoleArn": {"Fn::GetAtt": [machine_role, "Arn"]},
+            "Tags": [{"Key": "keel:automation", "Value": f"test_{name}"}],
+        },
+    }
+    resources["TestRule"] = {
+        "Type": "AWS::Events::Rule",
+        "Properties": {
+            "Name": f"keel-test-{name}",
+            "EventBusName": {"Ref": bus},
+            "EventPattern": {"source": [TEST_SOURCE], "detail-type": [name]},
+            "Targets": [{"Id": "Target0", "Arn": {"Ref": "TestWorkflow"}, "RetryPolicy": {"MaximumRetryAttempts": 2}}],
+        },
+    }
+    return StackTemplate(template.environment, template.stack_name, template.account, template.region, body)
+
+
+def custom_event(detail_type: str, event_id: str = "11111111-2222-3333-4444-555555555555") -> dict[str, Any]:
+    return {
+        "version": "0",
+        "id": event_id,
+        "detail-type": detail_type,
+        "source": TEST_SOURCE,
+        "account": "111111111111",
+        "time": "2026-11-22T09:00:00Z",
+        "region": "eu-west-1",
+        "resources": [],
+        "detail": {"reason": "test"},
+    }
+
+
+@pytest.fixture
+def write_event(tmp_path: Path) -> Iterator[Any]:
+    """Write an event (or any text) to a file and return its path."""
+
+    def write(content: dict[str, Any] | str, name: str = "event.json") -> Path:
+        path = tmp_path / name
+        path.write_text(content if isinstance(content, str) else json.dumps(content))
+        return path
+
+    yield write
