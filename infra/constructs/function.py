@@ -136,7 +136,18 @@ class KeelFunction(Construct):
             role.add_to_policy(
                 iam.PolicyStatement(actions=statement.actions, resources=[_sub(resource) for resource in statement.resources])
             )
-        _acknowledge_role_wildcards(role, spec)
+        _acknowledge_role_wildcards(role, spec, self._indexed_tables(props))
+
+    def _indexed_tables(self, props: FunctionProps) -> list[str]:
+        """Logical ids of the indexed tables this function may query: their grants cover index/*."""
+        platform, access = props.platform, set(props.spec.platform_access)
+        tables = {"decisions_table": platform.decisions_table, "approvals_table": platform.approvals_table}
+        stack = Stack.of(self)
+        return [
+            str(stack.resolve(stack.get_logical_id(table.node.default_child)))  # type: ignore[arg-type]
+            for name, table in tables.items()
+            if name in access
+        ]
 
     @property
     def function_arn(self) -> str:
@@ -147,12 +158,18 @@ def _sub(resource: str) -> str:
     return Fn.sub(resource) if "${" in resource else resource
 
 
-def _acknowledge_role_wildcards(role: iam.Role, spec: FunctionSpec) -> None:
+def _acknowledge_role_wildcards(role: iam.Role, spec: FunctionSpec, indexed_tables: list[str]) -> None:
     acknowledge(
         role,
         "AwsSolutions-IAM5[Resource::*]",
         "Only X-Ray PutTraceSegments/PutTelemetryRecords for active tracing, which support no resource-level scoping",
     )
+    for logical_id in indexed_tables:
+        acknowledge(
+            role,
+            f"AwsSolutions-IAM5[Resource::<{logical_id}.Arn>/index/*]",
+            f"{spec.module} queries the indexes of this one Keel table (decision and approval lookups); no other table",
+        )
     if not {"idempotency_table", "decisions_table", "approvals_table"} & set(spec.platform_access):
         return
     for action in ("kms:GenerateDataKey*", "kms:ReEncrypt*"):
