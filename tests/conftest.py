@@ -35,6 +35,10 @@ for _variable in ("AWS_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE
     os.environ.pop(_variable, None)
 os.environ["AWS_CONFIG_FILE"] = os.devnull
 os.environ["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
+# Every deployed function gets this namespace (infra/constructs/function.py). Powertools reads it when
+# functions.shared.observability is first imported, which in one test process may be any test: set it
+# before all of them, as Lambda does, so no test depends on which one imported the module first.
+os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "Keel")
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 REPO_DIRS = ("automations", "statemachines", "functions", "config")
@@ -92,6 +96,12 @@ def refusing_outside_calls() -> Iterator[OutsideCalls]:
         patch.setattr(botocore.client.BaseClient, "_make_api_call", refuse_api_call)
         patch.setattr(socket.socket, "connect", refuse_connect)
         yield record
+
+
+@pytest.fixture
+def outside_call_guard() -> Any:
+    """The guard the session synth runs under, for tests that prove it works."""
+    return refusing_outside_calls
 
 
 def synthesize(keel: Any, outdir: Path) -> dict[str, dict[str, Any]]:
@@ -206,19 +216,31 @@ class TempRepo:
 
         return load_catalog(self.root, self.load_environments())
 
-    def synthesize(self, environments: list[str] | None = None) -> dict[str, dict[str, Any]]:
-        """build_app on this repository (optionally only some environments); templates by environment."""
+    @property
+    def outdir(self) -> Path:
+        return self.root / "cdk.out"
+
+    def build_app(self, environments: list[str] | None = None) -> Any:
+        """build_app on this repository, optionally for some environments only (each costs seconds of synth)."""
         from infra.app_builder import build_app
         from infra.config import EnvironmentTable
 
         table = self.load_environments()
         if environments is not None:
             table = EnvironmentTable(environments={name: table.get(name) for name in environments})
-        outdir = self.root / "cdk.out"
-        keel = build_app(root=self.root, outdir=str(outdir), environments=table)
-        return synthesize(keel, outdir)
+        return build_app(root=self.root, outdir=str(self.outdir), environments=table)
+
+    def synthesize(self, environments: list[str] | None = None) -> dict[str, dict[str, Any]]:
+        """Templates by environment."""
+        return synthesize(self.build_app(environments), self.outdir)
 
 
 @pytest.fixture
 def temp_repo(tmp_path: Path) -> TempRepo:
     return TempRepo(tmp_path / "repo")
+
+
+@pytest.fixture(scope="session")
+def make_temp_repo() -> type[TempRepo]:
+    """For module-scoped fixtures that build one temporary repository for several tests."""
+    return TempRepo

@@ -33,6 +33,12 @@ EVENT = {
         "data_classification": "internal",
         "dry_run": False,
         "approval_required": None,
+        "approval_from_risk": "never",
+        "approval_timeout_seconds": 3600,
+        "oncall": "platform-oncall",
+        "escalation": "platform-oncall",
+        "approvers": ["platform-oncall"],
+        "definition_hash": "sha256:0000",
         "limits": {"max_concurrency": 1, "max_actions_per_window": 20, "window_minutes": 60},
     },
 }

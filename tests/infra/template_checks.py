@@ -1,0 +1,284 @@
+"""Queries over a synthesized CloudFormation template, and the checks every automation must pass.
+
+The checks take a template and the catalog that produced it, so the same assertions run on the real
+app (every automation, every environment) and on temporary catalogs built by tests.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from infra import asl
+
+Template = dict[str, Any]
+
+KEEL_TAGS = ("keel:automation", "keel:version", "keel:owner", "keel:environment", "keel:data-classification")
+STATE_MACHINE_ALARM_METRICS = {
+    "ExecutionsFailed",
+    "ExecutionsTimedOut",
+    "ExecutionThrottled",
+    "ExecutionsAborted",
+    "ExecutionTime",
+}
+# Actions that support no resource-level scoping; CDK adds them for tracing and log delivery.
+UNSCOPABLE_ACTIONS = re.compile(
+    r"^(xray:(PutTraceSegments|PutTelemetryRecords|GetSamplingRules|GetSamplingTargets)|logs:\w+Deliver\w*|logs:(PutResourcePolicy|DescribeResourcePolicies|DescribeLogGroups))$"
+)
+# CDK's table grants on a customer managed key; acknowledged per role, on the platform key only.
+KMS_PREFIX_ACTIONS = {"kms:ReEncrypt*", "kms:GenerateDataKey*"}
+
+
+def resources(template: Template, resource_type: str) -> dict[str, dict[str, Any]]:
+    return {key: value for key, value in template["Resources"].items() if value["Type"] == resource_type}
+
+
+def properties(template: Template, logical_id: str) -> dict[str, Any]:
+    props: dict[str, Any] = template["Resources"][logical_id]["Properties"]
+    return props
+
+
+def referenced_ids(value: Any) -> set[str]:
+    """Logical ids referenced by Ref or Fn::GetAtt anywhere inside value."""
+    found: set[str] = set()
+    if isinstance(value, dict):
+        if "Ref" in value and isinstance(value["Ref"], str):
+            found.add(value["Ref"])
+        if "Fn::GetAtt" in value:
+            found.add(value["Fn::GetAtt"][0])
+        for item in value.values():
+            found |= referenced_ids(item)
+    elif isinstance(value, list):
+        for item in value:
+            found |= referenced_ids(item)
+    return found
+
+
+def tags(props: dict[str, Any]) -> dict[str, str]:
+    return {tag["Key"]: tag["Value"] for tag in props.get("Tags", [])}
+
+
+def one(matches: dict[str, Any], what: str) -> str:
+    assert len(matches) == 1, f"expected exactly one {what}, found {sorted(matches)}"
+    return next(iter(matches))
+
+
+def find_by(template: Template, resource_type: str, prop: str, value: Any) -> str:
+    matches = {key: r for key, r in resources(template, resource_type).items() if r["Properties"].get(prop) == value}
+    return one(matches, f"{resource_type} with {prop}={value}")
+
+
+def topic_id(template: Template, environment: str, route: str) -> str:
+    return find_by(template, "AWS::SNS::Topic", "TopicName", f"keel-{environment}-oncall-{route}")
+
+
+def state_machine_id(template: Template, environment: str, automation: str) -> str:
+    return find_by(template, "AWS::StepFunctions::StateMachine", "StateMachineName", f"keel-{environment}-{automation}")
+
+
+def function_id(template: Template, environment: str, module: str) -> str:
+    return find_by(template, "AWS::Lambda::Function", "FunctionName", f"keel-{environment}-{module}")
+
+
+def rules_of(template: Template, automation: str) -> dict[str, dict[str, Any]]:
+    return {
+        key: r
+        for key, r in resources(template, "AWS::Events::Rule").items()
+        if tags(r["Properties"]).get("keel:automation") == automation
+    }
+
+
+def alarms_on(template: Template, logical_id: str) -> dict[str, dict[str, Any]]:
+    """Alarms whose metric has a dimension pointing at the resource."""
+    return {
+        key: r["Properties"]
+        for key, r in resources(template, "AWS::CloudWatch::Alarm").items()
+        if logical_id in referenced_ids(r["Properties"].get("Metrics", r["Properties"].get("Dimensions")))
+    }
+
+
+def alarm_metric_names(alarm: dict[str, Any]) -> set[str]:
+    if "MetricName" in alarm:
+        return {alarm["MetricName"]}
+    return {metric["MetricStat"]["Metric"]["MetricName"] for metric in alarm["Metrics"] if "MetricStat" in metric}
+
+
+def definition_of(template: Template, logical_id: str) -> dict[str, Any]:
+    body = properties(template, logical_id)["DefinitionString"]
+    assert isinstance(body, str), "the definition is inlined as a plain string, substitutions resolved by CloudFormation"
+    parsed: dict[str, Any] = json.loads(body)
+    return parsed
+
+
+def identity_policy_statements(template: Template) -> list[tuple[str, dict[str, Any]]]:
+    """(owner logical id, statement) for every statement of every IAM identity policy in the template."""
+    statements = []
+    for key, resource in template["Resources"].items():
+        props = resource.get("Properties", {})
+        if resource["Type"] in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
+            documents = [props["PolicyDocument"]]
+        elif resource["Type"] == "AWS::IAM::Role":
+            documents = [policy["PolicyDocument"] for policy in props.get("Policies", [])]
+            assert not props.get("ManagedPolicyArns"), f"{key} attaches managed policies"
+        else:
+            continue
+        statements += [(key, statement) for document in documents for statement in document["Statement"]]
+    return statements
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+# --- The checks every automation passes, in every environment -----------------------------------
+
+
+def check_automation(template: Template, environment: Any, automation: Any, catalog: Any) -> None:
+    manifest = automation.manifest
+    env = environment.name
+    machine = state_machine_id(template, env, manifest.name)
+    check_rules(template, env, manifest, machine)
+    check_state_machine(template, environment, automation, machine)
+    check_alarms(template, env, manifest, machine, catalog)
+    for key in (machine, *rules_of(template, manifest.name)):
+        found = tags(properties(template, key))
+        expected = {
+            "keel:automation": manifest.name,
+            "keel:version": manifest.version,
+            "keel:owner": manifest.owner,
+            "keel:environment": env,
+            "keel:data-classification": manifest.data_classification,
+        }
+        assert {tag: found.get(tag) for tag in KEEL_TAGS} == expected, f"{key} tags"
+
+
+def check_rules(template: Template, env: str, manifest: Any, machine: str) -> None:
+    trigger = manifest.trigger
+    rules = rules_of(template, manifest.name)
+    expected_kinds = {kind for kind, present in (("events", trigger.event_pattern), ("schedule", trigger.schedule)) if present}
+    assert {r["Properties"]["Name"].rsplit("-", 1)[1] for r in rules.values()} == expected_kinds
+    dlq = find_by(template, "AWS::SQS::Queue", "QueueName", f"keel-{env}-{manifest.name}-dlq")
+    enabled = manifest.resolved_for(env).enabled
+    for key, rule in rules.items():
+        props = rule["Properties"]
+        assert props["State"] == ("ENABLED" if enabled else "DISABLED")
+        if "ScheduleExpression" in props:
+            assert props["ScheduleExpression"] == trigger.schedule
+        else:
+            assert props["EventPattern"] == trigger.event_pattern
+            bus = props.get("EventBusName")
+            if trigger.bus == "keel":
+                assert referenced_ids(bus) == {find_by(template, "AWS::Events::EventBus", "Name", f"keel-{env}")}
+            else:
+                assert bus is None, f"{key} listens on the default bus"
+        assert len(props["Targets"]) == 1
+        target = props["Targets"][0]
+        assert target["Arn"] == {"Ref": machine}
+        assert target.get("DeadLetterConfig", {}).get("Arn") == {"Fn::GetAtt": [dlq, "Arn"]}, f"{key} target has no DLQ"
+        assert target.get("RetryPolicy") == {
+            "MaximumEventAgeInSeconds": trigger.max_event_age_seconds,
+            "MaximumRetryAttempts": trigger.retry_attempts,
+        }, f"{key} target has no explicit retry policy"
+
+
+def check_state_machine(template: Template, environment: Any, automation: Any, machine: str) -> None:
+    manifest = automation.manifest
+    props = properties(template, machine)
+    logging = props["LoggingConfiguration"]
+    assert logging["Level"] == "ALL"
+    assert logging["IncludeExecutionData"] is (manifest.data_classification in ("public", "internal"))
+    (destination,) = logging["Destinations"]
+    (log_group,) = referenced_ids(destination)
+    assert properties(template, log_group)["RetentionInDays"] == environment.log_retention_days
+    assert "KmsKeyId" in properties(template, log_group)
+    assert props["TracingConfiguration"] == {"Enabled": True}
+    assert props["StateMachineType"] == manifest.workflow.type.upper()
+    definition = definition_of(template, machine)
+    assert definition.get("TimeoutSeconds") == manifest.workflow.timeout_seconds
+    assert definition["StartAt"] == asl.CLAIM_STATE
+    assert definition["States"][asl.CLAIM_STATE]["Next"] == automation.definition["StartAt"]
+    assert set(props["DefinitionSubstitutions"]) == asl.substitutions_used(definition)
+    for module in manifest.functions:
+        assert props["DefinitionSubstitutions"][module] == {
+            "Fn::GetAtt": [function_id(template, environment.name, module), "Arn"]
+        }
+
+
+def check_alarms(template: Template, env: str, manifest: Any, machine: str, catalog: Any) -> None:
+    owner_topic = {"Ref": topic_id(template, env, manifest.oncall)}
+    machine_alarms = alarms_on(template, machine)
+    assert {name for alarm in machine_alarms.values() for name in alarm_metric_names(alarm)} >= STATE_MACHINE_ALARM_METRICS
+    p90 = [alarm for alarm in machine_alarms.values() if alarm_metric_names(alarm) == {"ExecutionTime"}]
+    assert [alarm["Threshold"] for alarm in p90] == [manifest.slo.p90_duration_seconds * 1000]
+    assert all(metric["MetricStat"]["Stat"] == "p90" for alarm in p90 for metric in alarm["Metrics"])
+    dlq = find_by(template, "AWS::SQS::Queue", "QueueName", f"keel-{env}-{manifest.name}-dlq")
+    dlq_alarms = alarms_on(template, dlq)
+    assert {name for alarm in dlq_alarms.values() for name in alarm_metric_names(alarm)} == {"ApproximateNumberOfMessagesVisible"}
+    assert [alarm["Threshold"] for alarm in dlq_alarms.values()] == [0], "DLQ depth > 0 pages"
+    for alarm in (*machine_alarms.values(), *dlq_alarms.values()):
+        assert alarm["AlarmActions"] == [owner_topic], f"{alarm['AlarmName']} does not page {manifest.oncall}"
+    for module in manifest.functions:
+        function_alarms = alarms_on(template, function_id(template, env, module))
+        assert {name for alarm in function_alarms.values() for name in alarm_metric_names(alarm)} >= {"Errors", "Throttles"}
+        owners = {automation.manifest.oncall for automation in catalog.automations_using(module)}
+        for alarm in function_alarms.values():
+            assert {json.dumps(action) for action in alarm["AlarmActions"]} == {
+                json.dumps({"Ref": topic_id(template, env, route)}) for route in owners
+            }
+    heartbeat = manifest.slo.heartbeat
+    if heartbeat is not None:
+        alarm = properties(
+            template, find_by(template, "AWS::CloudWatch::Alarm", "AlarmName", f"keel-{env}-{manifest.name}-missing-heartbeat")
+        )
+        assert (alarm["Namespace"], alarm["MetricName"]) == ("Keel", heartbeat.metric)
+        assert {d["Name"]: d["Value"] for d in alarm["Dimensions"]} == {"service": heartbeat.function, "environment": env}
+        assert (alarm["ComparisonOperator"], alarm["Threshold"], alarm["TreatMissingData"]) == (
+            "LessThanThreshold",
+            1,
+            "breaching",
+        )
+        assert alarm["Period"] == heartbeat.max_silence_minutes * 60
+        assert alarm["AlarmActions"] == [owner_topic]
+
+
+def check_functions(template: Template, environment: Any, catalog: Any) -> None:
+    """One Lambda per module in use, each sized as declared, with a role of its own."""
+    functions = resources(template, "AWS::Lambda::Function")
+    in_use = catalog.functions_in_use()
+    assert len(functions) == len(in_use)
+    roles = [properties(template, key)["Role"] for key in functions]
+    assert len({json.dumps(role) for role in roles}) == len(roles), "functions share a role"
+    for spec in in_use:
+        props = properties(template, function_id(template, environment.name, spec.module))
+        assert (props["Timeout"], props["MemorySize"]) == (spec.timeout_seconds, spec.memory_mb)
+        assert re.fullmatch(r"python3\.\d+", props["Runtime"])
+        assert props["Handler"] == f"functions.{spec.module}.handler.lambda_handler"
+        assert props["TracingConfig"] == {"Mode": "Active"}
+        variables = props["Environment"]["Variables"]
+        assert variables["KEEL_ENVIRONMENT"] == environment.name
+        assert (variables["POWERTOOLS_SERVICE_NAME"], variables["POWERTOOLS_METRICS_NAMESPACE"]) == (spec.module, "Keel")
+        (role,) = referenced_ids(props["Role"])
+        assert resources(template, "AWS::IAM::Role")[role]["Properties"]["AssumeRolePolicyDocument"]["Statement"][0][
+            "Principal"
+        ] == {"Service": "lambda.amazonaws.com"}
+        (log_group,) = referenced_ids(props["LoggingConfig"])
+        assert properties(template, log_group)["RetentionInDays"] == environment.log_retention_days
+
+
+def check_iam(template: Template) -> None:
+    """No wildcard actions; the few unscopable ones are the only statements on Resource *."""
+    keys = {key for key in resources(template, "AWS::KMS::Key")}
+    for owner, statement in identity_policy_statements(template):
+        if statement["Effect"] != "Allow":
+            continue
+        actions = as_list(statement["Action"])
+        for action in actions:
+            assert action != "*", f"{owner} allows every action"
+            assert not action.endswith(":*"), f"{owner} allows wildcard action {action}"
+            if "*" in action:
+                assert action in KMS_PREFIX_ACTIONS, f"{owner} allows {action}"
+                assert statement["Resource"] != "*", f"{owner}: {action} on every resource"
+                assert referenced_ids(statement["Resource"]) <= keys, f"{owner}: {action} not on the platform key"
+        if "*" in as_list(statement["Resource"]):
+            assert all(UNSCOPABLE_ACTIONS.match(action) for action in actions), f"{owner} allows {actions} on *"

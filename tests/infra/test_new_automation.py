@@ -1,0 +1,110 @@
+"""Adding an automation needs only a manifest, an ASL file and function modules: no CDK code."""
+
+from __future__ import annotations
+
+import pytest
+import template_checks as checks
+
+NEW = "ticket_intake"
+PATTERN = {"source": ["keel.tickets"], "detail-type": ["Ticket Opened"], "detail": {"priority": [{"anything-but": "low"}]}}
+
+
+@pytest.fixture(scope="module")
+def extended(tmp_path_factory, make_temp_repo) -> tuple:
+    """A repository with a second automation: another team, confidential data, the shared heartbeat function."""
+    repo = make_temp_repo(tmp_path_factory.mktemp("extended") / "repo")
+    # The new team's on-call route, in every environment
+    table = repo.environments_data()
+    for name, env in table["environments"].items():
+        env["oncall_routes"]["tickets-oncall"] = {
+            "subscriptions": [{"protocol": "email", "endpoint": f"tickets-{name}@example.com"}]
+        }
+    repo.write_environments(table)
+    # One manifest and one ASL file: nothing else
+    manifest = repo.manifest_data(
+        name=NEW,
+        owner="tickets-team",
+        oncall="tickets-oncall",
+        escalation="platform-oncall",
+        approvers=["tickets-oncall"],
+        data_classification="confidential",
+        trigger={"bus": "keel", "event_pattern": PATTERN, "retry_attempts": 4, "max_event_age_seconds": 900},
+        workflow={"definition": f"{NEW}.asl.json", "type": "standard", "timeout_seconds": 300},
+        environments={"dev": {"enabled": False}},
+    )
+    repo.add_automation(manifest)
+    return repo, repo.load_environments(), repo.load_catalog(), repo.synthesize()
+
+
+def test_a_new_automation_gets_its_rule_state_machine_and_alarms_in_every_environment(extended) -> None:
+    # Given a repository with a new manifest + ASL file reusing emit_heartbeat, owned by another team
+    _, environments, catalog, templates = extended
+
+    # When the app is synthesized
+    # Then every automation, old and new, passes the same checks in every environment
+    assert {"platform_heartbeat", NEW} <= {automation.name for automation in catalog.automations}
+    for env, template in templates.items():
+        for automation in catalog.automations:
+            checks.check_automation(template, environments.get(env), automation, catalog)
+        checks.check_functions(template, environments.get(env), catalog)
+        checks.check_iam(template)
+
+
+def test_the_new_rule_listens_on_the_keel_bus_with_the_manifest_pattern(extended) -> None:
+    # Given the synthesized dev template
+    _, _, _, templates = extended
+    template = templates["dev"]
+
+    # Then the new automation's rule matches the pattern as written, on the keel bus
+    (rule,) = checks.rules_of(template, NEW).values()
+    assert rule["Properties"]["EventPattern"] == PATTERN
+    assert checks.referenced_ids(rule["Properties"]["EventBusName"]) == {
+        checks.find_by(template, "AWS::Events::EventBus", "Name", "keel-dev")
+    }
+
+
+def test_the_shared_function_is_created_once_and_pages_both_owners(extended) -> None:
+    # Given both automations use emit_heartbeat
+    _, _, _, templates = extended
+    template = templates["prod"]
+
+    # Then there is one function for it, invoked by both state machines
+    functions = checks.resources(template, "AWS::Lambda::Function").values()
+    handlers = [function["Properties"]["Handler"] for function in functions]
+    assert handlers.count("functions.emit_heartbeat.handler.lambda_handler") == 1
+    function = checks.function_id(template, "prod", "emit_heartbeat")
+    for automation in ("platform_heartbeat", NEW):
+        machine = checks.properties(template, checks.state_machine_id(template, "prod", automation))
+        assert machine["DefinitionSubstitutions"]["emit_heartbeat"] == {"Fn::GetAtt": [function, "Arn"]}
+    # And its error alarms page both owning teams
+    topics = {checks.topic_id(template, "prod", route) for route in ("platform-oncall", "tickets-oncall")}
+    for alarm in checks.alarms_on(template, function).values():
+        assert checks.referenced_ids(alarm["AlarmActions"]) == topics
+    # And the new automation's own alarms page its team only
+    machine = checks.state_machine_id(template, "prod", NEW)
+    for alarm in checks.alarms_on(template, machine).values():
+        assert alarm["AlarmActions"] == [{"Ref": checks.topic_id(template, "prod", "tickets-oncall")}]
+
+
+def test_confidential_data_is_kept_out_of_execution_logs(extended) -> None:
+    # Given an internal automation and a confidential one
+    _, _, _, templates = extended
+
+    # Then only the internal one logs execution data, in every environment
+    for env, template in templates.items():
+        logging = {
+            name: checks.properties(template, checks.state_machine_id(template, env, name))["LoggingConfiguration"]
+            for name in ("platform_heartbeat", NEW)
+        }
+        assert logging["platform_heartbeat"]["IncludeExecutionData"] is True
+        assert logging[NEW]["IncludeExecutionData"] is False
+        assert logging[NEW]["Level"] == "ALL"
+
+
+def test_an_override_disables_the_rule_in_one_environment_only(extended) -> None:
+    # Given the new manifest disables itself in dev
+    _, _, _, templates = extended
+
+    # Then its dev rule is disabled and its prod rule enabled
+    states = {env: next(iter(checks.rules_of(templates[env], NEW).values()))["Properties"]["State"] for env in ("dev", "prod")}
+    assert states == {"dev": "DISABLED", "prod": "ENABLED"}

@@ -1,0 +1,271 @@
+"""Assertions on the real app's synthesized templates: every automation, every environment."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+import template_checks as checks
+
+from infra.app_builder import ROOT
+from infra.catalog import load_catalog
+from infra.config import load_environments
+
+ENVIRONMENTS = load_environments(ROOT / "config" / "environments.yaml")
+CATALOG = load_catalog(ROOT, ENVIRONMENTS)
+ENV_NAMES = sorted(ENVIRONMENTS.environments)
+AUTOMATIONS = [(env, automation) for env in ENV_NAMES for automation in CATALOG.automations]
+
+
+def test_the_catalog_has_automations_and_every_environment_is_synthesized(synthesized) -> None:
+    # Given the real app / Then there is something to check, in dev, staging and prod
+    assert CATALOG.automations
+    assert sorted(synthesized.templates) == ENV_NAMES == ["dev", "prod", "staging"]
+
+
+@pytest.mark.parametrize("env", ENV_NAMES)
+def test_stack_names_carry_the_environment(synthesized, env) -> None:
+    # Given the synthesized app / When a stage's stack is read / Then its name and target are the environment's
+    stack = synthesized.keel.stacks[env]
+    environment = ENVIRONMENTS.get(env)
+    assert stack.stack_name == f"keel-{env}"
+    assert (stack.account, stack.region) == (environment.account, environment.region)
+
+
+@pytest.mark.parametrize(("env", "automation"), AUTOMATIONS, ids=[f"{env}-{a.name}" for env, a in AUTOMATIONS])
+def test_each_automation_has_its_rule_state_machine_alarms_and_tags(synthesized, env, automation) -> None:
+    # Given an automation of the catalog and an environment's template
+    template = synthesized.template(env)
+
+    # When its resources are inspected
+    # Then each rule target has a DLQ and a retry policy; the state machine logs, traces, times out and
+    # starts with the claim prologue; alarms page the owner; the resources carry the five keel tags
+    checks.check_automation(template, ENVIRONMENTS.get(env), automation, CATALOG)
+
+
+@pytest.mark.parametrize("env", ENV_NAMES)
+def test_every_rule_target_in_the_template_has_a_dead_letter_queue_and_retry_policy(synthesized, env) -> None:
+    # Given every rule in the template, whichever construct made it
+    rules = checks.resources(synthesized.template(env), "AWS::Events::Rule")
+
+    # Then each target dead-letters and retries explicitly
+    assert rules
+    for key, rule in rules.items():
+        for target in rule["Properties"]["Targets"]:
+            assert "Arn" in target.get("DeadLetterConfig", {}), f"{key} target without DLQ"
+            assert {"MaximumEventAgeInSeconds", "MaximumRetryAttempts"} <= set(target.get("RetryPolicy", {})), key
+
+
+@pytest.mark.parametrize("env", ENV_NAMES)
+def test_every_state_machine_logs_traces_and_times_out(synthesized, env) -> None:
+    # Given every state machine in the template
+    template = synthesized.template(env)
+    machines = checks.resources(template, "AWS::StepFunctions::StateMachine")
+
+    # Then each has logging, tracing, a timeout and the claim prologue
+    assert len(machines) == len(CATALOG.automations)
+    for key in machines:
+        props = checks.properties(template, key)
+        assert props["LoggingConfiguration"]["Destinations"], key
+        assert props["TracingConfiguration"] == {"Enabled": True}, key
+        definition = checks.definition_of(template, key)
+        assert definition["TimeoutSeconds"] > 0, key
+        assert definition["StartAt"] == "KeelClaimEvent", key
+
+
+@pytest.mark.parametrize("env", ENV_NAMES)
+def test_each_function_is_sized_traced_and_has_its_own_role(synthesized, env) -> None:
+    # Given the functions of an environment / Then one per module in use, as declared in function.yaml
+    checks.check_functions(synthesized.template(env), ENVIRONMENTS.get(env), CATALOG)
+
+
+@pytest.mark.parametrize("env", ENV_NAMES)
+def test_no_iam_policy_allows_a_wildcard_action(synthesized, env) -> None:
+    # Given every identity policy statement in the template
+    template = synthesized.template(env)
+
+    # Then none allows "*" or "service:*"; unscopable actions are the only ones on Resource "*"
+    assert checks.identity_policy_statements(template)
+    checks.check_iam(template)
+
+
+@pytest.mark.parametrize("env", ENV_NAMES)
+def test_every_alarm_pages_an_oncall_topic(synthesized, env) -> None:
+    # Given every alarm in the template
+    template = synthesized.template(env)
+    topics = set(checks.resources(template, "AWS::SNS::Topic"))
+    alarms = checks.resources(template, "AWS::CloudWatch::Alarm")
+
+    # Then each has actions enabled, and they are on-call topics of this environment
+    assert alarms
+    for key, alarm in alarms.items():
+        props = alarm["Properties"]
+        assert props.get("ActionsEnabled", True) is True, key
+        assert props["AlarmActions"], f"{key} pages nobody"
+        assert checks.referenced_ids(props["AlarmActions"]) <= topics, key
+
+
+@pytest.mark.parametrize("env", ENV_NAMES)
+def test_platform_storage_is_encrypted_and_recoverable(synthesized, env) -> None:
+    # Given the platform's tables, keys and queues
+    template = synthesized.template(env)
+    keys = checks.resources(template, "AWS::KMS::Key")
+    tables = checks.resources(template, "AWS::DynamoDB::Table")
+    queues = checks.resources(template, "AWS::SQS::Queue")
+    policies = checks.resources(template, "AWS::SQS::QueuePolicy")
+
+    # Then each table has point-in-time recovery and the platform KMS key
+    assert len(tables) >= 3, "idempotency, decisions and approvals tables"
+    for key, table in tables.items():
+        props = table["Properties"]
+        assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}, key
+        assert props["SSESpecification"]["SSEType"] == "KMS", key
+        assert checks.referenced_ids(props["SSESpecification"]["KMSMasterKeyId"]) <= set(keys), key
+    # And every key rotates
+    assert keys
+    assert all(key["Properties"]["EnableKeyRotation"] is True for key in keys.values())
+    # And every queue is KMS-encrypted and denies requests that are not over TLS
+    assert queues
+    for key, queue in queues.items():
+        assert checks.referenced_ids(queue["Properties"]["KmsMasterKeyId"]) <= set(keys), key
+        denies = [
+            statement
+            for policy in policies.values()
+            if {"Ref": key} in policy["Properties"]["Queues"]
+            for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+            if statement["Effect"] == "Deny" and statement.get("Condition") == {"Bool": {"aws:SecureTransport": "false"}}
+        ]
+        assert len(denies) == 1, f"{key} is not SSL-only"
+
+
+@pytest.mark.parametrize("env", ENV_NAMES)
+def test_platform_resources_exist_once_per_environment(synthesized, env) -> None:
+    # Given an environment's template
+    template = synthesized.template(env)
+    environment = ENVIRONMENTS.get(env)
+
+    # Then it has its own event bus and one on-call topic per route, each subscribed as configured
+    checks.find_by(template, "AWS::Events::EventBus", "Name", f"keel-{env}")
+    subscriptions = checks.resources(template, "AWS::SNS::Subscription")
+    for route, spec in environment.oncall_routes.items():
+        topic = checks.topic_id(template, env, route)
+        assert "KmsMasterKeyId" in checks.properties(template, topic)
+        endpoints = sorted(
+            (s["Properties"]["Protocol"], s["Properties"]["Endpoint"])
+            for s in subscriptions.values()
+            if s["Properties"]["TopicArn"] == {"Ref": topic}
+        )
+        assert endpoints == sorted((sub.protocol, sub.endpoint) for sub in spec.subscriptions)
+    # And each state machine's log group follows the environment's retention
+    for group in checks.resources(template, "AWS::Logs::LogGroup").values():
+        assert group["Properties"]["RetentionInDays"] == environment.log_retention_days
+
+
+def test_environments_differ_only_where_the_table_says(synthesized) -> None:
+    # Given dev and prod
+    dev, prod = synthesized.template("dev"), synthesized.template("prod")
+
+    # Then prod retains logs longer and pages the prod routes, and names never leak across environments
+    assert {g["Properties"]["RetentionInDays"] for g in checks.resources(prod, "AWS::Logs::LogGroup").values()} == {365}
+    assert {g["Properties"]["RetentionInDays"] for g in checks.resources(dev, "AWS::Logs::LogGroup").values()} == {14}
+    assert not re.search(r"keel-(dev|staging)\b", json.dumps(prod))
+    assert not re.search(r"keel-(prod|staging)\b", json.dumps(dev))
+
+
+@pytest.mark.parametrize(("env", "automation"), AUTOMATIONS, ids=[f"{env}-{a.name}" for env, a in AUTOMATIONS])
+def test_the_prologue_hands_tasks_a_context_their_contract_accepts(synthesized, env, automation) -> None:
+    # Given the context the claim prologue puts under $.keel in the deployed definition
+    from functions.shared.models import KeelContext
+
+    template = synthesized.template(env)
+    definition = checks.definition_of(template, checks.state_machine_id(template, env, automation.name))
+    context = definition["States"]["KeelClaimEvent"]["ResultSelector"]
+
+    # When a task parses it with the shared contract / Then it is valid and describes this automation here
+    parsed = KeelContext.model_validate(context)
+    manifest = automation.manifest
+    assert (parsed.automation, parsed.version, parsed.environment) == (manifest.name, manifest.version, env)
+    assert (parsed.owner, parsed.oncall, parsed.data_classification) == (
+        manifest.owner,
+        manifest.oncall,
+        manifest.data_classification,
+    )
+
+
+def test_the_heartbeat_alarm_watches_the_metric_the_function_emits(synthesized) -> None:
+    # Given the deployed function's environment and the missing-heartbeat alarm in dev
+    template = synthesized.template("dev")
+    heartbeat = next(a for a in CATALOG.automations if a.manifest.slo.heartbeat is not None).manifest
+    function = checks.properties(template, checks.function_id(template, "dev", heartbeat.slo.heartbeat.function))
+    variables = function["Environment"]["Variables"]
+    alarm = checks.properties(
+        template, checks.find_by(template, "AWS::CloudWatch::Alarm", "AlarmName", f"keel-dev-{heartbeat.name}-missing-heartbeat")
+    )
+
+    # Then the alarm's namespace and service dimension are the ones Powertools will emit with
+    assert alarm["Namespace"] == variables["POWERTOOLS_METRICS_NAMESPACE"]
+    dimensions = {d["Name"]: d["Value"] for d in alarm["Dimensions"]}
+    assert dimensions["service"] == variables["POWERTOOLS_SERVICE_NAME"]
+    assert dimensions["environment"] == variables["KEEL_ENVIRONMENT"]
+
+
+def broken(template: dict, change) -> dict:
+    copy = json.loads(json.dumps(template))
+    change(copy)
+    return copy
+
+
+def first(template: dict, resource_type: str) -> dict:
+    return next(iter(checks.resources(template, resource_type).values()))["Properties"]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda t: first(t, "AWS::Events::Rule")["Targets"][0].pop("DeadLetterConfig"),
+        lambda t: first(t, "AWS::Events::Rule")["Targets"][0].pop("RetryPolicy"),
+        lambda t: first(t, "AWS::Events::Rule")["Tags"].pop(0),
+        lambda t: first(t, "AWS::StepFunctions::StateMachine")["LoggingConfiguration"].update(IncludeExecutionData=False),
+        lambda t: first(t, "AWS::StepFunctions::StateMachine").update(TracingConfiguration={"Enabled": False}),
+        lambda t: first(t, "AWS::StepFunctions::StateMachine").update(
+            DefinitionString=first(t, "AWS::StepFunctions::StateMachine")["DefinitionString"].replace(
+                '"TimeoutSeconds"', '"Timeout"'
+            )
+        ),
+        lambda t: next(a for a in checks.resources(t, "AWS::CloudWatch::Alarm").values() if "ExecutionsAborted" in json.dumps(a))[
+            "Properties"
+        ].update(AlarmActions=[{"Ref": "SomeOtherTopic"}]),
+    ],
+    ids=["no-dlq", "no-retry-policy", "missing-tag", "wrong-log-data", "no-tracing", "no-timeout", "alarm-to-wrong-topic"],
+)
+def test_the_automation_checks_catch_a_violation(synthesized, change) -> None:
+    # Given the dev template with one guarantee broken
+    template = broken(synthesized.template("dev"), change)
+    automation = next(a for a in CATALOG.automations if a.name == "platform_heartbeat")
+
+    # When the automation checks run / Then they fail
+    with pytest.raises(AssertionError):
+        checks.check_automation(template, ENVIRONMENTS.get("dev"), automation, CATALOG)
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        {"Effect": "Allow", "Action": "*", "Resource": "arn:aws:s3:::b"},
+        {"Effect": "Allow", "Action": ["s3:GetObject", "s3:*"], "Resource": "arn:aws:s3:::b"},
+        {"Effect": "Allow", "Action": "s3:Get*", "Resource": "arn:aws:s3:::b"},
+        {"Effect": "Allow", "Action": "dynamodb:PutItem", "Resource": "*"},
+    ],
+    ids=["star", "service-star", "prefix", "unscoped-resource"],
+)
+def test_the_iam_check_catches_a_wildcard(synthesized, statement) -> None:
+    # Given the dev template with a function policy that grants too much
+    def grant(template: dict) -> None:
+        first(template, "AWS::IAM::Policy")["PolicyDocument"]["Statement"].append(statement)
+
+    template = broken(synthesized.template("dev"), grant)
+
+    # When the IAM check runs / Then it fails
+    with pytest.raises(AssertionError):
+        checks.check_iam(template)
