@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aws_cdk import Duration, Stack, Tags
+from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
@@ -142,10 +143,10 @@ class AutomationResources(Construct):
         if invoked:
             # The unqualified ARNs only: the ASL invokes $LATEST, never a version or alias.
             role.add_to_principal_policy(iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=invoked))
-        if "KeelDecisionsTable" in used:
-            platform.decisions_table.grant_read_write_data(role)
-        if "KeelApprovalsTable" in used:
-            platform.approvals_table.grant_read_write_data(role)
+        tables = {"KeelDecisionsTable": platform.decisions_table, "KeelApprovalsTable": platform.approvals_table}
+        for name in sorted(used & set(tables)):
+            tables[name].grant_read_write_data(role)
+            self._acknowledge_table_grant(role, tables[name])
         if "KeelEventBus" in used:
             platform.event_bus.grant_put_events_to(role)
         if "KeelOncallTopic" in used:
@@ -158,6 +159,23 @@ class AutomationResources(Construct):
             "Only CloudWatch Logs log-delivery and X-Ray PutTraceSegments/PutTelemetryRecords, which support no "
             "resource-level scoping; every other statement names its resource",
         )
+
+    def _acknowledge_table_grant(self, role: iam.IRole, table: dynamodb.Table) -> None:
+        """CDK's read/write grant on a Keel table covers its indexes and the key's wildcard KMS actions."""
+        stack = Stack.of(self)
+        logical_id = stack.resolve(stack.get_logical_id(table.node.default_child))  # type: ignore[arg-type]
+        acknowledge(
+            role,
+            f"AwsSolutions-IAM5[Resource::<{logical_id}.Arn>/index/*]",
+            f"{self.automation.name}'s ASL names this one Keel table; the grant covers its indexes only, no other table",
+        )
+        for action in ("kms:GenerateDataKey*", "kms:ReEncrypt*"):
+            acknowledge(
+                role,
+                f"AwsSolutions-IAM5[Action::{action}]",
+                f"{action} is granted on the platform key alone (one key ARN): the Keel tables {self.automation.name}'s "
+                "ASL writes are encrypted with that customer managed key",
+            )
 
     def _rules(self, props: AutomationProps, *, enabled: bool) -> list[events.Rule]:
         manifest, platform = props.automation.manifest, props.platform

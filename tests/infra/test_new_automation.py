@@ -2,10 +2,37 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import template_checks as checks
 
 NEW = "ticket_intake"
+ROTATOR = "arn:aws:lambda:eu-west-1:333333333333:function:rotate-tickets-token"
+# The shared function, then the platform's decisions table and the owner's on-call topic.
+ASL = {
+    "StartAt": "Beat",
+    "States": {
+        "Beat": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::lambda:invoke",
+            "Parameters": {"FunctionName": "${emit_heartbeat}", "Payload.$": "$"},
+            "Next": "Record",
+        },
+        "Record": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::dynamodb:putItem",
+            "Parameters": {"TableName": "${KeelDecisionsTable}", "Item": {"pk": {"S.$": "$.id"}, "sk": {"S": "intake"}}},
+            "Next": "Tell",
+        },
+        "Tell": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::sns:publish",
+            "Parameters": {"TopicArn": "${KeelOncallTopic}", "Message.$": "$.id"},
+            "End": True,
+        },
+    },
+}
 PATTERN = {"source": ["keel.tickets"], "detail-type": ["Ticket Opened"], "detail": {"priority": [{"anything-but": "low"}]}}
 
 
@@ -19,6 +46,9 @@ def extended(tmp_path_factory, make_temp_repo) -> tuple:
         env["oncall_routes"]["tickets-oncall"] = {
             "subscriptions": [{"protocol": "email", "endpoint": f"tickets-{name}@example.com"}]
         }
+        # and its credential; prod rotates it with a rotation function of its own
+        env["secrets"] = {"tickets-token": {"description": "API token of the ticketing system"}}
+    table["environments"]["prod"]["secrets"]["tickets-token"]["rotation_lambda_arn"] = ROTATOR
     repo.write_environments(table)
     # One manifest and one ASL file: nothing else
     manifest = repo.manifest_data(
@@ -31,8 +61,9 @@ def extended(tmp_path_factory, make_temp_repo) -> tuple:
         trigger={"bus": "keel", "event_pattern": PATTERN, "retry_attempts": 4, "max_event_age_seconds": 900},
         workflow={"definition": f"{NEW}.asl.json", "type": "standard", "timeout_seconds": 300},
         environments={"dev": {"enabled": False}},
+        secrets=["tickets-token"],
     )
-    repo.add_automation(manifest)
+    repo.add_automation(manifest, asl=ASL)
     return repo, repo.load_environments(), repo.load_catalog(), repo.synthesize()
 
 
@@ -108,3 +139,83 @@ def test_an_override_disables_the_rule_in_one_environment_only(extended) -> None
     # Then its dev rule is disabled and its prod rule enabled
     states = {env: next(iter(checks.rules_of(templates[env], NEW).values()))["Properties"]["State"] for env in ("dev", "prod")}
     assert states == {"dev": "DISABLED", "prod": "ENABLED"}
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_a_declared_secret_is_created_encrypted_and_readable_only_by_its_users(extended, env) -> None:
+    # Given the new automation declares tickets-token and uses emit_heartbeat
+    _, _, catalog, templates = extended
+    template = templates[env]
+
+    # Then the secret exists under the platform key
+    secret = checks.find_by(template, "AWS::SecretsManager::Secret", "Name", f"keel/{env}/tickets-token")
+    key = checks.one(checks.resources(template, "AWS::KMS::Key"), "platform key")
+    assert checks.properties(template, secret)["KmsKeyId"] == {"Fn::GetAtt": [key, "Arn"]}
+    # And only the roles of functions used by a declaring automation may read it
+    readers = {
+        owner
+        for owner, statement in checks.identity_policy_statements(template)
+        if "secretsmanager:GetSecretValue" in checks.as_list(statement["Action"]) and secret in checks.referenced_ids(statement)
+    }
+    users = {
+        module for automation in catalog.automations if automation.manifest.secrets for module in automation.manifest.functions
+    }
+    expected = set()
+    for module in users:
+        role = checks.referenced_ids(checks.properties(template, checks.function_id(template, env, module))["Role"])
+        expected |= {
+            policy
+            for policy, r in checks.resources(template, "AWS::IAM::Policy").items()
+            if checks.referenced_ids(r["Properties"]["Roles"]) & role
+        }
+    assert readers == expected
+    assert readers
+    # And those functions learn its ARN by name, not its value
+    variables = checks.properties(template, checks.function_id(template, env, "emit_heartbeat"))["Environment"]["Variables"]
+    assert "tickets-token" in json.dumps(variables["KEEL_SECRETS"])
+    assert secret in checks.referenced_ids(variables["KEEL_SECRETS"])
+
+
+def test_secrets_rotate_where_the_environment_names_a_rotation_function(extended) -> None:
+    # Given prod names a rotation function for tickets-token and dev does not
+    _, _, _, templates = extended
+
+    # Then only prod schedules rotation, with that function and the default period
+    assert checks.resources(templates["dev"], "AWS::SecretsManager::RotationSchedule") == {}
+    (schedule,) = checks.resources(templates["prod"], "AWS::SecretsManager::RotationSchedule").values()
+    assert schedule["Properties"]["RotationLambdaARN"] == ROTATOR
+    assert schedule["Properties"]["RotationRules"]["ScheduleExpression"] == "rate(30 days)"
+
+
+def state_machine_grants(template: dict, env: str, automation: str) -> dict[str, set[str]]:
+    """Action -> logical ids of the resources the automation's state machine role may use it on."""
+    role = checks.referenced_ids(checks.properties(template, checks.state_machine_id(template, env, automation))["RoleArn"])
+    grants: dict[str, set[str]] = {}
+    for owner, statement in checks.identity_policy_statements(template):
+        if checks.referenced_ids(checks.properties(template, owner).get("Roles", [])) & role:
+            for action in checks.as_list(statement["Action"]):
+                grants.setdefault(action, set()).update(checks.referenced_ids(statement["Resource"]))
+    return grants
+
+
+def test_state_machine_roles_reach_only_the_platform_resources_their_asl_names(extended) -> None:
+    # Given the new automation's ASL writes to the decisions table and publishes to its on-call topic
+    _, _, _, templates = extended
+    template = templates["staging"]
+    decisions = checks.find_by(template, "AWS::DynamoDB::Table", "TableName", "keel-staging-decisions")
+    tickets_topic = checks.topic_id(template, "staging", "tickets-oncall")
+
+    # When each state machine's role is read
+    new = state_machine_grants(template, "staging", NEW)
+    heartbeat = state_machine_grants(template, "staging", "platform_heartbeat")
+
+    # Then the new one may write that table and publish to its own team's topic, nothing more
+    assert decisions in new["dynamodb:PutItem"]
+    assert new["sns:Publish"] == {tickets_topic}
+    assert "events:PutEvents" not in new
+    # And the heartbeat, whose ASL names neither, gets neither
+    assert decisions not in heartbeat.get("dynamodb:PutItem", set())
+    assert "sns:Publish" not in heartbeat
+    # And both invoke only the function their ASL references
+    function = checks.function_id(template, "staging", "emit_heartbeat")
+    assert new["lambda:InvokeFunction"] == heartbeat["lambda:InvokeFunction"] == {function}
