@@ -28,6 +28,8 @@ def build_app(
     environments = environments or load_environments(root / "config" / "environments.yaml")
     catalog = catalog or load_catalog(root, environments)
     app = cdk.App(outdir=outdir) if outdir else cdk.App()
+    # Packages are staged beside the assembly they belong to, so concurrent synths never share them.
+    build_root = Path(app.outdir) / ".keel-build"
     stacks = {}
     for env in environments.environments.values():
         stage = cdk.Stage(app, env.name, env=cdk.Environment(account=env.account, region=env.region))
@@ -38,7 +40,7 @@ def build_app(
             description=f"Keel automation platform, environment {env.name}",
             environment=env,
             catalog=catalog,
-            build_dir=root / "build" / "lambda" / env.name,
+            build_dir=build_root / env.name,
         )
     enable_checks(app)
     return KeelApp(app=app, stacks=stacks)

@@ -59,7 +59,10 @@ def _load_automation(path: Path, root: Path, functions: dict[str, FunctionSpec],
     if manifest.name != path.stem:
         raise KeelConfigError(path, "name", f"'{manifest.name}' must match the file name '{path.stem}'")
     _check_references(path, manifest, functions, environments)
-    definition = asl.load_asl(root / "statemachines" / manifest.workflow.definition)
+    asl_path = root / "statemachines" / manifest.workflow.definition
+    if not asl_path.is_file():
+        raise KeelConfigError(path, "workflow.definition", f"statemachines/{manifest.workflow.definition} does not exist")
+    definition = asl.load_asl(asl_path)
     _check_definition(path, manifest, definition)
     return Automation(manifest=manifest, path=path, definition=definition)
 

@@ -228,11 +228,11 @@ def test_a_missing_asl_file_is_rejected(temp_repo) -> None:
     # Given a manifest whose ASL file does not exist
     temp_repo.write_manifest(temp_repo.manifest_data())
 
-    # When the catalog is loaded / Then the missing file and the manifest field pointing at it are named
+    # When the catalog is loaded / Then the manifest, its field and the missing file are named
     error = rejected(temp_repo)
-    assert error.path.endswith("statemachines/sample_automation.asl.json")
+    assert error.path.endswith("automations/sample_automation.yaml")
     assert error.field == "workflow.definition"
-    assert "cannot read the ASL file" in error.message
+    assert error.message == "statemachines/sample_automation.asl.json does not exist"
 
 
 def test_an_asl_substitution_no_function_provides_is_rejected(temp_repo) -> None:
