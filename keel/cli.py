@@ -108,7 +108,7 @@ def _local_serve(args: argparse.Namespace) -> int:
 def _local_down(args: argparse.Namespace) -> int:
     from keel.local import server
 
-    state = server.stop(Path(args.root))
+    state = server.stop(Path(args.root) / server.STATE_DIR)
     print("keel local: no local cloud was up" if state is None else f"keel local: stopped {state.endpoint} (pid {state.pid})")
     return 0
 

@@ -41,6 +41,8 @@ Decision = Literal["approve", "reject"] | None
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing"}
 # Variables that could point boto3 at real AWS or another account: removed while the cloud runs.
 UNSAFE_VARIABLES = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE")
+# Clients the cloud itself uses while executions run, made before any handler can run.
+RUNTIME_CLIENTS = ("stepfunctions", "sqs", "events")
 NO_TIMEOUT = 99_999_999  # moto's TimeoutSeconds default for tasks that declare none
 MAX_START_BACKOFF_SECONDS = 180
 APPROVED_OUTPUT = {"approved": True, "decided_by": "keel-local", "comment": "approved with keel local run --approve"}
@@ -102,6 +104,7 @@ class LocalCloud:
         self._lock = threading.RLock()
         self._sequence = 0
         self._stack: ExitStack | None = None
+        self._clients: dict[str, Any] = {}
         self.runtime = LambdaRuntime(clock=self.clock, base_environment=self.aws_environment(), faults=self.faults)
 
     # Life cycle.
@@ -120,6 +123,8 @@ class LocalCloud:
             stack.enter_context(moto_patches.installed(self))
             stack.enter_context(_quiet_interpreter())
             self.deployment = Deployer(self.template, self.client).deploy()
+            for service in RUNTIME_CLIENTS:
+                self.client(service)
         except BaseException:
             stack.close()
             raise
@@ -137,11 +142,16 @@ class LocalCloud:
         if self._stack is not None:
             self._stack.close()
             self._stack = None
+            self._clients.clear()
 
-    def client(self, service: str, **kwargs: Any) -> Any:
+    def client(self, service: str) -> Any:
+        """A boto3 client on this cloud, made once: creating one reads os.environ, which handlers change."""
         import boto3
 
-        return boto3.client(service, region_name=self.template.region, **kwargs)
+        with self._lock:
+            if service not in self._clients:
+                self._clients[service] = boto3.client(service, region_name=self.template.region)
+            return self._clients[service]
 
     @property
     def deployed(self) -> Deployment:
@@ -357,12 +367,17 @@ def _quiet_interpreter() -> Iterator[None]:
 
 @contextmanager
 def _process_environment(values: dict[str, str]) -> Iterator[None]:
-    saved = dict(os.environ)
+    """Fake credentials, the template's region and account; unsafe variables removed; all restored on exit."""
+    changed = [*UNSAFE_VARIABLES, *values]
+    saved = {name: os.environ.get(name) for name in changed}
     for name in UNSAFE_VARIABLES:
         os.environ.pop(name, None)
     os.environ.update(values)
     try:
         yield
     finally:
-        os.environ.clear()
-        os.environ.update(saved)
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value

@@ -7,6 +7,7 @@ module (emit_heartbeat) or its deployed name (keel-dev-emit_heartbeat).
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass, field
 from typing import Literal
@@ -15,6 +16,7 @@ from keel.local.errors import LocalCloudError
 
 Kind = Literal["error", "timeout", "throttle"]
 DEFAULT_ERROR = "TransientError"
+ERROR_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.]*")
 
 
 @dataclass
@@ -82,7 +84,7 @@ def parse_fault(spec: str, kind: Kind) -> FunctionFault:
     rest = parts[1:]
     if kind == "error" and rest and not rest[0].isdigit():
         error, rest = rest[0], rest[1:]
-    if len(rest) > 1 or (rest and not rest[0].isdigit()) or (rest and int(rest[0]) < 1):
+    if not ERROR_NAME.fullmatch(error) or len(rest) > 1 or (rest and not rest[0].isdigit()) or (rest and int(rest[0]) < 1):
         expected = "FUNCTION[:ERROR][:N]" if kind == "error" else "FUNCTION[:N]"
         raise LocalCloudError(f"fault '{spec}': expected {expected} with N a positive number")
     times = int(rest[0]) if rest else 1

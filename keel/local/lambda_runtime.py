@@ -30,8 +30,8 @@ from keel.local.clock import VirtualClock
 from keel.local.faults import FaultPlan, Injected
 
 PACKAGE = "functions"
-# Variables of the host process a Lambda environment also has (or that moto needs to answer calls).
-KEPT_VARIABLES = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "PYTHONPATH", "VIRTUAL_ENV")
+# Host variables hidden from handlers: a function must get these from its own configuration.
+HIDDEN_PREFIXES = ("KEEL_", "POWERTOOLS_", "AWS_LAMBDA_", "LAMBDA_", "_HANDLER", "_X_AMZN")
 
 _LOCK = threading.RLock()
 
@@ -163,8 +163,12 @@ class LambdaRuntime:
 
     @contextmanager
     def _environment(self, config: FunctionConfig) -> Iterator[None]:
-        saved = dict(os.environ)
-        kept = {key: value for key, value in saved.items() if key in KEPT_VARIABLES or key.startswith("MOTO_")}
+        """The function's variables swapped into os.environ for the invocation.
+
+        Other threads (moto's interpreter, the runner) read os.environ meanwhile, so it is changed key
+        by key, never cleared: the fake credentials, region and MOTO_ACCOUNT_ID stay put throughout.
+        Host variables a function could mistake for its own (KEEL_*, POWERTOOLS_*, ...) are hidden.
+        """
         region = self.base_environment.get("AWS_REGION", "")
         lambda_variables = {
             "AWS_LAMBDA_FUNCTION_NAME": config.name,
@@ -175,13 +179,20 @@ class LambdaRuntime:
             "AWS_DEFAULT_REGION": region,
             "_HANDLER": config.handler,
         }
-        os.environ.clear()
-        os.environ.update({**kept, **self.base_environment, **lambda_variables, **config.environment})
+        target = {**self.base_environment, **lambda_variables, **config.environment}
+        hidden = [key for key in list(os.environ) if key.startswith(HIDDEN_PREFIXES) and key not in target]
+        previous = {key: os.environ.get(key) for key in [*target, *hidden]}
+        for key in hidden:
+            os.environ.pop(key, None)
+        os.environ.update(target)
         try:
             yield
         finally:
-            os.environ.clear()
-            os.environ.update(saved)
+            for key, value in previous.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
 
 
 def _error_payload(error: BaseException) -> dict[str, Any]:

@@ -155,7 +155,7 @@ def installed(hooks: Hooks) -> Iterator[None]:
     def send_to_targets(rule: Any, event: Any, transform_input: bool = True) -> None:
         hooks.send_to_targets(rule, event, lambda *args: original_send(rule, *args, transform_input))
 
-    def wait_interval(_function: Any, _env: Any, wait_seconds: float) -> None:
+    def wait_interval(_function: Any, env: Any, wait_seconds: float) -> None:  # noqa: ARG001 - moto passes env by name
         hooks.clock.advance(max(0.0, float(wait_seconds)))
 
     def callback_wait(endpoint: Any, timeout: float | None = None) -> Any:

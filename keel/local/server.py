@@ -2,7 +2,7 @@
 
 `up` starts a background process (`keel local serve`) that deploys the environment into moto, serves
 moto's AWS endpoints on the port, and runs our handlers in-process when executions invoke them. Its
-pid and port are kept in .keel/local.json; `down` stops it. Events put with `aws events put-events
+pid and port are kept in <root>/.keel/local.json; `down` stops it. Events put with `aws events put-events
 --endpoint-url ...` start executions through the rules, as on AWS. Task tokens are answered by the
 clients (send-task-success / send-task-failure); their timeouts do not fire in server mode.
 """
@@ -27,8 +27,11 @@ from keel.local.cloud import LocalCloud
 from keel.local.errors import LocalCloudError
 from keel.local.template import StackTemplate
 
-STATE_FILE = Path(".keel") / "local.json"
+STATE_DIR = ".keel"
+STATE_FILE = "local.json"
 START_TIMEOUT_SECONDS = 60.0
+# Servers this process started: `stop` waits on them so they are reaped (no zombie, no ResourceWarning).
+_CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
 STOP_TIMEOUT_SECONDS = 10.0
 
 
@@ -74,8 +77,8 @@ def port_open(port: int) -> bool:
         return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
-def read_state(root: Path) -> ServerState | None:
-    path = root / STATE_FILE
+def read_state(state_dir: Path) -> ServerState | None:
+    path = state_dir / STATE_FILE
     if not path.is_file():
         return None
     data: dict[str, Any] = json.loads(path.read_text())
@@ -90,51 +93,54 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def start(root: Path, environment: str, port: int, outdir: Path) -> ServerState:
-    """Start `keel local serve` in the background and wait until it answers on the port."""
-    running = read_state(root)
+def start(root: Path, environment: str, port: int, outdir: Path, state_dir: Path | None = None) -> ServerState:
+    """Start `keel local serve` in the background and wait until it answers on the port.
+
+    Its pid, port and log are kept in state_dir (default: <root>/.keel).
+    """
+    state_dir = state_dir or root / STATE_DIR
+    running = read_state(state_dir)
     if running is not None and _alive(running.pid):
         raise LocalCloudError(f"a local cloud is already up on {running.endpoint} (pid {running.pid}); run `keel local down`")
     if port_open(port):
         raise LocalCloudError(f"port {port} on 127.0.0.1 is already in use; choose another with --port")
-    log = root / ".keel" / f"local-{port}.log"
-    log.parent.mkdir(exist_ok=True)
+    state_dir.mkdir(parents=True, exist_ok=True)
+    log = state_dir / f"local-{port}.log"
     command = [sys.executable, "-m", "keel", "--root", str(root), "local", "serve", "--env", environment, "--port", str(port)]
     command += ["--outdir", str(outdir)]
     with log.open("w") as output:
         process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)  # noqa: S603
+    _CHILDREN[process.pid] = process
     state = ServerState(pid=process.pid, port=port, environment=environment, log=str(log))
     deadline = time.monotonic() + START_TIMEOUT_SECONDS
     while not port_open(port):
         if process.poll() is not None or time.monotonic() > deadline:
             if process.poll() is None:
                 process.terminate()
+            process.wait()
+            _CHILDREN.pop(process.pid, None)
             raise LocalCloudError(f"the local cloud did not start; its log ({log}):\n{log.read_text()}")
         time.sleep(0.1)
-    (root / STATE_FILE).write_text(json.dumps({"pid": state.pid, "port": port, "environment": environment, "log": state.log}))
+    (state_dir / STATE_FILE).write_text(
+        json.dumps({"pid": state.pid, "port": port, "environment": environment, "log": state.log})
+    )
     return state
 
 
-def stop(root: Path) -> ServerState | None:
-    """Stop the background local cloud; None when none was up."""
-    state = read_state(root)
+def stop(state_dir: Path) -> ServerState | None:
+    """Stop the background local cloud recorded in state_dir; None when none was up."""
+    state = read_state(state_dir)
     if state is None:
         return None
     if _alive(state.pid):
         os.kill(state.pid, signal.SIGTERM)
+        child = _CHILDREN.pop(state.pid, None)
+        if child is not None:
+            child.wait(timeout=STOP_TIMEOUT_SECONDS)
         deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
         while _alive(state.pid) and time.monotonic() < deadline:
-            _reap(state.pid)
             time.sleep(0.05)
         if _alive(state.pid):
             raise LocalCloudError(f"the local cloud (pid {state.pid}) did not stop within {STOP_TIMEOUT_SECONDS:.0f} s")
-    (root / STATE_FILE).unlink()
+    (state_dir / STATE_FILE).unlink()
     return state
-
-
-def _reap(pid: int) -> None:
-    """Collect the exit status when the server is our own child (same process started it)."""
-    try:
-        os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        return

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -107,7 +106,7 @@ def custom_event(detail_type: str, event_id: str = "11111111-2222-3333-4444-5555
 
 
 @pytest.fixture
-def write_event(tmp_path: Path) -> Iterator[Any]:
+def write_event(tmp_path: Path) -> Any:
     """Write an event (or any text) to a file and return its path."""
 
     def write(content: dict[str, Any] | str, name: str = "event.json") -> Path:
@@ -115,4 +114,4 @@ def write_event(tmp_path: Path) -> Iterator[Any]:
         path.write_text(content if isinstance(content, str) else json.dumps(content))
         return path
 
-    yield write
+    return write

@@ -1,0 +1,123 @@
+"""`keel local run` and `keel demo` as a user runs them (in-process, on the session's cloud assembly)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from keel.cli import main
+from keel.local.demo import DemoAutomation, run_demo, sample_events
+from keel.local.template import StackTemplate
+from tests.local.conftest import HEARTBEAT_EVENT, ROOT, custom_event
+
+
+def keel(assembly: Path, *arguments: str) -> int:
+    return main(["--root", str(ROOT), "local", "run", "--outdir", str(assembly), *arguments])
+
+
+def test_run_json_reports_executions_and_dead_letters(assembly: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = keel(assembly, str(HEARTBEAT_EVENT), "--json", "--fail", "emit_heartbeat:TransientError:1")
+
+    document = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert set(document) == {"executions", "dead_letters"}
+    (execution,) = document["executions"]
+    assert set(execution) == {"automation", "execution_arn", "status", "states", "output", "error", "cause"}
+    assert execution["status"] == "SUCCEEDED"
+    assert [state["name"] for state in execution["states"]] == ["KeelClaimEvent", "EmitHeartbeat"]
+    assert execution["states"][1]["attempts"] == 2
+    assert document["dead_letters"] == []
+
+
+def test_run_text_shows_the_path_and_exits_1_when_an_execution_fails(assembly: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = keel(assembly, str(HEARTBEAT_EVENT), "--fail", "emit_heartbeat:DependencyError")
+
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "platform_heartbeat" in out
+    assert "FAILED" in out
+    assert "DependencyError" in out
+    assert "KeelClaimEvent" in out
+
+
+def test_run_json_on_an_event_that_matches_no_rule(assembly: Path, write_event: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write_event(custom_event("nobody-listens"))
+
+    code = keel(assembly, str(path), "--json")
+
+    captured = capsys.readouterr()
+    assert code == 0
+    assert json.loads(captured.out) == {"executions": [], "dead_letters": []}
+    assert f"{path}: event 11111111-2222-3333-4444-555555555555 matches no rule on bus keel-dev" in captured.err
+
+
+def test_run_text_on_an_event_that_matches_no_rule(assembly: Path, write_event: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    code = keel(assembly, str(write_event(custom_event("nobody-listens"))))
+
+    assert code == 0
+    assert "matches no rule on bus keel-dev: nothing ran" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        ("{not json", "not valid JSON"),
+        ("[1, 2]", "an EventBridge event is a JSON object"),
+        (json.dumps({"id": "x", "source": "a"}), "'detail-type' is missing"),
+        (json.dumps({**custom_event("x"), "detail": "text"}), "'detail' must be a JSON object"),
+        (json.dumps({**custom_event("x"), "time": "yesterday"}), "'time' must be an ISO 8601 timestamp"),
+    ],
+)
+def test_run_json_on_an_invalid_file_names_the_file_and_the_problem(
+    assembly: Path, write_event: Any, capsys: pytest.CaptureFixture[str], content: str, problem: str
+) -> None:
+    path = write_event(content, "broken.json")
+
+    code = keel(assembly, str(path), "--json")
+
+    captured = capsys.readouterr()
+    assert code == 2
+    assert captured.out == ""
+    assert str(path) in captured.err
+    assert problem in captured.err
+
+
+def test_run_on_a_missing_file(assembly: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert keel(assembly, str(tmp_path / "absent.json")) == 2
+    assert "absent.json: cannot read the file" in capsys.readouterr().err
+
+
+def test_run_rejects_a_malformed_fault(assembly: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert keel(assembly, str(HEARTBEAT_EVENT), "--fail", "emit_heartbeat:TransientError:0") == 2
+    assert "FUNCTION[:ERROR][:N]" in capsys.readouterr().err
+
+
+def test_the_demo_replays_samples_and_shows_failure_paths(dev_template: StackTemplate) -> None:
+    # Given every automation of the catalog with its sample events
+    automations = [
+        DemoAutomation("platform_heartbeat", ["emit_heartbeat"], sample_events(ROOT, "platform_heartbeat"), waits_for_token=False)
+    ]
+    printed: list[str] = []
+
+    # When the demo runs
+    runs = run_demo(dev_template, automations, printed.append)
+
+    # Then it shows successes, a duplicate, retries, a failure and a dead letter, with a summary
+    executions = [execution for _, run in runs for execution in run.report.executions]
+    assert {execution.status for execution in executions} == {"SUCCEEDED", "FAILED"}
+    assert any(execution.duplicate for execution in executions)
+    assert sum(len(run.report.dead_letters) for _, run in runs) == 1
+    assert printed[-1].startswith("== Summary")
+    assert "Dead-lettered events: 1" in printed[-1]
+
+
+def test_the_demo_says_when_an_automation_has_no_samples(dev_template: StackTemplate) -> None:
+    printed: list[str] = []
+
+    runs = run_demo(dev_template, [DemoAutomation("quiet", [], sample_events(ROOT, "no_such_automation"), False)], printed.append)
+
+    assert runs == []
+    assert "quiet: no sample events" in printed[0]

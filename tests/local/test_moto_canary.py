@@ -1,0 +1,56 @@
+"""Canary: fails loudly, naming the patch point, when a moto upgrade moves what the local cloud patches."""
+
+from __future__ import annotations
+
+from importlib.metadata import version
+
+import pytest
+
+from keel.local import moto_patches
+from keel.local.clock import VirtualClock
+from keel.local.errors import LocalCloudError
+
+
+def test_moto_is_the_version_the_patches_were_written_for() -> None:
+    assert version("moto") == moto_patches.MOTO_VERSION, (
+        f"moto {version('moto')} is installed; keel/local/moto_patches.py is written for moto {moto_patches.MOTO_VERSION}: "
+        "re-verify every patch point, then update MOTO_VERSION"
+    )
+
+
+def test_every_patch_point_resolves() -> None:
+    found = moto_patches.check_patch_points()
+
+    assert "moto.awslambda.models.LambdaFunction._invoke_lambda" in found
+    assert "moto.events.models.Rule.send_to_targets" in found
+    assert len(found) == len(moto_patches.PATCHED_METHODS) + 2 + len(moto_patches.DATETIME_MODULES)
+
+
+def test_a_moved_patch_point_is_named_in_the_error() -> None:
+    with pytest.raises(LocalCloudError, match=r"moto patch point moto\.events\.models\.Rule\.gone is gone"):
+        moto_patches._resolve("moto.events.models", "Rule", "gone")
+
+
+class _Hooks:
+    clock = VirtualClock()
+
+    def invoke_lambda(self, function: object, event: object) -> tuple[str, bool, str]:
+        raise AssertionError("not called")
+
+    def send_to_targets(self, rule: object, event: object, original: object) -> None:
+        raise AssertionError("not called")
+
+    def wait_for_callback(self, endpoint: object, timeout: float | None) -> object:
+        raise AssertionError("not called")
+
+
+def test_patches_are_installed_and_then_restored() -> None:
+    from moto.awslambda.models import LambdaFunction
+    from moto.events.models import Rule
+
+    originals = (LambdaFunction._invoke_lambda, Rule.send_to_targets)
+
+    with moto_patches.installed(_Hooks()):
+        assert (LambdaFunction._invoke_lambda, Rule.send_to_targets) != originals
+
+    assert (LambdaFunction._invoke_lambda, Rule.send_to_targets) == originals

@@ -1,0 +1,71 @@
+"""`keel local up`: any AWS client drives and inspects the local cloud through an endpoint URL."""
+
+from __future__ import annotations
+
+import socket
+import sys
+from pathlib import Path
+
+import boto3
+import pytest
+
+from keel.local import server
+from keel.local.errors import LocalCloudError
+from keel.local.eventbridge import EventFile
+from keel.local.template import StackTemplate
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+def test_boto3_lists_the_executions_the_served_cloud_ran(dev_template: StackTemplate, heartbeat_event: EventFile) -> None:
+    port = free_port()
+    with server.serving(dev_template, port) as cloud:
+        # Given an execution that ran in the served cloud
+        cloud.deliver(heartbeat_event.event)
+        cloud.drive()
+        assert server.port_open(port)
+
+        # When a client asks through the endpoint URL
+        client = boto3.client("stepfunctions", region_name="eu-west-1", endpoint_url=f"http://127.0.0.1:{port}")
+        machine = client.list_state_machines()["stateMachines"][0]["stateMachineArn"]
+        executions = client.list_executions(stateMachineArn=machine)["executions"]
+
+    # Then it sees that execution
+    assert [execution["status"] for execution in executions] == ["SUCCEEDED"]
+    assert executions[0]["executionArn"] == cloud.execution_arns()[0]
+
+
+def test_up_and_down_manage_a_background_server(assembly: Path, tmp_path: Path) -> None:
+    # Given a repository root where the state file lives, When `up` starts the server
+    port = free_port()
+    root = Path(__file__).resolve().parents[2]
+    state = server.start(root, "dev", port, assembly, state_dir=tmp_path)
+    try:
+        client = boto3.client("stepfunctions", region_name="eu-west-1", endpoint_url=state.endpoint)
+        names = [machine["name"] for machine in client.list_state_machines()["stateMachines"]]
+        assert "keel-dev-platform_heartbeat" in names
+        # A second `up` while one is running is refused
+        with pytest.raises(LocalCloudError, match="already up"):
+            server.start(root, "dev", free_port(), assembly, state_dir=tmp_path)
+    finally:
+        stopped = server.stop(tmp_path)
+
+    # Then `down` stopped it and forgot it
+    assert stopped == state
+    assert not server.port_open(port)
+    assert server.stop(tmp_path) is None
+    assert sys.executable  # the server ran with this interpreter
+
+
+def test_up_refuses_a_port_in_use(assembly: Path, tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        with pytest.raises(LocalCloudError, match=f"port {port}"):
+            server.start(Path.cwd(), "dev", port, assembly, state_dir=tmp_path)
