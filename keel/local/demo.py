@@ -90,8 +90,12 @@ def run_demo(
 
 def summary(runs: list[tuple[str, LocalRun]]) -> str:
     executions: list[ExecutionReport] = [execution for _, run in runs for execution in run.report.executions]
-    letters = sum(len(run.report.dead_letters) for _, run in runs)
-    lines = ["== Summary: every execution of the demo", *executions_table(executions), f"Dead-lettered events: {letters}"]
+    scenarios = [title.split(": ", 1)[-1] for title, run in runs for _ in run.report.executions]
+    letters = [
+        f"  {title}: event {letter.event_id} -> {letter.queue_arn}" for title, run in runs for letter in run.report.dead_letters
+    ]
+    lines = ["== Summary: every execution of the demo", *executions_table(executions, scenarios)]
+    lines += [f"Dead-lettered events: {len(letters)}", *letters]
     return "\n".join(lines) + "\n"
 
 

@@ -22,7 +22,8 @@ def as_text(run: LocalRun, title: str | None = None) -> str:
     lines.append(
         f"Local cloud: {template.stack_name} (environment {template.environment}, account {template.account}, {template.region})"
     )
-    lines.append(f"  deployed from {template.path or 'the template'}: {run.deployed}")
+    lines.append(f"  deployed from {template.path or 'the template'}:")
+    lines.append(f"    {run.deployed}")
     if run.skipped:
         lines.append(f"  not emulated: {', '.join(run.skipped)}")
     for fault in run.faults:
@@ -70,11 +71,14 @@ def _seconds(value: float | None) -> str:
     return f"{value * 1000:.0f} ms" if value < 1 else f"{value:,.1f} s"
 
 
-def executions_table(executions: list[ExecutionReport]) -> list[str]:
+def executions_table(executions: list[ExecutionReport], scenarios: list[str] | None = None) -> list[str]:
+    """One row per execution; with `scenarios` (one per execution), a first column naming each."""
     if not executions:
         return ["No executions."]
-    rows = [("AUTOMATION", "STATUS", "DURATION", "STATES", "EXECUTION")]
+    rows: list[tuple[str, ...]] = [("AUTOMATION", "STATUS", "DURATION", "STATES", "EXECUTION")]
     rows += [(e.automation, _status(e), _seconds(e.duration_seconds), str(len(e.states)), e.name) for e in executions]
+    if scenarios is not None:
+        rows = [(scenario, *row) for scenario, row in zip(["SCENARIO", *scenarios], rows, strict=True)]
     widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
     return ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows]
 
@@ -86,11 +90,11 @@ def execution_lines(execution: ExecutionReport) -> list[str]:
     width = max((len(state.name) for state in execution.states), default=0)
     for state in execution.states:
         lines.append(_state_line(state, width))
-        lines.extend(f"      {error['error']}: {_short(error['cause'])}" for error in state.errors)
+        lines.extend(f"      {error['error']}: {_cause(error['cause'])}" for error in state.errors)
     if execution.output is not None:
         lines.append(f"  output: {_short(execution.output)}")
     if execution.error or execution.cause:
-        lines.append(f"  error: {execution.error or '-'}: {_short(execution.cause)}")
+        lines.append(f"  error: {execution.error or '-'}: {_cause(execution.cause)}")
     return lines
 
 
@@ -98,6 +102,15 @@ def _state_line(state: StateVisit, width: int) -> str:
     duration = "" if state.duration_ms is None else _seconds(state.duration_ms / 1000)
     attempts = f"{state.attempts} attempts" if state.attempts > 1 else ""
     return f"  {_MARKS[state.status]:<8}{state.name.ljust(width)}  {state.type:<8}{duration:>10}  {attempts}".rstrip()
+
+
+def _cause(cause: str | None) -> str:
+    """A Lambda error payload as its message; any other cause as it is."""
+    try:
+        payload = json.loads(cause or "")
+    except json.JSONDecodeError:
+        return _short(cause)
+    return _short(payload.get("errorMessage", payload) if isinstance(payload, dict) else payload)
 
 
 def _short(value: Any) -> str:

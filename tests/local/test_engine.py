@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 
 from keel.local.cloud import LocalCloud
@@ -120,3 +121,26 @@ def test_handlers_run_with_their_environment_and_write_to_moto(dev_template: Sta
     assert table["Item"]["execution"]["S"] == execution.execution_arn
     assert invocation.function == "keel-dev-emit_heartbeat"
     assert '"Heartbeat"' in invocation.log  # the EMF metrics line went to the invocation's log, not stdout
+
+
+def test_a_handler_exception_is_the_error_name_and_its_traceback_is_logged(
+    dev_template: StackTemplate, heartbeat_event: EventFile
+) -> None:
+    # Given a template whose function lacks a variable its settings require
+    body = copy.deepcopy(dev_template.body)
+    for resource in body["Resources"].values():
+        if resource["Type"] == "AWS::Lambda::Function":
+            resource["Properties"]["Environment"]["Variables"].pop("KEEL_IDEMPOTENCY_TABLE")
+    broken = StackTemplate(dev_template.environment, dev_template.stack_name, dev_template.account, dev_template.region, body)
+
+    with LocalCloud(broken) as cloud:
+        cloud.deliver(heartbeat_event.event)
+        cloud.drive()
+        (execution,) = run_report(cloud).executions
+        invocation = cloud.runtime.invocations[0]
+
+    # Then the exception's class name is the error (as Lambda reports it), and the log has the traceback
+    assert (execution.status, execution.error) == ("FAILED", "ConfigurationError")
+    assert "KEEL_IDEMPOTENCY_TABLE is not set" in (execution.cause or "")
+    assert invocation.error_type == "ConfigurationError"
+    assert "Traceback" in invocation.log
