@@ -314,6 +314,8 @@ class LocalCloud:
         """Answer or time out what the execution waits on; False when it must wait for someone else."""
         stepfunctions = self.client("stepfunctions")
         for token, timeout in self.waiting_tokens(execution_arn):
+            if decision is not None and self._answer_approval(execution_arn, token, decision):
+                continue
             if decision == "approve":
                 stepfunctions.send_task_success(taskToken=token, output=json.dumps(APPROVED_OUTPUT))
             elif decision == "reject":
@@ -323,6 +325,31 @@ class LocalCloud:
             else:
                 self.blocked[execution_arn] = "waiting for a task token with no timeout (answer with --approve or --reject)"
                 return False
+        return True
+
+    def _answer_approval(self, execution_arn: str, token: str, decision: Literal["approve", "reject"]) -> bool:
+        """A request_approval wait is answered the way an operator answers it (`keel ops approve`):
+        recorded in the approvals table and the decision record. False for other token waits."""
+        from keel.ops.approvals import answer
+        from keel.ops.session import OpsSession
+
+        table = f"keel-{self.template.environment}-approvals"
+        declared = (resource.get("Properties", {}).get("TableName") for resource in self.template.resources.values())
+        if table not in declared:
+            return False
+        session = OpsSession(environment=self.template.environment, region=self.template.region)
+        request = next(
+            (
+                pending
+                for pending in session.approvals.pending()
+                if pending.execution_arn == execution_arn and session.approvals.get(pending.approval_id)[1] == token
+            ),
+            None,
+        )
+        if request is None:
+            return False
+        reason = f"{decision}d with keel local run --{decision}"
+        answer(session, request.approval_id, approved=decision == "approve", reason=reason)
         return True
 
     def _expire(self, token: str, timeout: float) -> None:
