@@ -149,10 +149,12 @@ class AutomationResources(Construct):
             self._acknowledge_table_grant(role, tables[name])
         if "KeelEventBus" in used:
             platform.event_bus.grant_put_events_to(role)
-        if "KeelOncallTopic" in used:
-            platform.topic(manifest.oncall).grant_publish(role)
-        if "KeelEscalationTopic" in used:
-            platform.topic(manifest.escalation).grant_publish(role)
+        # sns:Publish on the named topics only; the platform key grant above covers their encryption
+        # without CDK's wildcard kms:GenerateDataKey*.
+        topics = {"KeelOncallTopic": manifest.oncall, "KeelEscalationTopic": manifest.escalation}
+        published = sorted({platform.topic(topics[name]).topic_arn for name in used & set(topics)})
+        if published:
+            role.add_to_principal_policy(iam.PolicyStatement(actions=["sns:Publish"], resources=published))
         acknowledge(
             role,
             "AwsSolutions-IAM5[Resource::*]",

@@ -310,7 +310,7 @@ class LocalCloud:
         with self._lock:
             return [(token, wait.timeout) for token, wait in self._waiting.items() if token in tokens]
 
-    def _answer(self, execution_arn: str, decision: Decision) -> bool:
+    def _answer(self, execution_arn: str, decision: Decision, *, expire_waits: bool = True) -> bool:
         """Answer or time out what the execution waits on; False when it must wait for someone else."""
         stepfunctions = self.client("stepfunctions")
         for token, timeout in self.waiting_tokens(execution_arn):
@@ -320,8 +320,11 @@ class LocalCloud:
                 stepfunctions.send_task_success(taskToken=token, output=json.dumps(APPROVED_OUTPUT))
             elif decision == "reject":
                 stepfunctions.send_task_failure(taskToken=token, error=REJECTED[0], cause=REJECTED[1])
-            elif timeout is not None:
+            elif timeout is not None and expire_waits:
                 self._expire(token, timeout)
+            elif timeout is not None:
+                self.blocked[execution_arn] = "waiting for a task token (left waiting: answer it, or drive again to expire it)"
+                return False
             else:
                 self.blocked[execution_arn] = "waiting for a task token with no timeout (answer with --approve or --reject)"
                 return False
@@ -365,14 +368,20 @@ class LocalCloud:
         with self._lock:
             return [delivery.execution_arn for delivery in self.deliveries if delivery.execution_arn]
 
-    def drive(self, decision: Decision = None) -> None:
-        """Run every started execution to an end: answer task tokens, expire their timeouts."""
+    def drive(self, decision: Decision = None, *, expire_waits: bool = True) -> None:
+        """Run every started execution to an end: answer task tokens, expire their timeouts.
+
+        With expire_waits=False, executions waiting for a task token are left waiting (for an
+        operator's `keel ops approve`, say) and drive returns once nothing else can move."""
         stepfunctions = self.client("stepfunctions")
         deadline = time.monotonic() + self.drive_limit_seconds
         running = set(self.execution_arns())
+        for arn in running:
+            self.blocked.pop(arn, None)
         while running and time.monotonic() < deadline:
             for arn in sorted(running):
-                if stepfunctions.describe_execution(executionArn=arn)["status"] != "RUNNING" or not self._answer(arn, decision):
+                finished = stepfunctions.describe_execution(executionArn=arn)["status"] != "RUNNING"
+                if finished or not self._answer(arn, decision, expire_waits=expire_waits):
                     running.discard(arn)
             if running:
                 time.sleep(0.002)

@@ -59,15 +59,14 @@ def _redrive_one(sfn: Any, state_machine_arn: str, message: dict[str, Any], *, d
 
     attributes = {key: value.get("StringValue") for key, value in message.get("MessageAttributes", {}).items()}
     reason = {"dead_lettered_because": attributes.get("ERROR_CODE"), "message": attributes.get("ERROR_MESSAGE")}
-    try:
-        event = json.loads(message["Body"])
-    except json.JSONDecodeError:
-        return {"event_id": None, "status": "not-an-event", "error": "the message body is not JSON", **reason}
-    if not isinstance(event, dict) or not isinstance(event.get("id"), str):
-        return {"event_id": None, "status": "not-an-event", "error": "the message has no event id", **reason}
+    event, problem = _event_of(message["Body"])
+    if event is None:
+        return {"event_id": None, "status": "not-an-event", "error": problem, **reason}
     name = execution_name(event["id"])
     if dry_run:
         return {"event_id": event["id"], "status": "would-start", "execution_name": name, **reason}
+    if _already_started(sfn, state_machine_arn, name):
+        return {"event_id": event["id"], "status": "already-redriven", "execution_name": name, **reason}
     try:
         response = sfn.start_execution(stateMachineArn=state_machine_arn, name=name, input=message["Body"])
     except ClientError as error:
@@ -81,3 +80,28 @@ def _redrive_one(sfn: Any, state_machine_arn: str, message: dict[str, Any], *, d
             **reason,
         }
     return {"event_id": event["id"], "status": "started", "execution_arn": response["executionArn"], **reason}
+
+
+def _event_of(body: str) -> tuple[dict[str, Any] | None, str]:
+    try:
+        event = json.loads(body)
+    except json.JSONDecodeError:
+        return None, "the message body is not JSON"
+    if not isinstance(event, dict) or not isinstance(event.get("id"), str):
+        return None, "the message has no event id"
+    return event, ""
+
+
+def _already_started(sfn: Any, state_machine_arn: str, name: str) -> bool:
+    """Step Functions answers a repeated start of a running execution with the same execution, so
+    an earlier redrive is looked up by name rather than inferred from StartExecution."""
+    from botocore.exceptions import ClientError
+
+    execution_arn = state_machine_arn.replace(":stateMachine:", ":execution:", 1) + f":{name}"
+    try:
+        sfn.describe_execution(executionArn=execution_arn)
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") == "ExecutionDoesNotExist":
+            return False
+        raise
+    return True

@@ -1,0 +1,216 @@
+"""Decisions, approvals and `keel ops`, end to end in the local cloud.
+
+A test automation (change_gate) asks a person to approve a change through request_approval, then
+records what happened with record_decision; expiry escalates. Operators answer, explain, redrive and
+verify with the same `keel ops` code they use against AWS.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from keel.local.cloud import LocalCloud
+from keel.local.faults import FaultPlan
+from keel.local.template import StackTemplate, load_stack_template
+from keel.ops import approvals, explain, redrive
+from keel.ops.session import OpsError, OpsSession
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+AUTOMATION = "change_gate"
+
+MANIFEST: dict[str, Any] = {
+    "name": AUTOMATION,
+    "description": "A person approves or rejects a change; expiry escalates.",
+    "version": "2.1.0",
+    "owner": "platform-team",
+    "oncall": "platform-oncall",
+    "escalation": "platform-oncall",
+    "approvers": ["platform-oncall"],
+    "data_classification": "internal",
+    "trigger": {"bus": "keel", "event_pattern": {"source": ["keel.changes"], "detail-type": ["Change Requested"]}},
+    "workflow": {"definition": f"{AUTOMATION}.asl.json", "type": "standard", "timeout_seconds": 7200},
+    "functions": ["request_approval", "record_decision"],
+    "slo": {"success_rate_percent": 99.0, "p90_duration_seconds": 3600},
+}
+
+
+@pytest.fixture(scope="module")
+def gate_template(tmp_path_factory: pytest.TempPathFactory) -> StackTemplate:
+    """The dev stack of a repository that also holds change_gate (synthesized once)."""
+    from infra.app_builder import build_app
+
+    root = tmp_path_factory.mktemp("repo")
+    for name in ("automations", "statemachines", "functions", "config"):
+        shutil.copytree(ROOT / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
+    (root / "automations" / f"{AUTOMATION}.yaml").write_text(yaml.safe_dump(MANIFEST))
+    shutil.copy(FIXTURES / f"{AUTOMATION}.asl.json", root / "statemachines" / f"{AUTOMATION}.asl.json")
+    outdir = root / "cdk.out"
+    build_app(root=root, outdir=str(outdir)).app.synth()
+    return load_stack_template(outdir, "dev")
+
+
+@pytest.fixture
+def cloud(gate_template: StackTemplate) -> Iterator[LocalCloud]:
+    with LocalCloud(gate_template) as running:
+        yield running
+
+
+@pytest.fixture
+def ops(cloud: LocalCloud) -> OpsSession:
+    """keel ops, pointed at the running local cloud (moto intercepts in this process)."""
+    return OpsSession(environment="dev", region=cloud.template.region)
+
+
+def change(event_id: str, resource: str = "db/orders") -> dict[str, Any]:
+    return {
+        "version": "0",
+        "id": event_id,
+        "detail-type": "Change Requested",
+        "source": "keel.changes",
+        "account": "111111111111",
+        "time": "2026-11-22T09:00:00Z",
+        "region": "eu-west-1",
+        "resources": [],
+        "detail": {"resource": resource, "reason": "schema migration 42"},
+    }
+
+
+def status(cloud: LocalCloud, execution_arn: str) -> str:
+    result: str = cloud.client("stepfunctions").describe_execution(executionArn=execution_arn)["status"]
+    return result
+
+
+def wait_for_approval(cloud: LocalCloud, event: dict[str, Any]) -> str:
+    [delivery] = cloud.deliver(event)
+    assert delivery.execution_arn is not None
+    cloud.drive(expire_waits=False)
+    assert status(cloud, delivery.execution_arn) == "RUNNING"
+    return delivery.execution_arn
+
+
+def test_approval_resumes_the_workflow_and_explain_tells_the_story(cloud: LocalCloud, ops: OpsSession) -> None:
+    # Given an execution waiting for a person
+    execution = wait_for_approval(cloud, change("evt-approve"))
+    [waiting] = approvals.pending(ops)
+    assert (waiting["automation"], waiting["action"], waiting["resource"], waiting["state"]) == (
+        AUTOMATION,
+        "apply_change",
+        "db/orders",
+        "waiting",
+    )
+    # When an operator approves it
+    answered = approvals.answer(ops, waiting["approval_id"], approved=True, reason="migration reviewed")
+    cloud.drive()
+    # Then the workflow resumed and succeeded, and nothing is pending any more
+    assert status(cloud, execution) == "SUCCEEDED"
+    assert approvals.pending(ops) == []
+    # And explain reconstructs who approved what, why, and under which versions
+    story = explain.explain(explain.find_records(ops, execution))
+    assert f"{AUTOMATION} 2.1.0 in dev" in story
+    assert "approved apply_change on db/orders" in story
+    assert "migration reviewed" in story
+    assert f"answered by {answered['decided_by']}" in story
+    assert "taken apply_change on db/orders" in story
+    assert "workflow sha256:" in story
+    assert "code sha256:" in story
+    # And the same records are found by event id
+    assert [record.seq for record in explain.find_records(ops, "evt-approve")] == [1, 2]
+
+
+def test_rejection_takes_the_rejection_path(cloud: LocalCloud, ops: OpsSession) -> None:
+    # Given a waiting execution
+    execution = wait_for_approval(cloud, change("evt-reject"))
+    [waiting] = approvals.pending(ops)
+    # When it is rejected
+    approvals.answer(ops, waiting["approval_id"], approved=False, reason="not during the sale")
+    cloud.drive()
+    # Then the workflow ends through its rejection branch, and both decisions are on record
+    assert status(cloud, execution) == "SUCCEEDED"
+    outcomes = [record.decision.outcome for record in ops.decisions.for_execution(execution)]
+    assert outcomes == ["rejected", "refused"]
+
+
+def test_expiry_escalates_and_a_late_answer_is_refused(cloud: LocalCloud, ops: OpsSession) -> None:
+    # Given a waiting execution that nobody answers
+    execution = wait_for_approval(cloud, change("evt-expire"))
+    [waiting] = approvals.pending(ops)
+    # When its approval timeout passes (on the virtual clock)
+    cloud.drive()
+    # Then it escalated and failed with the reason, and the expiry is on record
+    description = cloud.client("stepfunctions").describe_execution(executionArn=execution)
+    assert (description["status"], description["error"]) == ("FAILED", "ApprovalExpired")
+    assert [record.decision.outcome for record in ops.decisions.for_execution(execution)] == ["escalated"]
+    # And an operator answering late is told it expired
+    with pytest.raises(OpsError, match="expired"):
+        approvals.answer(ops, waiting["approval_id"], approved=True, reason="too late")
+    assert approvals.pending(ops) == []
+
+
+def test_a_second_answer_is_refused(cloud: LocalCloud, ops: OpsSession) -> None:
+    wait_for_approval(cloud, change("evt-twice"))
+    [waiting] = approvals.pending(ops)
+    approvals.answer(ops, waiting["approval_id"], approved=True, reason="ok")
+    with pytest.raises(OpsError, match="already approved"):
+        approvals.answer(ops, waiting["approval_id"], approved=False, reason="changed my mind")
+    cloud.drive()
+
+
+def test_verify_chain_catches_a_tampered_decision(cloud: LocalCloud, ops: OpsSession) -> None:
+    # Given a recorded approval and action
+    wait_for_approval(cloud, change("evt-tamper"))
+    [waiting] = approvals.pending(ops)
+    approvals.answer(ops, waiting["approval_id"], approved=True, reason="reviewed")
+    cloud.drive()
+    assert ops.decisions.verify(AUTOMATION).ok
+    # When someone rewrites who approved it
+    dynamodb = cloud.client("dynamodb")
+    key = {"pk": {"S": f"chain#{AUTOMATION}"}, "sk": {"S": "seq#000000000001"}}
+    body = dynamodb.get_item(TableName="keel-dev-decisions", Key=key)["Item"]["body"]["S"]
+    forged = json.loads(body) | {"approved_by": "arn:aws:iam::111111111111:user/someone-else"}
+    dynamodb.update_item(
+        TableName="keel-dev-decisions",
+        Key=key,
+        UpdateExpression="SET body = :b",
+        ExpressionAttributeValues={":b": {"S": json.dumps(forged, sort_keys=True, separators=(",", ":"))}},
+    )
+    # Then verify-chain names the record
+    report = ops.decisions.verify(AUTOMATION)
+    assert "record 1 was modified after it was recorded (hash mismatch)" in report.problems
+
+
+def test_redrive_runs_a_dead_lettered_event_once_even_when_redriven_twice(gate_template: StackTemplate) -> None:
+    # Given one event dead-lettered twice (two deliveries whose every start failed)
+    faults = FaultPlan(failed_starts=100)
+    with LocalCloud(gate_template, faults=faults) as cloud:
+        ops = OpsSession(environment="dev", region=cloud.template.region)
+        cloud.deliver(change("evt-redrive"))
+        cloud.deliver(change("evt-redrive"))
+        assert [letter.event_id for letter in cloud.dead_letters] == ["evt-redrive", "evt-redrive"]
+        faults.failed_starts = 0
+        # When an operator looks first, then redrives
+        preview = redrive.redrive(ops, AUTOMATION, dry_run=True)
+        result = redrive.redrive(ops, AUTOMATION, dry_run=False)
+        again = redrive.redrive(ops, AUTOMATION, dry_run=False)
+        # Then the dry run moved nothing, the redrive ran the event once, and the queue is empty
+        assert [item["status"] for item in preview["moved"]] == ["would-start", "would-start"]
+        assert sorted(item["status"] for item in result["moved"]) == ["already-redriven", "started"]
+        assert again["moved"] == [] and again["failed"] == []
+        executions = cloud.client("stepfunctions").list_executions(stateMachineArn=ops.state_machine_arn(AUTOMATION))
+        assert [execution["name"] for execution in executions["executions"]] == ["redrive-evt-redrive"]
+        started = next(item for item in result["moved"] if item["status"] == "started")
+        assert started["dead_lettered_because"] is not None
+
+
+def test_unknown_automation_is_named_with_the_known_ones(ops: OpsSession) -> None:
+    with pytest.raises(
+        OpsError, match=r"unknown automation 'nope' in environment 'dev' \(known: change_gate, platform_heartbeat\)"
+    ):
+        ops.state_machine_arn("nope")
