@@ -6,7 +6,6 @@ keel-<env>-decisions table, ...), so no stack lookup or extra permission is need
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -33,21 +32,17 @@ class OpsSession:
     endpoint_url: str | None = None
     _clients: dict[str, Any] = field(default_factory=dict)
 
-    def __post_init__(self) -> None:
-        if self.endpoint_url:
-            host = urlparse(self.endpoint_url).hostname or ""
-            if host in LOCAL_HOSTS:
-                # The local cloud accepts any credentials; never send an operator's real ones to it.
-                os.environ["AWS_ACCESS_KEY_ID"] = "keel-local"
-                os.environ["AWS_SECRET_ACCESS_KEY"] = "keel-local"  # noqa: S105 - a placeholder, not a secret
-                os.environ.pop("AWS_SESSION_TOKEN", None)
-                os.environ.pop("AWS_PROFILE", None)
+    @property
+    def is_local(self) -> bool:
+        return bool(self.endpoint_url) and (urlparse(self.endpoint_url).hostname or "") in LOCAL_HOSTS
 
     def client(self, service: str) -> Any:
         if service not in self._clients:
             import boto3
 
-            self._clients[service] = boto3.client(service, region_name=self.region, endpoint_url=self.endpoint_url)
+            # The local cloud accepts any credentials: never send an operator's real ones to it.
+            local = {"aws_access_key_id": "keel-local", "aws_secret_access_key": "keel-local"} if self.is_local else {}
+            self._clients[service] = boto3.client(service, region_name=self.region, endpoint_url=self.endpoint_url, **local)
         return self._clients[service]
 
     def state_machine_name(self, automation: str) -> str:
