@@ -202,7 +202,8 @@ def test_redrive_runs_a_dead_lettered_event_once_even_when_redriven_twice(gate_t
         # Then the dry run moved nothing, the redrive ran the event once, and the queue is empty
         assert [item["status"] for item in preview["moved"]] == ["would-start", "would-start"]
         assert sorted(item["status"] for item in result["moved"]) == ["already-redriven", "started"]
-        assert again["moved"] == [] and again["failed"] == []
+        assert again["moved"] == []
+        assert again["failed"] == []
         executions = cloud.client("stepfunctions").list_executions(stateMachineArn=ops.state_machine_arn(AUTOMATION))
         assert [execution["name"] for execution in executions["executions"]] == ["redrive-evt-redrive"]
         started = next(item for item in result["moved"] if item["status"] == "started")
