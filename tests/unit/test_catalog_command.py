@@ -1,0 +1,33 @@
+"""`keel catalog`: the automations and how each is governed."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from keel.cli import main
+
+
+def test_catalog_json_lists_every_automation_with_its_governance(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["catalog", "--json"]) == 0
+    rows = {row["automation"]: row for row in json.loads(capsys.readouterr().out)["automations"]}
+    heartbeat = rows["platform_heartbeat"]
+    assert (heartbeat["owner"], heartbeat["oncall"], heartbeat["trigger"]) == (
+        "platform-team",
+        "platform-oncall",
+        "rate(5 minutes)",
+    )
+    assert heartbeat["functions"] == "emit_heartbeat"
+
+
+def test_catalog_table_has_a_header_and_a_row_per_automation(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["catalog"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split()[:3] == ["AUTOMATION", "VERSION", "OWNER"]
+    assert any(line.startswith("platform_heartbeat ") for line in lines[1:])
+
+
+def test_a_bad_repository_is_one_line_and_exit_1(tmp_path: object, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--root", str(tmp_path), "catalog"]) == 1
+    assert "keel: invalid configuration:" in capsys.readouterr().err
