@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from functions.shared.decisions import Advice, Decision, DecisionRecord, Outcome, digest
+from functions.shared.decisions import Advice, Decision, DecisionRecord, Outcome, decision_in, digest
 from functions.shared.models import KeelContext
 
 
@@ -33,10 +33,8 @@ def record_decision(
     code_version: str,
     log: Recorder,
 ) -> DecisionRecord:
-    decision = Decision(
-        automation=keel.automation,
-        automation_version=keel.version,
-        environment=keel.environment,
+    decision = decision_in(
+        keel,
         event_id=event_id,
         execution_arn=execution,
         step=step,
@@ -45,10 +43,8 @@ def record_decision(
         reason=reason,
         rule=rule,
         resource=resource,
-        dry_run=keel.dry_run,
         trigger=trigger,
         input_digest=digest(evidence),
-        definition_hash=keel.definition_hash,
         code_version=code_version,
         versions=versions,
         advice=advice,

@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from functions.shared.adapters.dynamodb import Table, TransactionConflict
 from functions.shared.errors import ConflictError
+from functions.shared.models import KeelContext
 
 GENESIS = "0" * 64
 HEAD = "head"
@@ -32,7 +33,20 @@ MAX_APPEND_ATTEMPTS = 8
 # Indexes of the decisions table (infra/constructs/platform.py creates them).
 BY_EVENT, BY_EXECUTION, BY_RESOURCE = "by_event", "by_execution", "by_resource"
 
-Outcome = Literal["planned", "taken", "refused", "skipped", "escalated", "failed", "approved", "rejected", "expired"]
+Outcome = Literal[
+    "planned",
+    "taken",
+    "refused",
+    "skipped",
+    "escalated",
+    "failed",
+    "approved",
+    "rejected",
+    "expired",
+    "passed",
+    "resolved",
+    "unresolved",
+]
 
 
 class Advice(BaseModel):
@@ -70,6 +84,21 @@ class Decision(BaseModel):
     approved_by: str | None = None
     approval_id: str | None = None
     details: dict[str, Any] = Field(default_factory=dict)
+
+
+def decision_in(keel: KeelContext, *, event_id: str, execution_arn: str, **fields: Any) -> Decision:
+    """A Decision of the running workflow: automation, version, environment, dry-run and the
+    definition hash come from its context, the rest from `fields`."""
+    return Decision(
+        automation=keel.automation,
+        automation_version=keel.version,
+        environment=keel.environment,
+        dry_run=keel.dry_run,
+        definition_hash=keel.definition_hash,
+        event_id=event_id,
+        execution_arn=execution_arn,
+        **fields,
+    )
 
 
 class DecisionRecord(BaseModel):

@@ -16,6 +16,7 @@ from typing import Any
 
 from functions.shared.adapters.aws import aws_errors, client
 from functions.shared.errors import ConfigurationError
+from functions.shared.settings import json_map
 
 CACHE_SECONDS = 300.0
 
@@ -41,13 +42,7 @@ class Secret:
 
 class SecretReader:
     def __init__(self, arns_json: str, secretsmanager: Any | None = None, clock: Callable[[], float] = time.monotonic) -> None:
-        try:
-            arns = json.loads(arns_json)
-        except json.JSONDecodeError:
-            raise ConfigurationError("KEEL_SECRETS is not valid JSON") from None
-        if not isinstance(arns, dict):
-            raise ConfigurationError("KEEL_SECRETS must be a JSON object of secret name to ARN")
-        self._arns: dict[str, str] = arns
+        self._arns = json_map("KEEL_SECRETS", arns_json, "secret name to ARN")
         self._secretsmanager = secretsmanager
         self._clock = clock
         self._cache: dict[str, tuple[float, Secret]] = {}

@@ -5,6 +5,7 @@ A missing or malformed variable raises ConfigurationError naming it; nothing fal
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from typing import TypeVar
@@ -36,3 +37,14 @@ def load_settings(model: type[S], environ: Mapping[str, str] | None = None) -> S
             name = str(item["loc"][0]).upper()
             problems.append(f"{name} is not set" if item["type"] == "missing" else f"{name}: {item['msg']}")
         raise ConfigurationError("; ".join(problems)) from None
+
+
+def json_map(variable: str, text: str, what: str) -> dict[str, str]:
+    """A variable holding a JSON object of names to strings (topic ARNs, secret ARNs, queue URLs)."""
+    try:
+        parsed = json.loads(text)
+    except json.JSONDecodeError:
+        raise ConfigurationError(f"{variable} is not valid JSON") from None
+    if not isinstance(parsed, dict) or not all(isinstance(value, str) for value in parsed.values()):
+        raise ConfigurationError(f"{variable} must be a JSON object of {what}")
+    return parsed

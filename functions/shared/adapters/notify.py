@@ -2,24 +2,18 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from functions.shared.adapters.aws import aws_errors, client
 from functions.shared.errors import ConfigurationError
+from functions.shared.settings import json_map
 
 SUBJECT_LIMIT = 100
 
 
 class Notifier:
     def __init__(self, topics_json: str, sns: Any | None = None) -> None:
-        try:
-            topics = json.loads(topics_json)
-        except json.JSONDecodeError:
-            raise ConfigurationError("KEEL_ONCALL_TOPICS is not valid JSON") from None
-        if not isinstance(topics, dict):
-            raise ConfigurationError("KEEL_ONCALL_TOPICS must be a JSON object of route to topic ARN")
-        self.topics: dict[str, str] = topics
+        self.topics = json_map("KEEL_ONCALL_TOPICS", topics_json, "route to topic ARN")
         self._sns = sns
 
     def publish(self, route: str, subject: str, message: str) -> str:
