@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from infra.errors import KeelConfigError, from_validation_error
 
@@ -21,11 +21,41 @@ MODULE_NAME = r"^[a-z][a-z0-9_]{1,62}$"
 SPEC_FILE = "function.yaml"
 
 
+# Actions that support no resource-level permissions (AWS Service Authorization Reference: their
+# "Resource types" column is empty), so the only possible resource is "*". Exact names, no patterns:
+# a module may declare them on "*" with a reason; any other action on "*" is refused.
+UNSCOPABLE_ACTIONS = frozenset(
+    {
+        "ec2:DescribeInstances",
+        "ec2:DescribeInstanceStatus",
+        "ec2:DescribeSecurityGroups",
+        "ec2:DescribeSnapshots",
+        "ec2:DescribeVolumes",
+    }
+)
+# Condition keys that narrow a wildcard resource to what a module may touch.
+SCOPING_CONDITION_KEYS = re.compile(
+    r"^(aws:ResourceTag/.+|aws:RequestTag/.+|ec2:CreateAction|ecs:cluster|[a-z0-9-]+:ResourceTag/.+)$"
+)
+ConditionValues = str | list[str]
+# arn:partition:service:region:account:<resource>: the wildcard only in the resource part.
+WILDCARD_IN_RESOURCE_PART = re.compile(r"arn:[^*:]+:[^*:]+:[^*:]*:[^*:]*:.*\*.*")
+
+
 class Statement(BaseModel):
+    """One IAM statement. Named resources need nothing else; a wildcard needs a reason and either a
+    scoping condition (tag, name prefix) or actions that support no resource-level permissions."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     actions: list[str] = Field(min_length=1)
-    # Resource ARNs may use ${AWS::Region}, ${AWS::AccountId} and ${AWS::Partition}.
+    # IAM condition block: operator -> condition key -> value(s), e.g.
+    # {StringEquals: {"aws:ResourceTag/keel:remediation": "enabled"}}.
+    conditions: dict[str, dict[str, ConditionValues]] | None = None
+    # Why the wildcard is needed and what bounds it: becomes the cdk-nag acknowledgment's reason.
+    reason: str | None = Field(default=None, min_length=20)
+    # Resource ARNs may use ${AWS::Region}, ${AWS::AccountId} and ${AWS::Partition}. Validated last,
+    # knowing the actions, conditions and reason (field order is validation order).
     resources: list[str] = Field(min_length=1)
 
     @field_validator("actions")
@@ -36,15 +66,56 @@ class Statement(BaseModel):
                 raise ValueError(f"'{action}' must name one action as service:Action (no wildcards)")
         return actions
 
+    @field_validator("conditions")
+    @classmethod
+    def _scoping_conditions(
+        cls, conditions: dict[str, dict[str, ConditionValues]] | None
+    ) -> dict[str, dict[str, ConditionValues]] | None:
+        if conditions is None:
+            return None
+        if not conditions or not all(conditions.values()):
+            raise ValueError("conditions must name at least one operator with at least one condition key")
+        for operator, keys in conditions.items():
+            if not re.fullmatch(r"(ForAllValues:|ForAnyValue:)?[A-Z][A-Za-z]+(IfExists)?", operator):
+                raise ValueError(f"'{operator}' is not an IAM condition operator")
+            for key in keys:
+                if not SCOPING_CONDITION_KEYS.fullmatch(key):
+                    raise ValueError(f"'{key}' does not scope a resource (use aws:ResourceTag/..., aws:RequestTag/..., ...)")
+        return conditions
+
     @field_validator("resources")
     @classmethod
-    def _no_wildcard_resource(cls, resources: list[str]) -> list[str]:
-        for resource in resources:
-            if "*" in resource:
-                # Scoping by tag or name prefix needs a condition and a reviewed nag acknowledgment,
-                # which this declaration cannot express yet.
-                raise ValueError(f"'{resource}' contains a wildcard; name the resources the module touches")
+    def _wildcards_are_bounded(cls, resources: list[str], info: ValidationInfo) -> list[str]:
+        actions, conditions, reason = (info.data.get(key) for key in ("actions", "conditions", "reason"))
+        wildcards = [resource for resource in resources if "*" in resource]
+        if not wildcards:
+            if conditions is not None or reason is not None:
+                raise ValueError("conditions and reason are for wildcard resources; named resources need neither")
+            return resources
+        if reason is None:
+            raise ValueError(f"'{wildcards[0]}' contains a wildcard: say why in `reason` (it becomes the nag acknowledgment)")
+        if "*" in resources:
+            _check_unscopable(actions or [], resources, conditions)
+            return resources
+        for resource in wildcards:
+            if not WILDCARD_IN_RESOURCE_PART.fullmatch(re.sub(r"\$\{[^}]+\}", "x", resource)):
+                raise ValueError(f"'{resource}': a wildcard belongs in the resource part (service, region and account named)")
+        if conditions is None:
+            raise ValueError(
+                f"'{wildcards[0]}' contains a wildcard: bound it with `conditions` (e.g. aws:ResourceTag/...) "
+                "or name the resources"
+            )
         return resources
+
+
+def _check_unscopable(actions: list[str], resources: list[str], conditions: object) -> None:
+    unscopable = sorted(set(actions) - UNSCOPABLE_ACTIONS)
+    if unscopable or len(resources) > 1 or conditions is not None:
+        raise ValueError(
+            f"resource '*' is only for actions that support no resource-level permissions "
+            f"({', '.join(sorted(UNSCOPABLE_ACTIONS))}), alone and without conditions; "
+            f"{', '.join(unscopable) or 'these actions'} must name resources or use a condition"
+        )
 
 
 class FunctionSpec(BaseModel):

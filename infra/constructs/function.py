@@ -6,6 +6,7 @@ secrets of the automations that use the module. No managed policies, no wildcard
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import metadata
@@ -134,9 +135,14 @@ class KeelFunction(Construct):
             platform.secrets[name].grant_read(role)
         for statement in spec.permissions:
             role.add_to_policy(
-                iam.PolicyStatement(actions=statement.actions, resources=[_sub(resource) for resource in statement.resources])
+                iam.PolicyStatement(
+                    actions=statement.actions,
+                    resources=[_sub(resource) for resource in statement.resources],
+                    conditions=statement.conditions,
+                )
             )
         _acknowledge_role_wildcards(role, spec, self._indexed_tables(props))
+        _acknowledge_declared_wildcards(role, spec)
 
     def _indexed_tables(self, props: FunctionProps) -> list[str]:
         """Logical ids of the indexed tables this function may query: their grants cover index/*."""
@@ -159,10 +165,14 @@ def _sub(resource: str) -> str:
 
 
 def _acknowledge_role_wildcards(role: iam.Role, spec: FunctionSpec, indexed_tables: list[str]) -> None:
+    unscoped = [statement for statement in spec.permissions if "*" in statement.resources]
+    declared = "".join(
+        f"; {', '.join(statement.actions)} as function.yaml declares: {statement.reason}" for statement in unscoped
+    )
     acknowledge(
         role,
         "AwsSolutions-IAM5[Resource::*]",
-        "Only X-Ray PutTraceSegments/PutTelemetryRecords for active tracing, which support no resource-level scoping",
+        "Only X-Ray PutTraceSegments/PutTelemetryRecords for active tracing, which support no resource-level scoping" + declared,
     )
     for logical_id in indexed_tables:
         acknowledge(
@@ -179,3 +189,25 @@ def _acknowledge_role_wildcards(role: iam.Role, spec: FunctionSpec, indexed_tabl
             f"{action} is granted on the platform key alone (one key ARN): DynamoDB tables encrypted with a "
             f"customer managed key need it for {spec.module}'s reads and writes",
         )
+
+
+def _acknowledge_declared_wildcards(role: iam.Role, spec: FunctionSpec) -> None:
+    """A wildcard function.yaml bounds with a condition: acknowledged on this role, with its reason."""
+    for statement in spec.permissions:
+        if statement.conditions is None:
+            continue
+        bound = "; ".join(
+            f"{operator} {key}={value}" for operator, keys in statement.conditions.items() for key, value in keys.items()
+        )
+        for resource in statement.resources:
+            if "*" in resource:
+                acknowledge(
+                    role,
+                    f"AwsSolutions-IAM5[Resource::{nag_resource(resource)}]",
+                    f"{spec.module}: {', '.join(statement.actions)} only where {bound}. {statement.reason}",
+                )
+
+
+def nag_resource(resource: str) -> str:
+    """How cdk-nag spells a resource in a finding id: ${AWS::Region} becomes <AWS::Region>."""
+    return re.sub(r"\$\{([^}]+)\}", r"<\1>", resource)

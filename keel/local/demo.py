@@ -43,7 +43,9 @@ class Scenario:
 def scenarios(automation: DemoAutomation) -> list[Scenario]:
     first = automation.events[:1]
     found = [
-        Scenario(f"{automation.name}: sample events", automation.events, RunOptions(FaultPlan(), decision="approve")),
+        Scenario(
+            f"{automation.name}: sample events", automation.events, RunOptions(FaultPlan(), decision="approve", explain=True)
+        ),
         Scenario(f"{automation.name}: duplicate delivery", first, RunOptions(FaultPlan(), decision="approve", duplicate=True)),
     ]
     if automation.functions:

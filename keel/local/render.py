@@ -26,6 +26,8 @@ def as_text(run: LocalRun, title: str | None = None) -> str:
     lines.append(f"    {run.deployed}")
     if run.skipped:
         lines.append(f"  not emulated: {', '.join(run.skipped)}")
+    if run.world != "nothing":
+        lines.append(f"  world: {run.world}")
     for fault in run.faults:
         lines.append(f"  fault injected: {fault}")
     for fault in run.unused_faults:
@@ -39,6 +41,8 @@ def as_text(run: LocalRun, title: str | None = None) -> str:
         lines.extend(execution_lines(execution))
     lines.append("")
     lines.extend(_dead_letter_lines(run))
+    for arn, told in run.explanations.items():
+        lines += ["", f"$ keel ops explain {arn}", *told.splitlines()]
     return "\n".join(lines[1:] if not title else lines)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from keel.local.cloud import Decision, Delivery, LocalCloud
@@ -10,6 +10,7 @@ from keel.local.eventbridge import EventFile, bus_for
 from keel.local.faults import FaultPlan
 from keel.local.report import RunReport, run_report
 from keel.local.template import StackTemplate
+from keel.local.world import WorldFile, apply_worlds, worlds_for
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,10 @@ class LocalRun:
     unused_faults: list[str]
     events: list[EventOutcome]
     report: RunReport
+    # What events/<automation>/world.yaml created before the events were delivered.
+    world: str = "nothing"
+    # `keel ops explain` of each execution that recorded decisions (RunOptions.explain).
+    explanations: dict[str, str] = field(default_factory=dict)
 
     @property
     def unmatched(self) -> list[EventOutcome]:
@@ -41,10 +46,15 @@ class RunOptions:
     decision: Decision = None
     duplicate: bool = False
     bus: str | None = None
+    # World files to apply first; None: the world.yaml beside each event file.
+    worlds: list[WorldFile] | None = None
+    explain: bool = False
 
 
 def run_events(template: StackTemplate, files: list[EventFile], options: RunOptions) -> LocalRun:
+    worlds = worlds_for([source.path for source in files]) if options.worlds is None else options.worlds
     with LocalCloud(template, faults=options.faults) as cloud:
+        world = apply_worlds(worlds, cloud.client)
         outcomes = []
         copies = 2 if options.duplicate else 1
         for source in files:
@@ -62,7 +72,23 @@ def run_events(template: StackTemplate, files: list[EventFile], options: RunOpti
             unused_faults=options.faults.unused(),
             events=outcomes,
             report=run_report(cloud),
+            world=world.describe(),
+            explanations=explanations(cloud) if options.explain else {},
         )
+
+
+def explanations(cloud: LocalCloud) -> dict[str, str]:
+    """What `keel ops explain EXECUTION` tells about each execution, read from this cloud's decisions."""
+    from keel.ops.explain import explain
+    from keel.ops.session import OpsSession
+
+    session = OpsSession(environment=cloud.template.environment, region=cloud.template.region)
+    told = {}
+    for arn in cloud.execution_arns():
+        records = session.decisions.for_execution(arn)
+        if records:
+            told[arn] = explain(records)
+    return told
 
 
 def event_files(paths: list[Path]) -> list[Path]:

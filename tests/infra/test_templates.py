@@ -217,7 +217,9 @@ def broken(template: dict, change) -> dict:
 
 
 def first(template: dict, resource_type: str) -> dict:
-    return next(iter(checks.resources(template, resource_type).values()))["Properties"]
+    """The heartbeat's resource of this type (the automation the violation tests break), else the first."""
+    found = list(checks.resources(template, resource_type).values())
+    return next((r for r in found if "platform_heartbeat" in json.dumps(r)), found[0])["Properties"]
 
 
 @pytest.mark.parametrize(
@@ -233,9 +235,11 @@ def first(template: dict, resource_type: str) -> dict:
                 '"TimeoutSeconds"', '"Timeout"'
             )
         ),
-        lambda t: next(a for a in checks.resources(t, "AWS::CloudWatch::Alarm").values() if "ExecutionsAborted" in json.dumps(a))[
-            "Properties"
-        ].update(AlarmActions=[{"Ref": "SomeOtherTopic"}]),
+        lambda t: next(
+            a
+            for a in checks.resources(t, "AWS::CloudWatch::Alarm").values()
+            if "ExecutionsAborted" in json.dumps(a) and "platform_heartbeat" in json.dumps(a)
+        )["Properties"].update(AlarmActions=[{"Ref": "SomeOtherTopic"}]),
     ],
     ids=["no-dlq", "no-retry-policy", "missing-tag", "wrong-log-data", "no-tracing", "no-timeout", "alarm-to-wrong-topic"],
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -11,6 +12,11 @@ from infra.config import load_environments
 from infra.errors import KeelConfigError
 
 GOVERNANCE = ("owner", "oncall", "escalation", "approvers", "data_classification", "version")
+
+
+def added(catalog: Any) -> Any:
+    """The automation a test added (manifest_data's name), wherever it sorts among the repository's own."""
+    return next(automation for automation in catalog.automations if automation.name == "sample_automation")
 
 
 def rejected(temp_repo) -> KeelConfigError:
@@ -156,7 +162,7 @@ def test_a_secret_in_every_environment_is_accepted(temp_repo) -> None:
 
     # When the catalog is loaded / Then the manifest keeps its secret
     catalog = temp_repo.load_catalog()
-    assert catalog.automations[-1].manifest.secrets == ["github-token"]
+    assert added(catalog).manifest.secrets == ["github-token"]
 
 
 WAITING_TASK = {
@@ -196,7 +202,7 @@ def test_a_standard_workflow_may_wait_for_a_task_token(temp_repo) -> None:
     temp_repo.add_automation(asl={"StartAt": "AwaitApproval", "States": {"AwaitApproval": WAITING_TASK}})
 
     # When the catalog is loaded / Then it is accepted
-    assert temp_repo.load_catalog().automations[-1].manifest.workflow.type == "standard"
+    assert added(temp_repo.load_catalog()).manifest.workflow.type == "standard"
 
 
 def test_an_express_workflow_longer_than_five_minutes_is_rejected(temp_repo) -> None:
@@ -262,7 +268,7 @@ def test_platform_substitutions_need_no_function(temp_repo) -> None:
     temp_repo.add_automation(asl=asl)
 
     # When the catalog is loaded / Then it is accepted
-    assert temp_repo.load_catalog().automations[-1].definition["States"]["Record"]["Type"] == "Task"
+    assert added(temp_repo.load_catalog()).definition["States"]["Record"]["Type"] == "Task"
 
 
 def test_a_manifest_whose_name_does_not_match_its_file_is_rejected(temp_repo) -> None:
@@ -382,7 +388,7 @@ def test_overrides_resolve_per_environment(temp_repo) -> None:
     # Given an automation that needs approval and runs dry in prod only, and is disabled in dev
     overrides = {"prod": {"approval_required": True, "limits": {"dry_run": True}}, "dev": {"enabled": False}}
     temp_repo.add_automation(temp_repo.manifest_data(environments=overrides))
-    manifest = temp_repo.load_catalog().automations[-1].manifest
+    manifest = added(temp_repo.load_catalog()).manifest
 
     # When its settings are resolved per environment
     dev, staging, prod = (manifest.resolved_for(name) for name in ("dev", "staging", "prod"))

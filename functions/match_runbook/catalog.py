@@ -1,0 +1,196 @@
+"""The runbook catalog (runbooks.json beside this module): its schema, and matching a signal to a runbook.
+
+A signal is what triggered the workflow, reduced to what runbooks match on: an alarm (name,
+namespace, metric, dimensions, tags) or a GuardDuty finding (type, severity, resource). The first
+runbook whose every criterion holds wins; a runbook's target values say where each part of the
+resource comes from: `dimension:<Name>`, `tag:<key>`, `finding:<dotted.path>` or a literal.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from functions.shared.errors import ConfigurationError, InvalidInputError
+from functions.shared.remediation import ActionName, Risk, Verification
+
+CATALOG = Path(__file__).with_name("runbooks.json")
+# What each action needs to know about its resource.
+REQUIRED_TARGET: dict[str, set[str]] = {
+    "ecs_force_new_deployment": {"cluster", "service"},
+    "ecs_scale_out": {"cluster", "service"},
+    "ec2_reboot": {"instance_id"},
+    "sqs_redrive": {"queue"},
+    "ec2_isolate": {"instance_id"},
+    "iam_deactivate_access_key": {"user_name", "access_key_id"},
+}
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Match(Strict):
+    source: Literal["alarm", "finding"]
+    alarm_name: str | None = None
+    namespace: str | None = None
+    metric: str | None = None
+    # Tag values are glob patterns: "*" only asks for the tag to be present.
+    tags: dict[str, str] = Field(default_factory=dict)
+    finding_type: str | None = None
+    min_severity: float | None = None
+    resource_type: str | None = None
+
+    @model_validator(mode="after")
+    def _fits_source(self) -> Match:
+        alarm_fields = (self.alarm_name, self.namespace, self.metric, self.tags or None)
+        finding_fields = (self.finding_type, self.min_severity, self.resource_type)
+        mismatched = finding_fields if self.source == "alarm" else alarm_fields
+        if any(value is not None for value in mismatched):
+            raise ValueError(f"a {self.source} runbook matches only on {self.source} criteria")
+        if not any(value is not None for value in (alarm_fields if self.source == "alarm" else finding_fields)):
+            raise ValueError("a runbook must match on at least one criterion")
+        return self
+
+
+class Runbook(Strict):
+    id: str = Field(pattern=r"^[a-z][a-z0-9-]{2,62}$")
+    description: str = Field(min_length=1)
+    match: Match
+    action: ActionName
+    target: dict[str, str]
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    # "from_severity": the finding's severity sets the risk (GuardDuty's low/medium/high bands).
+    risk: Risk | Literal["from_severity"]
+    approval: Literal["policy", "always"] = "policy"
+    cooldown_minutes: int = Field(ge=0, le=7 * 24 * 60)
+    verify: Verification
+
+    @model_validator(mode="after")
+    def _complete(self) -> Runbook:
+        missing = REQUIRED_TARGET[self.action] - set(self.target)
+        if missing:
+            raise ValueError(f"{self.action} needs target {', '.join(sorted(missing))}")
+        if self.risk == "from_severity" and self.match.source != "finding":
+            raise ValueError("risk from_severity is for finding runbooks")
+        if self.verify.kind == "alarm_ok" and self.match.source != "alarm":
+            raise ValueError("verify alarm_ok is for alarm runbooks")
+        return self
+
+
+class RunbookCatalog(Strict):
+    comment: str = ""
+    version: str = Field(min_length=1)
+    runbooks: list[Runbook] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> RunbookCatalog:
+        ids = [runbook.id for runbook in self.runbooks]
+        duplicates = sorted({runbook for runbook in ids if ids.count(runbook) > 1})
+        if duplicates:
+            raise ValueError(f"runbook ids listed more than once: {', '.join(duplicates)}")
+        return self
+
+
+def parse_catalog(text: str, where: str = "runbooks.json") -> RunbookCatalog:
+    try:
+        return RunbookCatalog.model_validate(json.loads(text))
+    except json.JSONDecodeError as error:
+        raise ConfigurationError(f"{where}: not valid JSON: {error.msg} at line {error.lineno}") from None
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(str(part) for part in item['loc'])}: {item['msg']}" for item in error.errors())
+        raise ConfigurationError(f"{where}: {problems}") from None
+
+
+@cache
+def load_catalog(path: Path = CATALOG) -> RunbookCatalog:
+    return parse_catalog(path.read_text(), path.name)
+
+
+@dataclass(frozen=True)
+class Signal:
+    """What triggered the workflow, as runbooks see it."""
+
+    source: Literal["alarm", "finding"]
+    name: str
+    region: str
+    account: str
+    summary: str
+    namespace: str | None = None
+    metric: str | None = None
+    dimensions: dict[str, str] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+    severity: float | None = None
+    resource_type: str | None = None
+    finding: dict[str, Any] = field(default_factory=dict)
+
+
+def matches(match: Match, signal: Signal) -> bool:
+    if match.source != signal.source:
+        return False
+    checks = [
+        match.alarm_name is None or fnmatch.fnmatchcase(signal.name, match.alarm_name),
+        match.namespace is None or match.namespace == signal.namespace,
+        match.metric is None or match.metric == signal.metric,
+        all(key in signal.tags and fnmatch.fnmatchcase(signal.tags[key], value) for key, value in match.tags.items()),
+        match.finding_type is None or fnmatch.fnmatchcase(signal.name, match.finding_type),
+        match.min_severity is None or (signal.severity is not None and signal.severity >= match.min_severity),
+        match.resource_type is None or match.resource_type == signal.resource_type,
+    ]
+    return all(checks)
+
+
+def find_runbook(catalog: RunbookCatalog, signal: Signal) -> Runbook | None:
+    return next((runbook for runbook in catalog.runbooks if matches(runbook.match, signal)), None)
+
+
+def resolve_target(runbook: Runbook, signal: Signal) -> dict[str, str]:
+    """The runbook's target with every reference read from the signal."""
+    return {name: _resolve(reference, signal, runbook.id, name) for name, reference in runbook.target.items()}
+
+
+def _resolve(reference: str, signal: Signal, runbook: str, name: str) -> str:
+    kind, _, key = reference.partition(":")
+    sources: dict[str, Any] = {
+        "dimension": lambda: signal.dimensions.get(key),
+        "tag": lambda: signal.tags.get(key),
+        "finding": lambda: _path(signal.finding, key),
+    }
+    if kind not in sources or not key:
+        return reference
+    value = sources[kind]()
+    if not isinstance(value, str) or not value:
+        raise InvalidInputError(f"runbook {runbook}: target {name} needs {reference}, which {signal.summary} does not carry")
+    return value
+
+
+def _path(document: dict[str, Any], dotted: str) -> Any:
+    value: Any = document
+    for part in dotted.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
+def severity_risk(severity: float) -> Risk:
+    """GuardDuty's bands: low below 4, medium below 7, high below 9, critical from 9."""
+    if severity >= 9:
+        return "critical"
+    if severity >= 7:
+        return "high"
+    return "medium" if severity >= 4 else "low"
+
+
+def resource_arn(action: str, target: dict[str, str], region: str, account: str) -> str:
+    if action.startswith("ecs_"):
+        return f"arn:aws:ecs:{region}:{account}:service/{target['cluster']}/{target['service']}"
+    if action.startswith("ec2_"):
+        return f"arn:aws:ec2:{region}:{account}:instance/{target['instance_id']}"
+    if action == "sqs_redrive":
+        return f"arn:aws:sqs:{region}:{account}:{target['queue']}"
+    return f"arn:aws:iam::{account}:user/{target['user_name']}"

@@ -1,0 +1,137 @@
+"""Turn the triggering event into a plan: which runbook, which resource, what to do, how to verify."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from functions.match_runbook.catalog import RunbookCatalog, Signal, find_runbook, resolve_target, resource_arn, severity_risk
+from functions.shared.errors import InvalidInputError
+from functions.shared.remediation import Plan, Verification
+
+# Reads an alarm's tags by ARN; None when the alarm has not opted in (its tags are not ours to read).
+TagReader = Callable[[str], dict[str, str] | None]
+
+
+class SourceEvent(BaseModel):
+    """The EventBridge event, as the workflow passes it on (AWS service events: CloudWatch, GuardDuty)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    id: str
+    source: str
+    account: str
+    region: str
+    resources: list[str] = Field(default_factory=list)
+    detail: dict[str, Any]
+
+
+class Matched(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    matched: bool
+    trigger: str
+    subject: str
+    reason: str
+    catalog_version: str
+    plan: Plan | None = None
+
+
+def signal_of(event: SourceEvent, read_tags: TagReader) -> Signal:
+    if event.source == "aws.cloudwatch":
+        return _alarm_signal(event, read_tags)
+    if event.source == "aws.guardduty":
+        return _finding_signal(event)
+    raise InvalidInputError(f"no runbooks for events from {event.source} (aws.cloudwatch alarms and aws.guardduty findings)")
+
+
+def _alarm_signal(event: SourceEvent, read_tags: TagReader) -> Signal:
+    detail = event.detail
+    name = str(detail.get("alarmName") or "")
+    if not name:
+        raise InvalidInputError("a CloudWatch Alarm State Change event without detail.alarmName")
+    metric = _first_metric(detail)
+    state = detail.get("state", {})
+    alarm_arn = next((arn for arn in event.resources if ":alarm:" in arn), None)
+    tags = (read_tags(alarm_arn) if alarm_arn else None) or {}
+    return Signal(
+        source="alarm",
+        name=name,
+        region=event.region,
+        account=event.account,
+        summary=f"CloudWatch alarm {name} entered {state.get('value', '?')}: {state.get('reason', 'no reason given')}",
+        namespace=metric.get("namespace"),
+        metric=metric.get("name"),
+        dimensions={str(key): str(value) for key, value in (metric.get("dimensions") or {}).items()},
+        tags=tags,
+    )
+
+
+def _first_metric(detail: dict[str, Any]) -> dict[str, Any]:
+    """The alarm's metric (the first one returning data, for metric-math alarms)."""
+    metrics = detail.get("configuration", {}).get("metrics") or []
+    stats = [item["metricStat"]["metric"] for item in metrics if isinstance(item, dict) and "metricStat" in item]
+    return stats[0] if stats else {}
+
+
+def _finding_signal(event: SourceEvent) -> Signal:
+    finding = event.detail
+    kind = str(finding.get("type") or "")
+    if not kind or "severity" not in finding:
+        raise InvalidInputError("a GuardDuty finding without detail.type or detail.severity")
+    severity = float(finding["severity"])
+    resource = finding.get("resource", {})
+    return Signal(
+        source="finding",
+        name=kind,
+        region=event.region,
+        account=event.account,
+        summary=f"GuardDuty finding {kind} (severity {severity:g}) {finding.get('id', '')}: {finding.get('title', '')}".strip(),
+        severity=severity,
+        resource_type=resource.get("resourceType"),
+        finding=finding,
+    )
+
+
+def plan_for(event: SourceEvent, catalog: RunbookCatalog, read_tags: TagReader) -> Matched:
+    signal = signal_of(event, read_tags)
+    runbook = find_runbook(catalog, signal)
+    if runbook is None:
+        return Matched(
+            matched=False,
+            trigger=signal.summary,
+            subject=signal.name,
+            reason=f"no runbook in catalog {catalog.version} matches {signal.source} {signal.name}",
+            catalog_version=catalog.version,
+        )
+    target = resolve_target(runbook, signal)
+    risk = severity_risk(signal.severity or 0.0) if runbook.risk == "from_severity" else runbook.risk
+    verify = runbook.verify
+    if verify.kind == "alarm_ok":
+        verify = Verification(kind="alarm_ok", wait_seconds=verify.wait_seconds, alarm=signal.name)
+    plan = Plan(
+        runbook=runbook.id,
+        catalog_version=catalog.version,
+        description=runbook.description,
+        action=runbook.action,
+        resource=resource_arn(runbook.action, target, signal.region, signal.account),
+        target=target,
+        parameters=runbook.parameters,
+        risk=risk,
+        approval=runbook.approval,
+        cooldown_minutes=runbook.cooldown_minutes,
+        verify=verify,
+        trigger=signal.summary,
+        region=signal.region,
+        account=signal.account,
+    )
+    return Matched(
+        matched=True,
+        trigger=signal.summary,
+        subject=signal.name,
+        reason=f"runbook {runbook.id}: {runbook.description}",
+        catalog_version=catalog.version,
+        plan=plan,
+    )

@@ -1,0 +1,68 @@
+"""Manual overrides: an operator switches an automation, or one of its runbooks, off without a deploy.
+
+`keel ops disable|enable` writes them; check_guardrails reads them before any action. They live in
+the decisions table beside the record they govern (pk `override#<automation>`, sk `automation` or
+`runbook#<id>`), outside the hash chains and the indexes. Enabling keeps the item (disabled=false)
+so the last change, who made it and why stay visible.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from functions.shared.adapters.dynamodb import Table
+from functions.shared.errors import InvalidInputError
+
+AUTOMATION_WIDE = "automation"
+
+
+class Override(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    automation: str
+    runbook: str | None
+    disabled: bool
+    changed_by: str
+    changed_at: datetime
+    reason: str
+
+    @property
+    def scope(self) -> str:
+        return f"{self.automation} runbook {self.runbook}" if self.runbook else f"{self.automation} (every runbook)"
+
+
+def _key(automation: str, runbook: str | None) -> dict[str, str]:
+    return {"pk": f"override#{automation}", "sk": f"runbook#{runbook}" if runbook else AUTOMATION_WIDE}
+
+
+class OverrideStore:
+    def __init__(self, table: Table) -> None:
+        self.table = table
+
+    def set(self, override: Override) -> Override:
+        if not override.reason.strip():
+            raise InvalidInputError("disabling or enabling needs a reason")
+        self.table.put({**_key(override.automation, override.runbook), **override.model_dump(mode="json")})
+        return override
+
+    def get(self, automation: str, runbook: str | None) -> Override | None:
+        item = self.table.get(_key(automation, runbook))
+        return None if item is None else _override(item)
+
+    def disabling(self, automation: str, runbook: str) -> Override | None:
+        """The override that stops this runbook now: the automation's first, then the runbook's."""
+        for found in (self.get(automation, None), self.get(automation, runbook)):
+            if found is not None and found.disabled:
+                return found
+        return None
+
+    def of(self, automation: str) -> list[Override]:
+        items = self.table.query("pk = :pk", {":pk": f"override#{automation}"})
+        return [_override(item) for item in items]
+
+
+def _override(item: dict[str, Any]) -> Override:
+    return Override.model_validate({key: value for key, value in item.items() if key in Override.model_fields})
