@@ -19,6 +19,8 @@ from infra.errors import KeelConfigError, from_validation_error
 from infra.function_spec import FunctionSpec, load_function_specs
 from infra.manifest import Manifest
 
+MAX_QUEUE_NAME = 80
+
 
 @dataclass(frozen=True)
 class Automation:
@@ -88,11 +90,28 @@ def _check_references(path: Path, manifest: Manifest, functions: dict[str, Funct
     heartbeat = manifest.slo.heartbeat
     if heartbeat is not None and heartbeat.function not in manifest.functions:
         raise KeelConfigError(path, "slo.heartbeat.function", f"'{heartbeat.function}' is not one of this automation's functions")
+    _check_queues_and_alarms(path, manifest)
     for env in environments.environments.values():
         _check_environment(path, manifest, env)
     for env_name in manifest.environments:
         if env_name not in environments.environments:
             raise KeelConfigError(path, f"environments.{env_name}", f"no environment '{env_name}' in config/environments.yaml")
+
+
+def _check_queues_and_alarms(path: Path, manifest: Manifest) -> None:
+    """Queue senders and alarm metrics must be functions of this automation."""
+    functions = ", ".join(manifest.functions) or "none"
+    if manifest.queues is not None:
+        for index, sender in enumerate(manifest.queues.senders):
+            if sender not in manifest.functions:
+                raise KeelConfigError(
+                    path, f"queues.senders.{index}", f"'{sender}' is not one of this automation's functions ({functions})"
+                )
+    for index, alarm in enumerate(manifest.alarms):
+        if alarm.function not in manifest.functions:
+            raise KeelConfigError(
+                path, f"alarms.{index}.function", f"'{alarm.function}' is not one of this automation's functions ({functions})"
+            )
 
 
 def _check_environment(path: Path, manifest: Manifest, env: Environment) -> None:
@@ -104,6 +123,12 @@ def _check_environment(path: Path, manifest: Manifest, env: Environment) -> None
             known = ", ".join(sorted(env.oncall_routes))
             raise KeelConfigError(
                 path, field_name, f"unknown on-call route '{route}' in environment '{env.name}' (known: {known})"
+            )
+    for index, queue in enumerate(manifest.queues.names if manifest.queues else []):
+        name = f"keel-{env.name}-{manifest.name}-{queue}-dlq"
+        if len(name) > MAX_QUEUE_NAME:
+            raise KeelConfigError(
+                path, f"queues.names.{index}", f"'{name}' is longer than SQS allows ({MAX_QUEUE_NAME} characters)"
             )
     for index, secret in enumerate(manifest.secrets):
         if secret not in env.secrets:

@@ -88,6 +88,58 @@ class Slo(Strict):
     heartbeat: Heartbeat | None = None
 
 
+QUEUE_NAME = r"^[a-z][a-z0-9-]{1,30}$"
+METRIC_NAME = r"^[A-Za-z][A-Za-z0-9]{0,63}$"
+
+
+class Queues(Strict):
+    """Queues the automation owns (e.g. one per team it hands work to): keel-<env>-<automation>-<name>,
+    KMS-encrypted, SSL-only, each with its own dead-letter queue. Only `senders` may send to them."""
+
+    names: list[str] = Field(min_length=1)
+    # Functions of this automation that get the queue URLs (KEEL_QUEUES) and sqs:SendMessage on them.
+    senders: list[str] = Field(min_length=1)
+    # Receives by consumers before a message moves to the queue's dead-letter queue.
+    max_receive_count: int = Field(default=5, ge=1, le=100)
+    visibility_timeout_seconds: int = Field(default=300, ge=0, le=43200)
+    retention_days: int = Field(default=14, ge=1, le=14)
+
+    @field_validator("names")
+    @classmethod
+    def _names(cls, names: list[str]) -> list[str]:
+        for name in names:
+            if not re.fullmatch(QUEUE_NAME, name):
+                raise ValueError(f"queue name '{name}' must be lower-case letters, digits and dashes (2-31 characters)")
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise ValueError(f"listed more than once: {', '.join(duplicates)}")
+        return names
+
+
+class MetricAlarm(Strict):
+    """An alarm on a metric one of the automation's functions emits (Powertools Metrics, namespace Keel),
+    paging the owner's on-call route."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9-]{2,40}$")
+    description: str = Field(min_length=1, max_length=512)
+    function: str
+    metric: str = Field(pattern=METRIC_NAME)
+    # Average, Sum, Minimum, Maximum, SampleCount, or a percentile such as p50 / p90.
+    statistic: str = Field(pattern=r"^(Average|Sum|Minimum|Maximum|SampleCount|p\d{1,2}(\.\d{1,2})?)$")
+    threshold: float
+    comparison: Literal["less_than", "less_than_or_equal", "greater_than", "greater_than_or_equal"]
+    period_minutes: int = Field(ge=1, le=1440)
+    evaluation_periods: int = Field(default=1, ge=1, le=100)
+    # What a period without data means: usually nothing happened, which is not a breach.
+    missing_data: Literal["missing", "not_breaching", "breaching", "ignore"] = "not_breaching"
+
+    @model_validator(mode="after")
+    def _window(self) -> MetricAlarm:
+        if self.period_minutes * self.evaluation_periods > 24 * 60:
+            raise ValueError("period_minutes x evaluation_periods must not exceed one day (CloudWatch's limit)")
+        return self
+
+
 class EnvironmentOverride(Strict):
     limits: Limits | None = None
     approval_required: bool | None = None
@@ -109,6 +161,8 @@ class Manifest(Strict):
     secrets: list[str] = Field(default_factory=list)
     limits: Limits = Field(default_factory=Limits)
     slo: Slo
+    queues: Queues | None = None
+    alarms: list[MetricAlarm] = Field(default_factory=list)
     enabled: bool = True
     environments: dict[str, EnvironmentOverride] = Field(default_factory=dict)
 
@@ -119,6 +173,15 @@ class Manifest(Strict):
         if duplicates:
             raise ValueError(f"listed more than once: {', '.join(duplicates)}")
         return values
+
+    @field_validator("alarms")
+    @classmethod
+    def _unique_alarms(cls, alarms: list[MetricAlarm]) -> list[MetricAlarm]:
+        names = [alarm.name for alarm in alarms]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise ValueError(f"alarm names listed more than once: {', '.join(duplicates)}")
+        return alarms
 
     @field_validator("owner")
     @classmethod

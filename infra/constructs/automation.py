@@ -103,6 +103,7 @@ class AutomationResources(Construct):
         )
         self._grant_state_machine(definition, props)
         self.rules = self._rules(props, enabled=settings.enabled)
+        self.queues, self.queue_dead_letters = self._queues(props)
         for key, value in {
             "keel:automation": manifest.name,
             "keel:version": manifest.version,
@@ -178,6 +179,45 @@ class AutomationResources(Construct):
                 f"{action} is granted on the platform key alone (one key ARN): the Keel tables {self.automation.name}'s "
                 "ASL writes are encrypted with that customer managed key",
             )
+
+    def _queues(self, props: AutomationProps) -> tuple[dict[str, sqs.Queue], dict[str, sqs.Queue]]:
+        """The manifest's `queues:`, each with its own dead-letter queue; only the senders may send."""
+        declared = props.automation.manifest.queues
+        if declared is None:
+            return {}, {}
+        prefix = f"keel-{props.platform.environment.name}-{props.automation.name}"
+        queues: dict[str, sqs.Queue] = {}
+        dead_letters: dict[str, sqs.Queue] = {}
+        for name in declared.names:
+            dead_letters[name] = sqs.Queue(
+                self,
+                f"Queue-{name}-DeadLetters",
+                queue_name=f"{prefix}-{name}-dlq",
+                encryption=sqs.QueueEncryption.KMS,
+                encryption_master_key=props.platform.key,
+                enforce_ssl=True,
+                retention_period=Duration.days(14),
+            )
+            for rule in ("AwsSolutions-SQS3", "Serverless-SQSRedrivePolicy"):
+                acknowledge(
+                    dead_letters[name],
+                    rule,
+                    f"This queue is itself the dead-letter queue of {prefix}-{name}; its depth pages the owner",
+                )
+            queues[name] = sqs.Queue(
+                self,
+                f"Queue-{name}",
+                queue_name=f"{prefix}-{name}",
+                encryption=sqs.QueueEncryption.KMS,
+                encryption_master_key=props.platform.key,
+                enforce_ssl=True,
+                retention_period=Duration.days(declared.retention_days),
+                visibility_timeout=Duration.seconds(declared.visibility_timeout_seconds),
+                dead_letter_queue=sqs.DeadLetterQueue(max_receive_count=declared.max_receive_count, queue=dead_letters[name]),
+            )
+        for sender in declared.senders:
+            props.functions[sender].allow_sending(props.automation.name, dict(queues), props.platform.key)
+        return queues, dead_letters
 
     def _rules(self, props: AutomationProps, *, enabled: bool) -> list[events.Rule]:
         manifest, platform = props.automation.manifest, props.platform

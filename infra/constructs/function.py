@@ -14,7 +14,9 @@ from pathlib import Path
 
 from aws_cdk import Duration, Fn, Stack, Tags
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
@@ -84,6 +86,8 @@ class KeelFunction(Construct):
             environment=self._environment(props),
         )
         self._grant(props)
+        # Queues of automations this function may send to (allow_sending), by automation.
+        self._queues: dict[str, dict[str, str]] = {}
         Tags.of(self).add("keel:function", spec.module)
         acknowledge(
             self.function,
@@ -154,6 +158,20 @@ class KeelFunction(Construct):
             for name, table in tables.items()
             if name in access
         ]
+
+    def allow_sending(self, automation: str, queues: dict[str, sqs.IQueue], key: kms.IKey) -> None:
+        """Let this function send to an automation's queues (manifest `queues:`): their URLs in
+        KEEL_QUEUES as {automation: {queue: url}}, sqs:SendMessage on exactly those queues, and the
+        platform key's data-key actions that sending to a KMS-encrypted queue needs."""
+        self._queues[automation] = {name: queue.queue_url for name, queue in sorted(queues.items())}
+        self.function.add_environment("KEEL_QUEUES", Stack.of(self).to_json_string(self._queues))
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["sqs:SendMessage", "sqs:GetQueueAttributes"],
+                resources=[queue.queue_arn for _, queue in sorted(queues.items())],
+            )
+        )
+        self.role.add_to_policy(iam.PolicyStatement(actions=["kms:GenerateDataKey", "kms:Decrypt"], resources=[key.key_arn]))
 
     @property
     def function_arn(self) -> str:

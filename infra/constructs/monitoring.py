@@ -2,9 +2,10 @@
 
 Built on cdk-monitoring-constructs: its MonitoringFacade gives the step function / queue / Lambda
 alarms we need with consistent naming and a dashboard for free, and its alarm defaults route every
-alarm to one SNS action. Two things it has no preset for are written by hand below: the dead man's
-switch on a heartbeat metric (missing data must breach) and per-function alarms shared by several
-owners (one alarm, every owning team's topic).
+alarm to one SNS action. Three things it has no preset for are written by hand below: the dead man's
+switch on a heartbeat metric (missing data must breach), a manifest's own metric alarms (`alarms:`,
+any statistic and comparison on a metric its functions emit), and per-function alarms shared by
+several owners (one alarm, every owning team's topic).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from constructs import Construct
 from infra.config import Environment
 from infra.constructs.automation import AutomationResources
 from infra.constructs.function import METRICS_NAMESPACE, KeelFunction
+from infra.manifest import MetricAlarm
 
 
 @dataclass(frozen=True)
@@ -100,6 +102,18 @@ class AutomationMonitoring(Construct):
             # Widgets only: function alarms live in FunctionAlarms, once per function.
             self.facade.monitor_lambda_function(lambda_function=function.function, alarm_friendly_name=function.spec.module)
         self.heartbeat_alarm = self._heartbeat_alarm(props, prefix)
+        for name, queue in props.resources.queues.items():
+            # The consumers' side of the automation's own queues: a message they cannot process pages the owner.
+            self.facade.monitor_sqs_queue_with_dlq(
+                queue=queue,
+                dead_letter_queue=props.resources.queue_dead_letters[name],
+                alarm_friendly_name=f"{manifest.name}-{name}",
+                human_readable_name=f"{manifest.name} queue {name}",
+                add_dead_letter_queue_max_size_alarm={
+                    "Critical": MaxMessageCountThreshold(max_message_count=thresholds.dlq_messages - 1)
+                },
+            )
+        self.metric_alarms = [self._metric_alarm(props, prefix, alarm) for alarm in manifest.alarms]
 
     def _heartbeat_alarm(self, props: AutomationMonitoringProps, prefix: str) -> cloudwatch.Alarm | None:
         heartbeat = props.resources.automation.manifest.slo.heartbeat
@@ -129,6 +143,45 @@ class AutomationMonitoring(Construct):
         alarm.add_alarm_action(cw_actions.SnsAction(props.topic))
         self.facade.add_widget(cloudwatch.AlarmWidget(alarm=alarm, title="Heartbeat", width=12))
         return alarm
+
+    def _metric_alarm(self, props: AutomationMonitoringProps, prefix: str, alarm: MetricAlarm) -> cloudwatch.Alarm:
+        """A manifest `alarms:` entry: a metric one of the automation's functions emits, to the owner's topic."""
+        metric = cloudwatch.Metric(
+            namespace=METRICS_NAMESPACE,
+            metric_name=alarm.metric,
+            dimensions_map={"service": alarm.function, "environment": props.environment.name},
+            statistic=alarm.statistic,
+            period=Duration.minutes(alarm.period_minutes),
+        )
+        created = cloudwatch.Alarm(
+            self,
+            f"Metric-{alarm.name}",
+            alarm_name=f"{prefix}-{alarm.name}",
+            alarm_description=f"{alarm.description} ({alarm.metric} {alarm.statistic} from {alarm.function})",
+            metric=metric,
+            threshold=alarm.threshold,
+            comparison_operator=COMPARISONS[alarm.comparison],
+            evaluation_periods=alarm.evaluation_periods,
+            datapoints_to_alarm=alarm.evaluation_periods,
+            treat_missing_data=MISSING_DATA[alarm.missing_data],
+        )
+        created.add_alarm_action(cw_actions.SnsAction(props.topic))
+        self.facade.add_widget(cloudwatch.AlarmWidget(alarm=created, title=f"{alarm.metric} ({alarm.statistic})", width=8))
+        return created
+
+
+COMPARISONS = {
+    "less_than": cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+    "less_than_or_equal": cloudwatch.ComparisonOperator.LESS_THAN_OR_EQUAL_TO_THRESHOLD,
+    "greater_than": cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+    "greater_than_or_equal": cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+}
+MISSING_DATA = {
+    "missing": cloudwatch.TreatMissingData.MISSING,
+    "not_breaching": cloudwatch.TreatMissingData.NOT_BREACHING,
+    "breaching": cloudwatch.TreatMissingData.BREACHING,
+    "ignore": cloudwatch.TreatMissingData.IGNORE,
+}
 
 
 @dataclass(frozen=True)

@@ -34,13 +34,30 @@ def pending(session: OpsSession, now: datetime | None = None) -> list[dict[str, 
     ]
 
 
-def answer(session: OpsSession, approval: str, *, approved: bool, reason: str, now: datetime | None = None) -> dict[str, Any]:
-    """Record the answer, resume the workflow with it, and add it to the decision record."""
+def answer(
+    session: OpsSession,
+    approval: str,
+    *,
+    approved: bool,
+    reason: str,
+    values: dict[str, str] | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Record the answer, resume the workflow with it, and add it to the decision record.
+
+    `values` (`keel ops approve ID --set key=value`) go into the task output under "values", for
+    workflows that ask the approver to choose (e.g. a ticket's category); when the request lists
+    `choices` in its details, only those keys and values are accepted."""
     now = now or datetime.now(UTC)
+    values = values or {}
+    if values:
+        with aws_call(f"read approval {approval}"):
+            pending_request, _token = session.approvals.get(approval)
+        check_values(pending_request, values, approved=approved)
     decided_by = session.caller()
     with aws_call(f"answer approval {approval}"):
         request, token = session.approvals.answer(approval, Answer(approved=approved, decided_by=decided_by, reason=reason), now)
-    _resume(session, request, token)
+    _resume(session, request, token, values)
     outcome = "approved" if approved else "rejected"
     with aws_call("record the answer in the decision record"):
         record = session.decisions.record(
@@ -58,7 +75,7 @@ def answer(session: OpsSession, approval: str, *, approved: bool, reason: str, n
                 input_digest=digest(request.details),
                 approved_by=decided_by,
                 approval_id=request.approval_id,
-                details={"risk": request.risk, "requested_because": request.why},
+                details={"risk": request.risk, "requested_because": request.why, **({"values": values} if values else {})},
             )
         )
     return {
@@ -70,15 +87,31 @@ def answer(session: OpsSession, approval: str, *, approved: bool, reason: str, n
     }
 
 
-def _resume(session: OpsSession, request: ApprovalRequest, token: str) -> None:
+def check_values(request: ApprovalRequest, values: dict[str, str], *, approved: bool) -> None:
+    """Answers given with --set: only on approval, and within the request's `choices` when it lists them."""
+    if not approved:
+        raise OpsError("--set goes with approve: a rejection carries only its reason")
+    choices = request.details.get("choices")
+    if not isinstance(choices, dict):
+        return
+    for key, value in values.items():
+        if key not in choices:
+            raise OpsError(f"approval '{request.approval_id}' asks for no '{key}' (it accepts: {', '.join(sorted(choices))})")
+        if value not in choices[key]:
+            raise OpsError(f"'{value}' is not a choice for {key} (choices: {', '.join(choices[key])})")
+
+
+def _resume(session: OpsSession, request: ApprovalRequest, token: str, values: dict[str, str]) -> None:
     from botocore.exceptions import ClientError
 
-    answer = {
+    answer: dict[str, Any] = {
         "approved": request.status == "approved",
         "approval_id": request.approval_id,
         "decided_by": request.decided_by,
         "reason": request.reason,
     }
+    if values:
+        answer["values"] = values
     sfn = session.client("stepfunctions")
     try:
         if request.status == "approved":

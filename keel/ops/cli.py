@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
 
-from keel.ops import approvals, executions, explain, redrive
+from keel.ops import approvals, executions, explain, overrides, redrive, replay
 from keel.ops.session import OpsError, OpsSession, aws_call
 from keel.render import table, to_json
 
@@ -45,6 +45,15 @@ def register(commands: Any) -> None:
         command = sub.add_parser(verb, help=f"{verb} a pending request; the workflow resumes")
         command.add_argument("approval_id")
         command.add_argument("--reason", required=True, help="why (recorded with your identity)")
+        if approved:
+            command.add_argument(
+                "--set",
+                dest="values",
+                action="append",
+                default=[],
+                metavar="KEY=VALUE",
+                help="an answer the workflow asked for, e.g. --set category=billing (in the task output's values)",
+            )
         command.set_defaults(run_ops=_answer, approved=approved)
 
     command = sub.add_parser("redrive", help="run dead-lettered events again, keeping their event ids")
@@ -56,10 +65,19 @@ def register(commands: Any) -> None:
     command.add_argument("automation")
     command.set_defaults(run_ops=_verify)
 
+    command = sub.add_parser(
+        "replay", help="re-evaluate recorded decisions under the current policy and model: what would change"
+    )
+    command.add_argument("automation")
+    command.add_argument("--since", help="e.g. 24h, 7d, or an ISO time (default: all)")
+    command.set_defaults(run_ops=_replay)
+
     command = sub.add_parser("kpis", help="executions, success rate, p50/p90 duration, DLQ depth, pending approvals")
     command.add_argument("automation")
     command.add_argument("--since", help="e.g. 24h (default: all)")
     command.set_defaults(run_ops=_kpis)
+
+    overrides.register(sub)
 
     ops.set_defaults(run=run)
 
@@ -138,10 +156,22 @@ def _pending(session: OpsSession, args: argparse.Namespace) -> Result:
 
 
 def _answer(session: OpsSession, args: argparse.Namespace) -> Result:
-    result = approvals.answer(session, args.approval_id, approved=args.approved, reason=args.reason)
+    result = approvals.answer(
+        session, args.approval_id, approved=args.approved, reason=args.reason, values=_key_values(getattr(args, "values", []))
+    )
     if args.json:
         return to_json(result), 0
     return f"{result['approval_id']}: {result['outcome']} by {result['decided_by']}; {result['execution_arn']} resumes", 0
+
+
+def _key_values(pairs: list[str]) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise OpsError(f"--set '{pair}' must be KEY=VALUE")
+        values[key.strip()] = value.strip()
+    return values
 
 
 def _redrive(session: OpsSession, args: argparse.Namespace) -> Result:
@@ -169,6 +199,21 @@ def _verify(session: OpsSession, args: argparse.Namespace) -> Result:
     return "\n".join(
         [f"{args.automation}: chain BROKEN ({report.checked} records checked)", *(f"  - {p}" for p in report.problems)]
     ), 1
+
+
+def _replay(session: OpsSession, args: argparse.Namespace) -> Result:
+    session.state_machine_arn(args.automation)
+    result = replay.replay(session, args.automation, parse_since(args.since))
+    if args.json:
+        return to_json(result), 0
+    summary = (
+        f"{args.automation}: {result['replayed']} replayed under {result['policy']} and {result['model']}: "
+        f"{result['changed']} would change, {result['unavailable']} without evidence (retention passed)"
+    )
+    rows = result["rows"]
+    return "\n".join(
+        [summary, table(rows, ["event_id", "ticket_id", "then", "now", "final", "status"])] if rows else [summary]
+    ), 0
 
 
 def _kpis(session: OpsSession, args: argparse.Namespace) -> Result:

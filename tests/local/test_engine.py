@@ -130,7 +130,7 @@ def test_a_handler_exception_is_the_error_name_and_its_traceback_is_logged(
     body = copy.deepcopy(dev_template.body)
     for resource in body["Resources"].values():
         if resource["Type"] == "AWS::Lambda::Function":
-            resource["Properties"]["Environment"]["Variables"].pop("KEEL_IDEMPOTENCY_TABLE")
+            resource["Properties"]["Environment"]["Variables"].pop("KEEL_IDEMPOTENCY_TABLE", None)
     broken = StackTemplate(dev_template.environment, dev_template.stack_name, dev_template.account, dev_template.region, body)
 
     with LocalCloud(broken) as cloud:

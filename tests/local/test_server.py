@@ -32,7 +32,8 @@ def test_boto3_lists_the_executions_the_served_cloud_ran(dev_template: StackTemp
 
         # When a client asks through the endpoint URL
         client = boto3.client("stepfunctions", region_name="eu-west-1", endpoint_url=f"http://127.0.0.1:{port}")
-        machine = client.list_state_machines()["stateMachines"][0]["stateMachineArn"]
+        machines = client.list_state_machines()["stateMachines"]
+        machine = next(m["stateMachineArn"] for m in machines if m["name"].endswith("-platform_heartbeat"))
         executions = client.list_executions(stateMachineArn=machine)["executions"]
 
     # Then it sees that execution

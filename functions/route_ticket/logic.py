@@ -1,0 +1,256 @@
+"""Put a triaged ticket on its team's queue: the advisor's category, or the reviewer's answer.
+
+Routing is idempotent per event: a marker in the idempotency table says the ticket was sent, so a
+retried task (or a redriven event) does not put it on a queue twice. The prologue already stops a
+duplicate delivery; the marker covers a retry after the message went out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any, Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from functions.shared.decisions import Advice, Decision, DecisionRecord
+from functions.shared.errors import InvalidInputError
+from functions.shared.models import KeelContext
+
+MARKER_DAYS = 90
+
+
+class Customer(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    id: str
+    tier: str
+
+
+class Ticket(BaseModel):
+    """The fields of the "Ticket Created" detail a team's queue message carries (triage validated the rest).
+
+    Its own model, not triage_ticket's contract: each module's package holds only itself and shared/.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    ticket_id: str
+    subject: str
+    customer: Customer
+    channel: str
+
+
+class TriageOutcome(BaseModel):
+    """What triage_ticket returned (the fields routing needs)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    ticket_id: str
+    action: Literal["route", "review"]
+    category: str
+    priority: str
+    rule: str
+    reason: str
+    advice: Advice
+    versions: dict[str, str]
+    routing: dict[str, str]
+    fallback_queue: str
+    input_digest: str
+
+
+class Review(BaseModel):
+    """The reviewer's answer (request_approval's task output), or {"timed_out": true}."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    approved: bool = False
+    approval_id: str | None = None
+    decided_by: str | None = None
+    reason: str | None = None
+    # Answers given with `keel ops approve ID --set category=billing`.
+    values: dict[str, str] = Field(default_factory=dict)
+    timed_out: bool = False
+
+
+class Recorder(Protocol):
+    def record(self, decision: Decision) -> DecisionRecord: ...
+
+
+class Sender(Protocol):
+    def send(self, queue: str, body: dict[str, Any], attributes: dict[str, str]) -> str: ...
+
+
+class Markers(Protocol):
+    def get(self, key: dict[str, Any]) -> dict[str, Any] | None: ...
+
+    def put(self, values: dict[str, Any]) -> None: ...
+
+
+class MetricSink(Protocol):
+    def add(self, name: str, value: float, unit: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class Plan:
+    category: str
+    queue: str
+    decided_by: str
+    source: Literal["advisor", "reviewer", "escalation"]
+    outcome: Literal["taken", "escalated", "planned"]
+    rule: str
+    reason: str
+
+
+def plan(triage: TriageOutcome, review: Review | None) -> Plan:
+    """Where the ticket goes, and on whose word."""
+    if review is None:
+        if triage.action != "route":
+            raise InvalidInputError(f"ticket {triage.ticket_id} needs a review before it can be routed ({triage.rule})")
+        queue = triage.routing[triage.category]
+        return Plan(triage.category, queue, "advisor", "advisor", "taken", triage.rule, triage.reason)
+    if review.timed_out:
+        reason = f"nobody reviewed {triage.ticket_id} in time: the {triage.fallback_queue} queue gets it for a person to pick up"
+        return Plan(triage.category, triage.fallback_queue, "escalation", "escalation", "escalated", "review-timeout", reason)
+    if not review.approved:
+        raise InvalidInputError(f"a rejected review of {triage.ticket_id} is not routed")
+    category = review.values.get("category", triage.category)
+    if category not in triage.routing:
+        raise InvalidInputError(f"the reviewer chose '{category}', which is not a category ({', '.join(sorted(triage.routing))})")
+    verb = "kept" if category == triage.category else f"changed {triage.category} to"
+    reason = f"reviewer {review.decided_by} {verb} {category}: {review.reason}"
+    rule = "reviewer-override" if category != triage.category else "reviewer-confirmed"
+    return Plan(category, triage.routing[category], review.decided_by or "reviewer", "reviewer", "taken", rule, reason)
+
+
+def route(
+    *,
+    keel: KeelContext,
+    event_id: str,
+    execution: str,
+    step: str,
+    ticket: Ticket,
+    triage: TriageOutcome,
+    review: Review | None,
+    code_version: str,
+    now: datetime,
+    queues: Sender,
+    markers: Markers,
+    log: Recorder,
+    metrics: MetricSink,
+) -> dict[str, Any]:
+    chosen = plan(triage, review)
+    marker_key = {"id": f"route#{keel.automation}#{event_id}"}
+    marker = markers.get(marker_key)
+    already = marker is not None and marker.get("status") == "sent"
+    if keel.dry_run:
+        # Dry run: decide and record what would be sent, send nothing.
+        chosen = replace(chosen, outcome="planned")
+        message_id = "dry-run"
+    elif already and marker is not None:
+        message_id = str(marker["message_id"])
+    else:
+        expiration = int((now + timedelta(days=MARKER_DAYS)).timestamp())
+        markers.put({**marker_key, "status": "sending", "queue": chosen.queue, "expiration": expiration})
+        message_id = queues.send(chosen.queue, _message(event_id, ticket, chosen, triage), _attributes(event_id, chosen, triage))
+        markers.put({**marker_key, "status": "sent", "queue": chosen.queue, "message_id": message_id, "expiration": expiration})
+        _emit(metrics, chosen, triage)
+    log.record(
+        _decision(
+            keel=keel,
+            event_id=event_id,
+            execution=execution,
+            step=step,
+            ticket=ticket,
+            triage=triage,
+            review=review,
+            chosen=chosen,
+            code_version=code_version,
+            message_id=message_id,
+            already=already,
+        )
+    )
+    return {
+        "ticket_id": ticket.ticket_id,
+        "routed_to": chosen.queue,
+        "category": chosen.category,
+        "priority": triage.priority,
+        "decided_by": chosen.decided_by,
+        "advised": f"{triage.advice.label} at {triage.advice.confidence:.2f} by {triage.advice.model_version}",
+        "overridden": chosen.source == "reviewer" and chosen.category != triage.advice.label,
+        "already_routed": already,
+        "explain": f"keel ops explain {event_id}",
+    }
+
+
+def _message(event_id: str, ticket: Ticket, chosen: Plan, triage: TriageOutcome) -> dict[str, Any]:
+    return {
+        "ticket_id": ticket.ticket_id,
+        "subject": ticket.subject,
+        "customer": ticket.customer.model_dump(),
+        "channel": ticket.channel,
+        "category": chosen.category,
+        "priority": triage.priority,
+        "decided_by": chosen.decided_by,
+        "why": chosen.reason,
+        "event_id": event_id,
+    }
+
+
+def _attributes(event_id: str, chosen: Plan, triage: TriageOutcome) -> dict[str, str]:
+    return {"event_id": event_id, "category": chosen.category, "priority": triage.priority}
+
+
+def _emit(metrics: MetricSink, chosen: Plan, triage: TriageOutcome) -> None:
+    metrics.add("TicketsRouted", 1, "Count")
+    if chosen.source == "reviewer":
+        # 1 when the person kept the advisor's category: the Average over a window is the agreement rate.
+        metrics.add("AdvisorHumanAgreement", 1 if chosen.category == triage.advice.label else 0, "Count")
+    if chosen.source == "escalation":
+        metrics.add("ReviewTimedOut", 1, "Count")
+
+
+def _decision(
+    *,
+    keel: KeelContext,
+    event_id: str,
+    execution: str,
+    step: str,
+    ticket: Ticket,
+    triage: TriageOutcome,
+    review: Review | None,
+    chosen: Plan,
+    code_version: str,
+    message_id: str,
+    already: bool,
+) -> Decision:
+    return Decision(
+        automation=keel.automation,
+        automation_version=keel.version,
+        environment=keel.environment,
+        event_id=event_id,
+        execution_arn=execution,
+        step=step,
+        action=f"route_ticket to {chosen.queue}",
+        outcome=chosen.outcome,
+        reason=chosen.reason,
+        rule=chosen.rule,
+        resource=f"ticket/{ticket.ticket_id}",
+        dry_run=keel.dry_run,
+        input_digest=triage.input_digest,
+        definition_hash=keel.definition_hash,
+        code_version=code_version,
+        versions=triage.versions,
+        advice=triage.advice,
+        approved_by=review.decided_by if review is not None and not review.timed_out else None,
+        approval_id=review.approval_id if review is not None else None,
+        details={
+            "category": chosen.category,
+            "queue": chosen.queue,
+            "priority": triage.priority,
+            "decided_by": chosen.source,
+            "advisor_category": triage.advice.label,
+            "message_id": message_id,
+            "already_routed": already,
+        },
+    )

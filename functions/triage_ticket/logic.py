@@ -1,0 +1,136 @@
+"""Triage one ticket: the live advisor suggests, the shadow advisor is recorded, the policy decides.
+
+Returns what the workflow needs next: route now (with the team queue and priority), or ask a person
+(with what the reviewer needs to decide). Every triage is recorded on the decision chain with the
+policy, model and shadow model versions, and the evidence is kept for replay.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from functions.shared.decisions import Advice, Decision, DecisionRecord, digest
+from functions.shared.models import KeelContext
+from functions.triage_ticket.advisors import Advisor
+from functions.triage_ticket.contract import TicketCreated
+from functions.triage_ticket.evidence import evidence_of
+from functions.triage_ticket.policy import Policy, Verdict
+
+
+class Recorder(Protocol):
+    def record(self, decision: Decision) -> DecisionRecord: ...
+
+
+class Evidence(Protocol):
+    def keep(self, automation: str, event_id: str, evidence: dict[str, Any], expires_at: datetime) -> None: ...
+
+
+class MetricSink(Protocol):
+    def add(self, name: str, value: float, unit: str) -> None: ...
+
+
+def triage(
+    *,
+    keel: KeelContext,
+    event_id: str,
+    execution: str,
+    step: str,
+    ticket: TicketCreated,
+    policy: Policy,
+    live: Advisor,
+    shadow: Advisor | None,
+    code_version: str,
+    now: datetime,
+    log: Recorder,
+    evidence: Evidence,
+    metrics: MetricSink,
+) -> dict[str, Any]:
+    advice = live.advise(ticket)
+    shadow_advice = shadow.advise(ticket) if shadow is not None else None
+    verdict = policy.decide(ticket, advice)
+    snapshot = evidence_of(ticket)
+    evidence.keep(keel.automation, event_id, snapshot, now + timedelta(days=policy.evidence_retention_days))
+    versions = {"policy": f"{policy.name}-{policy.version}", "model": advice.model_version}
+    details: dict[str, Any] = {
+        "category": verdict.category,
+        "priority": verdict.priority,
+        "evidence_kept_days": policy.evidence_retention_days,
+    }
+    if verdict.action == "route":
+        details["queue"] = policy.routing[verdict.category]
+    if shadow_advice is not None:
+        versions["shadow_model"] = shadow_advice.model_version
+        details["shadow"] = _shadow_details(shadow_advice, advice)
+    record = log.record(
+        Decision(
+            automation=keel.automation,
+            automation_version=keel.version,
+            environment=keel.environment,
+            event_id=event_id,
+            execution_arn=execution,
+            step=step,
+            action="route_ticket" if verdict.action == "route" else "ask_reviewer",
+            outcome="planned" if verdict.action == "route" else "escalated",
+            reason=verdict.reason,
+            rule=verdict.rule,
+            resource=f"ticket/{ticket.ticket_id}",
+            dry_run=keel.dry_run,
+            trigger=f"Ticket Created {ticket.ticket_id} via {ticket.channel}",
+            input_digest=digest(snapshot),
+            definition_hash=keel.definition_hash,
+            code_version=code_version,
+            versions=versions,
+            advice=advice,
+            details=details,
+        )
+    )
+    _emit(metrics, advice, shadow_advice, verdict)
+    return _result(ticket=ticket, policy=policy, advice=advice, verdict=verdict, versions=versions, record=record)
+
+
+def _shadow_details(shadow: Advice, live: Advice) -> dict[str, Any]:
+    return {"label": shadow.label, "confidence": shadow.confidence, "agrees": shadow.label == live.label}
+
+
+def _emit(metrics: MetricSink, advice: Advice, shadow: Advice | None, verdict: Verdict) -> None:
+    metrics.add("TicketsTriaged", 1, "Count")
+    # As a percentage, so CloudWatch percentiles (p10, p50, p90) show the confidence distribution.
+    metrics.add("AdvisorConfidence", round(advice.confidence * 100, 2), "Percent")
+    # 0 or 1 per ticket: the metric's Average over a period is the share sent to people.
+    metrics.add("SentToHuman", 1 if verdict.action == "review" else 0, "Count")
+    if shadow is not None:
+        metrics.add("ShadowAgreement", 1 if shadow.label == advice.label else 0, "Count")
+
+
+def _result(
+    *, ticket: TicketCreated, policy: Policy, advice: Advice, verdict: Verdict, versions: dict[str, str], record: DecisionRecord
+) -> dict[str, Any]:
+    result: dict[str, Any] = {
+        "ticket_id": ticket.ticket_id,
+        "action": verdict.action,
+        "category": verdict.category,
+        "priority": verdict.priority,
+        "rule": verdict.rule,
+        "reason": verdict.reason,
+        "risk": verdict.risk,
+        "advice": advice.model_dump(),
+        "versions": versions,
+        "routing": dict(policy.routing),
+        "fallback_queue": policy.fallback_queue,
+        "input_digest": record.decision.input_digest,
+        "decision_seq": record.seq,
+    }
+    if verdict.action == "review":
+        # What the reviewer sees in the approval request, and the answers `keel ops approve --set` accepts.
+        result["review"] = {
+            "ticket_id": ticket.ticket_id,
+            "subject": ticket.subject,
+            "customer_tier": ticket.customer.tier,
+            "suggested_category": verdict.category,
+            "confidence": advice.confidence,
+            "advisor": advice.model_version,
+            "rule": verdict.rule,
+            "choices": {"category": policy.categories},
+        }
+    return result
