@@ -222,6 +222,9 @@ def parser() -> argparse.ArgumentParser:
     from keel.ops.cli import register as register_ops
 
     register_ops(commands)
+    from keel.bench.main import register as register_bench
+
+    register_bench(commands)
     return root
 
 
