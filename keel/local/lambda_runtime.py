@@ -39,23 +39,39 @@ _LOCK = threading.RLock()
 class _LambdaOutput(io.TextIOBase):
     """A stream that writes into the running invocation's log (stdout/stderr of handlers).
 
-    Loggers created while a sandbox imports bind to this stream, so it is one object per process.
+    Loggers created while a sandbox imports bind to this stream, so it is one object per stream
+    per process. Only the thread running a handler writes into its log: while sys.stdout points
+    here, every other thread (a CLI printing, a test) still writes where it wrote before.
     """
 
-    def __init__(self) -> None:
-        self.buffer_: io.StringIO | None = None
+    def __init__(self, name: str) -> None:
+        self.name_ = name
+        self._local = threading.local()
+        self.fallback: Any = None
+
+    @property
+    def buffer_(self) -> io.StringIO | None:
+        buffer: io.StringIO | None = getattr(self._local, "buffer", None)
+        return buffer
+
+    @buffer_.setter
+    def buffer_(self, value: io.StringIO | None) -> None:
+        self._local.buffer = value
 
     def writable(self) -> bool:
         return True
 
     def write(self, text: str) -> int:
-        target = self.buffer_ if self.buffer_ is not None else sys.__stderr__
+        target = self.buffer_
+        if target is None:
+            target = self.fallback if self.fallback is not None else getattr(sys, f"__{self.name_}__")
         if target is not None:
             target.write(text)
         return len(text)
 
 
-OUTPUT = _LambdaOutput()
+OUTPUT = _LambdaOutput("stdout")
+ERRORS = _LambdaOutput("stderr")
 
 
 @dataclass(frozen=True)
@@ -212,12 +228,16 @@ def _load_handler(dotted: str) -> Callable[[Any, Any], Any]:
 
 @contextmanager
 def _capture(log: io.StringIO) -> Iterator[None]:
-    OUTPUT.buffer_ = log
+    for stream, current in ((OUTPUT, sys.stdout), (ERRORS, sys.stderr)):
+        if current is not stream:
+            stream.fallback = current
+        stream.buffer_ = log
     try:
-        with redirect_stdout(OUTPUT), redirect_stderr(OUTPUT):
+        with redirect_stdout(OUTPUT), redirect_stderr(ERRORS):
             yield
     finally:
         OUTPUT.buffer_ = None
+        ERRORS.buffer_ = None
 
 
 def _is_package_module(name: str) -> bool:
@@ -227,14 +247,14 @@ def _is_package_module(name: str) -> bool:
 @contextmanager
 def _modules_of(sandbox: Sandbox) -> Iterator[None]:
     """Swap the sandbox's own `functions` modules into sys.modules for the invocation."""
-    host = {name: module for name, module in sys.modules.items() if _is_package_module(name)}
+    host = {name: module for name, module in list(sys.modules.items()) if _is_package_module(name)}
     for name in host:
         del sys.modules[name]
     sys.modules.update(sandbox.modules)
     try:
         yield
     finally:
-        sandbox.modules = {name: module for name, module in sys.modules.items() if _is_package_module(name)}
+        sandbox.modules = {name: module for name, module in list(sys.modules.items()) if _is_package_module(name)}
         for name in sandbox.modules:
             del sys.modules[name]
         sys.modules.update(host)
