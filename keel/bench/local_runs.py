@@ -107,6 +107,7 @@ class Phase:
     executions: list[Execution]
     records: list[HandlerRecord]
     wall_seconds: float = 0.0
+    delivered: int = 0
 
     @property
     def handler_seconds(self) -> float:
@@ -220,19 +221,23 @@ class _Bench:
         self.cloud.runtime = self.runtime
         self.cloud.faults = self.runtime.faults
 
-    def phase(self, events: list[dict[str, Any]], *, batch: int = THROUGHPUT_BATCH) -> Phase:
+    def phase(self, events: list[dict[str, Any]], *, batch: int = THROUGHPUT_BATCH, budget: float | None = None) -> Phase:
         """Deliver the events and drive their executions to an end, `batch` events at a time (1: an
         execution alone in the cloud, its duration not stretched by others' work and waits)."""
         first_delivery, first_record = len(self.cloud.deliveries), len(self.runtime.records)
         started = time.perf_counter()
-        for index, event in enumerate(events, start=1):
+        delivered = 0
+        for event in events:
+            if budget is not None and delivered % batch == 0 and time.perf_counter() - started > budget:
+                break  # out of time: the report says how many events ran
             self.cloud.deliver(event)
-            if index % batch == 0:
+            delivered += 1
+            if delivered % batch == 0:
                 self.cloud.drive("approve")
         self.cloud.drive("approve")
         wall = time.perf_counter() - started
         arns = [delivery.execution_arn for delivery in self.cloud.deliveries[first_delivery:] if delivery.execution_arn]
-        return Phase([self._execution(arn) for arn in arns], self.runtime.records[first_record:], wall)
+        return Phase([self._execution(arn) for arn in arns], self.runtime.records[first_record:], wall, delivered)
 
     def _execution(self, arn: str) -> Execution:
         import json
@@ -254,7 +259,9 @@ class _Bench:
         )
 
 
-def run_automation(template: StackTemplate, automation: BenchAutomation, events: int) -> AutomationRun:
+def run_automation(
+    template: StackTemplate, automation: BenchAutomation, events: int, budget: float | None = None
+) -> AutomationRun:
     import boto3
 
     bench = _Bench(template, automation)
@@ -265,7 +272,7 @@ def run_automation(template: StackTemplate, automation: BenchAutomation, events:
         session.events.register("before-parameter-build", _count_call, unique_id="keel-bench-calls")
         try:
             bench.phase(unique_events(automation.events, len(automation.events), f"{automation.name}/warm-up"))
-            throughput = bench.phase(unique_events(automation.events, events, f"{automation.name}/throughput"))
+            throughput = bench.phase(unique_events(automation.events, events, f"{automation.name}/throughput"), budget=budget)
             runs = max(HAPPY_RUNS, len(automation.events))
             happy_phase = bench.phase(unique_events(automation.events, runs, f"{automation.name}/happy"), batch=1)
             happy = usage_of(happy_phase, automation, succeeded_only=True)
@@ -278,7 +285,7 @@ def run_automation(template: StackTemplate, automation: BenchAutomation, events:
                 statuses = Counter(execution.status for execution in failed.executions if execution.automation == automation.name)
         finally:
             session.events.unregister("before-parameter-build", unique_id="keel-bench-calls")
-    return AutomationRun(automation, throughput, events, happy, failure, statuses)
+    return AutomationRun(automation, throughput, throughput.delivered, happy, failure, statuses)
 
 
 def _failure_usage(failed: Phase, happy: Phase, automation: BenchAutomation) -> Usage:

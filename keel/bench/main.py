@@ -6,6 +6,7 @@ import argparse
 import sys
 import tempfile
 import time
+import traceback
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +23,12 @@ def register(commands: Any) -> None:
     bench.add_argument("--skip-test-timing", action="store_true", help="do not time `make test` (quick iterations)")
     bench.add_argument("--runs", type=int, default=7, help="cold import samples per handler (median; default 7)")
     bench.add_argument("--events", type=int, default=200, help="events per automation for throughput (default 200)")
+    bench.add_argument(
+        "--throughput-budget",
+        type=float,
+        default=30.0,
+        help="seconds of throughput run per automation before it stops delivering (default 30; 0: no limit)",
+    )
     bench.add_argument("--synth-runs", type=int, default=2, help="`python app.py` runs (default 2)")
     bench.add_argument("--env", default="dev", help="the environment whose template the local cloud runs (default: dev)")
     bench.add_argument("--prices", default="bench/prices.json", help="the price file (default: bench/prices.json)")
@@ -70,6 +77,7 @@ def run(args: argparse.Namespace) -> int:
         packages=packages,
         layer=layer_estimate(),
         make_test=make_test,
+        events_requested=args.events,
     )
     text = render(results)
     (root / args.output).write_text(text)
@@ -111,8 +119,10 @@ def _synth_and_local_cloud(root: Path, args: argparse.Namespace, tmp: Path) -> t
         if automation.events:
             _progress(f"local cloud: {automation.name}: {args.events} events, then its happy and failure paths")
             try:
-                runs.append(run_automation(template, automation, args.events))
+                runs.append(run_automation(template, automation, args.events, args.throughput_budget or None))
             except Exception as error:  # one automation's broken run is reported, and the others still measured
-                skipped.append(f"{automation.name}: the local cloud run failed: {type(error).__name__}: {error}")
+                where = traceback.extract_tb(error.__traceback__)[-1]
+                failure = f"{type(error).__name__}: {error} ({Path(where.filename).name}:{where.lineno})"
+                skipped.append(f"{automation.name}: the local cloud run failed: {failure}")
                 _progress(skipped[-1])
     return synth, runs, skipped

@@ -38,6 +38,7 @@ class Results:
     packages: list[PackageSize]
     layer: PackageSize | None
     make_test: MakeTestTiming | None
+    events_requested: int
 
 
 def table(header: list[str], rows: list[list[str]]) -> list[str]:
@@ -253,8 +254,9 @@ def throughput_section(results: Results) -> list[str]:
     lines = [
         "## 5. Local cloud throughput",
         "",
-        "Unique event ids, delivered to the buses then driven to an end (approvals answered), after a warm-up "
-        "(cold starts excluded). Cloud overhead per transition = (wall time - time in our handlers) / transitions.",
+        "Unique event ids, delivered to the buses in batches of 20, each batch driven to an end (approvals "
+        "answered), after a warm-up (cold starts excluded). Cloud overhead per transition = (wall time - time in "
+        "our handlers) / transitions.",
         "",
         *table(
             [
@@ -270,6 +272,12 @@ def throughput_section(results: Results) -> list[str]:
             ],
             rows,
         ),
+    ]
+    lines += [f"- slowest handlers, median ms per warm invocation: {_slowest(run)}" for run in results.runs]
+    lines += [
+        f"- {run.automation.name}: stopped delivering after {run.events} events (time budget, `--throughput-budget`)"
+        for run in results.runs
+        if run.events < results.events_requested
     ]
     lines += [f"- not measured: {reason}" for reason in results.skipped_automations]
     return lines
@@ -307,3 +315,11 @@ def make_test_section(timing: MakeTestTiming | None) -> list[str]:
 
 def _size_row(size: PackageSize) -> list[str]:
     return [f"`{size.name}`", str(size.files), f"{size.bytes / 1024:.1f}", f"{size.zipped_bytes / 1024:.1f}"]
+
+
+def _slowest(run: AutomationRun) -> str:
+    durations: dict[str, list[float]] = {}
+    for record in run.throughput.records:
+        durations.setdefault(record.module, []).append(record.seconds * 1000)
+    ranked = sorted(((median(values), module) for module, values in durations.items()), reverse=True)
+    return f"{run.automation.name}: " + ", ".join(f"`{module}` {value:.1f}" for value, module in ranked[:3])
