@@ -4,7 +4,8 @@ In order: a manual override (automation or runbook disabled), the cooldown on th
 repeat within the runbook's minutes: earlier decisions limit what happens next), the blast radius
 (at most `max_actions_per_window` actions per window per automation; over it, stop and page), the
 environment's approval policy (or a runbook that always needs a human), and dry run (plan and
-record, act on nothing). The first refusal ends the checks.
+record, act on nothing). The first refusal ends the checks. A plan that passes is recorded as
+planned, which holds the resource's cooldown against other executions from that moment.
 """
 
 from __future__ import annotations
@@ -78,9 +79,14 @@ def check_override(keel: KeelContext, plan: Plan, overrides: OverrideReader) -> 
     )
 
 
-def check_cooldown(plan: Plan, log: DecisionReader, now: datetime) -> Check:
+def check_cooldown(plan: Plan, execution: str, log: DecisionReader, now: datetime) -> Check:
+    """Real actions (taken, or planned by a workflow that passed its guardrails) of other executions."""
     since = now - timedelta(minutes=plan.cooldown_minutes)
-    earlier = [record for record in log.actions_on_resource(plan.resource, since) if not record.decision.dry_run]
+    earlier = [
+        record
+        for record in log.actions_on_resource(plan.resource, since)
+        if not record.decision.dry_run and record.decision.execution_arn != execution
+    ]
     if not earlier:
         return Check("cooldown", True, f"no action on {plan.resource} in the last {plan.cooldown_minutes} minutes", {})
     last = earlier[-1]
@@ -134,6 +140,7 @@ def evaluate(
     *,
     keel: KeelContext,
     plan: Plan,
+    execution: str,
     log: DecisionReader,
     overrides: OverrideReader,
     now: datetime,
@@ -141,7 +148,7 @@ def evaluate(
     checks: list[Check] = []
     steps: list[Callable[[], Check]] = [
         lambda: check_override(keel, plan, overrides),
-        lambda: check_cooldown(plan, log, now),
+        lambda: check_cooldown(plan, execution, log, now),
         lambda: check_blast_radius(keel, log, now),
         lambda: check_approval(keel, plan),
     ]
@@ -155,6 +162,10 @@ def evaluate(
         mode = "would ask for approval, then act" if approval_required else "would act"
         checks.append(Check("dry_run", True, f"dry run in {keel.environment}: plan recorded, nothing changed ({mode})", {}))
         return Result("dry_run", checks, approval_required)
+    # The plan goes on the record now, so the cooldown holds for other executions while this one
+    # waits for its approval or acts.
+    next_step = "waits for approval, then acts" if approval_required else "acts now"
+    checks.append(Check("plan", True, f"every guardrail passed: {keel.automation} {next_step}", {}))
     return Result("approval" if approval_required else "proceed", checks, approval_required)
 
 
@@ -171,11 +182,11 @@ def check_and_record(
     code_version: str,
 ) -> Result:
     """Evaluate, then record one decision per guardrail (and the plan itself in a dry run)."""
-    result = evaluate(keel=keel, plan=plan, log=log, overrides=overrides, now=now)
+    result = evaluate(keel=keel, plan=plan, execution=execution, log=log, overrides=overrides, now=now)
     for check in result.checks:
         outcome: Outcome
         action: str
-        if check.name == "dry_run":
+        if check.name in ("dry_run", "plan"):
             outcome, action = "planned", plan.action
         else:
             outcome, action = ("passed" if check.passed else "refused"), f"guardrail:{check.name}"

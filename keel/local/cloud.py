@@ -37,6 +37,12 @@ from keel.local.faults import FaultPlan
 from keel.local.lambda_runtime import FunctionConfig, LambdaRuntime
 from keel.local.template import StackTemplate
 
+# The operators' code the cloud runs on the host side (answering approvals), imported before any
+# handler runs: a sandbox swaps its own `functions` modules into sys.modules while it runs, and a
+# host import made at that moment, from another thread, would bind to the sandbox's copies.
+from keel.ops.approvals import answer as answer_as_operator
+from keel.ops.session import OpsSession
+
 Decision = Literal["approve", "reject"] | None
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing"}
 # Variables that could point boto3 at real AWS or another account: removed while the cloud runs.
@@ -333,9 +339,6 @@ class LocalCloud:
     def _answer_approval(self, execution_arn: str, token: str, decision: Literal["approve", "reject"]) -> bool:
         """A request_approval wait is answered the way an operator answers it (`keel ops approve`):
         recorded in the approvals table and the decision record. False for other token waits."""
-        from keel.ops.approvals import answer
-        from keel.ops.session import OpsSession
-
         table = f"keel-{self.template.environment}-approvals"
         declared = (resource.get("Properties", {}).get("TableName") for resource in self.template.resources.values())
         if table not in declared:
@@ -352,7 +355,7 @@ class LocalCloud:
         if request is None:
             return False
         reason = f"{decision}d with keel local run --{decision}"
-        answer(session, request.approval_id, approved=decision == "approve", reason=reason)
+        answer_as_operator(session, request.approval_id, approved=decision == "approve", reason=reason)
         return True
 
     def _expire(self, token: str, timeout: float) -> None:

@@ -26,6 +26,8 @@ Creator = Callable[["Deployer", str, dict[str, Any]], Attributes]
 
 # Resource types with nothing to run locally (metadata, permissions between services moto does not check).
 IGNORED = frozenset({"AWS::CDK::Metadata", "AWS::Lambda::Permission"})
+# Subscriptions that would deliver outside this process (moto POSTs to HTTP endpoints for real).
+OUTSIDE_PROTOCOLS = frozenset({"http", "https"})
 
 
 @dataclass(frozen=True)
@@ -134,7 +136,11 @@ def _sns_topic(deployer: Deployer, logical_id: str, properties: dict[str, Any]) 
     return {"Ref": arn, "TopicArn": arn, "TopicName": name}
 
 
-def _sns_subscription(deployer: Deployer, _logical_id: str, properties: dict[str, Any]) -> Attributes:
+def _sns_subscription(deployer: Deployer, logical_id: str, properties: dict[str, Any]) -> Attributes:
+    if str(properties["Protocol"]).lower() in OUTSIDE_PROTOCOLS:
+        # moto would really POST every page to the endpoint (a paging service): never from the local cloud.
+        deployer.deployment.skipped[f"AWS::SNS::Subscription ({properties['Protocol']})"] += 1
+        return {"Ref": deployer.arn("sns", f"{logical_id}:not-subscribed")}
     attributes = {
         key: json.dumps(properties[key]) if isinstance(properties[key], dict) else str(properties[key])
         for key in ("RedrivePolicy", "FilterPolicy", "RawMessageDelivery")

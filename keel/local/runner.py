@@ -10,7 +10,9 @@ from keel.local.eventbridge import EventFile, bus_for
 from keel.local.faults import FaultPlan
 from keel.local.report import RunReport, run_report
 from keel.local.template import StackTemplate
-from keel.local.world import WorldFile, apply_worlds, worlds_for
+from keel.local.world import WorldFile, apply_worlds, template_variables, worlds_for
+from keel.ops.explain import explain
+from keel.ops.session import OpsSession
 
 
 @dataclass(frozen=True)
@@ -54,7 +56,7 @@ class RunOptions:
 def run_events(template: StackTemplate, files: list[EventFile], options: RunOptions) -> LocalRun:
     worlds = worlds_for([source.path for source in files]) if options.worlds is None else options.worlds
     with LocalCloud(template, faults=options.faults) as cloud:
-        world = apply_worlds(worlds, cloud.client)
+        world = apply_worlds(worlds, cloud.client, template_variables(template.account, template.region))
         outcomes = []
         copies = 2 if options.duplicate else 1
         for source in files:
@@ -79,9 +81,6 @@ def run_events(template: StackTemplate, files: list[EventFile], options: RunOpti
 
 def explanations(cloud: LocalCloud) -> dict[str, str]:
     """What `keel ops explain EXECUTION` tells about each execution, read from this cloud's decisions."""
-    from keel.ops.explain import explain
-    from keel.ops.session import OpsSession
-
     session = OpsSession(environment=cloud.template.environment, region=cloud.template.region)
     told = {}
     for arn in cloud.execution_arns():

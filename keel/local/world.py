@@ -14,6 +14,7 @@ with boto3 against the local cloud, so it reads like a script an operator could 
 `ids` pins the ids moto would generate at random (instances, volumes, security groups, VPCs,
 subnets, IAM access keys), so the sample events' ids exist as written. Nothing here is specific to
 one automation: any events/<automation>/world.yaml is applied when its events are replayed.
+`${AWS::AccountId}`, `${AWS::Region}` and `${AWS::Partition}` in arguments are the environment's.
 """
 
 from __future__ import annotations
@@ -114,8 +115,11 @@ def worlds_for(event_paths: list[Path]) -> list[WorldFile]:
     return [load_world(path) for path in seen]
 
 
-def apply_worlds(worlds: list[WorldFile], client: Callable[[str], Any]) -> Applied:
-    """Make every call of every world against the local cloud; a failing call names its file and index."""
+def apply_worlds(worlds: list[WorldFile], client: Callable[[str], Any], variables: dict[str, str] | None = None) -> Applied:
+    """Make every call of every world against the local cloud; a failing call names its file and index.
+
+    `${AWS::AccountId}` and `${AWS::Region}` in arguments become the deployed environment's (`variables`).
+    """
     from botocore.exceptions import ClientError, ParamValidationError
 
     applied = Applied()
@@ -125,12 +129,28 @@ def apply_worlds(worlds: list[WorldFile], client: Callable[[str], Any]) -> Appli
                 if call.ids and call.service in WARM_UP:
                     getattr(client(call.service), WARM_UP[call.service])()
                 with pinned_ids(call.ids):
-                    getattr(client(call.service), call.operation)(**call.args)
+                    getattr(client(call.service), call.operation)(**_substituted(call.args, variables or {}))
             except (ClientError, ParamValidationError, AttributeError, TypeError) as error:
                 raise LocalCloudError(f"{found.path}: calls.{index} ({call.call}) failed: {error}") from error
             applied.calls += 1
         applied.files.append(found.path)
     return applied
+
+
+def _substituted(value: Any, variables: dict[str, str]) -> Any:
+    if isinstance(value, str):
+        for name, replacement in variables.items():
+            value = value.replace("${" + name + "}", replacement)
+        return value
+    if isinstance(value, dict):
+        return {key: _substituted(item, variables) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_substituted(item, variables) for item in value]
+    return value
+
+
+def template_variables(account: str, region: str) -> dict[str, str]:
+    return {"AWS::AccountId": account, "AWS::Region": region, "AWS::Partition": "aws"}
 
 
 @contextmanager

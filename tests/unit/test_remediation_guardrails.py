@@ -16,6 +16,7 @@ from functions.shared.remediation import Plan
 
 NOW = datetime(2026, 11, 22, 3, 20, tzinfo=UTC)
 RESOURCE = "arn:aws:ecs:eu-west-1:111111111111:service/orders/orders-api"
+EXECUTION = "arn:aws:states:eu-west-1:111111111111:execution:keel-dev-alarm_remediation:now"
 
 
 def keel(**changes: Any) -> KeelContext:
@@ -132,11 +133,11 @@ def taken(resource: str = RESOURCE, *, dry_run: bool = False, automation: str = 
 def test_with_nothing_in_the_way_the_plan_proceeds_without_approval_in_dev() -> None:
     # Given a clean history in dev (approval never)
     # When the guardrails are evaluated
-    result = evaluate(keel=keel(), plan=plan(), log=FakeDecisions(), overrides=FakeOverrides(), now=NOW)
+    result = evaluate(execution=EXECUTION, keel=keel(), plan=plan(), log=FakeDecisions(), overrides=FakeOverrides(), now=NOW)
 
     # Then every check passes, in order, and the plan proceeds
     assert result.verdict == "proceed"
-    assert [check.name for check in result.checks] == ["override", "cooldown", "blast_radius", "approval_policy"]
+    assert [check.name for check in result.checks] == ["override", "cooldown", "blast_radius", "approval_policy", "plan"]
     assert all(check.passed for check in result.checks)
 
 
@@ -154,7 +155,9 @@ def test_with_nothing_in_the_way_the_plan_proceeds_without_approval_in_dev() -> 
 )
 def test_the_environment_policy_decides_who_approves(context, runbook, verdict) -> None:
     # Given an environment policy and a runbook's risk / When evaluated / Then approval follows the policy
-    result = evaluate(keel=keel(**context), plan=plan(**runbook), log=FakeDecisions(), overrides=FakeOverrides(), now=NOW)
+    result = evaluate(
+        execution=EXECUTION, keel=keel(**context), plan=plan(**runbook), log=FakeDecisions(), overrides=FakeOverrides(), now=NOW
+    )
     assert result.verdict == verdict
 
 
@@ -164,7 +167,7 @@ def test_an_earlier_action_on_the_resource_refuses_within_the_cooldown() -> None
     log.add(taken(), NOW - timedelta(minutes=10))
 
     # When evaluated
-    result = evaluate(keel=keel(), plan=plan(), log=log, overrides=FakeOverrides(), now=NOW)
+    result = evaluate(execution=EXECUTION, keel=keel(), plan=plan(), log=log, overrides=FakeOverrides(), now=NOW)
 
     # Then the cooldown refuses, naming the earlier execution, and later checks do not run
     assert (result.verdict, result.refused_by) == ("refused", "cooldown")
@@ -182,7 +185,9 @@ def test_after_the_cooldown_or_on_another_resource_or_in_a_dry_run_the_action_ma
     log.add(taken(dry_run=True), NOW - timedelta(minutes=1))
 
     # When evaluated / Then none of them holds the restart back
-    assert evaluate(keel=keel(), plan=plan(), log=log, overrides=FakeOverrides(), now=NOW).verdict == "proceed"
+    assert (
+        evaluate(execution=EXECUTION, keel=keel(), plan=plan(), log=log, overrides=FakeOverrides(), now=NOW).verdict == "proceed"
+    )
 
 
 def test_over_the_blast_radius_the_automation_stops_and_pages() -> None:
@@ -192,7 +197,7 @@ def test_over_the_blast_radius_the_automation_stops_and_pages() -> None:
         log.add(taken(f"arn:aws:ecs:eu-west-1:111111111111:service/x/{name}"), NOW - timedelta(minutes=minutes))
 
     # When evaluated
-    result = evaluate(keel=keel(), plan=plan(), log=log, overrides=FakeOverrides(), now=NOW)
+    result = evaluate(execution=EXECUTION, keel=keel(), plan=plan(), log=log, overrides=FakeOverrides(), now=NOW)
 
     # Then it refuses, asks for a page, and says who is paged
     assert (result.verdict, result.refused_by) == ("refused", "blast_radius")
@@ -210,7 +215,9 @@ def test_another_automation_actions_do_not_count_towards_this_blast_radius() -> 
         log.add(taken(f"arn:x:{name}", automation="security_finding_response"), NOW)
 
     # When alarm_remediation evaluates / Then its own window is empty
-    assert evaluate(keel=keel(), plan=plan(), log=log, overrides=FakeOverrides(), now=NOW).verdict == "proceed"
+    assert (
+        evaluate(execution=EXECUTION, keel=keel(), plan=plan(), log=log, overrides=FakeOverrides(), now=NOW).verdict == "proceed"
+    )
 
 
 @pytest.mark.parametrize("runbook", [None, "ecs-5xx-restart"], ids=["automation", "runbook"])
@@ -220,7 +227,7 @@ def test_a_manual_override_refuses_first(runbook) -> None:
     overrides.disable("alarm_remediation", runbook)
 
     # When evaluated
-    result = evaluate(keel=keel(), plan=plan(), log=FakeDecisions(), overrides=overrides, now=NOW)
+    result = evaluate(execution=EXECUTION, keel=keel(), plan=plan(), log=FakeDecisions(), overrides=overrides, now=NOW)
 
     # Then the override refuses before anything else, with who and why
     assert (result.verdict, result.refused_by, len(result.checks)) == ("refused", "override", 1)
@@ -232,7 +239,10 @@ def test_another_runbook_disabled_does_not_stop_this_one() -> None:
     # Given only the scale-out runbook disabled / When the restart runbook is evaluated / Then it proceeds
     overrides = FakeOverrides()
     overrides.disable("alarm_remediation", "ecs-cpu-scale-out")
-    assert evaluate(keel=keel(), plan=plan(), log=FakeDecisions(), overrides=overrides, now=NOW).verdict == "proceed"
+    assert (
+        evaluate(execution=EXECUTION, keel=keel(), plan=plan(), log=FakeDecisions(), overrides=overrides, now=NOW).verdict
+        == "proceed"
+    )
 
 
 def test_a_dry_run_plans_and_records_but_acts_on_nothing() -> None:
@@ -290,3 +300,29 @@ def test_a_refusal_is_recorded_with_the_resource_and_the_runbook() -> None:
     assert (refusal.action, refusal.outcome, refusal.resource) == ("guardrail:cooldown", "refused", RESOURCE)
     assert result.as_output()["refused_by"] == "cooldown"
     assert result.as_output()["page"] is False
+
+
+def test_a_passed_plan_is_recorded_as_planned_and_holds_the_cooldown_for_others_not_for_itself() -> None:
+    # Given a plan that passes its guardrails and is recorded
+    log = FakeDecisions()
+    first = check_and_record(
+        keel=keel(),
+        event_id="evt-1",
+        execution=EXECUTION,
+        step="CheckGuardrails",
+        plan=plan(),
+        log=log,
+        overrides=FakeOverrides(),
+        now=NOW,
+        code_version="sha256:code",
+    )
+
+    # When the same execution checks again (a retry), and another execution checks the same resource
+    again = evaluate(execution=EXECUTION, keel=keel(), plan=plan(), log=log, overrides=FakeOverrides(), now=NOW)
+    other = evaluate(execution=EXECUTION + "-other", keel=keel(), plan=plan(), log=log, overrides=FakeOverrides(), now=NOW)
+
+    # Then the plan is on the record, the retry still proceeds, and the other execution is held back
+    assert first.verdict == "proceed"
+    assert (log.records[-1].decision.action, log.records[-1].decision.outcome) == ("ecs_force_new_deployment", "planned")
+    assert again.verdict == "proceed"
+    assert (other.verdict, other.refused_by) == ("refused", "cooldown")

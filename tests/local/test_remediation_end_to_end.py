@@ -1,0 +1,374 @@
+"""Remediation end to end in the local cloud, from the sample events and their world (events/*/world.yaml):
+alarm -> restart -> verify -> resolved; approval in prod; cooldown, blast-radius and override refusals;
+dry run; no runbook; not resolved; a failing action; GuardDuty finding -> isolation with snapshots and undo data."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from functions.shared.decisions import Decision, DecisionRecord
+from keel.local.cloud import Decision as Answer
+from keel.local.cloud import LocalCloud
+from keel.local.eventbridge import load_event_file
+from keel.local.faults import FaultPlan, FunctionFault
+from keel.local.report import ExecutionReport, execution_report
+from keel.local.runner import RunOptions, run_events
+from keel.local.template import StackTemplate, load_stack_template
+from keel.local.world import apply_worlds, template_variables, worlds_for
+from keel.ops import overrides
+from keel.ops.session import OpsSession
+
+ROOT = Path(__file__).resolve().parents[2]
+ALARMS = ROOT / "events" / "alarm_remediation"
+FINDINGS = ROOT / "events" / "security_finding_response"
+RESTART = ALARMS / "api-5xx-restart.json"
+BACKDOOR = FINDINGS / "backdoor-isolate.json"
+SAMPLE_ACCOUNT = "111111111111"
+
+
+@pytest.fixture(scope="module")
+def prod_template(assembly: Path) -> StackTemplate:
+    return load_stack_template(assembly, "prod")
+
+
+@contextmanager
+def remediating(
+    template: StackTemplate,
+    *events: Path,
+    answer: Answer = None,
+    faults: FaultPlan | None = None,
+    before: Callable[[LocalCloud], None] | None = None,
+) -> Iterator[tuple[LocalCloud, list[ExecutionReport]]]:
+    """The world of the events, then the events (same order), every execution driven to its end."""
+    with LocalCloud(template, faults=faults or FaultPlan()) as cloud:
+        apply_worlds(worlds_for(list(events)), cloud.client, template_variables(template.account, template.region))
+        if before is not None:
+            before(cloud)
+        for path in events:
+            # The sample as it arrives in this environment's account
+            cloud.deliver(json.loads(json.dumps(load_event_file(path).event).replace(SAMPLE_ACCOUNT, template.account)))
+        cloud.drive(answer)
+        yield cloud, [execution_report(cloud, arn) for arn in cloud.execution_arns()]
+
+
+def session(cloud: LocalCloud) -> OpsSession:
+    return OpsSession(environment=cloud.template.environment, region=cloud.template.region)
+
+
+def decisions(cloud: LocalCloud, execution: ExecutionReport) -> list[DecisionRecord]:
+    return session(cloud).decisions.for_execution(execution.execution_arn)
+
+
+def outcomes(records: list[DecisionRecord]) -> list[tuple[str, str]]:
+    return [(record.decision.action, record.decision.outcome) for record in records]
+
+
+def path(execution: ExecutionReport) -> list[str]:
+    return [state.name for state in execution.states]
+
+
+def deployment_id(cloud: LocalCloud) -> str:
+    service = cloud.client("ecs").describe_services(cluster="orders", services=["orders-api"])["services"][0]
+    return str(service["deployments"][0]["id"])
+
+
+def another(path_: Path, event_id: str, tmp_path: Path) -> Path:
+    """The same signal again, as a new event (a new id), e.g. the alarm firing a second time."""
+    event = json.loads(path_.read_text()) | {"id": event_id}
+    copy_ = tmp_path / f"{event_id}.json"
+    copy_.write_text(json.dumps(event))
+    (tmp_path / "world.yaml").write_text((path_.parent / "world.yaml").read_text())
+    return copy_
+
+
+def test_an_alarm_is_restarted_verified_resolved_and_the_story_recorded(dev_template) -> None:
+    # Given the orders-api 5xx alarm and its world (service, tagged alarm, OK again after the restart)
+    # When it fires in dev
+    with remediating(dev_template, RESTART) as (cloud, (execution,)):
+        before_restart = execution.output
+
+        # Then the workflow matched, passed the guardrails, restarted, waited, verified and told the owner
+        assert execution.status == "SUCCEEDED"
+        assert path(execution)[2:] == [
+            "MatchRunbook",
+            "HasRunbook",
+            "CheckGuardrails",
+            "Verdict",
+            "Act",
+            "WaitForEffect",
+            "Verify",
+            "IsResolved",
+            "NotifyResolved",
+            "Resolved",
+        ]
+        assert before_restart["outcome"] == "resolved"
+        assert before_restart["verified"].startswith("alarm orders-api-5xx is OK")
+        # And every guardrail, the action and the verification are on the record, with the runbook as rule
+        records = decisions(cloud, execution)
+        assert outcomes(records) == [
+            ("guardrail:override", "passed"),
+            ("guardrail:cooldown", "passed"),
+            ("guardrail:blast_radius", "passed"),
+            ("guardrail:approval_policy", "passed"),
+            ("ecs_force_new_deployment", "planned"),
+            ("ecs_force_new_deployment", "taken"),
+            ("verify:alarm_ok", "resolved"),
+        ]
+        assert {record.decision.rule for record in records} == {"runbook ecs-5xx-restart (catalog 2026.11.2)"}
+        assert {record.decision.resource for record in records} == {
+            "arn:aws:ecs:eu-west-1:111111111111:service/orders/orders-api"
+        }
+        # And `keel ops explain` tells it
+        from keel.ops.explain import explain
+
+        told = explain(records)
+        assert "trigger    CloudWatch alarm orders-api-5xx entered ALARM" in told
+        assert "taken ecs_force_new_deployment on arn:aws:ecs:eu-west-1:111111111111:service/orders/orders-api" in told
+        assert "resolved verify:alarm_ok" in told
+
+
+def test_in_prod_a_person_approves_first_and_is_recorded(prod_template) -> None:
+    # Given prod, where risk medium needs approval
+    # When the alarm fires and the approver approves (the way `keel ops approve` does)
+    with remediating(prod_template, RESTART, answer="approve") as (cloud, (execution,)):
+        # Then the workflow waited for the approval, then acted and resolved
+        assert "AskApproval" in path(execution)
+        assert execution.output["outcome"] == "resolved"
+        records = decisions(cloud, execution)
+        assert ("guardrail:approval_policy", "passed") in outcomes(records)
+        assert "prod requires approval from risk medium: risk medium needs approval" in records[3].decision.reason
+        # And the action names who approved it, under which request
+        (taken,) = [record.decision for record in records if record.decision.outcome == "taken"]
+        answered = [record.decision for record in records if record.decision.outcome == "approved"]
+        assert taken.approved_by == answered[0].approved_by
+        assert taken.approval_id == answered[0].approval_id
+
+
+def test_in_prod_a_rejection_changes_nothing(prod_template) -> None:
+    # Given prod and the restart plan / When the approver rejects
+    deployments: list[str] = []
+    with remediating(prod_template, RESTART, answer="reject", before=lambda cloud: deployments.append(deployment_id(cloud))) as (
+        cloud,
+        (execution,),
+    ):
+        # Then the workflow ends rejected and the service keeps its deployment
+        assert execution.output["outcome"] == "rejected"
+        assert deployment_id(cloud) == deployments[0]
+        assert "taken" not in {record.decision.outcome for record in decisions(cloud, execution)}
+
+
+def test_the_same_alarm_again_within_the_cooldown_is_refused(dev_template, tmp_path) -> None:
+    # Given the 5xx alarm firing twice (two events) within the runbook's 30-minute cooldown
+    first, second = another(RESTART, "first-5xx", tmp_path), another(RESTART, "second-5xx", tmp_path)
+
+    # When both run (concurrently, as two deliveries would)
+    with remediating(dev_template, first, second) as (cloud, executions):
+        # Then exactly one restarts; the other is refused by the cooldown, recorded, and the owner told
+        by_outcome = {execution.output["outcome"]: execution for execution in executions}
+        assert sorted(by_outcome) == ["refused", "resolved"]
+        refused = by_outcome["refused"]
+        assert refused.output["guardrail"] == "cooldown"
+        assert "NotifyRefused" in path(refused)
+        assert outcomes(decisions(cloud, refused))[-1] == ("guardrail:cooldown", "refused")
+
+
+def earlier_actions(count: int) -> Callable[[LocalCloud], None]:
+    def record(cloud: LocalCloud) -> None:
+        log = session(cloud).decisions
+        for number in range(count):
+            log.record(
+                Decision(
+                    automation="alarm_remediation",
+                    automation_version="1.0.0",
+                    environment="dev",
+                    event_id=f"earlier-{number}",
+                    execution_arn=f"arn:aws:states:eu-west-1:111111111111:execution:keel-dev-alarm_remediation:earlier-{number}",
+                    step="Act",
+                    action="ec2_reboot",
+                    outcome="taken",
+                    reason="an earlier remediation",
+                    resource=f"arn:aws:ec2:eu-west-1:111111111111:instance/i-earlier{number}",
+                    input_digest="sha256:0",
+                )
+            )
+
+    return record
+
+
+def test_over_the_blast_radius_it_stops_and_pages_oncall(dev_template) -> None:
+    # Given 10 actions already taken in the last hour (the manifest's cap)
+    # When the alarm fires
+    with remediating(dev_template, RESTART, before=earlier_actions(10)) as (cloud, (execution,)):
+        # Then it does not act, pages on-call, and the refusal is recorded
+        assert (execution.output["outcome"], execution.output["guardrail"]) == ("refused", "blast_radius")
+        assert "PageBlastRadius" in path(execution)
+        assert outcomes(decisions(cloud, execution))[-1] == ("guardrail:blast_radius", "refused")
+
+
+@pytest.mark.parametrize("runbook", [None, "ecs-5xx-restart"], ids=["automation", "runbook"])
+def test_an_operator_override_stops_remediation_without_a_deploy(dev_template, runbook) -> None:
+    # Given an operator disabled alarm_remediation (or only this runbook) with keel ops disable
+    def disable(cloud: LocalCloud) -> None:
+        overrides.change(session(cloud), "alarm_remediation", runbook, disabled=True, reason="orders-api migration tonight")
+
+    # When the alarm fires
+    with remediating(dev_template, RESTART, before=disable) as (cloud, (execution,)):
+        # Then the override refuses, with who and why, and nothing else is checked
+        assert (execution.output["outcome"], execution.output["guardrail"]) == ("refused", "override")
+        assert execution.output["reason"].endswith("orders-api migration tonight")
+        assert overrides.listed(session(cloud), "alarm_remediation")[0]["state"] == "disabled"
+
+
+def test_enabling_again_lets_remediation_act(dev_template) -> None:
+    # Given an automation disabled, then enabled again
+    def toggle(cloud: LocalCloud) -> None:
+        overrides.change(session(cloud), "alarm_remediation", None, disabled=True, reason="maintenance window")
+        overrides.change(session(cloud), "alarm_remediation", None, disabled=False, reason="maintenance over")
+
+    # When the alarm fires / Then it is remediated
+    with remediating(dev_template, RESTART, before=toggle) as (_cloud, (execution,)):
+        assert execution.output["outcome"] == "resolved"
+
+
+def dry_run(template: StackTemplate, automation: str) -> StackTemplate:
+    """The template with the automation's dry-run limit on (what `limits: {dry_run: true}` synthesizes)."""
+    body: dict[str, Any] = copy.deepcopy(template.body)
+    for resource in body["Resources"].values():
+        props = resource.get("Properties", {})
+        if resource["Type"] == "AWS::StepFunctions::StateMachine" and props["StateMachineName"].endswith(automation):
+            definition = json.loads(props["DefinitionString"])
+            definition["States"]["KeelClaimEvent"]["ResultSelector"]["dry_run"] = True
+            props["DefinitionString"] = json.dumps(definition)
+    return StackTemplate(template.environment, template.stack_name, template.account, template.region, body)
+
+
+def test_a_dry_run_plans_and_records_but_changes_nothing(dev_template) -> None:
+    # Given alarm_remediation in dry-run mode
+    deployments: list[str] = []
+
+    # When the alarm fires
+    with remediating(
+        dry_run(dev_template, "alarm_remediation"), RESTART, before=lambda c: deployments.append(deployment_id(c))
+    ) as (
+        cloud,
+        (execution,),
+    ):
+        # Then the plan is recorded as planned (dry run), and the service was not touched
+        assert execution.output["outcome"] == "dry_run"
+        assert "Act" not in path(execution)
+        records = decisions(cloud, execution)
+        assert outcomes(records)[-1] == ("ecs_force_new_deployment", "planned")
+        assert all(record.decision.dry_run for record in records)
+        assert deployment_id(cloud) == deployments[0]
+
+
+def test_an_alarm_without_a_runbook_ends_cleanly_and_tells_the_owner(dev_template) -> None:
+    # Given the billing alarm, which no runbook covers / When it fires
+    with remediating(dev_template, ALARMS / "billing-no-runbook.json") as (cloud, (execution,)):
+        # Then the execution succeeds as "no runbook", recorded as skipped, the owner notified
+        assert execution.status == "SUCCEEDED"
+        assert execution.output["outcome"] == "no_runbook"
+        assert path(execution)[-2:] == ["NotifyNoRunbook", "NoRunbook"]
+        assert outcomes(decisions(cloud, execution)) == [("no_runbook", "skipped")]
+
+
+def test_an_alarm_still_firing_after_the_restart_is_escalated(dev_template) -> None:
+    # Given the 5xx alarm still in ALARM when the workflow checks
+    def still_failing(cloud: LocalCloud) -> None:
+        cloud.client("cloudwatch").set_alarm_state(AlarmName="orders-api-5xx", StateValue="ALARM", StateReason="still 5xx")
+
+    # When it fires
+    with remediating(dev_template, RESTART, before=still_failing) as (cloud, (execution,)):
+        # Then it escalates with the whole story, and unresolved is on the record
+        assert execution.output["outcome"] == "escalated_unresolved"
+        assert "EscalateUnresolved" in path(execution)
+        assert outcomes(decisions(cloud, execution))[-1] == ("verify:alarm_ok", "unresolved")
+
+
+def test_a_failing_action_is_retried_then_recorded_and_escalated(dev_template) -> None:
+    # Given remediate_service failing every time with TransientError
+    faults = FaultPlan([FunctionFault("remediate_service", "error", 1000)])
+
+    # When the alarm fires
+    with remediating(dev_template, RESTART, faults=faults) as (cloud, (execution,)):
+        # Then Act was retried, the failure recorded and escalated, and the execution failed
+        act = next(state for state in execution.states if state.name == "Act")
+        assert act.attempts == 5
+        assert path(execution)[-3:] == ["RecordFailure", "EscalateFailure", "Failed"]
+        assert execution.status == "FAILED"
+        assert outcomes(decisions(cloud, execution))[-1] == ("remediation", "failed")
+
+
+def test_a_throttled_action_is_retried_not_fatal(dev_template) -> None:
+    # Given remediate_service throttled twice / When the alarm fires / Then the retries absorb it
+    faults = FaultPlan([FunctionFault("remediate_service", "error", 2, "ThrottledError")])
+    with remediating(dev_template, RESTART, faults=faults) as (_cloud, (execution,)):
+        assert execution.output["outcome"] == "resolved"
+
+
+def test_a_guardduty_finding_isolates_the_instance_after_approval_with_snapshots_and_undo_data(dev_template) -> None:
+    # Given the backdoor finding on reports-worker (runbook: isolation always needs a person)
+    # When it arrives in dev and is approved
+    with remediating(dev_template, BACKDOOR, answer="approve") as (cloud, (execution,)):
+        ec2 = cloud.client("ec2")
+        instance = ec2.describe_instances(InstanceIds=["i-0c5f3e8a9d1b2c4e6"])["Reservations"][0]["Instances"][0]
+
+        # Then it asked for approval even in dev, and the instance sits in the quarantine group alone
+        assert "AskApproval" in path(execution)
+        assert execution.output["outcome"] == "resolved"
+        assert [group["GroupId"] for group in instance["SecurityGroups"]] == ["sg-0c0ffee0c0ffee001"]
+        # And both volumes were snapshotted, and the original groups are in the decision record
+        (taken,) = [record.decision for record in decisions(cloud, execution) if record.decision.outcome == "taken"]
+        assert sorted(taken.details["snapshots"]) == ["vol-0a1b2c3d4e5f60718", "vol-0f9e8d7c6b5a43210"]
+        snapshots = ec2.describe_snapshots(SnapshotIds=list(taken.details["snapshots"].values()))["Snapshots"]
+        assert {snapshot["VolumeId"] for snapshot in snapshots} == {"vol-0a1b2c3d4e5f60718", "vol-0f9e8d7c6b5a43210"}
+        assert taken.details["original_groups"] == ["sg-0a9b8c7d6e5f40312", "sg-0e1d2c3b4a5968778"]
+        assert taken.details["undo"]["command"] == (
+            "aws ec2 modify-instance-attribute --instance-id i-0c5f3e8a9d1b2c4e6 "
+            "--groups sg-0a9b8c7d6e5f40312 sg-0e1d2c3b4a5968778"
+        )
+        assert taken.approved_by is not None
+
+
+def test_a_rejected_isolation_leaves_the_instance_as_it_was(dev_template) -> None:
+    # Given the backdoor finding / When the approver rejects
+    with remediating(dev_template, BACKDOOR, answer="reject") as (cloud, (execution,)):
+        instance = cloud.client("ec2").describe_instances(InstanceIds=["i-0c5f3e8a9d1b2c4e6"])["Reservations"][0]["Instances"][0]
+
+        # Then nothing changed
+        assert execution.output["outcome"] == "rejected"
+        assert [group["GroupId"] for group in instance["SecurityGroups"]] == ["sg-0a9b8c7d6e5f40312", "sg-0e1d2c3b4a5968778"]
+
+
+def test_the_sample_events_run_as_the_demo_shows_them(dev_template) -> None:
+    # Given every sample event of both automations, approvals answered, explanations asked for
+    files = [load_event_file(path) for folder in (ALARMS, FINDINGS) for path in sorted(folder.glob("*.json"))]
+
+    # When they run as `make demo` runs them
+    run = run_events(dev_template, files, RunOptions(FaultPlan(), decision="approve", explain=True))
+
+    # Then all succeed with the expected outcome each, and each has its `keel ops explain` story
+    results = {
+        execution.output["runbook"] if "runbook" in execution.output else execution.output["reason"]: execution.output["outcome"]
+        for execution in run.report.executions
+    }
+    assert run.report.all_succeeded
+    assert sorted(results.values()) == [
+        "no_runbook",
+        "no_runbook",
+        "resolved",
+        "resolved",
+        "resolved",
+        "resolved",
+        "resolved",
+        "resolved",
+    ]
+    assert run.world.startswith("25 AWS calls from")
+    assert len(run.explanations) == len(run.report.executions)
