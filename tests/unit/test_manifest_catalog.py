@@ -123,7 +123,9 @@ def test_an_unknown_oncall_route_is_rejected(temp_repo, changes, field) -> None:
     # When the catalog is loaded / Then the field, the route and the environment are named
     error = rejected(temp_repo)
     assert (error.path, error.field) == (str(path), field)
-    assert error.message == "unknown on-call route 'storage-oncall' in environment 'dev' (known: platform-oncall)"
+    assert error.message == (
+        "unknown on-call route 'storage-oncall' in environment 'dev' (known: platform-oncall, security-oncall, support-oncall)"
+    )
 
 
 def test_a_route_missing_from_one_environment_only_is_rejected_for_that_environment(temp_repo) -> None:
