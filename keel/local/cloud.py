@@ -48,7 +48,7 @@ FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "te
 # Variables that could point boto3 at real AWS or another account: removed while the cloud runs.
 UNSAFE_VARIABLES = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE")
 # Clients the cloud itself uses while executions run, made before any handler can run.
-RUNTIME_CLIENTS = ("stepfunctions", "sqs", "events")
+RUNTIME_CLIENTS = ("stepfunctions", "sqs", "events", "dynamodb", "sts")
 NO_TIMEOUT = 99_999_999  # moto's TimeoutSeconds default for tasks that declare none
 MAX_START_BACKOFF_SECONDS = 180
 APPROVED_OUTPUT = {"approved": True, "decided_by": "keel-local", "comment": "approved with keel local run --approve"}
@@ -336,6 +336,12 @@ class LocalCloud:
                 return False
         return True
 
+    def operator(self) -> OpsSession:
+        """`keel ops` on this cloud, with this cloud's clients: a new client would read os.environ
+        while handlers on other threads swap it."""
+        clients = {service: self.client(service) for service in RUNTIME_CLIENTS}
+        return OpsSession(environment=self.template.environment, region=self.template.region, clients=clients)
+
     def _answer_approval(self, execution_arn: str, token: str, decision: Literal["approve", "reject"]) -> bool:
         """A request_approval wait is answered the way an operator answers it (`keel ops approve`):
         recorded in the approvals table and the decision record. False for other token waits."""
@@ -343,7 +349,7 @@ class LocalCloud:
         declared = (resource.get("Properties", {}).get("TableName") for resource in self.template.resources.values())
         if table not in declared:
             return False
-        session = OpsSession(environment=self.template.environment, region=self.template.region)
+        session = self.operator()
         request = next(
             (
                 pending

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import datetime as _datetime
 import importlib
+import threading
 import types
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -43,6 +44,10 @@ WAIT_FUNCTION = (f"{_SFN}.component.state.wait.wait_function.wait_function", "Wa
 CALLBACK_ENDPOINT = (f"{_SFN}.eval.callback.callback", "CallbackEndpoint", "wait")
 RETRIER_MODULE = f"{_SFN}.component.common.retry.retrier_decl"
 EXECUTION_DATA = ("moto.stepfunctions.parser.backend.execution_worker", "ExecutionData")
+# Every in-process AWS call enters moto here. moto's backends are not thread-safe (a transaction
+# deep-copies a table while another execution's thread writes it), so calls are serialized.
+STUBBER = ("moto.core.botocore_stubber", "BotocoreStubber", "__call__")
+_API_LOCK = threading.RLock()
 # Modules whose `datetime` global stamps times the user sees.
 DATETIME_MODULES = (
     f"{_SFN}.eval.event.event_manager",
@@ -53,7 +58,7 @@ DATETIME_MODULES = (
     "moto.stepfunctions.parser.models",
     "moto.stepfunctions.parser.backend.execution",
 )
-PATCHED_METHODS = (LAMBDA_FUNCTION, EVENTS_RULE, WAIT_FUNCTION, CALLBACK_ENDPOINT)
+PATCHED_METHODS = (LAMBDA_FUNCTION, EVENTS_RULE, WAIT_FUNCTION, CALLBACK_ENDPOINT, STUBBER)
 
 
 class Hooks(Protocol):
@@ -161,6 +166,13 @@ def installed(hooks: Hooks) -> Iterator[None]:
     def callback_wait(endpoint: Any, timeout: float | None = None) -> Any:
         return hooks.wait_for_callback(endpoint, timeout)
 
+    original_call = _resolve(*STUBBER)
+
+    def serialized_call(stubber: Any, event_name: str, request: Any, **kwargs: Any) -> Any:
+        with _API_LOCK:
+            return original_call(stubber, event_name, request, **kwargs)
+
+    replace(_resolve(*STUBBER[:2]), STUBBER[2], serialized_call)
     replace(_resolve(*LAMBDA_FUNCTION[:2]), LAMBDA_FUNCTION[2], invoke_lambda)
     replace(_resolve(*EVENTS_RULE[:2]), EVENTS_RULE[2], send_to_targets)
     replace(_resolve(*WAIT_FUNCTION[:2]), WAIT_FUNCTION[2], wait_interval)

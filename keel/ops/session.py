@@ -30,20 +30,21 @@ class OpsSession:
     environment: str
     region: str
     endpoint_url: str | None = None
-    _clients: dict[str, Any] = field(default_factory=dict)
+    # Clients already made (the local cloud hands over its own); others are made on first use.
+    clients: dict[str, Any] = field(default_factory=dict)
 
     @property
     def is_local(self) -> bool:
         return bool(self.endpoint_url) and (urlparse(self.endpoint_url).hostname or "") in LOCAL_HOSTS
 
     def client(self, service: str) -> Any:
-        if service not in self._clients:
+        if service not in self.clients:
             import boto3
 
             # The local cloud accepts any credentials: never send an operator's real ones to it.
             local = {"aws_access_key_id": "keel-local", "aws_secret_access_key": "keel-local"} if self.is_local else {}
-            self._clients[service] = boto3.client(service, region_name=self.region, endpoint_url=self.endpoint_url, **local)
-        return self._clients[service]
+            self.clients[service] = boto3.client(service, region_name=self.region, endpoint_url=self.endpoint_url, **local)
+        return self.clients[service]
 
     def state_machine_name(self, automation: str) -> str:
         return f"keel-{self.environment}-{automation}"
