@@ -13,7 +13,7 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from functions.shared.decisions import Advice, Decision, DecisionRecord
+from functions.shared.decisions import Advice, Decision, DecisionRecord, decision_in
 from functions.shared.errors import InvalidInputError
 from functions.shared.models import KeelContext
 
@@ -224,10 +224,8 @@ def _decision(
     message_id: str,
     already: bool,
 ) -> Decision:
-    return Decision(
-        automation=keel.automation,
-        automation_version=keel.version,
-        environment=keel.environment,
+    return decision_in(
+        keel,
         event_id=event_id,
         execution_arn=execution,
         step=step,
@@ -236,9 +234,7 @@ def _decision(
         reason=chosen.reason,
         rule=chosen.rule,
         resource=f"ticket/{ticket.ticket_id}",
-        dry_run=keel.dry_run,
         input_digest=triage.input_digest,
-        definition_hash=keel.definition_hash,
         code_version=code_version,
         versions=triage.versions,
         advice=triage.advice,

@@ -86,14 +86,14 @@ class Decision(BaseModel):
     details: dict[str, Any] = Field(default_factory=dict)
 
 
-def decision_in(keel: KeelContext, *, event_id: str, execution_arn: str, **fields: Any) -> Decision:
-    """A Decision of the running workflow: automation, version, environment, dry-run and the
-    definition hash come from its context, the rest from `fields`."""
+def decision_in(keel: KeelContext, *, event_id: str, execution_arn: str, dry_run: bool | None = None, **fields: Any) -> Decision:
+    """A Decision of the running workflow: automation, version, environment, dry-run (unless
+    given) and the definition hash come from its context, the rest from `fields`."""
     return Decision(
         automation=keel.automation,
         automation_version=keel.version,
         environment=keel.environment,
-        dry_run=keel.dry_run,
+        dry_run=keel.dry_run if dry_run is None else dry_run,
         definition_hash=keel.definition_hash,
         event_id=event_id,
         execution_arn=execution_arn,

@@ -11,7 +11,7 @@ from typing import Any, Literal, Protocol
 
 from pydantic import Field
 
-from functions.shared.decisions import Decision, DecisionRecord, Outcome, digest
+from functions.shared.decisions import Decision, DecisionRecord, Outcome, decision_in, digest
 from functions.shared.models import Contract, KeelContext, TaskInput
 
 Risk = Literal["low", "medium", "high", "critical"]
@@ -82,22 +82,19 @@ def plan_decision(
     dry_run: bool | None = None,
 ) -> Decision:
     """A decision about a plan, with the runbook as its rule and the plan as its evidence."""
-    return Decision(
-        automation=keel.automation,
-        automation_version=keel.version,
-        environment=keel.environment,
+    return decision_in(
+        keel,
         event_id=event_id,
         execution_arn=execution,
+        dry_run=dry_run,
         step=step,
         action=action,
         outcome=outcome,
         reason=reason,
         rule=plan.rule,
         resource=plan.resource,
-        dry_run=keel.dry_run if dry_run is None else dry_run,
         trigger=plan.trigger,
         input_digest=digest(plan.model_dump(mode="json")),
-        definition_hash=keel.definition_hash,
         code_version=code_version,
         versions={"runbooks": plan.catalog_version},
         details=details or {},
