@@ -12,17 +12,9 @@ from functions.shared.decisions import DecisionLog
 from functions.shared.handler import task_handler
 from functions.shared.overrides import OverrideStore
 from functions.shared.remediation import PlanInput
-from functions.shared.settings import FunctionSettings, load_settings
+from functions.shared.settings import DecisionSettings, settings_reader
 
-
-class Settings(FunctionSettings):
-    keel_decisions_table: str
-    keel_code_version: str
-
-
-@cache
-def settings() -> Settings:
-    return load_settings(Settings)
+settings = settings_reader(DecisionSettings)
 
 
 @cache

@@ -28,7 +28,7 @@ class DecisionReader(Protocol):
 
     def actions_on_resource(self, resource: str, since: datetime) -> list[DecisionRecord]: ...
 
-    def actions_in_window(self, automation: str, since: datetime) -> list[DecisionRecord]: ...
+    def actions_in_window(self, automation: str, since: datetime, at_most: int | None = None) -> list[DecisionRecord]: ...
 
 
 class OverrideReader(Protocol):
@@ -102,7 +102,8 @@ def check_cooldown(plan: Plan, execution: str, log: DecisionReader, now: datetim
 
 def check_blast_radius(keel: KeelContext, log: DecisionReader, now: datetime) -> Check:
     limits = keel.limits
-    taken = log.actions_in_window(keel.automation, now - timedelta(minutes=limits.window_minutes))
+    window_start = now - timedelta(minutes=limits.window_minutes)
+    taken = log.actions_in_window(keel.automation, window_start, at_most=limits.max_actions_per_window)
     details: dict[str, object] = {"actions_in_window": len(taken), "max_actions_per_window": limits.max_actions_per_window}
     if len(taken) < limits.max_actions_per_window:
         return Check(

@@ -11,7 +11,7 @@ from functions.shared.adapters.dynamodb import Table
 from functions.shared.handler import task_handler
 from functions.shared.models import TaskInput
 from functions.shared.observability import metrics
-from functions.shared.settings import FunctionSettings, load_settings
+from functions.shared.settings import FunctionSettings, settings_reader
 
 
 class Settings(FunctionSettings):
@@ -23,9 +23,7 @@ class HeartbeatInput(TaskInput):
     time: datetime
 
 
-@cache
-def settings() -> Settings:
-    return load_settings(Settings)
+settings = settings_reader(Settings)
 
 
 @cache

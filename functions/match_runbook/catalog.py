@@ -15,8 +15,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-
+from functions.shared.contract import ConfigDict, Field, Model, ValidationError, model_validator
 from functions.shared.errors import ConfigurationError, InvalidInputError
 from functions.shared.remediation import ActionName, Risk, Verification
 
@@ -32,7 +31,7 @@ REQUIRED_TARGET: dict[str, set[str]] = {
 }
 
 
-class Strict(BaseModel):
+class Strict(Model):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 

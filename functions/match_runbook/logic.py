@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from functions.match_runbook.catalog import RunbookCatalog, Signal, find_runbook, resolve_target, resource_arn, severity_risk
+from functions.shared.contract import ConfigDict, Field, Model
 from functions.shared.errors import InvalidInputError
 from functions.shared.remediation import Plan, Verification
 
@@ -15,7 +14,7 @@ from functions.shared.remediation import Plan, Verification
 TagReader = Callable[[str], dict[str, str] | None]
 
 
-class SourceEvent(BaseModel):
+class SourceEvent(Model):
     """The EventBridge event, as the workflow passes it on (AWS service events: CloudWatch, GuardDuty)."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")
@@ -28,7 +27,7 @@ class SourceEvent(BaseModel):
     detail: dict[str, Any]
 
 
-class Matched(BaseModel):
+class Matched(Model):
     model_config = ConfigDict(frozen=True)
 
     matched: bool

@@ -5,19 +5,13 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from pydantic import Field
-
 from functions.record_decision import logic
 from functions.shared.adapters.dynamodb import Table
+from functions.shared.contract import Field
 from functions.shared.decisions import Advice, DecisionLog, Outcome
 from functions.shared.handler import task_handler
 from functions.shared.models import TaskInput
-from functions.shared.settings import FunctionSettings, load_settings
-
-
-class Settings(FunctionSettings):
-    keel_decisions_table: str
-    keel_code_version: str
+from functions.shared.settings import DecisionSettings, settings_reader
 
 
 class RecordInput(TaskInput):
@@ -38,9 +32,7 @@ class RecordInput(TaskInput):
     details: dict[str, Any] = Field(default_factory=dict)
 
 
-@cache
-def settings() -> Settings:
-    return load_settings(Settings)
+settings = settings_reader(DecisionSettings)
 
 
 @cache

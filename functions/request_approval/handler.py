@@ -6,15 +6,14 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from functions.request_approval import logic
 from functions.shared.adapters.dynamodb import Table
 from functions.shared.adapters.notify import Notifier
 from functions.shared.approvals import ApprovalStore
+from functions.shared.contract import ConfigDict, Field, Model
 from functions.shared.handler import task_handler
 from functions.shared.models import TaskInput
-from functions.shared.settings import FunctionSettings, load_settings
+from functions.shared.settings import FunctionSettings, settings_reader
 
 
 class Settings(FunctionSettings):
@@ -22,7 +21,7 @@ class Settings(FunctionSettings):
     keel_oncall_topics: str
 
 
-class Request(BaseModel):
+class Request(Model):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     action: str = Field(min_length=1)
@@ -39,9 +38,7 @@ class ApprovalInput(TaskInput):
     request: Request
 
 
-@cache
-def settings() -> Settings:
-    return load_settings(Settings)
+settings = settings_reader(Settings)
 
 
 @cache

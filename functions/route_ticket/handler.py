@@ -6,22 +6,19 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
-from pydantic import Field
-
 from functions.route_ticket import logic
 from functions.shared.adapters.dynamodb import Table
 from functions.shared.adapters.sqs import QueueSender, queue_urls
+from functions.shared.contract import Field
 from functions.shared.decisions import DecisionLog
 from functions.shared.handler import task_handler
 from functions.shared.metric_sink import PowertoolsMetrics
 from functions.shared.models import TaskInput
-from functions.shared.settings import FunctionSettings, load_settings
+from functions.shared.settings import DecisionSettings, settings_reader
 
 
-class Settings(FunctionSettings):
-    keel_decisions_table: str
+class Settings(DecisionSettings):
     keel_idempotency_table: str
-    keel_code_version: str
     keel_queues: str
 
 
@@ -32,9 +29,7 @@ class RouteInput(TaskInput):
     review: logic.Review | None = None
 
 
-@cache
-def settings() -> Settings:
-    return load_settings(Settings)
+settings = settings_reader(Settings)
 
 
 @cache

@@ -11,8 +11,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field
-
+from functions.shared.contract import ConfigDict, Field, Model
 from functions.shared.decisions import Advice, Decision, DecisionRecord, decision_in
 from functions.shared.errors import InvalidInputError
 from functions.shared.models import KeelContext
@@ -20,14 +19,14 @@ from functions.shared.models import KeelContext
 MARKER_DAYS = 90
 
 
-class Customer(BaseModel):
+class Customer(Model):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     id: str
     tier: str
 
 
-class Ticket(BaseModel):
+class Ticket(Model):
     """The fields of the "Ticket Created" detail a team's queue message carries (triage validated the rest).
 
     Its own model, not triage_ticket's contract: each module's package holds only itself and shared/.
@@ -41,7 +40,7 @@ class Ticket(BaseModel):
     channel: str
 
 
-class TriageOutcome(BaseModel):
+class TriageOutcome(Model):
     """What triage_ticket returned (the fields routing needs)."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")
@@ -59,7 +58,7 @@ class TriageOutcome(BaseModel):
     input_digest: str
 
 
-class Review(BaseModel):
+class Review(Model):
     """The reviewer's answer (request_approval's task output), or {"timed_out": true}."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")

@@ -9,17 +9,9 @@ from typing import Any
 from functions.shared.adapters.dynamodb import Table
 from functions.shared.decisions import DecisionLog
 from functions.shared.remediation import ActInput, ActionResult, record_action, record_summary
-from functions.shared.settings import FunctionSettings, load_settings
+from functions.shared.settings import DecisionSettings, settings_reader
 
-
-class ActSettings(FunctionSettings):
-    keel_decisions_table: str
-    keel_code_version: str
-
-
-@cache
-def settings() -> ActSettings:
-    return load_settings(ActSettings)
+settings = settings_reader(DecisionSettings)
 
 
 @cache

@@ -13,9 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from functions.shared.adapters.dynamodb import Table
+from functions.shared.contract import ConfigDict, Field, Model
 from functions.shared.errors import ConflictError, InvalidInputError, NotFoundError
 
 Status = Literal["pending", "approved", "rejected", "expired"]
@@ -23,7 +22,7 @@ PURGE_AFTER = timedelta(days=90)
 BY_STATUS = "by_status"
 
 
-class ApprovalRequest(BaseModel):
+class ApprovalRequest(Model):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     approval_id: str

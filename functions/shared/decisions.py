@@ -21,13 +21,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from functions.shared.adapters.dynamodb import Table, TransactionConflict
+from functions.shared.contract import ConfigDict, Field, Model
 from functions.shared.errors import ConflictError
 from functions.shared.models import KeelContext
 
 GENESIS = "0" * 64
+# Chain records read per page when walking back through a time window.
+WINDOW_PAGE = 50
 HEAD = "head"
 MAX_APPEND_ATTEMPTS = 8
 # Indexes of the decisions table (infra/constructs/platform.py creates them).
@@ -49,7 +50,7 @@ Outcome = Literal[
 ]
 
 
-class Advice(BaseModel):
+class Advice(Model):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     label: str
@@ -58,7 +59,7 @@ class Advice(BaseModel):
     rationale: str = ""
 
 
-class Decision(BaseModel):
+class Decision(Model):
     """What was decided, by which versions, on what input. Everything `keel ops explain` tells."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -101,7 +102,7 @@ def decision_in(keel: KeelContext, *, event_id: str, execution_arn: str, dry_run
     )
 
 
-class DecisionRecord(BaseModel):
+class DecisionRecord(Model):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     seq: int
@@ -264,15 +265,25 @@ class DecisionLog:
         )
         return [record for record in map(_record_from_item, items) if record.decision.outcome in ("taken", "planned")]
 
-    def actions_in_window(self, automation: str, since: datetime) -> list[DecisionRecord]:
-        """Actions an automation took since a time, newest first: blast-radius caps."""
+    def actions_in_window(self, automation: str, since: datetime, at_most: int | None = None) -> list[DecisionRecord]:
+        """Actions an automation took since a time, newest first: blast-radius caps.
+
+        Reads the chain backwards and stops at the window's start, or once `at_most` actions are
+        found: a cap check needs to know only whether the cap is reached, and the chain only grows.
+        """
         cutoff = since.isoformat(timespec="milliseconds")
-        taken = []
-        for record in self.chain(automation, newest_first=True):
-            if record.recorded_at < cutoff:
+        taken: list[DecisionRecord] = []
+        items = self.table.query(
+            "pk = :pk AND begins_with(sk, :seq)",
+            {":pk": _chain_pk(automation), ":seq": "seq#"},
+            forward=False,
+            page_size=WINDOW_PAGE,
+        )
+        for item in items:
+            if item["recorded_at"] < cutoff or (at_most is not None and len(taken) >= at_most):
                 break
-            if record.decision.outcome == "taken":
-                taken.append(record)
+            if json.loads(item["body"]).get("outcome") == "taken":  # only those are validated into records
+                taken.append(_record_from_item(item))
         return taken
 
     def _by_index(self, index: str, attribute: str, value: str) -> list[DecisionRecord]:

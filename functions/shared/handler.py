@@ -15,13 +15,13 @@ from functools import wraps
 from typing import Any, TypeVar
 
 from aws_lambda_powertools.metrics import MetricUnit
-from pydantic import BaseModel, ValidationError
 
+from functions.shared.contract import Model, ValidationError
 from functions.shared.errors import InvalidInputError
 from functions.shared.models import TaskInput
 from functions.shared.observability import logger, metrics
 
-M = TypeVar("M", bound=BaseModel)
+M = TypeVar("M", bound=Model)
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 

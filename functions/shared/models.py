@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from functions.shared.contract import ConfigDict, Field, Model
 
 RISKS = ("low", "medium", "high", "critical")
 
 
-class Contract(BaseModel):
+class Contract(Model):
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
 

@@ -11,15 +11,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
-
 from functions.shared.adapters.dynamodb import Table
+from functions.shared.contract import ConfigDict, Model
 from functions.shared.errors import InvalidInputError
 
 AUTOMATION_WIDE = "automation"
 
 
-class Override(BaseModel):
+class Override(Model):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     automation: str

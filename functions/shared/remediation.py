@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Literal, Protocol
 
-from pydantic import Field
-
+from functions.shared.contract import Field
 from functions.shared.decisions import Decision, DecisionRecord, Outcome, decision_in, digest
 from functions.shared.models import Contract, KeelContext, TaskInput
 

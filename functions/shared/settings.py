@@ -1,4 +1,4 @@
-"""Environment variables as a validated pydantic model, read once per cold start.
+"""Environment variables as a validated contract model, read once per cold start.
 
 A missing or malformed variable raises ConfigurationError naming it; nothing falls back silently.
 """
@@ -7,15 +7,15 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from functools import cache, partial
 from typing import TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
-
+from functions.shared.contract import ConfigDict, Model, ValidationError
 from functions.shared.errors import ConfigurationError
 
 
-class FunctionSettings(BaseModel):
+class FunctionSettings(Model):
     """Base for each module's settings; field names are the variable names, lower-cased."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")
@@ -23,7 +23,20 @@ class FunctionSettings(BaseModel):
     keel_environment: str
 
 
+class DecisionSettings(FunctionSettings):
+    """What every module that records decisions reads: the decisions table, and which code decided."""
+
+    keel_decisions_table: str
+    keel_code_version: str
+
+
 S = TypeVar("S", bound=FunctionSettings)
+
+
+def settings_reader(model: type[S]) -> Callable[[], S]:
+    """A module's settings: read and checked on first use, then kept for the execution environment."""
+    reader: Callable[[], S] = cache(partial(load_settings, model))
+    return reader
 
 
 def load_settings(model: type[S], environ: Mapping[str, str] | None = None) -> S:

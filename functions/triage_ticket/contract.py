@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from functions.shared.contract import ConfigDict, Field, Model
 
 SOURCE = "keel.support"
 DETAIL_TYPE = "Ticket Created"
@@ -20,7 +20,7 @@ Tier = Literal["standard", "premium", "vip"]
 Channel = Literal["email", "web", "chat", "phone"]
 
 
-class Contract(BaseModel):
+class Contract(Model):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
@@ -46,7 +46,7 @@ class TicketCreated(Contract):
         return f"{self.subject}\n{self.body}"
 
 
-class TicketCreatedEvent(BaseModel):
+class TicketCreatedEvent(Model):
     """The whole EventBridge event as it arrives on the bus."""
 
     model_config = ConfigDict(frozen=True, populate_by_name=True)

@@ -32,14 +32,16 @@ def evidence_of(ticket: TicketCreated) -> dict[str, Any]:
 
 
 def ticket_from_evidence(evidence: dict[str, Any]) -> TicketCreated:
-    return TicketCreated(
-        ticket_id=evidence["ticket_id"],
-        subject=evidence["subject"],
-        body=evidence["body"],
-        customer={"id": "redacted", "tier": evidence["customer_tier"]},
-        channel=evidence["channel"],
-        created_at=evidence["created_at"],
-        language=evidence["language"],
+    return TicketCreated.model_validate(
+        {
+            "ticket_id": evidence["ticket_id"],
+            "subject": evidence["subject"],
+            "body": evidence["body"],
+            "customer": {"id": "redacted", "tier": evidence["customer_tier"]},
+            "channel": evidence["channel"],
+            "created_at": evidence["created_at"],
+            "language": evidence["language"],
+        }
     )
 
 

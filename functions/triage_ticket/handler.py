@@ -6,14 +6,13 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
-from pydantic import Field
-
 from functions.shared.adapters.dynamodb import Table
+from functions.shared.contract import Field
 from functions.shared.decisions import DecisionLog
 from functions.shared.handler import task_handler
 from functions.shared.metric_sink import PowertoolsMetrics
 from functions.shared.models import TaskInput
-from functions.shared.settings import FunctionSettings, load_settings
+from functions.shared.settings import DecisionSettings, settings_reader
 from functions.triage_ticket import logic
 from functions.triage_ticket.advisors import Advisor, build_advisor
 from functions.triage_ticket.contract import TicketCreated
@@ -21,10 +20,8 @@ from functions.triage_ticket.evidence import EvidenceStore
 from functions.triage_ticket.policy import Policy, load_policy
 
 
-class Settings(FunctionSettings):
-    keel_decisions_table: str
+class Settings(DecisionSettings):
     keel_idempotency_table: str
-    keel_code_version: str
 
 
 class TriageInput(TaskInput):
@@ -33,9 +30,7 @@ class TriageInput(TaskInput):
     ticket: TicketCreated
 
 
-@cache
-def settings() -> Settings:
-    return load_settings(Settings)
+settings = settings_reader(Settings)
 
 
 @cache

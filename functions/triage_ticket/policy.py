@@ -19,8 +19,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
-
+from functions.shared.contract import ConfigDict, Field, Model, model_validator
 from functions.shared.decisions import Advice
 from functions.triage_ticket.contract import TicketCreated
 
@@ -31,7 +30,7 @@ Action = Literal["route", "review"]
 POLICY_FILE = Path(__file__).resolve().parent / "policy.json"
 
 
-class Strict(BaseModel):
+class Strict(Model):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 

@@ -5,20 +5,14 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from pydantic import Field
-
 from functions.shared.adapters.dynamodb import Table
 from functions.shared.adapters.resources import Alarms, Ec2Instances, EcsServices, IamKeys, SqsQueues
+from functions.shared.contract import Field
 from functions.shared.decisions import DecisionLog, Outcome
 from functions.shared.handler import task_handler
 from functions.shared.remediation import PlanInput, plan_decision, record_summary
-from functions.shared.settings import FunctionSettings, load_settings
+from functions.shared.settings import DecisionSettings, settings_reader
 from functions.verify_remediation import logic
-
-
-class Settings(FunctionSettings):
-    keel_decisions_table: str
-    keel_code_version: str
 
 
 class VerifyInput(PlanInput):
@@ -26,9 +20,7 @@ class VerifyInput(PlanInput):
     action: dict[str, Any] = Field(default_factory=dict)
 
 
-@cache
-def settings() -> Settings:
-    return load_settings(Settings)
+settings = settings_reader(DecisionSettings)
 
 
 @cache

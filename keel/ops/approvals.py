@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from functions.shared.approvals import Answer, ApprovalRequest
 from functions.shared.decisions import Decision, digest
@@ -58,7 +58,7 @@ def answer(
     with aws_call(f"answer approval {approval}"):
         request, token = session.approvals.answer(approval, Answer(approved=approved, decided_by=decided_by, reason=reason), now)
     _resume(session, request, token, values)
-    outcome = "approved" if approved else "rejected"
+    outcome: Literal["approved", "rejected"] = "approved" if approved else "rejected"
     with aws_call("record the answer in the decision record"):
         record = session.decisions.record(
             Decision(

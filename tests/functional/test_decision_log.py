@@ -134,6 +134,28 @@ def test_lookups_by_event_and_resource_and_window(log: DecisionLog, clock: Clock
     assert [record.seq for record in window] == [3, 2]
 
 
+def test_a_capped_window_reads_back_only_as_far_as_the_cap(log: DecisionLog, clock: Clock, monkeypatch: Any) -> None:
+    # Given 120 actions in the window (more than two pages of the backwards walk)
+    start = clock.now
+    for n in range(1, 121):
+        log.record(decision(n))
+    pages: list[int] = []
+    query = log.table.dynamodb.query
+
+    def counting_query(**request: Any) -> Any:
+        response = query(**request)
+        pages.append(len(response["Items"]))
+        return response
+
+    monkeypatch.setattr(log.table.dynamodb, "query", counting_query)
+    # When a cap check asks for at most 3 of them
+    window = log.actions_in_window("alarm_remediation", since=start, at_most=3)
+    # Then it gets the newest 3, from the first page alone; without a cap it walks every page
+    assert [record.seq for record in window] == [120, 119, 118]
+    assert len(pages) == 1
+    assert len(log.actions_in_window("alarm_remediation", since=start)) == 120
+
+
 def test_verify_passes_an_untouched_chain(log: DecisionLog) -> None:
     for n in (1, 2, 3):
         log.record(decision(n))

@@ -86,13 +86,14 @@ class FakeDecisions:
             if r.decision.resource == resource and r.recorded_at >= cutoff and r.decision.outcome in ("taken", "planned")
         ]
 
-    def actions_in_window(self, automation: str, since: datetime) -> list[DecisionRecord]:
+    def actions_in_window(self, automation: str, since: datetime, at_most: int | None = None) -> list[DecisionRecord]:
         cutoff = since.isoformat(timespec="milliseconds")
-        return [
+        taken = [
             r
-            for r in self.records
+            for r in reversed(self.records)
             if r.decision.automation == automation and r.recorded_at >= cutoff and r.decision.outcome == "taken"
         ]
+        return taken[:at_most]
 
 
 @dataclass

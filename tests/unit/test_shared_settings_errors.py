@@ -6,10 +6,10 @@ from datetime import datetime
 
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
-from pydantic import BaseModel
 
 from functions.shared import errors
 from functions.shared.adapters.aws import aws_errors, error_for
+from functions.shared.contract import Model
 from functions.shared.event_claim import claim_key
 from functions.shared.settings import FunctionSettings, load_settings
 
@@ -137,11 +137,11 @@ def test_claim_keys_need_both_parts() -> None:
         claim_key("", "evt-1")
 
 
-class Nested(BaseModel):
+class Nested(Model):
     count: int
 
 
-class Sample(BaseModel):
+class Sample(Model):
     when: datetime
     nested: Nested
 

@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
-from pydantic import ValidationError
 
+from functions.shared.contract import ValidationError
 from functions.triage_ticket.contract import TicketCreated, TicketCreatedEvent
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,7 +25,7 @@ def export_module():
 
 
 def test_the_published_schema_is_what_the_model_generates() -> None:
-    # Given the export script / When it renders the schema from the pydantic contract
+    # Given the export script / When it renders the schema from the contract models
     module = export_module()
 
     # Then the committed file is identical (run scripts/export_ticket_schema.py after changing the contract)

@@ -6,8 +6,8 @@ import json
 from typing import Any
 
 import pytest
-from pydantic import ValidationError
 
+from functions.shared.contract import ValidationError
 from functions.shared.decisions import Advice
 from functions.triage_ticket.contract import TicketCreated
 from functions.triage_ticket.policy import POLICY_FILE, Policy, load_policy

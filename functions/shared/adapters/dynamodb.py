@@ -87,8 +87,10 @@ class Table:
         index: str | None = None,
         forward: bool = True,
         names: dict[str, str] | None = None,
+        page_size: int | None = None,
     ) -> Iterator[dict[str, Any]]:
-        """Every item matching the key condition, across pages, in sort-key order."""
+        """Every item matching the key condition, across pages, in sort-key order. Pages are read as
+        the caller iterates: a caller that stops early reads only the pages it needed."""
         request: dict[str, Any] = {
             "TableName": self.name,
             "KeyConditionExpression": key_condition,
@@ -99,6 +101,8 @@ class Table:
             request["IndexName"] = index
         if names:
             request["ExpressionAttributeNames"] = names
+        if page_size:
+            request["Limit"] = page_size
         while True:
             with aws_errors(f"Query on {self.name}"):
                 response = self.dynamodb.query(**request)
