@@ -43,6 +43,8 @@ class Platform(Construct):
         )
         self._allow_services_to_use_key()
         self.event_bus = events.EventBus(self, "EventBus", event_bus_name=f"keel-{env.name}")
+        # Each route's pages that SNS could not deliver, by route (the dead-letter queue of its subscriptions).
+        self.undelivered_pages: dict[str, sqs.Queue] = {}
         self.topics = {route: self._topic(route, spec.subscriptions) for route, spec in env.oncall_routes.items()}
         self.idempotency_table = self._table("IdempotencyTable", "idempotency", "id", None, ttl="expiration", retain=False)
         self.decisions_table = self._table("DecisionsTable", "decisions", "pk", "sk", ttl=None, retain=True)
@@ -121,6 +123,7 @@ class Platform(Construct):
         )
         for rule in ("AwsSolutions-SQS3", "Serverless-SQSRedrivePolicy"):
             acknowledge(undelivered, rule, f"This queue is itself the dead-letter queue of the '{route}' on-call subscriptions")
+        self.undelivered_pages[route] = undelivered
         for index, sub in enumerate(subs):
             topic.add_subscription(self._subscription(f"{route}-{index}", sub, undelivered))
         return topic

@@ -13,6 +13,7 @@ from infra.constructs.automation import AutomationProps, AutomationResources
 from infra.constructs.function import FunctionProps, KeelFunction, powertools_layer
 from infra.constructs.monitoring import AutomationMonitoring, AutomationMonitoringProps, FunctionAlarms, FunctionAlarmsProps
 from infra.constructs.platform import Platform, PlatformProps
+from infra.constructs.platform_dashboard import PlatformDashboard, PlatformDashboardProps
 from infra.packaging import stage_package
 
 
@@ -76,3 +77,12 @@ class KeelStack(Stack):
                 ),
             )
             self.automations[manifest.name] = resources
+        self.dashboard = PlatformDashboard(
+            self,
+            "PlatformDashboard",
+            PlatformDashboardProps(
+                platform=self.platform,
+                automations=list(self.automations.values()),
+                functions=list(self.functions.values()),
+            ),
+        )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import dashboard_checks as dash
 import pytest
 import template_checks as checks
 
@@ -78,6 +79,19 @@ def test_a_new_automation_gets_its_rule_state_machine_and_alarms_in_every_enviro
         for automation in catalog.automations:
             checks.check_automation(template, environments.get(env), automation, catalog)
         checks.check_functions(template, environments.get(env), catalog)
+
+
+def test_a_new_automation_is_on_the_platform_dashboard_of_every_environment(extended) -> None:
+    # Given the repository with the new automation, synthesized
+    _, environments, _, templates = extended
+
+    # Then each environment's platform dashboard shows it (and its DLQ, its on-call route's undelivered
+    # pages) with everything else: no dashboard code was touched
+    for env, template in templates.items():
+        dash.check_platform_dashboard(template, environments.get(env))
+        body = dash.platform_dashboard(template, env)
+        assert f"{NEW}: events not started" in json.dumps(body)
+        assert "on-call tickets-oncall: pages not delivered" in json.dumps(body)
         checks.check_iam(template)
 
 
