@@ -35,6 +35,8 @@ from typing import Any, Protocol
 
 from keel.local.clock import VirtualClock
 from keel.local.errors import LocalCloudError
+from keel.local.moto_transactions import BACKEND as TRANSACT_WRITE
+from keel.local.moto_transactions import fast_transact_write_items
 
 MOTO_VERSION = "5.2.5"
 
@@ -59,7 +61,7 @@ DATETIME_MODULES = (
     "moto.stepfunctions.parser.models",
     "moto.stepfunctions.parser.backend.execution",
 )
-PATCHED_METHODS = (LAMBDA_FUNCTION, EVENTS_RULE, WAIT_FUNCTION, CALLBACK_ENDPOINT, STUBBER)
+PATCHED_METHODS = (LAMBDA_FUNCTION, EVENTS_RULE, WAIT_FUNCTION, CALLBACK_ENDPOINT, STUBBER, TRANSACT_WRITE)
 
 
 class Hooks(Protocol):
@@ -178,6 +180,8 @@ def installed(hooks: Hooks) -> Iterator[None]:
     # clients, which iterate os.environ (proxy settings): iterate over a snapshot of the keys.
     replace(os._Environ, "__iter__", _environ_snapshot_iter)
     replace(_resolve(*LAMBDA_FUNCTION[:2]), LAMBDA_FUNCTION[2], invoke_lambda)
+    transact = fast_transact_write_items(_resolve(*TRANSACT_WRITE), _resolve(TRANSACT_WRITE[0]))
+    replace(_resolve(*TRANSACT_WRITE[:2]), TRANSACT_WRITE[2], transact)
     replace(_resolve(*EVENTS_RULE[:2]), EVENTS_RULE[2], send_to_targets)
     replace(_resolve(*WAIT_FUNCTION[:2]), WAIT_FUNCTION[2], wait_interval)
     replace(_resolve(*CALLBACK_ENDPOINT[:2]), CALLBACK_ENDPOINT[2], callback_wait)
