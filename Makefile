@@ -51,8 +51,9 @@ lint: $(VENV)/.installed
 	@$(VENV)/bin/ruff format --check .
 	@$(VENV)/bin/mypy
 
+# One worker per core; a file's tests stay on one worker, so its fixtures are built once.
 test: lint
-	@$(VENV)/bin/pytest
+	@$(VENV)/bin/pytest -n auto --dist loadfile
 
 deploy: install
 	@test -n "$(ENV)" || (echo "usage: make deploy ENV=dev|staging|prod" >&2; exit 2)
