@@ -7,8 +7,8 @@ from importlib.metadata import version
 import pytest
 
 from keel.local import moto_patches
-from keel.local.clock import VirtualClock
 from keel.local.errors import LocalCloudError
+from tests.support.moto_hooks import IdleHooks
 
 
 def test_moto_is_the_version_the_patches_were_written_for() -> None:
@@ -31,26 +31,13 @@ def test_a_moved_patch_point_is_named_in_the_error() -> None:
         moto_patches._resolve("moto.events.models", "Rule", "gone")
 
 
-class _Hooks:
-    clock = VirtualClock()
-
-    def invoke_lambda(self, function: object, event: object) -> tuple[str, bool, str]:
-        raise AssertionError("not called")
-
-    def send_to_targets(self, rule: object, event: object, original: object) -> None:
-        raise AssertionError("not called")
-
-    def wait_for_callback(self, endpoint: object, timeout: float | None) -> object:
-        raise AssertionError("not called")
-
-
 def test_patches_are_installed_and_then_restored() -> None:
     from moto.awslambda.models import LambdaFunction
     from moto.events.models import Rule
 
     originals = (LambdaFunction._invoke_lambda, Rule.send_to_targets)
 
-    with moto_patches.installed(_Hooks()):
+    with moto_patches.installed(IdleHooks()):
         assert (LambdaFunction._invoke_lambda, Rule.send_to_targets) != originals
 
     assert (LambdaFunction._invoke_lambda, Rule.send_to_targets) == originals

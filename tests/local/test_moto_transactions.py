@@ -10,27 +10,14 @@ import pytest
 from moto import mock_aws
 
 from keel.local import moto_patches, moto_transactions
-from keel.local.clock import VirtualClock
+from tests.support.moto_hooks import IdleHooks
 
 TABLE = "decisions"
 
 
-class _Hooks:
-    clock = VirtualClock()
-
-    def invoke_lambda(self, function: object, event: object) -> tuple[str, bool, str]:
-        raise AssertionError("not called")
-
-    def send_to_targets(self, rule: object, event: object, original: object) -> None:
-        raise AssertionError("not called")
-
-    def wait_for_callback(self, endpoint: object, timeout: float | None) -> object:
-        raise AssertionError("not called")
-
-
 @pytest.fixture
 def dynamodb() -> Iterator[Any]:
-    with mock_aws(), moto_patches.installed(_Hooks()):
+    with mock_aws(), moto_patches.installed(IdleHooks()):
         client = boto3.client("dynamodb", region_name="us-east-1")
         client.create_table(
             TableName=TABLE,
