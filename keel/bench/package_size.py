@@ -1,7 +1,7 @@
 """Deployment package size per function (infra/packaging.stage_package), and the Powertools layer.
 
 The Powertools layer is not in the packages: functions get it from the public layer. Its size is
-estimated from the installed packages our functions import from it (Powertools, pydantic and their
+estimated from the installed packages our functions import from it (Powertools and its
 dependencies), which is an estimate: the public layer also ships other extras.
 """
 
@@ -17,10 +17,6 @@ from infra.packaging import stage_package
 
 LAYER_PACKAGES = (
     "aws_lambda_powertools",
-    "pydantic",
-    "pydantic_core",
-    "annotated_types",
-    "typing_inspection",
     "typing_extensions",
 )
 

@@ -82,7 +82,8 @@ def cold_section(results: Results) -> list[str]:
         "",
         f"A fresh interpreter per sample imports the handler from its staged deployment package (no bytecode caches, "
         f"as on Lambda), then boto3; median of {results.cold_runs} rounds, targets interleaved. The floors are "
-        "measured in the same run: what pydantic and Powertools cost on their own, before any of our code.",
+        "measured in the same run: what Powertools Logger and Metrics cost on their own, before any of our code; "
+        "pydantic is a reference only (functions validate with functions/shared/contract.py).",
         "",
         *table(
             ["handler", "import ms", "vs bare", "process ms", "vs bare", f"<= {COLD_TARGET}x"],
@@ -101,7 +102,7 @@ def cold_section(results: Results) -> list[str]:
 
 def warm_section(warm: WarmOverhead) -> list[str]:
     labels = {
-        "parse": "parse the input (pydantic TaskInput)",
+        "parse": "parse the input (contract TaskInput)",
         "logger": "Logger.inject_lambda_context",
         "metrics": "Metrics.log_metrics (one metric, EMF line to stdout)",
         "task_handler": "**task_handler (all of it)**",
@@ -297,8 +298,8 @@ def package_section(results: Results) -> list[str]:
         lines += [
             "",
             f"Not in the packages: the Powertools layer (public, resolved at deploy). Estimate from the installed "
-            f"packages our functions import from it (Powertools, pydantic, pydantic-core, annotated-types, "
-            f"typing-inspection, typing-extensions): {layer.files} files, {layer.bytes / 1024 / 1024:.1f} MiB, "
+            f"packages our functions import from it (Powertools, typing-extensions): {layer.files} files, "
+            f"{layer.bytes / 1024 / 1024:.1f} MiB, "
             f"{layer.zipped_bytes / 1024 / 1024:.1f} MiB zipped (**estimate**; the public layer ships more extras).",
         ]
     return lines
