@@ -151,7 +151,7 @@ class LocalCloud:
             self._clients.clear()
 
     def client(self, service: str) -> Any:
-        """A boto3 client on this cloud, made once: creating one reads os.environ, which handlers change."""
+        """A boto3 client on this cloud, made once and reused."""
         import boto3
 
         with self._lock:
@@ -337,8 +337,7 @@ class LocalCloud:
         return True
 
     def operator(self) -> OpsSession:
-        """`keel ops` on this cloud, with this cloud's clients: a new client would read os.environ
-        while handlers on other threads swap it."""
+        """`keel ops` on this cloud, with this cloud's clients."""
         clients = {service: self.client(service) for service in RUNTIME_CLIENTS}
         return OpsSession(environment=self.template.environment, region=self.template.region, clients=clients)
 

@@ -3,9 +3,13 @@
 Each deployed function gets a sandbox: its own copy of the `functions` package (imported fresh, so
 its module-level caches, settings, Logger and boto3 clients are its own, like a Lambda execution
 environment after a cold start), its own environment variables (from the deployed configuration,
-i.e. the template), and a Lambda-like context. `os.environ` and `sys.modules` are process-wide, so
-invocations are serialized by one lock. Whatever a handler prints (Powertools logs and EMF metrics)
-is captured as the invocation's log, never mixed into the CLI's output.
+i.e. the template), and a Lambda-like context. `sys.modules` is process-wide, so invocations are
+serialized by one lock. Whatever a handler prints (Powertools logs and EMF metrics) is captured as
+the invocation's log, never mixed into the CLI's output.
+
+moto runs other executions in their own threads meanwhile, and they read `os.environ` too (botocore
+scans it for proxies on every client it makes): a handler's variables are seen by the handler's own
+thread only, every other thread keeps reading the process's environment, unchanged.
 
 An unhandled exception becomes Lambda's error payload {"errorType": <class name>, ...}, so ASL
 Retry/Catch match on the exception's name as on AWS.
@@ -21,7 +25,7 @@ import sys
 import threading
 import traceback
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, MutableMapping
 from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from dataclasses import dataclass, field
 from typing import Any
@@ -167,7 +171,7 @@ class LambdaRuntime:
         return {"errorType": injected.error, "errorMessage": f"injected by keel local ({injected.note})", "stackTrace": []}, True
 
     def _run(self, sandbox: Sandbox, event: Any, context: LambdaContext, log: io.StringIO) -> tuple[Any, bool]:
-        with self._environment(sandbox.config), _capture(log), _modules_of(sandbox):
+        with _environment(self._variables(sandbox.config)), _capture(log), _modules_of(sandbox):
             try:
                 if sandbox.handler is None:
                     sandbox.handler = _load_handler(sandbox.config.handler)
@@ -177,14 +181,9 @@ class LambdaRuntime:
                 traceback.print_exc(file=log)
                 return _error_payload(error), True
 
-    @contextmanager
-    def _environment(self, config: FunctionConfig) -> Iterator[None]:
-        """The function's variables swapped into os.environ for the invocation.
-
-        Other threads (moto's interpreter, the runner) read os.environ meanwhile, so it is changed key
-        by key, never cleared: the fake credentials, region and MOTO_ACCOUNT_ID stay put throughout.
-        Host variables a function could mistake for its own (KEEL_*, POWERTOOLS_*, ...) are hidden.
-        """
+    def _variables(self, config: FunctionConfig) -> dict[str, str]:
+        """What the function finds in os.environ on Lambda: its configuration, Lambda's own variables,
+        the local cloud's fake credentials, region and account."""
         region = self.base_environment.get("AWS_REGION", "")
         lambda_variables = {
             "AWS_LAMBDA_FUNCTION_NAME": config.name,
@@ -195,20 +194,7 @@ class LambdaRuntime:
             "AWS_DEFAULT_REGION": region,
             "_HANDLER": config.handler,
         }
-        target = {**self.base_environment, **lambda_variables, **config.environment}
-        hidden = [key for key in list(os.environ) if key.startswith(HIDDEN_PREFIXES) and key not in target]
-        previous = {key: os.environ.get(key) for key in [*target, *hidden]}
-        for key in hidden:
-            os.environ.pop(key, None)
-        os.environ.update(target)
-        try:
-            yield
-        finally:
-            for key, value in previous.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
+        return {**self.base_environment, **lambda_variables, **config.environment}
 
 
 def _error_payload(error: BaseException) -> dict[str, Any]:
@@ -238,6 +224,72 @@ def _capture(log: io.StringIO) -> Iterator[None]:
     finally:
         OUTPUT.buffer_ = None
         ERRORS.buffer_ = None
+
+
+class _ThreadEnvironments(MutableMapping[Any, Any]):
+    """os.environ's storage while a handler runs: its thread reads and writes the function's own
+    variables, every other thread the process's. Keys and values are encoded, as os.environ keeps them."""
+
+    def __init__(self, process: MutableMapping[Any, Any]) -> None:
+        self.process = process
+        self._local = threading.local()
+
+    @property
+    def own(self) -> dict[Any, Any] | None:
+        """The variables of the handler running on this thread; None on any other thread."""
+        own: dict[Any, Any] | None = getattr(self._local, "own", None)
+        return own
+
+    @own.setter
+    def own(self, variables: dict[Any, Any] | None) -> None:
+        self._local.own = variables
+
+    def _current(self) -> MutableMapping[Any, Any]:
+        own = self.own
+        return self.process if own is None else own
+
+    def __getitem__(self, key: Any) -> Any:
+        return self._current()[key]
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        self._current()[key] = value
+
+    def __delitem__(self, key: Any) -> None:
+        del self._current()[key]
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(list(self._current()))
+
+    def __len__(self) -> int:
+        return len(self._current())
+
+
+@contextmanager
+def _environment(variables: dict[str, str]) -> Iterator[None]:
+    """The function's variables as os.environ, for the handler's thread only.
+
+    That thread sees the process's variables, less the host's own a function could mistake for its
+    configuration (KEEL_*, POWERTOOLS_*, ...), plus the function's. os.environ stays the same object
+    (modules hold it); its storage is swapped for one that tells threads apart, so other threads
+    (moto's interpreter, the CLI) go on reading the process's variables, which no handler changes.
+    A handler invoking another function on its thread nests; invocations are serialized, so the
+    process's own storage is back when the outermost one ends. What a handler writes stays its own,
+    except that os.environ also passes it to putenv (what child processes would inherit).
+    """
+    environ: Any = os.environ
+    storage = environ._data
+    threads = storage if isinstance(storage, _ThreadEnvironments) else _ThreadEnvironments(storage)
+    process = dict(threads.process)
+    own = {key: value for key, value in process.items() if not environ.decodekey(key).startswith(HIDDEN_PREFIXES)}
+    own.update({environ.encodekey(key): environ.encodevalue(value) for key, value in variables.items()})
+    outer, threads.own = threads.own, own
+    environ._data = threads
+    try:
+        yield
+    finally:
+        threads.own = outer
+        if outer is None:
+            environ._data = threads.process
 
 
 def _is_package_module(name: str) -> bool:

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import datetime as _datetime
 import importlib
-import os
 import threading
 import types
 from collections.abc import Callable, Iterator
@@ -176,9 +175,6 @@ def installed(hooks: Hooks) -> Iterator[None]:
             return original_call(stubber, event_name, request, **kwargs)
 
     replace(_resolve(*STUBBER[:2]), STUBBER[2], serialized_call)
-    # Handlers' variables are swapped into os.environ while moto's worker threads create boto3
-    # clients, which iterate os.environ (proxy settings): iterate over a snapshot of the keys.
-    replace(os._Environ, "__iter__", _environ_snapshot_iter)
     replace(_resolve(*LAMBDA_FUNCTION[:2]), LAMBDA_FUNCTION[2], invoke_lambda)
     transact = fast_transact_write_items(_resolve(*TRANSACT_WRITE), _resolve(TRANSACT_WRITE[0]))
     replace(_resolve(*TRANSACT_WRITE[:2]), TRANSACT_WRITE[2], transact)
@@ -195,11 +191,6 @@ def installed(hooks: Hooks) -> Iterator[None]:
     finally:
         for owner, attribute, value in reversed(originals):
             setattr(owner, attribute, value)
-
-
-def _environ_snapshot_iter(environ: Any) -> Iterator[str]:
-    for key in list(environ._data):
-        yield environ.decodekey(key)
 
 
 # Reading moto's state (private structures, same version caveat).

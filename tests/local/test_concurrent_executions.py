@@ -1,0 +1,70 @@
+"""Many executions at once in one local cloud end exactly as each ends alone.
+
+moto runs every execution in its own threads while our handlers run in-process, so whatever a running
+handler changes in the process (its environment variables, its `functions` modules) must stay
+invisible to the other executions' threads. This starts every remediation sample at once, plus many
+copies of the samples that find no runbook (copies of the others would rightly be refused by the
+cooldown and blast radius of the first), so dozens of executions overlap.
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+from keel.local.cloud import LocalCloud
+from keel.local.eventbridge import load_event_file
+from keel.local.report import ExecutionReport, execution_report
+from keel.local.template import StackTemplate
+from keel.local.world import apply_worlds, template_variables, worlds_for
+
+ROOT = Path(__file__).resolve().parents[2]
+FOLDERS = [ROOT / "events" / "alarm_remediation", ROOT / "events" / "security_finding_response"]
+SAMPLES = [path for folder in FOLDERS for path in sorted(folder.glob("*.json"))]
+# How each sample ends when it runs alone in its own cloud, approvals answered.
+ALONE = {
+    "api-5xx-restart": "resolved",
+    "batch-status-reboot": "resolved",
+    "billing-no-runbook": "no_runbook",
+    "orders-dlq-redrive": "resolved",
+    "payments-cpu-scale-out": "resolved",
+    "backdoor-isolate": "resolved",
+    "iam-key-deactivate": "resolved",
+    "portscan-no-runbook": "no_runbook",
+}
+COPIES = 12
+
+
+def copy_of(event: dict[str, Any]) -> dict[str, Any]:
+    """The same event delivered anew (a new id, so the prologue does not take it for a duplicate)."""
+    return {**event, "id": str(uuid.uuid4())}
+
+
+def ending(execution: ExecutionReport) -> str:
+    """The outcome, or what went wrong on the way (each failed attempt of each state, with its cause)."""
+    if execution.status == "SUCCEEDED" and isinstance(execution.output, dict):
+        return str(execution.output.get("outcome"))
+    errors = [f"{state.name}: {error.get('error')}: {error.get('cause')}" for state in execution.states for error in state.errors]
+    return f"{execution.status} {execution.error}: {execution.cause} after {errors}"
+
+
+def test_executions_running_at_once_each_end_as_they_end_alone(dev_template: StackTemplate) -> None:
+    # Given every remediation sample, and many copies of those that find no runbook
+    samples = {path.stem: load_event_file(path).event for path in SAMPLES}
+    events = list(samples.items())
+    events += [(name, copy_of(samples[name])) for name in ALONE if ALONE[name] == "no_runbook" for _ in range(COPIES)]
+
+    with LocalCloud(dev_template) as cloud:
+        apply_worlds(worlds_for(SAMPLES), cloud.client, template_variables(dev_template.account, dev_template.region))
+
+        # When they are all delivered before any is driven, so their executions overlap
+        sample_of = {}
+        for name, event in events:
+            sample_of.update({delivery.execution_arn: name for delivery in cloud.deliver(event) if delivery.execution_arn})
+        cloud.drive("approve")
+        endings = [(sample_of[arn], ending(execution_report(cloud, arn))) for arn in cloud.execution_arns()]
+
+    # Then each ends with the outcome it has alone
+    assert len(endings) == len(events)
+    assert [(name, end) for name, end in endings if end != ALONE[name]] == []
