@@ -219,17 +219,23 @@ class DecisionLog:
         return DecisionRecord(seq=seq, recorded_at=recorded_at, prev_hash=prev_hash, hash=record_hash, decision=decision)
 
     def chain(self, automation: str, *, newest_first: bool = False) -> Iterator[DecisionRecord]:
-        items = self.table.query(
-            "pk = :pk AND begins_with(sk, :seq)", {":pk": _chain_pk(automation), ":seq": "seq#"}, forward=not newest_first
+        return (_record_from_item(item) for item in self._chain_items(automation, newest_first=newest_first))
+
+    def _chain_items(
+        self, automation: str, *, newest_first: bool = False, page_size: int | None = None
+    ) -> Iterator[dict[str, Any]]:
+        return self.table.query(
+            "pk = :pk AND begins_with(sk, :seq)",
+            {":pk": _chain_pk(automation), ":seq": "seq#"},
+            forward=not newest_first,
+            page_size=page_size,
         )
-        return (_record_from_item(item) for item in items)
 
     def verify(self, automation: str) -> ChainReport:
         """Recompute every hash and link; report each record that was edited, removed or reordered."""
         problems: list[str] = []
         expected_prev, expected_seq, checked = GENESIS, 1, 0
-        items = self.table.query("pk = :pk AND begins_with(sk, :seq)", {":pk": _chain_pk(automation), ":seq": "seq#"})
-        for item in items:
+        for item in self._chain_items(automation):
             checked += 1
             seq = int(item["seq"])
             if seq != expected_seq:
@@ -273,17 +279,12 @@ class DecisionLog:
         """
         cutoff = since.isoformat(timespec="milliseconds")
         taken: list[DecisionRecord] = []
-        items = self.table.query(
-            "pk = :pk AND begins_with(sk, :seq)",
-            {":pk": _chain_pk(automation), ":seq": "seq#"},
-            forward=False,
-            page_size=WINDOW_PAGE,
-        )
-        for item in items:
+        for item in self._chain_items(automation, newest_first=True, page_size=WINDOW_PAGE):
             if item["recorded_at"] < cutoff or (at_most is not None and len(taken) >= at_most):
                 break
-            if json.loads(item["body"]).get("outcome") == "taken":  # only those are validated into records
-                taken.append(_record_from_item(item))
+            body = json.loads(item["body"])
+            if body.get("outcome") == "taken":  # only those are validated into records
+                taken.append(_record_from_item(item, body))
         return taken
 
     def _by_index(self, index: str, attribute: str, value: str) -> list[DecisionRecord]:
@@ -291,8 +292,9 @@ class DecisionLog:
         return sorted((_record_from_item(item) for item in items), key=lambda record: record.recorded_at)
 
 
-def _record_from_item(item: dict[str, Any]) -> DecisionRecord:
-    body = json.loads(item["body"])
+def _record_from_item(item: dict[str, Any], body: dict[str, Any] | None = None) -> DecisionRecord:
+    """The record an item holds; `body` when the caller has already parsed the item's body."""
+    body = dict(json.loads(item["body"]) if body is None else body)
     recorded_at = body.pop("recorded_at")
     return DecisionRecord(
         seq=int(item["seq"]),

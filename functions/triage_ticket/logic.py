@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from functions.shared.decisions import Advice, Decision, DecisionRecord, digest
+from functions.shared.decisions import Advice, Decision, DecisionRecord, decision_in, digest
 from functions.shared.models import KeelContext
 from functions.triage_ticket.advisors import Advisor
 from functions.triage_ticket.contract import TicketCreated
@@ -63,10 +63,8 @@ def triage(
         versions["shadow_model"] = shadow_advice.model_version
         details["shadow"] = _shadow_details(shadow_advice, advice)
     record = log.record(
-        Decision(
-            automation=keel.automation,
-            automation_version=keel.version,
-            environment=keel.environment,
+        decision_in(
+            keel,
             event_id=event_id,
             execution_arn=execution,
             step=step,
@@ -75,10 +73,8 @@ def triage(
             reason=verdict.reason,
             rule=verdict.rule,
             resource=f"ticket/{ticket.ticket_id}",
-            dry_run=keel.dry_run,
             trigger=f"Ticket Created {ticket.ticket_id} via {ticket.channel}",
             input_digest=digest(snapshot),
-            definition_hash=keel.definition_hash,
             code_version=code_version,
             versions=versions,
             advice=advice,
