@@ -17,24 +17,18 @@ from functions.shared.adapters.dynamodb import Table
 from functions.shared.approvals import Answer, ApprovalStore, approval_id
 from functions.shared.decisions import DecisionLog
 from functions.shared.errors import ConflictError, InvalidInputError
+from tests.support.keel_context import keel_fields
 from tests.support.platform_tables import create_tables_from_template
 
-KEEL = {
-    "automation": "alarm_remediation",
-    "version": "1.4.0",
-    "environment": "dev",
-    "owner": "sre-team",
-    "data_classification": "internal",
-    "dry_run": False,
-    "approval_required": None,
-    "approval_from_risk": "medium",
-    "approval_timeout_seconds": 1800,
-    "oncall": "platform-oncall",
-    "escalation": "platform-oncall",
-    "approvers": ["platform-oncall"],
-    "definition_hash": "sha256:abc",
-    "limits": {"max_concurrency": 2, "max_actions_per_window": 5, "window_minutes": 60},
-}
+KEEL = keel_fields(
+    automation="alarm_remediation",
+    version="1.4.0",
+    owner="sre-team",
+    approval_from_risk="medium",
+    approval_timeout_seconds=1800,
+    definition_hash="sha256:abc",
+    limits={"max_concurrency": 2, "max_actions_per_window": 5, "window_minutes": 60},
+)
 EXECUTION = "arn:aws:states:eu-west-1:111111111111:execution:keel-dev-alarm_remediation:run-1"
 
 

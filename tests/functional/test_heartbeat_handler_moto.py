@@ -13,6 +13,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from tests.support.keel_context import keel_fields
+
 TABLE = "keel-dev-idempotency"
 FUNCTION_ENV = {
     "KEEL_ENVIRONMENT": "dev",
@@ -25,22 +27,7 @@ EVENT = {
     "event_id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
     "execution": "arn:aws:states:eu-west-1:111111111111:execution:keel-dev-platform_heartbeat:run-1",
     "time": "2026-11-22T09:00:00Z",
-    "keel": {
-        "automation": "platform_heartbeat",
-        "version": "1.0.0",
-        "environment": "dev",
-        "owner": "platform-team",
-        "data_classification": "internal",
-        "dry_run": False,
-        "approval_required": None,
-        "approval_from_risk": "never",
-        "approval_timeout_seconds": 3600,
-        "oncall": "platform-oncall",
-        "escalation": "platform-oncall",
-        "approvers": ["platform-oncall"],
-        "definition_hash": "sha256:0000",
-        "limits": {"max_concurrency": 1, "max_actions_per_window": 20, "window_minutes": 60},
-    },
+    "keel": keel_fields(),
 }
 
 

@@ -13,6 +13,7 @@ from functions.shared.decisions import Decision, DecisionRecord
 from functions.shared.models import KeelContext
 from functions.shared.overrides import Override
 from functions.shared.remediation import Plan
+from tests.support.keel_context import keel_fields
 
 NOW = datetime(2026, 11, 22, 3, 20, tzinfo=UTC)
 RESOURCE = "arn:aws:ecs:eu-west-1:111111111111:service/orders/orders-api"
@@ -20,22 +21,12 @@ EXECUTION = "arn:aws:states:eu-west-1:111111111111:execution:keel-dev-alarm_reme
 
 
 def keel(**changes: Any) -> KeelContext:
-    base: dict[str, Any] = {
-        "automation": "alarm_remediation",
-        "version": "1.0.0",
-        "environment": "dev",
-        "owner": "platform-team",
-        "data_classification": "internal",
-        "dry_run": False,
-        "approval_required": None,
-        "approval_from_risk": "never",
-        "approval_timeout_seconds": 1800,
-        "oncall": "platform-oncall",
-        "escalation": "platform-oncall",
-        "approvers": ["platform-oncall"],
-        "definition_hash": "sha256:def",
-        "limits": {"max_concurrency": 5, "max_actions_per_window": 3, "window_minutes": 60},
-    }
+    base = keel_fields(
+        automation="alarm_remediation",
+        approval_timeout_seconds=1800,
+        definition_hash="sha256:def",
+        limits={"max_concurrency": 5, "max_actions_per_window": 3, "window_minutes": 60},
+    )
     return KeelContext.model_validate(base | changes)
 
 

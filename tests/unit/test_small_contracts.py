@@ -7,23 +7,19 @@ import pytest
 from functions.shared.models import KeelContext
 from infra.event_pattern import to_event_pattern
 from infra.nag import acknowledge
+from tests.support.keel_context import keel_fields
 
-CONTEXT = {
-    "automation": "ticket_triage",
-    "version": "1.0.0",
-    "environment": "prod",
-    "owner": "tickets-team",
-    "data_classification": "internal",
-    "dry_run": False,
-    "approval_required": None,
-    "approval_from_risk": "medium",
-    "approval_timeout_seconds": 1800,
-    "oncall": "tickets-oncall",
-    "escalation": "platform-oncall",
-    "approvers": ["tickets-oncall"],
-    "definition_hash": "sha256:abc",
-    "limits": {"max_concurrency": 1, "max_actions_per_window": 5, "window_minutes": 60},
-}
+CONTEXT = keel_fields(
+    automation="ticket_triage",
+    environment="prod",
+    owner="tickets-team",
+    approval_from_risk="medium",
+    approval_timeout_seconds=1800,
+    oncall="tickets-oncall",
+    approvers=["tickets-oncall"],
+    definition_hash="sha256:abc",
+    limits={"max_concurrency": 1, "max_actions_per_window": 5, "window_minutes": 60},
+)
 
 
 def test_an_acknowledgment_without_a_specific_reason_is_refused() -> None:

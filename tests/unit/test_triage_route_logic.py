@@ -11,25 +11,17 @@ from functions.route_ticket.logic import Review, Ticket, TriageOutcome, plan, ro
 from functions.shared.decisions import Advice, Decision, DecisionRecord
 from functions.shared.errors import InvalidInputError
 from functions.shared.models import KeelContext
+from tests.support.keel_context import keel_fields
 
 NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 KEEL = KeelContext.model_validate(
-    {
-        "automation": "ticket_triage",
-        "version": "1.0.0",
-        "environment": "dev",
-        "owner": "support-team",
-        "data_classification": "confidential",
-        "dry_run": False,
-        "approval_required": None,
-        "approval_from_risk": "never",
-        "approval_timeout_seconds": 3600,
-        "oncall": "platform-oncall",
-        "escalation": "platform-oncall",
-        "approvers": ["platform-oncall"],
-        "definition_hash": "sha256:abc",
-        "limits": {"max_concurrency": 1, "max_actions_per_window": 10, "window_minutes": 60},
-    }
+    keel_fields(
+        automation="ticket_triage",
+        owner="support-team",
+        data_classification="confidential",
+        definition_hash="sha256:abc",
+        limits={"max_concurrency": 1, "max_actions_per_window": 10, "window_minutes": 60},
+    )
 )
 ROUTING = {"account": "identity", "billing": "billing", "feedback": "product", "sales": "sales", "technical": "support"}
 TICKET = Ticket.model_validate(
