@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from functions.check_guardrails.logic import check_and_record, evaluate
+from functions.check_guardrails.logic import Result, check_and_record, evaluate
 from functions.shared.decisions import Decision, DecisionRecord
 from functions.shared.models import KeelContext
 from functions.shared.overrides import Override
@@ -119,6 +119,21 @@ def taken(resource: str = RESOURCE, *, dry_run: bool = False, automation: str = 
         resource=resource,
         dry_run=dry_run,
         input_digest="sha256:0",
+    )
+
+
+def check_recorded(log: FakeDecisions, *, keel: KeelContext, event_id: str, execution: str) -> Result:
+    """check_and_record of the default plan at NOW, with no overrides."""
+    return check_and_record(
+        keel=keel,
+        event_id=event_id,
+        execution=execution,
+        step="CheckGuardrails",
+        plan=plan(),
+        log=log,
+        overrides=FakeOverrides(),
+        now=NOW,
+        code_version="sha256:code",
     )
 
 
@@ -242,16 +257,11 @@ def test_a_dry_run_plans_and_records_but_acts_on_nothing() -> None:
     log = FakeDecisions()
 
     # When checked and recorded
-    result = check_and_record(
+    result = check_recorded(
+        log,
         keel=keel(dry_run=True, environment="prod", approval_from_risk="medium"),
         event_id="evt-1",
         execution="arn:aws:states:eu-west-1:1:execution:m:dry",
-        step="CheckGuardrails",
-        plan=plan(),
-        log=log,
-        overrides=FakeOverrides(),
-        now=NOW,
-        code_version="sha256:code",
     )
 
     # Then the verdict is dry_run, each guardrail and the plan are recorded, and the plan is marked dry run
@@ -275,17 +285,7 @@ def test_a_refusal_is_recorded_with_the_resource_and_the_runbook() -> None:
     log.add(taken(), NOW - timedelta(minutes=1))
 
     # When checked and recorded
-    result = check_and_record(
-        keel=keel(),
-        event_id="evt-2",
-        execution="arn:aws:states:eu-west-1:1:execution:m:second",
-        step="CheckGuardrails",
-        plan=plan(),
-        log=log,
-        overrides=FakeOverrides(),
-        now=NOW,
-        code_version="sha256:code",
-    )
+    result = check_recorded(log, keel=keel(), event_id="evt-2", execution="arn:aws:states:eu-west-1:1:execution:m:second")
 
     # Then the refusal is on the record, for the resource, and the output says which guardrail refused
     refusal = log.records[-1].decision
@@ -297,17 +297,7 @@ def test_a_refusal_is_recorded_with_the_resource_and_the_runbook() -> None:
 def test_a_passed_plan_is_recorded_as_planned_and_holds_the_cooldown_for_others_not_for_itself() -> None:
     # Given a plan that passes its guardrails and is recorded
     log = FakeDecisions()
-    first = check_and_record(
-        keel=keel(),
-        event_id="evt-1",
-        execution=EXECUTION,
-        step="CheckGuardrails",
-        plan=plan(),
-        log=log,
-        overrides=FakeOverrides(),
-        now=NOW,
-        code_version="sha256:code",
-    )
+    first = check_recorded(log, keel=keel(), event_id="evt-1", execution=EXECUTION)
 
     # When the same execution checks again (a retry), and another execution checks the same resource
     again = evaluate(execution=EXECUTION, keel=keel(), plan=plan(), log=log, overrides=FakeOverrides(), now=NOW)
