@@ -71,7 +71,7 @@ class FieldInfo:
         self.alias: str | None = options.pop("alias", None)
         self.description: str | None = options.pop("description", None)
         self.constraints: dict[str, Any] = {key: value for key, value in options.items() if value is not None}
-        unknown = set(self.constraints) - {"min_length", "max_length", "pattern", "ge", "gt", "le", "lt"}
+        unknown = set(self.constraints) - set(_RULES)  # each constraint is a rule below
         if unknown:
             raise TypeError(f"Field() does not take {', '.join(sorted(unknown))}")
 
@@ -81,9 +81,6 @@ class FieldInfo:
 
     def initial(self) -> Any:
         return self.default_factory() if self.default_factory is not None else self.default
-
-    def is_required(self) -> bool:
-        return self.required
 
 
 # pydantic's names (Field, ConfigDict), so models read the same in infra/ and functions/.
