@@ -43,7 +43,7 @@ def answer(
     values: dict[str, str] | None = None,
     now: datetime | None = None,
 ) -> dict[str, Any]:
-    """Record the answer, resume the workflow with it, and add it to the decision record.
+    """Record the answer in the approvals table and the decision record, then resume the workflow with it.
 
     `values` (`keel ops approve ID --set key=value`) go into the task output under "values", for
     workflows that ask the approver to choose (e.g. a ticket's category); when the request lists
@@ -57,27 +57,20 @@ def answer(
     decided_by = session.caller()
     with aws_call(f"answer approval {approval}"):
         request, token = session.approvals.answer(approval, Answer(approved=approved, decided_by=decided_by, reason=reason), now)
-    _resume(session, request, token, values)
     outcome: Literal["approved", "rejected"] = "approved" if approved else "rejected"
-    with aws_call("record the answer in the decision record"):
-        record = session.decisions.record(
-            Decision(
-                automation=request.automation,
-                automation_version=request.automation_version,
-                environment=request.environment,
-                event_id=request.event_id,
-                execution_arn=request.execution_arn,
-                step=f"{request.step}:answer",
-                action=request.action,
-                outcome=outcome,
-                reason=reason,
-                resource=request.resource,
-                input_digest=digest(request.details),
-                approved_by=decided_by,
-                approval_id=request.approval_id,
-                details={"risk": request.risk, "requested_because": request.why, **({"values": values} if values else {})},
-            )
+    details = {"risk": request.risk, "requested_because": request.why, **({"values": values} if values else {})}
+    # On record before the workflow resumes: its next decision is chained after the answer, never before.
+    record = _record_answer(
+        session, request, stage="answer", outcome=outcome, reason=reason, decided_by=decided_by, details=details
+    )
+    try:
+        _resume(session, request, token, values)
+    except OpsError as error:
+        undelivered = f"the answer was not delivered: {error}"
+        _record_answer(
+            session, request, stage="delivery", outcome="expired", reason=undelivered, decided_by=decided_by, details=details
         )
+        raise
     return {
         "approval_id": approval,
         "outcome": outcome,
@@ -85,6 +78,37 @@ def answer(
         "execution_arn": request.execution_arn,
         "seq": record.seq,
     }
+
+
+def _record_answer(
+    session: OpsSession,
+    request: ApprovalRequest,
+    *,
+    stage: Literal["answer", "delivery"],
+    outcome: Literal["approved", "rejected", "expired"],
+    reason: str,
+    decided_by: str,
+    details: dict[str, Any],
+) -> Any:
+    with aws_call("record the answer in the decision record"):
+        return session.decisions.record(
+            Decision(
+                automation=request.automation,
+                automation_version=request.automation_version,
+                environment=request.environment,
+                event_id=request.event_id,
+                execution_arn=request.execution_arn,
+                step=f"{request.step}:{stage}",
+                action=request.action,
+                outcome=outcome,
+                reason=reason,
+                resource=request.resource,
+                input_digest=digest(request.details),
+                approved_by=decided_by,
+                approval_id=request.approval_id,
+                details=details,
+            )
+        )
 
 
 def check_values(request: ApprovalRequest, values: dict[str, str], *, approved: bool) -> None:

@@ -154,6 +154,27 @@ def test_expiry_escalates_and_a_late_answer_is_refused(cloud: LocalCloud, ops: O
     assert approvals.pending(ops) == []
 
 
+def test_an_answer_the_workflow_no_longer_waits_for_is_on_record_as_undelivered(cloud: LocalCloud, ops: OpsSession) -> None:
+    # Given a waiting execution whose task token someone answers outside keel ops
+    execution = wait_for_approval(cloud, change("evt-stopped"))
+    [waiting] = approvals.pending(ops)
+    [(token, _timeout)] = cloud.waiting_tokens(execution)
+    cloud.client("stepfunctions").send_task_failure(taskToken=token, error="Operator", cause="answered in the console")
+    cloud.drive()
+    # When an operator approves it
+    with pytest.raises(OpsError, match="expired: its workflow is no longer waiting"):
+        approvals.answer(ops, waiting["approval_id"], approved=True, reason="looks fine")
+    # Then the record says who approved, and that the answer reached no workflow
+    answers = ops.decisions.for_execution(execution)
+    assert [(record.decision.step, record.decision.outcome) for record in answers] == [
+        ("AskApproval:answer", "approved"),
+        ("AskApproval:delivery", "expired"),
+    ]
+    assert answers[0].decision.approved_by == answers[1].decision.approved_by
+    assert answers[-1].decision.reason.startswith("the answer was not delivered: approval ")
+    assert approvals.pending(ops) == []
+
+
 def test_a_second_answer_is_refused(cloud: LocalCloud, ops: OpsSession) -> None:
     wait_for_approval(cloud, change("evt-twice"))
     [waiting] = approvals.pending(ops)
