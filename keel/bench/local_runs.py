@@ -242,11 +242,7 @@ class _Bench:
     def _execution(self, arn: str) -> Execution:
         import json
 
-        stepfunctions = self.cloud.client("stepfunctions")
-        described = stepfunctions.describe_execution(executionArn=arn)
-        events: list[dict[str, Any]] = []
-        for page in stepfunctions.get_paginator("get_execution_history").paginate(executionArn=arn):
-            events.extend(page["events"])
+        described, events = self.cloud.execution_record(arn)
         stopped = described.get("stopDate") or described["startDate"]
         source = str(json.loads(described.get("input") or "{}").get("source", ""))
         return Execution(

@@ -376,19 +376,25 @@ class LocalCloud:
         with self._lock:
             return [delivery.execution_arn for delivery in self.deliveries if delivery.execution_arn]
 
+    def execution_status(self, execution_arn: str) -> str:
+        return moto_patches.execution_status(self.template.account, self.template.region, execution_arn)
+
+    def execution_record(self, execution_arn: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """DescribeExecution and GetExecutionHistory of one execution, without the API's serializer."""
+        return moto_patches.execution_record(self.template.account, self.template.region, execution_arn)
+
     def drive(self, decision: Decision = None, *, expire_waits: bool = True) -> None:
         """Run every started execution to an end: answer task tokens, expire their timeouts.
 
         With expire_waits=False, executions waiting for a task token are left waiting (for an
         operator's `keel ops approve`, say) and drive returns once nothing else can move."""
-        stepfunctions = self.client("stepfunctions")
         deadline = time.monotonic() + self.drive_limit_seconds
         running = set(self.execution_arns())
         for arn in running:
             self.blocked.pop(arn, None)
         while running and time.monotonic() < deadline:
             for arn in sorted(running):
-                finished = stepfunctions.describe_execution(executionArn=arn)["status"] != "RUNNING"
+                finished = self.execution_status(arn) != "RUNNING"
                 if finished or not self._answer(arn, decision, expire_waits=expire_waits):
                     running.discard(arn)
             if running:

@@ -19,6 +19,15 @@ nothing else (tests/local/test_moto_canary.py fails loudly, naming the point, if
   we register the wait so the runner can answer it (--approve/--reject) or let its timeout expire on
   the virtual clock.
 
+- moto.core.botocore_stubber.BotocoreStubber.__call__: every in-process AWS call, serialized (below).
+- moto.dynamodb.models.DynamoDBBackend.transact_write_items: without copying whole tables
+  (keel/local/moto_transactions.py).
+- ...parse.asl_parser.AmazonStateLanguageParser.parse, and the module globals `parse` of
+  ...utils.json_path and `boto3` of ...utils.boto_client: built once, not per execution, per path
+  read, per service task (keel/local/moto_caches.py).
+- reads of the Step Functions backend (execution_status, execution_record, pending_callbacks):
+  the API's serializer is slow and would queue behind the executions' own calls.
+
 Everything moto-private is typed Any on purpose: these are not APIs and carry no stable types.
 """
 
@@ -34,6 +43,15 @@ from typing import Any, Protocol
 
 from keel.local.clock import VirtualClock
 from keel.local.errors import LocalCloudError
+from keel.local.moto_caches import (
+    ASL_PARSER,
+    BOTO_CLIENT_MODULE,
+    JSON_PATH_MODULE,
+    PREPROCESSOR,
+    cached_json_path,
+    cached_parse,
+    client_per_service,
+)
 from keel.local.moto_transactions import BACKEND as TRANSACT_WRITE
 from keel.local.moto_transactions import fast_transact_write_items
 
@@ -60,7 +78,7 @@ DATETIME_MODULES = (
     "moto.stepfunctions.parser.models",
     "moto.stepfunctions.parser.backend.execution",
 )
-PATCHED_METHODS = (LAMBDA_FUNCTION, EVENTS_RULE, WAIT_FUNCTION, CALLBACK_ENDPOINT, STUBBER, TRANSACT_WRITE)
+PATCHED_METHODS = (LAMBDA_FUNCTION, EVENTS_RULE, WAIT_FUNCTION, CALLBACK_ENDPOINT, STUBBER, TRANSACT_WRITE, ASL_PARSER)
 
 
 class Hooks(Protocol):
@@ -99,6 +117,10 @@ def check_patch_points() -> list[str]:
     found.append(f"{RETRIER_MODULE}.time")
     _resolve(*EXECUTION_DATA)
     found.append(".".join(EXECUTION_DATA))
+    _resolve(*PREPROCESSOR)
+    found.append(".".join(PREPROCESSOR))
+    found += _module_globals_are(JSON_PATH_MODULE, "parse", "jsonpath_ng.ext.parser")
+    found += _module_globals_are(BOTO_CLIENT_MODULE, "boto3", "boto3")
     for module in DATETIME_MODULES:
         if _resolve(module, "datetime") is not _datetime:
             raise LocalCloudError(f"moto patch point {module}.datetime is no longer the datetime module")
@@ -106,6 +128,14 @@ def check_patch_points() -> list[str]:
     _resolve("moto.stepfunctions.responses", "get_backend")
     _resolve("moto.events.models", "events_backends")
     return found
+
+
+def _module_globals_are(module: str, name: str, origin: str) -> list[str]:
+    """`module.name` still comes from `origin` (a function's module, or the module itself)."""
+    value = _resolve(module, name)
+    if getattr(value, "__module__", getattr(value, "__name__", None)) != origin:
+        raise LocalCloudError(f"moto patch point {module}.{name} is no longer from {origin}")
+    return [f"{module}.{name}"]
 
 
 def _datetime_shim(clock: VirtualClock) -> types.ModuleType:
@@ -151,7 +181,9 @@ def installed(hooks: Hooks) -> Iterator[None]:
     originals: list[tuple[Any, str, Any]] = []
 
     def replace(owner: Any, attribute: str, value: Any) -> None:
-        originals.append((owner, attribute, getattr(owner, attribute)))
+        # A class's own attribute as stored (a staticmethod stays one when it is put back).
+        stored = vars(owner).get(attribute) if isinstance(owner, type) else None
+        originals.append((owner, attribute, stored if stored is not None else getattr(owner, attribute)))
         setattr(owner, attribute, value)
 
     original_send = _resolve(*EVENTS_RULE)
@@ -179,6 +211,10 @@ def installed(hooks: Hooks) -> Iterator[None]:
     transact = fast_transact_write_items(_resolve(*TRANSACT_WRITE), _resolve(TRANSACT_WRITE[0]))
     replace(_resolve(*TRANSACT_WRITE[:2]), TRANSACT_WRITE[2], transact)
     replace(_resolve(*EVENTS_RULE[:2]), EVENTS_RULE[2], send_to_targets)
+    parse = cached_parse(_resolve(*ASL_PARSER), _resolve(*PREPROCESSOR))
+    replace(_resolve(*ASL_PARSER[:2]), ASL_PARSER[2], staticmethod(parse))
+    replace(_resolve(JSON_PATH_MODULE), "parse", cached_json_path(_resolve(JSON_PATH_MODULE, "parse")))
+    replace(_resolve(BOTO_CLIENT_MODULE), "boto3", client_per_service(_resolve(BOTO_CLIENT_MODULE, "boto3")))
     replace(_resolve(*WAIT_FUNCTION[:2]), WAIT_FUNCTION[2], wait_interval)
     replace(_resolve(*CALLBACK_ENDPOINT[:2]), CALLBACK_ENDPOINT[2], callback_wait)
     replace(_resolve(RETRIER_MODULE), "time", _time_shim(hooks.clock))
@@ -234,10 +270,30 @@ def rules_on_bus(account: str, region: str, bus: str) -> list[Any]:
     return list(backend.describe_event_bus(bus).rules.values())
 
 
+def _execution(account: str, region: str, execution_arn: str) -> Any:
+    return _resolve("moto.stepfunctions.responses", "get_backend")(account, region).describe_execution(execution_arn)
+
+
+def execution_status(account: str, region: str, execution_arn: str) -> str:
+    """RUNNING, SUCCEEDED, FAILED, TIMED_OUT or ABORTED, read from the backend: polling it through the
+    API would serialize a response each time and queue behind the executions' own calls."""
+    return str(_execution(account, region, execution_arn).exec_status.value)
+
+
+def execution_record(account: str, region: str, execution_arn: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """An execution as DescribeExecution and GetExecutionHistory describe it, read from the backend
+    (moto's serializer takes about 50 ms per history). Event types are plain strings; event
+    timestamps stay as moto keeps them, ISO 8601 text."""
+    execution = _execution(account, region, execution_arn)
+    described = dict(execution.to_describe_output())
+    described["status"] = str(described["status"].value)
+    events = [{**event, "type": str(event["type"].value)} for event in execution.to_history_output()["events"]]
+    return described, events
+
+
 def pending_callbacks(account: str, region: str, execution_arn: str) -> list[Any]:
     """The callback endpoints (task tokens) an execution is waiting on and nobody has answered."""
-    backend = _resolve("moto.stepfunctions.responses", "get_backend")(account, region)
-    execution = backend.describe_execution(execution_arn)
+    execution = _execution(account, region, execution_arn)
     env = getattr(getattr(execution, "exec_worker", None), "env", None)
     if env is None:  # not started yet, or already finished
         return []
