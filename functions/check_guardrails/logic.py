@@ -26,7 +26,9 @@ Verdict = Literal["proceed", "approval", "refused", "dry_run"]
 class DecisionReader(Protocol):
     def record(self, decision: Decision) -> DecisionRecord: ...
 
-    def actions_on_resource(self, resource: str, since: datetime) -> list[DecisionRecord]: ...
+    def last_action_on_resource(
+        self, resource: str, since: datetime, *, other_than: str | None = None
+    ) -> DecisionRecord | None: ...
 
     def actions_in_window(self, automation: str, since: datetime, at_most: int | None = None) -> list[DecisionRecord]: ...
 
@@ -82,14 +84,9 @@ def check_override(keel: KeelContext, plan: Plan, overrides: OverrideReader) -> 
 def check_cooldown(plan: Plan, execution: str, log: DecisionReader, now: datetime) -> Check:
     """Real actions (taken, or planned by a workflow that passed its guardrails) of other executions."""
     since = now - timedelta(minutes=plan.cooldown_minutes)
-    earlier = [
-        record
-        for record in log.actions_on_resource(plan.resource, since)
-        if not record.decision.dry_run and record.decision.execution_arn != execution
-    ]
-    if not earlier:
+    last = log.last_action_on_resource(plan.resource, since, other_than=execution)
+    if last is None:
         return Check("cooldown", True, f"no action on {plan.resource} in the last {plan.cooldown_minutes} minutes", {})
-    last = earlier[-1]
     return Check(
         "cooldown",
         False,

@@ -261,15 +261,28 @@ class DecisionLog:
     def for_event(self, event_id: str) -> list[DecisionRecord]:
         return self._by_index(BY_EVENT, "event_id", event_id)
 
-    def actions_on_resource(self, resource: str, since: datetime) -> list[DecisionRecord]:
-        """Decisions that acted (or planned to) on a resource since a time: cooldowns."""
+    def last_action_on_resource(self, resource: str, since: datetime, *, other_than: str | None = None) -> DecisionRecord | None:
+        """The newest real action on a resource since a time (taken, or planned by a workflow that passed
+        its guardrails; not a dry run), by an execution other than `other_than`: cooldowns.
+
+        Reads the resource's index backwards and stops at the first one: a busy resource's history is
+        not read (or paid for) in full on every check.
+        """
         items = self.table.query(
             "#r = :r AND recorded_at >= :since",
             {":r": resource, ":since": since.isoformat(timespec="milliseconds")},
             index=BY_RESOURCE,
             names={"#r": "resource"},
+            forward=False,
+            page_size=WINDOW_PAGE,
         )
-        return [record for record in map(_record_from_item, items) if record.decision.outcome in ("taken", "planned")]
+        for item in items:
+            if other_than is not None and item["execution_arn"] == other_than:
+                continue
+            body = json.loads(item["body"])
+            if body.get("outcome") in ("taken", "planned") and not body.get("dry_run"):
+                return _record_from_item(item, body)
+        return None
 
     def actions_in_window(self, automation: str, since: datetime, at_most: int | None = None) -> list[DecisionRecord]:
         """Actions an automation took since a time, newest first: blast-radius caps.

@@ -11,7 +11,7 @@ import pytest
 from moto import mock_aws
 
 from functions.shared.adapters.dynamodb import Table
-from functions.shared.decisions import GENESIS, Advice, Decision, DecisionLog, digest
+from functions.shared.decisions import GENESIS, WINDOW_PAGE, Advice, Decision, DecisionLog, digest
 
 INDEXES = {"by_event": "event_id", "by_execution": "execution_arn", "by_resource": "resource"}
 
@@ -128,10 +128,31 @@ def test_lookups_by_event_and_resource_and_window(log: DecisionLog, clock: Clock
     log.record(decision(4, outcome="refused", reason="cooldown"))
     # Then the event lookup finds its record, and cooldown/blast-radius queries see the actions only
     assert [record.seq for record in log.for_event("event-2")] == [2]
-    assert len(log.actions_on_resource("ecs:web/api", since=start)) == 3
-    assert len(log.actions_on_resource("ecs:web/api", since=start + timedelta(seconds=2))) == 2
+    last = log.last_action_on_resource("ecs:web/api", since=start)
+    assert last is not None
+    assert last.seq == 3
+    assert log.last_action_on_resource("ecs:web/api", since=clock.now + timedelta(seconds=1)) is None
     window = log.actions_in_window("alarm_remediation", since=start + timedelta(seconds=2))
     assert [record.seq for record in window] == [3, 2]
+
+
+def test_the_last_action_on_a_resource_skips_refusals_dry_runs_and_the_asking_execution(log: DecisionLog, clock: Clock) -> None:
+    # Given an action, then more refusals than one page of the backwards walk, a dry run, and the asking execution's plan
+    start = clock.now
+    log.record(decision(1))
+    for n in range(2, 2 + WINDOW_PAGE + 5):
+        log.record(decision(n, outcome="refused", reason="cooldown"))
+    log.record(decision(100, dry_run=True))
+    log.record(decision(101, outcome="planned"))
+    # When execution 101 asks for the last action by anyone else
+    last = log.last_action_on_resource("ecs:web/api", since=start, other_than=decision(101).execution_arn)
+    # Then it is the first action, found past the refusals
+    assert last is not None
+    assert (last.seq, last.decision.event_id) == (1, "event-1")
+    # And another execution sees the plan
+    planned = log.last_action_on_resource("ecs:web/api", since=start, other_than=decision(1).execution_arn)
+    assert planned is not None
+    assert planned.decision.outcome == "planned"
 
 
 def test_a_capped_window_reads_back_only_as_far_as_the_cap(log: DecisionLog, clock: Clock, monkeypatch: Any) -> None:

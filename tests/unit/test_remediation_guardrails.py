@@ -69,13 +69,20 @@ class FakeDecisions:
         self.records.append(record)
         return record
 
-    def actions_on_resource(self, resource: str, since: datetime) -> list[DecisionRecord]:
+    def last_action_on_resource(self, resource: str, since: datetime, *, other_than: str | None = None) -> DecisionRecord | None:
         cutoff = since.isoformat(timespec="milliseconds")
-        return [
-            r
-            for r in self.records
-            if r.decision.resource == resource and r.recorded_at >= cutoff and r.decision.outcome in ("taken", "planned")
-        ]
+        return next(
+            (
+                r
+                for r in reversed(self.records)
+                if r.decision.resource == resource
+                and r.recorded_at >= cutoff
+                and r.decision.outcome in ("taken", "planned")
+                and not r.decision.dry_run
+                and r.decision.execution_arn != other_than
+            ),
+            None,
+        )
 
     def actions_in_window(self, automation: str, since: datetime, at_most: int | None = None) -> list[DecisionRecord]:
         cutoff = since.isoformat(timespec="milliseconds")
