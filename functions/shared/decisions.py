@@ -31,8 +31,13 @@ GENESIS = "0" * 64
 WINDOW_PAGE = 50
 HEAD = "head"
 MAX_APPEND_ATTEMPTS = 8
-# Indexes of the decisions table (infra/constructs/platform.py creates them).
-BY_EVENT, BY_EXECUTION, BY_RESOURCE = "by_event", "by_execution", "by_resource"
+# Indexes of the decisions table, each on an item attribute and recorded_at (infra/constructs/platform.py
+# creates them). by_action_on is sparse: only real actions carry `action_on`, so a cooldown check finds a
+# resource's last action at once, however many refusals and checks were recorded on it since.
+BY_EVENT, BY_EXECUTION, BY_RESOURCE, BY_ACTION_ON = "by_event", "by_execution", "by_resource", "by_action_on"
+INDEXES = {BY_EVENT: "event_id", BY_EXECUTION: "execution_arn", BY_RESOURCE: "resource", BY_ACTION_ON: "action_on"}
+# A cooldown reads a few actions back at most: the asking execution's own plan is skipped.
+ACTIONS_PAGE = 5
 
 Outcome = Literal[
     "planned",
@@ -181,7 +186,8 @@ class DecisionLog:
         seq = int(head["seq"]) + 1 if head else 1
         prev_hash = str(head["hash"]) if head else GENESIS
         recorded_at = self.clock()
-        body = canonical({"recorded_at": recorded_at, **decision.model_dump(mode="json")})
+        fields = decision.model_dump(mode="json")
+        body = canonical({"recorded_at": recorded_at, **fields})
         record_hash = chain_hash(seq, prev_hash, body)
         item: dict[str, Any] = {
             "pk": _chain_pk(decision.automation),
@@ -197,6 +203,8 @@ class DecisionLog:
         }
         if decision.resource:
             item["resource"] = decision.resource
+        if _acts_on(fields):
+            item["action_on"] = decision.resource
         head_write: dict[str, Any]
         new_head = {"pk": _chain_pk(decision.automation), "sk": HEAD, "seq": seq, "hash": record_hash}
         if head:
@@ -265,23 +273,19 @@ class DecisionLog:
         """The newest real action on a resource since a time (taken, or planned by a workflow that passed
         its guardrails; not a dry run), by an execution other than `other_than`: cooldowns.
 
-        Reads the resource's index backwards and stops at the first one: a busy resource's history is
-        not read (or paid for) in full on every check.
+        Reads the sparse by_action_on index backwards: refusals and checks recorded on a busy resource
+        are not in it, so this reads one or two items, not the resource's whole history.
         """
         items = self.table.query(
-            "#r = :r AND recorded_at >= :since",
+            "action_on = :r AND recorded_at >= :since",
             {":r": resource, ":since": since.isoformat(timespec="milliseconds")},
-            index=BY_RESOURCE,
-            names={"#r": "resource"},
+            index=BY_ACTION_ON,
             forward=False,
-            page_size=WINDOW_PAGE,
+            page_size=ACTIONS_PAGE,
         )
         for item in items:
-            if other_than is not None and item["execution_arn"] == other_than:
-                continue
-            body = json.loads(item["body"])
-            if body.get("outcome") in ("taken", "planned") and not body.get("dry_run"):
-                return _record_from_item(item, body)
+            if other_than is None or item["execution_arn"] != other_than:
+                return _record_from_item(item)
         return None
 
     def actions_in_window(self, automation: str, since: datetime, at_most: int | None = None) -> list[DecisionRecord]:
@@ -324,8 +328,15 @@ def _index_mismatches(item: dict[str, Any]) -> list[str]:
         body = json.loads(item["body"])
     except json.JSONDecodeError:
         return [f"record {int(item['seq'])} has a body that is not JSON"]
+    expected = {name: body.get(name) for name in ("event_id", "execution_arn", "resource", "recorded_at")}
+    expected["action_on"] = body.get("resource") if _acts_on(body) else None
     return [
         f"record {int(item['seq'])} has its {name} changed outside the hashed body"
-        for name in ("event_id", "execution_arn", "resource", "recorded_at")
-        if item.get(name) != body.get(name)
+        for name, value in expected.items()
+        if item.get(name) != value
     ]
+
+
+def _acts_on(body: dict[str, Any]) -> bool:
+    """A real action on a resource: what cooldowns look for."""
+    return bool(body.get("resource")) and body.get("outcome") in ("taken", "planned") and not body.get("dry_run")

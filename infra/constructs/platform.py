@@ -15,6 +15,7 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from functions.shared.decisions import INDEXES as DECISION_INDEXES
 from infra.config import Environment, Subscription
 from infra.nag import acknowledge
 
@@ -48,8 +49,8 @@ class Platform(Construct):
         self.topics = {route: self._topic(route, spec.subscriptions) for route, spec in env.oncall_routes.items()}
         self.idempotency_table = self._table("IdempotencyTable", "idempotency", "id", None, ttl="expiration", retain=False)
         self.decisions_table = self._table("DecisionsTable", "decisions", "pk", "sk", ttl=None, retain=True)
-        # Lookups of the decision record (functions/shared/decisions.py): by event, execution, resource.
-        for index, attribute in (("by_event", "event_id"), ("by_execution", "execution_arn"), ("by_resource", "resource")):
+        # Lookups of the decision record: by event, execution, resource, and real actions on a resource.
+        for index, attribute in DECISION_INDEXES.items():
             self.decisions_table.add_global_secondary_index(
                 index_name=index,
                 partition_key=dynamodb.Attribute(name=attribute, type=dynamodb.AttributeType.STRING),

@@ -11,9 +11,7 @@ import pytest
 from moto import mock_aws
 
 from functions.shared.adapters.dynamodb import Table
-from functions.shared.decisions import GENESIS, WINDOW_PAGE, Advice, Decision, DecisionLog, digest
-
-INDEXES = {"by_event": "event_id", "by_execution": "execution_arn", "by_resource": "resource"}
+from functions.shared.decisions import GENESIS, INDEXES, WINDOW_PAGE, Advice, Decision, DecisionLog, digest
 
 
 class Clock:
@@ -137,7 +135,7 @@ def test_lookups_by_event_and_resource_and_window(log: DecisionLog, clock: Clock
 
 
 def test_the_last_action_on_a_resource_skips_refusals_dry_runs_and_the_asking_execution(log: DecisionLog, clock: Clock) -> None:
-    # Given an action, then more refusals than one page of the backwards walk, a dry run, and the asking execution's plan
+    # Given an action, then many refusals, a dry run, and the asking execution's plan
     start = clock.now
     log.record(decision(1))
     for n in range(2, 2 + WINDOW_PAGE + 5):
@@ -252,3 +250,19 @@ def test_concurrent_appends_do_not_fork_the_chain(log: DecisionLog, dynamodb: An
     # Then our record lands after the other writer's, on one unbroken chain
     assert mine.seq == 3
     assert log.verify("alarm_remediation").ok
+
+
+def test_verify_catches_a_refusal_slipped_into_the_cooldown_index(log: DecisionLog, dynamodb: Any, clock: Clock) -> None:
+    # Given a refusal (not a real action, so not in the cooldown index)
+    start = clock.now
+    log.record(decision(1, outcome="refused", reason="cooldown"))
+    assert log.last_action_on_resource("ecs:web/api", since=start) is None
+    # When someone adds it to the index by hand, to block the resource with a fake cooldown
+    dynamodb.update_item(
+        TableName="decisions",
+        Key={"pk": {"S": "chain#alarm_remediation"}, "sk": {"S": "seq#000000000001"}},
+        UpdateExpression="SET action_on = :r",
+        ExpressionAttributeValues={":r": {"S": "ecs:web/api"}},
+    )
+    # Then verify names it
+    assert log.verify("alarm_remediation").problems == ["record 1 has its action_on changed outside the hashed body"]
