@@ -50,7 +50,7 @@ def cached_parse(original_parse: Callable[[str], tuple[Any, Any]], preprocessor:
             if tree is None:
                 program, tree = original_parse(definition)
                 _TREES[definition] = tree
-                if len(_TREES) > KEPT_DEFINITIONS:
+                while len(_TREES) > KEPT_DEFINITIONS:
                     _TREES.popitem(last=False)
                 return program, tree
             _TREES.move_to_end(definition)
