@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -12,6 +13,14 @@ from keel.ops.session import OpsError, OpsSession, aws_call
 
 # Step Functions' answers for a token whose task is gone: it timed out (and escalated) or ended.
 GONE = ("TaskTimedOut", "TaskDoesNotExist", "InvalidToken")
+
+
+class Undelivered(OpsError):
+    """The answer is stored but did not reach the workflow: `gone` when it no longer waits for one."""
+
+    def __init__(self, message: str, *, gone: bool) -> None:
+        super().__init__(message)
+        self.gone = gone
 
 
 def pending(session: OpsSession, now: datetime | None = None) -> list[dict[str, Any]]:
@@ -59,17 +68,18 @@ def answer(
         request, token = session.approvals.answer(approval, Answer(approved=approved, decided_by=decided_by, reason=reason), now)
     outcome: Literal["approved", "rejected"] = "approved" if approved else "rejected"
     details = {"risk": request.risk, "requested_because": request.why, **({"values": values} if values else {})}
+    recorded = functools.partial(_record_answer, session, request, decided_by=decided_by, details=details)
     # On record before the workflow resumes: its next decision is chained after the answer, never before.
-    record = _record_answer(
-        session, request, stage="answer", outcome=outcome, reason=reason, decided_by=decided_by, details=details
-    )
+    try:
+        record = recorded(stage="answer", outcome=outcome, reason=reason)
+    except OpsError as unrecorded:
+        # The answer is stored and cannot be given twice: the workflow must get it now, or it waits to escalate.
+        _resume(session, request, token, values)
+        raise OpsError(f"approval '{approval}' was {outcome} and its workflow resumed, but {unrecorded}") from None
     try:
         _resume(session, request, token, values)
-    except OpsError as error:
-        undelivered = f"the answer was not delivered: {error}"
-        _record_answer(
-            session, request, stage="delivery", outcome="expired", reason=undelivered, decided_by=decided_by, details=details
-        )
+    except Undelivered as error:
+        recorded(stage="delivery", outcome="expired" if error.gone else "failed", reason=f"the answer was not delivered: {error}")
         raise
     return {
         "approval_id": approval,
@@ -85,7 +95,7 @@ def _record_answer(
     request: ApprovalRequest,
     *,
     stage: Literal["answer", "delivery"],
-    outcome: Literal["approved", "rejected", "expired"],
+    outcome: Literal["approved", "rejected", "expired", "failed"],
     reason: str,
     decided_by: str,
     details: dict[str, Any],
@@ -136,6 +146,8 @@ def _resume(session: OpsSession, request: ApprovalRequest, token: str, values: d
     }
     if values:
         answer["values"] = values
+    from botocore.exceptions import BotoCoreError
+
     sfn = session.client("stepfunctions")
     try:
         if request.status == "approved":
@@ -147,5 +159,9 @@ def _resume(session: OpsSession, request: ApprovalRequest, token: str, values: d
         if code in GONE:
             with aws_call(f"mark approval {request.approval_id} expired"):
                 session.approvals.mark_expired(request.approval_id, datetime.now(UTC), force=True)
-            raise OpsError(f"approval '{request.approval_id}' expired: its workflow is no longer waiting ({code})") from None
-        raise OpsError(f"cannot resume the workflow of {request.approval_id}: {code}") from None
+            raise Undelivered(
+                f"approval '{request.approval_id}' expired: its workflow is no longer waiting ({code})", gone=True
+            ) from None
+        raise Undelivered(f"cannot resume the workflow of {request.approval_id}: {code}", gone=False) from None
+    except BotoCoreError as error:  # no answer from the endpoint, a read timeout: the token may still be live
+        raise Undelivered(f"cannot resume the workflow of {request.approval_id}: {error}", gone=False) from None

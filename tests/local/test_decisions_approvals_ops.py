@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
+from functions.shared.errors import ConflictError
 from keel.local.cloud import LocalCloud
 from keel.local.faults import FaultPlan
 from keel.local.template import StackTemplate, load_stack_template
@@ -173,6 +174,54 @@ def test_an_answer_the_workflow_no_longer_waits_for_is_on_record_as_undelivered(
     assert answers[0].decision.approved_by == answers[1].decision.approved_by
     assert answers[-1].decision.reason.startswith("the answer was not delivered: approval ")
     assert approvals.pending(ops) == []
+
+
+class RefusingStepFunctions:
+    """A Step Functions client for an operator whose role may not answer task tokens."""
+
+    def __getattr__(self, operation: str) -> Any:
+        def refuse(**_: Any) -> None:
+            from botocore.exceptions import ClientError
+
+            raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "not allowed"}}, operation)
+
+        return refuse
+
+
+def test_an_answer_that_could_not_be_delivered_is_on_record_as_failed_and_the_workflow_still_waits(
+    cloud: LocalCloud, ops: OpsSession
+) -> None:
+    # Given a waiting execution and an operator who may not answer task tokens
+    execution = wait_for_approval(cloud, change("evt-denied"))
+    [waiting] = approvals.pending(ops)
+    ops.clients["stepfunctions"] = RefusingStepFunctions()
+    # When they approve it
+    with pytest.raises(OpsError, match=r"cannot resume the workflow of .*: AccessDeniedException"):
+        approvals.answer(ops, waiting["approval_id"], approved=True, reason="looks fine")
+    # Then the record says the answer failed to reach it (not that it expired), and the workflow still waits
+    answers = [(record.decision.step, record.decision.outcome) for record in ops.decisions.for_execution(execution)]
+    assert answers == [("AskApproval:answer", "approved"), ("AskApproval:delivery", "failed")]
+    assert status(cloud, execution) == "RUNNING"
+    cloud.drive()
+
+
+def test_an_answer_the_record_refuses_still_resumes_the_workflow(
+    cloud: LocalCloud, ops: OpsSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a waiting execution, and a decision record that cannot be written to just now
+    execution = wait_for_approval(cloud, change("evt-unrecorded"))
+    [waiting] = approvals.pending(ops)
+
+    def busy(_decision: Any) -> None:
+        raise ConflictError("could not append to the change_gate decision chain after 8 attempts")
+
+    monkeypatch.setattr(ops.decisions, "record", busy)
+    # When an operator approves it
+    with pytest.raises(OpsError, match=r"was approved and its workflow resumed, but cannot record the answer"):
+        approvals.answer(ops, waiting["approval_id"], approved=True, reason="looks fine")
+    # Then the workflow got the answer anyway: an answer can be given once, so it must not be left waiting
+    cloud.drive()
+    assert status(cloud, execution) == "SUCCEEDED"
 
 
 def test_a_second_answer_is_refused(cloud: LocalCloud, ops: OpsSession) -> None:
