@@ -35,6 +35,7 @@ MAX_APPEND_ATTEMPTS = 8
 # creates them). by_action_on is sparse: only real actions carry `action_on`, so a cooldown check finds a
 # resource's last action at once, however many refusals and checks were recorded on it since.
 BY_EVENT, BY_EXECUTION, BY_RESOURCE, BY_ACTION_ON = "by_event", "by_execution", "by_resource", "by_action_on"
+# CloudFormation adds or removes one index per table update: a new index here ships in a deploy of its own.
 INDEXES = {BY_EVENT: "event_id", BY_EXECUTION: "execution_arn", BY_RESOURCE: "resource", BY_ACTION_ON: "action_on"}
 # A cooldown reads a few actions back at most: the asking execution's own plan is skipped.
 ACTIONS_PAGE = 5

@@ -46,6 +46,10 @@ def cached_parse(original_parse: Callable[[str], tuple[Any, Any]], preprocessor:
 
     def parse(definition: str) -> tuple[Any, Any]:
         with _PARSE_LOCK:
+            # A preprocessing that raised leaves its scopes behind in that shared list; start clean.
+            scopes = getattr(preprocessor, "_query_language_per_scope", None)
+            if isinstance(scopes, list):
+                scopes.clear()
             tree = _TREES.get(definition)
             if tree is None:
                 program, tree = original_parse(definition)
@@ -66,12 +70,14 @@ def cached_json_path(original_parse: Callable[[str], Any]) -> Callable[[str], An
 
 def client_per_service(boto3_module: Any) -> types.SimpleNamespace:
     """A stand-in for the `boto3` module that boto_client_for uses: one client per (service, region,
-    endpoint), made the first time (boto3 clients are safe to share between threads)."""
-    clients: dict[tuple[str, str, str | None], Any] = {}
+    endpoint, credentials), made the first time (boto3 clients are safe to share between threads)."""
+    clients: dict[tuple[str | None, ...], Any] = {}
     lock = threading.Lock()
 
     def client(*, service_name: str, region_name: str, endpoint_url: str | None = None, **settings: Any) -> Any:
-        key = (service_name, region_name, endpoint_url)
+        # Credentials are part of the key: should moto start passing a state's own, they get their own client.
+        credentials = tuple(settings.get(name) for name in ("aws_access_key_id", "aws_secret_access_key", "aws_session_token"))
+        key = (service_name, region_name, endpoint_url, *credentials)
         with lock:
             if key not in clients:
                 extra = {"endpoint_url": endpoint_url} if endpoint_url else {}

@@ -11,7 +11,7 @@ import pytest
 from moto import mock_aws
 
 from functions.shared.adapters.dynamodb import Table
-from functions.shared.decisions import GENESIS, INDEXES, WINDOW_PAGE, Advice, Decision, DecisionLog, digest
+from functions.shared.decisions import ACTIONS_PAGE, GENESIS, INDEXES, WINDOW_PAGE, Advice, Decision, DecisionLog, digest
 
 
 class Clock:
@@ -151,6 +151,20 @@ def test_the_last_action_on_a_resource_skips_refusals_dry_runs_and_the_asking_ex
     planned = log.last_action_on_resource("ecs:web/api", since=start, other_than=decision(1).execution_arn)
     assert planned is not None
     assert planned.decision.outcome == "planned"
+
+
+def test_the_last_action_by_another_execution_is_found_past_a_page_of_the_askers_own(log: DecisionLog, clock: Clock) -> None:
+    # Given another execution's action, then more of the asking execution's own actions than one page holds
+    start = clock.now
+    log.record(decision(1))
+    asking = decision(2).execution_arn
+    for n in range(ACTIONS_PAGE + 2):
+        log.record(decision(2, step=f"Act{n}", execution_arn=asking))
+    # When the asking execution looks for the last action by anyone else
+    last = log.last_action_on_resource("ecs:web/api", since=start, other_than=asking)
+    # Then the walk went past its own actions to the other one
+    assert last is not None
+    assert last.seq == 1
 
 
 def test_a_capped_window_reads_back_only_as_far_as_the_cap(log: DecisionLog, clock: Clock, monkeypatch: Any) -> None:
