@@ -281,13 +281,15 @@ def execution_status(account: str, region: str, execution_arn: str) -> str:
 
 
 def execution_record(account: str, region: str, execution_arn: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """An execution as DescribeExecution and GetExecutionHistory describe it, read from the backend
-    (moto's serializer takes about 50 ms per history). Event types are plain strings; event
-    timestamps stay as moto keeps them, ISO 8601 text."""
+    """An execution as DescribeExecution and GetExecutionHistory describe it (status and event types
+    as strings, times as datetimes), read from the backend: moto's serializer takes about 50 ms per history."""
     execution = _execution(account, region, execution_arn)
     described = dict(execution.to_describe_output())
     described["status"] = str(described["status"].value)
-    events = [{**event, "type": str(event["type"].value)} for event in execution.to_history_output()["events"]]
+    events = [
+        {**event, "type": str(event["type"].value), "timestamp": _datetime.datetime.fromisoformat(event["timestamp"])}
+        for event in execution.to_history_output()["events"]
+    ]
     return described, events
 
 

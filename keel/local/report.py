@@ -134,11 +134,7 @@ def _task_event(visit: StateVisit, kind: str, event: dict[str, Any]) -> None:
 
 
 def execution_report(cloud: LocalCloud, arn: str) -> ExecutionReport:
-    stepfunctions = cloud.client("stepfunctions")
-    described = stepfunctions.describe_execution(executionArn=arn)
-    events: list[dict[str, Any]] = []
-    for page in stepfunctions.get_paginator("get_execution_history").paginate(executionArn=arn):
-        events.extend(page["events"])
+    described, events = cloud.execution_record(arn)
     states = state_path(events)
     if described["status"] != "RUNNING":
         for visit in states:
