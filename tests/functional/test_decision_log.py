@@ -85,6 +85,21 @@ def decision(
     return Decision(**values)
 
 
+def record_key(seq: int, automation: str = "alarm_remediation") -> dict[str, Any]:
+    return {"pk": {"S": f"chain#{automation}"}, "sk": {"S": f"seq#{seq:012d}"}}
+
+
+def edit_record(dynamodb: Any, seq: int, attribute: str, value: str) -> None:
+    """Someone with write access changes one attribute of a stored record, behind the log's back."""
+    dynamodb.update_item(
+        TableName="decisions",
+        Key=record_key(seq),
+        UpdateExpression="SET #a = :v",
+        ExpressionAttributeNames={"#a": attribute},
+        ExpressionAttributeValues={":v": {"S": value}},
+    )
+
+
 def test_records_chain_by_hash_per_automation(log: DecisionLog) -> None:
     # Given two decisions of one automation and one of another
     first = log.record(decision(1))
@@ -201,14 +216,8 @@ def test_verify_catches_an_edited_record(log: DecisionLog, dynamodb: Any) -> Non
     # Given a chain whose second record's body is edited in place
     for n in (1, 2, 3):
         log.record(decision(n))
-    key = {"pk": {"S": "chain#alarm_remediation"}, "sk": {"S": "seq#000000000002"}}
-    body = dynamodb.get_item(TableName="decisions", Key=key)["Item"]["body"]["S"]
-    dynamodb.update_item(
-        TableName="decisions",
-        Key=key,
-        UpdateExpression="SET body = :b",
-        ExpressionAttributeValues={":b": {"S": body.replace("restart_service", "nothing")}},
-    )
+    body = dynamodb.get_item(TableName="decisions", Key=record_key(2))["Item"]["body"]["S"]
+    edit_record(dynamodb, 2, "body", body.replace("restart_service", "nothing"))
     # When the chain is verified
     report = log.verify("alarm_remediation")
     # Then the edit is named
@@ -219,7 +228,7 @@ def test_verify_catches_an_edited_record(log: DecisionLog, dynamodb: Any) -> Non
 def test_verify_catches_a_removed_record(log: DecisionLog, dynamodb: Any) -> None:
     for n in (1, 2, 3):
         log.record(decision(n))
-    dynamodb.delete_item(TableName="decisions", Key={"pk": {"S": "chain#alarm_remediation"}, "sk": {"S": "seq#000000000002"}})
+    dynamodb.delete_item(TableName="decisions", Key=record_key(2))
     report = log.verify("alarm_remediation")
     assert "record 2 is missing (next record is 3)" in report.problems
     assert "record 3 does not link to the record before it" in report.problems
@@ -228,19 +237,14 @@ def test_verify_catches_a_removed_record(log: DecisionLog, dynamodb: Any) -> Non
 def test_verify_catches_a_truncated_chain(log: DecisionLog, dynamodb: Any) -> None:
     for n in (1, 2, 3):
         log.record(decision(n))
-    dynamodb.delete_item(TableName="decisions", Key={"pk": {"S": "chain#alarm_remediation"}, "sk": {"S": "seq#000000000003"}})
+    dynamodb.delete_item(TableName="decisions", Key=record_key(3))
     report = log.verify("alarm_remediation")
     assert "the chain ends at record 2 but its head says 3" in report.problems
 
 
 def test_verify_catches_an_index_copy_steered_away_from_the_body(log: DecisionLog, dynamodb: Any) -> None:
     log.record(decision(1))
-    dynamodb.update_item(
-        TableName="decisions",
-        Key={"pk": {"S": "chain#alarm_remediation"}, "sk": {"S": "seq#000000000001"}},
-        UpdateExpression="SET event_id = :e",
-        ExpressionAttributeValues={":e": {"S": "someone-else"}},
-    )
+    edit_record(dynamodb, 1, "event_id", "someone-else")
     assert log.verify("alarm_remediation").problems == ["record 1 has its event_id changed outside the hashed body"]
 
 
@@ -272,11 +276,6 @@ def test_verify_catches_a_refusal_slipped_into_the_cooldown_index(log: DecisionL
     log.record(decision(1, outcome="refused", reason="cooldown"))
     assert log.last_action_on_resource("ecs:web/api", since=start) is None
     # When someone adds it to the index by hand, to block the resource with a fake cooldown
-    dynamodb.update_item(
-        TableName="decisions",
-        Key={"pk": {"S": "chain#alarm_remediation"}, "sk": {"S": "seq#000000000001"}},
-        UpdateExpression="SET action_on = :r",
-        ExpressionAttributeValues={":r": {"S": "ecs:web/api"}},
-    )
+    edit_record(dynamodb, 1, "action_on", "ecs:web/api")
     # Then verify names it
     assert log.verify("alarm_remediation").problems == ["record 1 has its action_on changed outside the hashed body"]
