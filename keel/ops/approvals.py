@@ -70,17 +70,23 @@ def answer(
     details = {"risk": request.risk, "requested_because": request.why, **({"values": values} if values else {})}
     recorded = functools.partial(_record_answer, session, request, decided_by=decided_by, details=details)
     # On record before the workflow resumes: its next decision is chained after the answer, never before.
+    # Should recording fail, the workflow is resumed all the same: the answer is stored and cannot be given
+    # twice, so a workflow not told now would wait until it escalates.
+    record, unrecorded = None, None
     try:
         record = recorded(stage="answer", outcome=outcome, reason=reason)
-    except OpsError as unrecorded:
-        # The answer is stored and cannot be given twice: the workflow must get it now, or it waits to escalate.
-        _resume(session, request, token, values)
-        raise OpsError(f"approval '{approval}' was {outcome} and its workflow resumed, but {unrecorded}") from None
+    except OpsError as error:
+        unrecorded = error
     try:
         _resume(session, request, token, values)
     except Undelivered as error:
+        if record is None:
+            lost = f"approval '{approval}' was {outcome} but neither recorded ({unrecorded}) nor delivered ({error})"
+            raise OpsError(lost) from None
         recorded(stage="delivery", outcome="expired" if error.gone else "failed", reason=f"the answer was not delivered: {error}")
         raise
+    if record is None:
+        raise OpsError(f"approval '{approval}' was {outcome} and its workflow resumed, but {unrecorded}")
     return {
         "approval_id": approval,
         "outcome": outcome,
@@ -136,7 +142,7 @@ def check_values(request: ApprovalRequest, values: dict[str, str], *, approved: 
 
 
 def _resume(session: OpsSession, request: ApprovalRequest, token: str, values: dict[str, str]) -> None:
-    from botocore.exceptions import ClientError
+    from botocore.exceptions import BotoCoreError, ClientError
 
     answer: dict[str, Any] = {
         "approved": request.status == "approved",
@@ -146,8 +152,6 @@ def _resume(session: OpsSession, request: ApprovalRequest, token: str, values: d
     }
     if values:
         answer["values"] = values
-    from botocore.exceptions import BotoCoreError
-
     sfn = session.client("stepfunctions")
     try:
         if request.status == "approved":

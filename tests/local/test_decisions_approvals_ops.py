@@ -188,6 +188,11 @@ class RefusingStepFunctions:
         return refuse
 
 
+def busy_record(_decision: Any) -> None:
+    """A decision record that cannot be appended to just now."""
+    raise ConflictError("could not append to the change_gate decision chain after 8 attempts")
+
+
 def test_an_answer_that_could_not_be_delivered_is_on_record_as_failed_and_the_workflow_still_waits(
     cloud: LocalCloud, ops: OpsSession
 ) -> None:
@@ -212,16 +217,27 @@ def test_an_answer_the_record_refuses_still_resumes_the_workflow(
     execution = wait_for_approval(cloud, change("evt-unrecorded"))
     [waiting] = approvals.pending(ops)
 
-    def busy(_decision: Any) -> None:
-        raise ConflictError("could not append to the change_gate decision chain after 8 attempts")
-
-    monkeypatch.setattr(ops.decisions, "record", busy)
+    monkeypatch.setattr(ops.decisions, "record", busy_record)
     # When an operator approves it
     with pytest.raises(OpsError, match=r"was approved and its workflow resumed, but cannot record the answer"):
         approvals.answer(ops, waiting["approval_id"], approved=True, reason="looks fine")
     # Then the workflow got the answer anyway: an answer can be given once, so it must not be left waiting
     cloud.drive()
     assert status(cloud, execution) == "SUCCEEDED"
+
+
+def test_an_answer_neither_recorded_nor_delivered_says_both(
+    cloud: LocalCloud, ops: OpsSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    execution = wait_for_approval(cloud, change("evt-lost"))
+    [waiting] = approvals.pending(ops)
+
+    monkeypatch.setattr(ops.decisions, "record", busy_record)
+    ops.clients["stepfunctions"] = RefusingStepFunctions()
+    with pytest.raises(OpsError, match=r"was approved but neither recorded \(cannot record .*\) nor delivered \(cannot resume"):
+        approvals.answer(ops, waiting["approval_id"], approved=True, reason="looks fine")
+    assert status(cloud, execution) == "RUNNING"
+    cloud.drive()
 
 
 def test_a_second_answer_is_refused(cloud: LocalCloud, ops: OpsSession) -> None:
