@@ -9,7 +9,7 @@ The local cloud spent most of its time not running workflows but rebuilding the 
 - a boto3 client for every service integration a task calls (the decision prologue's DynamoDB write,
   every Lambda invoke, every SNS publish).
 
-Each is a pure function of its text or its (service, region), so it is kept. What an execution
+Each is a pure function of its text or its (service, region, credentials), so it is kept. What an execution
 evaluates is still built afresh from the kept parse tree by moto's own preprocessor: no execution shares
 evaluation components (and their per-run state) with another. A definition or a path that does not
 parse is not kept: moto raises its own error every time, as before.
