@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from infra.errors import KeelConfigError
+from keel.cli_options import SharedOption, share
 from keel.local.errors import LocalCloudError
 
 if TYPE_CHECKING:
@@ -86,9 +87,16 @@ def _local_up(args: argparse.Namespace) -> int:
 
     _local_template(args)
     state = server.start(Path(args.root), args.env, args.port, Path(args.outdir))
+    region = _region(args)
     print(f"keel local: {args.env} is up on {state.endpoint} (pid {state.pid}, log {state.log})")
-    print(f"  try: aws stepfunctions list-state-machines --endpoint-url {state.endpoint} --region {_region(args)}")
-    print("  stop it with: keel local down")
+    # Hints people paste anywhere, run as printed by a test: the local cloud takes any credentials, but
+    # an AWS client sends none unless some are set, so the hint sets throwaway ones for that command only.
+    print(
+        "  try: AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local "
+        f"aws stepfunctions list-state-machines --endpoint-url {state.endpoint} --region {region}"
+    )
+    print(f"  or: keel ops pending --env {args.env} --region {region} --endpoint-url {state.endpoint}")
+    print(f"  stop it with: keel local down --root {Path(args.root).resolve()}")
     return 0
 
 
@@ -203,7 +211,6 @@ def _environment_options(command: argparse.ArgumentParser) -> None:
 
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="keel", description="Keel: automations as production AWS infrastructure.")
-    root.add_argument("--root", default=".", help="the Keel repository (default: current directory)")
     commands = root.add_subparsers(dest="command", required=True)
 
     catalog = commands.add_parser("catalog", help="list the automations in automations/")
@@ -225,6 +232,7 @@ def parser() -> argparse.ArgumentParser:
     from keel.bench.main import register as register_bench
 
     register_bench(commands)
+    share(root, [SharedOption(("--root",), "the Keel repository (default: current directory)", {"default": "."})])
     return root
 
 

@@ -30,15 +30,16 @@ def main() -> int:
     parser.add_argument("--bigrams", action="store_true", help="use word pairs as features too")
     parser.add_argument("--dataset", type=Path, default=DATASET)
     parser.add_argument("--force", action="store_true", help="overwrite an existing model version")
+    parser.add_argument("--models", type=Path, default=MODELS, help=f"where model files go (default: {MODELS.relative_to(ROOT)})")
     args = parser.parse_args()
-    target = MODELS / f"ticket-nb-{args.version}.json"
+    target = args.models / f"ticket-nb-{args.version}.json"
     if target.exists() and not args.force:
         print(f"{target} exists: a model version names one model forever (use a new version or --force)", file=sys.stderr)
         return 1
     result = train(args.dataset, name="ticket-nb", version=args.version, bigrams=args.bigrams)
     target.write_text(json.dumps(result.model, sort_keys=True, separators=(",", ":")) + "\n")
     report = result.evaluation.as_json()
-    print(f"model {target.relative_to(ROOT)} ({target.stat().st_size // 1024} KiB, temperature {result.model['temperature']})")
+    print(f"model {target} ({target.stat().st_size // 1024} KiB, temperature {result.model['temperature']})")
     print(f"splits: train {len(result.splits.train)}, validation {len(result.splits.validation)}, test {len(result.splits.test)}")
     print(f"held-out accuracy {report['accuracy']:.3f}, expected calibration error {report['expected_calibration_error']:.3f}")
     print("recall: " + ", ".join(f"{label} {value:.2f}" for label, value in report["recall"].items()))

@@ -56,14 +56,14 @@ def request_approval(
     subject = f"[Keel {keel.environment}] Approval needed: {keel.automation} wants to {action}" + (
         f" {resource}" if resource else ""
     )
-    message = approval_message(request)
+    message = approval_message(request, keel)
     for route in keel.approvers:
         notify.publish(route, subject, message)
     return request
 
 
-def approval_message(request: ApprovalRequest) -> str:
-    """Everything an approver needs to decide, and the commands that answer."""
+def approval_message(request: ApprovalRequest, keel: KeelContext) -> str:
+    """Everything an approver needs to decide, and the commands that answer (run as printed by a test)."""
     env = request.environment
     lines = [
         f"{request.automation} {request.automation_version} ({env}) asks for approval.",
@@ -77,8 +77,8 @@ def approval_message(request: ApprovalRequest) -> str:
         f"Execution:  {request.execution_arn}",
         f"Expires:    {request.expires_at.isoformat()} (then it escalates to {request.escalation})",
         "",
-        f'Approve:    keel ops approve {request.approval_id} --env {env} --reason "..."',
-        f'Reject:     keel ops reject {request.approval_id} --env {env} --reason "..."',
-        f"Explain:    keel ops explain {request.execution_arn} --env {env}",
+        f'Approve:    {keel.ops_command("approve", request.approval_id)} --reason "..."',
+        f'Reject:     {keel.ops_command("reject", request.approval_id)} --reason "..."',
+        f"Explain:    {keel.ops_command('explain', request.execution_arn)}",
     ]
     return "\n".join(lines)

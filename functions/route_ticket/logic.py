@@ -178,7 +178,7 @@ def route(
         "advised": f"{triage.advice.label} at {triage.advice.confidence:.2f} by {triage.advice.model_version}",
         "overridden": chosen.source == "reviewer" and chosen.category != triage.advice.label,
         "already_routed": already,
-        "explain": f"keel ops explain {event_id}",
+        "explain": keel.ops_command("explain", event_id),
     }
 
 

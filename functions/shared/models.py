@@ -23,6 +23,8 @@ class KeelContext(Contract):
     automation: str
     version: str
     environment: str
+    # The environment's region: printed commands name it, so they run wherever they are pasted.
+    region: str
     owner: str
     data_classification: str
     dry_run: bool
@@ -43,6 +45,10 @@ class KeelContext(Contract):
         if self.approval_from_risk == "never":
             return False
         return RISKS.index(risk) >= RISKS.index(self.approval_from_risk)
+
+    def ops_command(self, verb: str, subject: str) -> str:
+        """`keel ops VERB SUBJECT` for this automation's environment, complete enough to paste anywhere."""
+        return f"keel ops {verb} {subject} --env {self.environment} --region {self.region}"
 
 
 class TaskInput(Contract):

@@ -69,6 +69,7 @@ class AutomationResources(Construct):
             "automation": manifest.name,
             "version": manifest.version,
             "environment": env.name,
+            "region": env.region,
             "owner": manifest.owner,
             "data_classification": manifest.data_classification,
             "dry_run": settings.limits.dry_run,

@@ -96,7 +96,7 @@ class PlatformDashboard(Construct):
             dashboard_name=f"keel-{env.name}-{DASHBOARD_SUFFIX}",
             start=f"-PT{self.range_hours}H",
         )
-        self.dashboard.add_widgets(self._header(env.name))
+        self.dashboard.add_widgets(self._header(env.name, env.region))
         self.dashboard.add_widgets(self._success_over_range(), *self._pending_approvals_count())
         self.dashboard.add_widgets(*self._executions())
         self.dashboard.add_widgets(self._success_rate(), *self._durations())
@@ -104,7 +104,7 @@ class PlatformDashboard(Construct):
         self.dashboard.add_widgets(*self._lambda_health())
         self.dashboard.add_widgets(*self._approvals(env.name))
 
-    def _header(self, env: str) -> cloudwatch.IWidget:
+    def _header(self, env: str, region: str) -> cloudwatch.IWidget:
         names = ", ".join(resources.automation.name for resources in self.automations)
         return cloudwatch.TextWidget(
             markdown=(
@@ -113,7 +113,7 @@ class PlatformDashboard(Construct):
                 f"{len(self.dead_letter_queues)} dead-letter queues. Each automation has its own dashboard "
                 f"(`keel-{env}-<automation>`); alarms page the owners. Pending approvals are read from the state "
                 f"machines' execution logs (exact over a range of at least the approval timeout; default "
-                f"{self.range_hours} h); `keel ops pending --env {env}` lists them."
+                f"{self.range_hours} h); `keel ops pending --env {env} --region {region}` lists them."
             ),
             width=FULL_WIDTH,
             height=3,

@@ -26,6 +26,7 @@ EVENT: dict[str, Any] = {
         "automation": "bench",
         "version": "1.0.0",
         "environment": "dev",
+        "region": "us-east-1",
         "owner": "platform-team",
         "data_classification": "internal",
         "dry_run": False,

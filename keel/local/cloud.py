@@ -87,6 +87,19 @@ class DeadLetter:
         }
 
 
+@dataclass(frozen=True)
+class Page:
+    """A message published to an SNS topic (an on-call route, an approval request)."""
+
+    topic_arn: str
+    subject: str | None
+    message: str
+
+    @property
+    def route(self) -> str:
+        return self.topic_arn.rsplit(":", 1)[-1]
+
+
 @dataclass
 class _Waiting:
     endpoint: Any
@@ -375,6 +388,10 @@ class LocalCloud:
     def execution_arns(self) -> list[str]:
         with self._lock:
             return [delivery.execution_arn for delivery in self.deliveries if delivery.execution_arn]
+
+    def pages(self) -> list[Page]:
+        """Everything published to this cloud's topics so far (by topic, oldest first)."""
+        return [Page(*published) for published in moto_patches.published_messages(self.template.account, self.template.region)]
 
     def execution_status(self, execution_arn: str) -> str:
         return moto_patches.execution_status(self.template.account, self.template.region, execution_arn)

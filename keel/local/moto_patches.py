@@ -127,6 +127,7 @@ def check_patch_points() -> list[str]:
         found.append(f"{module}.datetime")
     _resolve("moto.stepfunctions.responses", "get_backend")
     _resolve("moto.events.models", "events_backends")
+    _resolve("moto.sns.models", "sns_backends")
     return found
 
 
@@ -268,6 +269,17 @@ def rules_on_bus(account: str, region: str, bus: str) -> list[Any]:
     backends = _resolve("moto.events.models", "events_backends")
     backend = backends[account][region]
     return list(backend.describe_event_bus(bus).rules.values())
+
+
+def published_messages(account: str, region: str) -> list[tuple[str, str | None, str]]:
+    """(topic ARN, subject, message) of everything published to SNS topics, in order per topic: moto
+    delivers to no email or HTTPS subscriber, so its record of what was sent is the only copy of a page."""
+    backend = _resolve("moto.sns.models", "sns_backends")[account][region]
+    return [
+        (arn, subject, message)
+        for arn, topic in sorted(backend.topics.items())
+        for _id, message, subject, *_rest in list(topic.sent_notifications)
+    ]
 
 
 def _execution(account: str, region: str, execution_arn: str) -> Any:

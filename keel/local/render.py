@@ -42,7 +42,8 @@ def as_text(run: LocalRun, title: str | None = None) -> str:
     lines.append("")
     lines.extend(_dead_letter_lines(run))
     for arn, told in run.explanations.items():
-        lines += ["", f"$ keel ops explain {arn}", *told.splitlines()]
+        # What `keel ops explain` tells, read before the local cloud went away: not a command to paste.
+        lines += ["", f"decisions of {arn.rsplit(':', 1)[-1]} (as keel ops explain tells them):", *told.splitlines()]
     return "\n".join(lines[1:] if not title else lines)
 
 

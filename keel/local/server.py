@@ -101,7 +101,10 @@ def start(root: Path, environment: str, port: int, outdir: Path, state_dir: Path
     state_dir = state_dir or root / STATE_DIR
     running = read_state(state_dir)
     if running is not None and _alive(running.pid):
-        raise LocalCloudError(f"a local cloud is already up on {running.endpoint} (pid {running.pid}); run `keel local down`")
+        raise LocalCloudError(
+            f"a local cloud is already up on {running.endpoint} (pid {running.pid}); "
+            f"stop it with `keel local down --root {root.resolve()}`"
+        )
     if port_open(port):
         raise LocalCloudError(f"port {port} on 127.0.0.1 is already in use; choose another with --port")
     state_dir.mkdir(parents=True, exist_ok=True)

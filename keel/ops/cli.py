@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
 
+from keel.cli_options import SharedOption, share
 from keel.ops import approvals, executions, explain, overrides, redrive, replay
 from keel.ops.session import OpsError, OpsSession, aws_call
 from keel.render import table, to_json
@@ -16,12 +17,6 @@ from keel.render import table, to_json
 
 def register(commands: Any) -> None:
     ops = commands.add_parser("ops", help="operate automations: executions, decisions, approvals, redrive, KPIs")
-    ops.add_argument("--env", default=os.environ.get("KEEL_ENV", "dev"), help="environment (default: dev, or KEEL_ENV)")
-    ops.add_argument("--region", help="AWS region (default: the environment's, from config/environments.yaml)")
-    ops.add_argument(
-        "--endpoint-url", default=os.environ.get("KEEL_ENDPOINT_URL"), help="a local cloud endpoint (`keel local up`), else AWS"
-    )
-    ops.add_argument("--json", action="store_true", help="print JSON for scripts")
     sub = ops.add_subparsers(dest="ops_command", required=True)
 
     command = sub.add_parser("executions", help="executions of an automation: status, start, duration, console link")
@@ -79,7 +74,22 @@ def register(commands: Any) -> None:
 
     overrides.register(sub)
 
+    share(ops, session_options())
     ops.set_defaults(run=run)
+
+
+def session_options() -> list[SharedOption]:
+    """Where every `keel ops` command points; accepted before or after the subcommand."""
+    return [
+        SharedOption(("--env",), "environment (default: dev, or KEEL_ENV)", {"default": os.environ.get("KEEL_ENV", "dev")}),
+        SharedOption(("--region",), "AWS region (default: the environment's, from config/environments.yaml)"),
+        SharedOption(
+            ("--endpoint-url",),
+            "a local cloud endpoint (`keel local up`; default: KEEL_ENDPOINT_URL), else AWS",
+            {"default": os.environ.get("KEEL_ENDPOINT_URL")},
+        ),
+        SharedOption(("--json",), "print JSON for scripts", {"action": "store_true"}),
+    ]
 
 
 def run(args: argparse.Namespace) -> int:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 from typing import Any
 
 import pytest
@@ -12,13 +11,7 @@ from keel.cli import main
 from keel.local import server
 from keel.local.eventbridge import EventFile
 from keel.local.template import StackTemplate
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
+from tests.support.pasted import free_port
 
 
 def ops(endpoint: str, *args: str) -> list[str]:

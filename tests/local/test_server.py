@@ -13,13 +13,7 @@ from keel.local import server
 from keel.local.errors import LocalCloudError
 from keel.local.eventbridge import EventFile
 from keel.local.template import StackTemplate
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
+from tests.support.pasted import free_port
 
 
 def test_boto3_lists_the_executions_the_served_cloud_ran(dev_template: StackTemplate, heartbeat_event: EventFile) -> None:
@@ -50,8 +44,8 @@ def test_up_and_down_manage_a_background_server(assembly: Path, tmp_path: Path) 
         client = boto3.client("stepfunctions", region_name="eu-west-1", endpoint_url=state.endpoint)
         names = [machine["name"] for machine in client.list_state_machines()["stateMachines"]]
         assert "keel-dev-platform_heartbeat" in names
-        # A second `up` while one is running is refused
-        with pytest.raises(LocalCloudError, match="already up"):
+        # A second `up` while one is running is refused, naming the command that stops the first
+        with pytest.raises(LocalCloudError, match=f"already up.*`keel local down --root {root}`"):
             server.start(root, "dev", free_port(), assembly, state_dir=tmp_path)
     finally:
         stopped = server.stop(tmp_path)

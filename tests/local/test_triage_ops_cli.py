@@ -4,7 +4,6 @@ pending, approve with --set (the reviewer's category), explain and replay."""
 from __future__ import annotations
 
 import json
-import socket
 from pathlib import Path
 from typing import Any
 
@@ -13,15 +12,9 @@ import pytest
 from keel.cli import main
 from keel.local import server
 from keel.local.template import StackTemplate
+from tests.support.pasted import free_port
 
 EVENTS = Path(__file__).resolve().parents[2] / "events" / "ticket_triage"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
 
 
 def run(capsys: pytest.CaptureFixture[str], endpoint: str, *args: str) -> tuple[int, str, str]:

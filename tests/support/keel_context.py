@@ -9,6 +9,7 @@ BASE: dict[str, Any] = {
     "automation": "platform_heartbeat",
     "version": "1.0.0",
     "environment": "dev",
+    "region": "eu-west-1",
     "owner": "platform-team",
     "data_classification": "internal",
     "dry_run": False,
