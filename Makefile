@@ -22,7 +22,8 @@ help:
 	@echo "make demo     set up, synthesize, run every automation's sample events on the local cloud"
 	@echo "make test     set up, lint, type-check and run the whole test suite with branch coverage"
 	@echo "make synth    synthesize every environment into cdk.out (cdk-nag enforced)"
-	@echo "make deploy ENV=dev|staging|prod   cdk deploy one environment (needs AWS credentials)"
+	@echo "make deploy ENV=dev|staging|prod [AUTOMATION=name] [OWNER=team]   cdk deploy (needs AWS credentials)"
+	@echo "make diff ENV=... [AUTOMATION=name] [OWNER=team]   cdk diff against what is deployed"
 	@echo "make lint     ruff (incl. complexity) and mypy"
 
 $(VENV)/.installed: pyproject.toml constraints.txt
@@ -40,8 +41,7 @@ install: $(VENV)/.installed node_modules/.installed
 
 synth: $(VENV)/.installed
 	@rm -rf cdk.out
-	@$(PY) app.py
-	@echo "synthesized: $$(ls cdk.out/assembly-*/*.template.json | tr '\n' ' ')"
+	@$(PY) -m keel synth --outdir cdk.out
 
 demo: $(VENV)/.installed
 	@$(PY) -m keel demo
@@ -55,12 +55,20 @@ lint: $(VENV)/.installed
 test: lint
 	@$(VENV)/bin/pytest -n auto --dist loadfile
 
+# Stacks to deploy or diff: the whole environment, or AUTOMATION=name(s) and/or OWNER=team(s). The CDK
+# CLI adds the platform stack they depend on and skips any stack whose template did not change.
+STACKS = $(VENV)/bin/keel stacks --env $(ENV) $(foreach a,$(AUTOMATION),--automation $(a)) $(foreach o,$(OWNER),--owner $(o))
+# Automation stacks deploy this many at a time, after the platform stack (the CLI orders dependencies).
+CONCURRENCY ?= 8
+CDK := npx --no-install cdk
+CDK_APP := --no-notices --app "$(PY) app.py"
+
 deploy: install
-	@test -n "$(ENV)" || (echo "usage: make deploy ENV=dev|staging|prod" >&2; exit 2)
-	@npx --no-install cdk deploy --no-notices --app "$(PY) app.py" "$(ENV)/*" --require-approval broadening
+	@test -n "$(ENV)" || (echo "usage: make deploy ENV=dev|staging|prod [AUTOMATION=name] [OWNER=team]" >&2; exit 2)
+	@stacks=$$($(STACKS)); $(CDK) deploy $(CDK_APP) --concurrency $(CONCURRENCY) --require-approval broadening $$stacks
 
 diff: install
-	@npx --no-install cdk diff --no-notices --app "$(PY) app.py" "$(ENV)/*"
+	@stacks=$$($(STACKS)); $(CDK) diff $(CDK_APP) $$stacks
 
 bench: $(VENV)/.installed
 	@$(PY) -m keel bench

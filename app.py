@@ -8,15 +8,19 @@ import sys
 
 from infra.app_builder import build_app
 from infra.errors import KeelConfigError
+from infra.quotas import QuotaExceeded
+from infra.synthesis import synthesize
 
 
 def main() -> int:
     try:
-        keel = build_app(outdir=os.environ.get("CDK_OUTDIR", "cdk.out"))
+        synthesize(build_app(outdir=os.environ.get("CDK_OUTDIR", "cdk.out")))
     except KeelConfigError as error:
         print(f"keel: invalid configuration: {error}", file=sys.stderr)
         return 1
-    keel.app.synth()
+    except QuotaExceeded as error:
+        print(f"keel: quota: {error}", file=sys.stderr)
+        return 1
     return 0
 
 

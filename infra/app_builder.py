@@ -1,24 +1,45 @@
-"""Builds the CDK app: one Stage per environment, cdk-nag on all of it. Used by app.py and tests."""
+"""Builds the CDK app: one Stage per environment, cdk-nag on all of it. Used by app.py and tests.
+
+Each environment is a platform stack, one stack per automation and one per owning team. Automation
+and team stacks depend on the platform stack for their deploy order only: they reach its resources
+by name (infra/names.py), so no stack exports anything and each deploys on its own.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import aws_cdk as cdk
 
+from infra import names
 from infra.catalog import Catalog, load_catalog
-from infra.config import EnvironmentTable, load_environments
+from infra.config import Environment, EnvironmentTable, load_environments
 from infra.nag import enable_checks
-from infra.stacks.keel_stack import KeelStack
+from infra.stacks.automation_stack import AutomationStack, AutomationStackProps, stage_packages
+from infra.stacks.platform_stack import PlatformStack
+from infra.stacks.team_stack import TeamStack
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 @dataclass(frozen=True)
+class EnvironmentStacks:
+    """An environment's stacks: the platform, then an automation's or a team's by name."""
+
+    environment: Environment
+    platform: PlatformStack
+    automations: dict[str, AutomationStack] = field(default_factory=dict)
+    teams: dict[str, TeamStack] = field(default_factory=dict)
+
+    def all(self) -> list[cdk.Stack]:
+        return [self.platform, *self.automations.values(), *self.teams.values()]
+
+
+@dataclass(frozen=True)
 class KeelApp:
     app: cdk.App
-    stacks: dict[str, KeelStack]
+    environments: dict[str, EnvironmentStacks]
 
 
 def build_app(
@@ -30,17 +51,48 @@ def build_app(
     app = cdk.App(outdir=outdir) if outdir else cdk.App()
     # Packages are staged beside the assembly they belong to, so concurrent synths never share them.
     build_root = Path(app.outdir) / ".keel-build"
-    stacks = {}
-    for env in environments.environments.values():
-        stage = cdk.Stage(app, env.name, env=cdk.Environment(account=env.account, region=env.region))
-        stacks[env.name] = KeelStack(
-            stage,
-            "Keel",
-            stack_name=env.stack_name,
-            description=f"Keel automation platform, environment {env.name}",
-            environment=env,
-            catalog=catalog,
-            build_dir=build_root / env.name,
-        )
+    built = {env.name: _environment(app, env, catalog, build_root / env.name) for env in environments.environments.values()}
     enable_checks(app)
-    return KeelApp(app=app, stacks=stacks)
+    return KeelApp(app=app, environments=built)
+
+
+def _environment(app: cdk.App, env: Environment, catalog: Catalog, build_dir: Path) -> EnvironmentStacks:
+    stage = cdk.Stage(app, env.name, env=cdk.Environment(account=env.account, region=env.region))
+    declared_secrets = sorted({secret for automation in catalog.automations for secret in automation.manifest.secrets})
+    platform_name = names.platform_stack(env.name)
+    platform = PlatformStack(
+        stage,
+        platform_name,
+        stack_name=platform_name,
+        description=f"Keel {env.name}: the platform (bus, key, tables, on-call topics, platform dashboard)",
+        environment=env,
+        secrets=declared_secrets,
+    )
+    stacks = EnvironmentStacks(environment=env, platform=platform)
+    packages = stage_packages(catalog, build_dir)
+    for automation in catalog.automations:
+        name = names.automation_stack(env.name, automation.name)
+        stack = AutomationStack(
+            stage,
+            name,
+            AutomationStackProps(environment=env, automation=automation, catalog=catalog, packages=packages),
+            stack_name=name,
+            description=f"Keel {env.name}: automation {automation.name} {automation.manifest.version} "
+            f"({automation.manifest.owner})",
+        )
+        stack.add_stack_dependency(platform, "reaches the platform's resources by name: deploy the platform first")
+        stacks.automations[automation.name] = stack
+    for owner in sorted({automation.manifest.owner for automation in catalog.automations}):
+        name = names.team_stack(env.name, owner)
+        team = TeamStack(
+            stage,
+            name,
+            stack_name=name,
+            description=f"Keel {env.name}: dashboard of team {owner}",
+            environment=env,
+            owner=owner,
+            automations=[automation for automation in catalog.automations if automation.manifest.owner == owner],
+        )
+        team.add_stack_dependency(platform, "deployed after the platform, like every stack of the environment")
+        stacks.teams[owner] = team
+    return stacks

@@ -20,6 +20,8 @@ from infra.function_spec import FunctionSpec, load_function_specs
 from infra.manifest import Manifest
 
 MAX_QUEUE_NAME = 80
+# keel-<env>-platform is the platform's dashboard; an automation's dashboard is keel-<env>-<name>.
+RESERVED_NAMES = frozenset({"platform"})
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,10 @@ def _load_automation(path: Path, root: Path, functions: dict[str, FunctionSpec],
     manifest = _parse_manifest(path)
     if manifest.name != path.stem:
         raise KeelConfigError(path, "name", f"'{manifest.name}' must match the file name '{path.stem}'")
+    if manifest.name in RESERVED_NAMES:
+        raise KeelConfigError(
+            path, "name", f"'{manifest.name}' is reserved: keel-<env>-{manifest.name} is the platform's dashboard"
+        )
     _check_references(path, manifest, functions, environments)
     asl_path = root / "statemachines" / manifest.workflow.definition
     if not asl_path.is_file():

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from aws_cdk import Acknowledgment, Validations
+from typing import Any
+
+from aws_cdk import Acknowledgment, Stack, Validations
 from cdk_nag import AwsSolutionsChecks, ServerlessChecks
 from constructs import IConstruct
 
@@ -17,3 +19,23 @@ def acknowledge(resource: IConstruct, rule: str, reason: str) -> None:
     if len(reason) < 20:
         raise ValueError(f"acknowledgment of {rule} needs a specific reason, got '{reason}'")
     Validations.of(resource).acknowledge(Acknowledgment(id=rule, reason=reason))
+
+
+def nag_resource_of(scope: IConstruct, value: str) -> str:
+    """How cdk-nag spells a resource (an ARN, maybe built of tokens) in a finding id: a Ref as <Id>,
+    a GetAtt as <Id.Attribute>, joined parts in order."""
+    return _spelled(Stack.of(scope).resolve(value))
+
+
+def _spelled(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and len(value) == 1:
+        ((function, argument),) = value.items()
+        if function == "Ref":
+            return f"<{argument}>"
+        if function == "Fn::GetAtt":
+            return f"<{'.'.join(argument)}>"
+        if function == "Fn::Join":
+            return str(argument[0]).join(_spelled(part) for part in argument[1])
+    raise ValueError(f"cannot spell {value!r} as cdk-nag does")

@@ -9,46 +9,71 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from infra.errors import KeelConfigError
+from infra.quotas import QuotaExceeded
 from keel.cli_options import SharedOption, share
 from keel.local.errors import LocalCloudError
 
 if TYPE_CHECKING:
+    from infra.catalog import Catalog
     from keel.local.faults import FaultPlan
-    from keel.local.template import StackTemplate
+    from keel.local.template import EnvironmentTemplate
 
 
 def _catalog(args: argparse.Namespace) -> int:
-    from infra.catalog import load_catalog
-    from infra.config import load_environments
-    from keel.catalog_view import render
+    from keel.catalog_view import render, stack_rows
 
     root = Path(args.root)
-    catalog = load_catalog(root, load_environments(root / "config" / "environments.yaml"))
-    print(render(catalog, as_json=args.json))
+    stacks = stack_rows(_local_template(args)) if args.stacks else None
+    print(render(_load_catalog(root), stacks, as_json=args.json, env=args.env))
+    return 0
+
+
+def _load_catalog(root: Path) -> Catalog:
+    from infra.catalog import load_catalog
+    from infra.config import load_environments
+
+    return load_catalog(root, load_environments(root / "config" / "environments.yaml"))
+
+
+def _stacks(args: argparse.Namespace) -> int:
+    from infra.config import load_environments
+    from keel.catalog_view import stack_selectors
+
+    root = Path(args.root)
+    known = load_environments(root / "config" / "environments.yaml").environments
+    if args.env not in known:
+        raise LocalCloudError(f"unknown environment '{args.env}' (known: {', '.join(sorted(known))})")
+    for selector in stack_selectors(_load_catalog(root), args.env, args.automation, args.owner):
+        print(selector)
     return 0
 
 
 def _synth(args: argparse.Namespace) -> int:
     from infra.app_builder import build_app
+    from infra.synthesis import synthesize
 
-    keel = build_app(root=Path(args.root), outdir=args.outdir)
-    keel.app.synth()
-    for name, stack in keel.stacks.items():
-        print(f"{name}: {stack.stack_name} -> {args.outdir}/{stack.artifact_id}.template.json (cdk-nag: clean)")
+    figures = synthesize(build_app(root=Path(args.root), outdir=args.outdir))
+    for env, stacks in figures.items():
+        worst = max(stacks, key=lambda stack: stack.headroom())
+        print(
+            f"{env}: {len(stacks)} stacks into {args.outdir}/assembly-{env} (cdk-nag: clean); fullest {worst.stack} "
+            f"at {worst.headroom():.0%} of a quota ({worst.resources} resources, {worst.template_bytes / 1024:.0f} KiB)"
+        )
     return 0
 
 
-def _local_template(args: argparse.Namespace, *, force_synth: bool = False) -> StackTemplate:
-    """The environment's synthesized template, synthesizing first when it is missing or out of date."""
-    from keel.local.template import is_stale, load_stack_template
+def _local_template(args: argparse.Namespace, *, force_synth: bool = False) -> EnvironmentTemplate:
+    """The environment's synthesized stacks, synthesizing first when they are missing or out of date."""
+    from keel.local.template import is_stale, load_environment
 
     root, outdir = Path(args.root), Path(args.outdir)
     if force_synth or is_stale(outdir, args.env, root):
         from infra.app_builder import build_app
+        from infra.synthesis import synthesize
 
         print(f"keel: synthesizing into {outdir} ...", file=sys.stderr)
-        build_app(root=root, outdir=str(outdir)).app.synth()
-    return load_stack_template(outdir, args.env)
+        synthesize(build_app(root=root, outdir=str(outdir)))
+    return load_environment(outdir, args.env)
 
 
 def _fault_plan(args: argparse.Namespace) -> FaultPlan:
@@ -101,9 +126,9 @@ def _local_up(args: argparse.Namespace) -> int:
 
 
 def _region(args: argparse.Namespace) -> str:
-    from keel.local.template import load_stack_template
+    from keel.local.template import load_environment
 
-    return load_stack_template(Path(args.outdir), args.env).region
+    return load_environment(Path(args.outdir), args.env).region
 
 
 def _local_serve(args: argparse.Namespace) -> int:
@@ -213,11 +238,23 @@ def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="keel", description="Keel: automations as production AWS infrastructure.")
     commands = root.add_subparsers(dest="command", required=True)
 
-    catalog = commands.add_parser("catalog", help="list the automations in automations/")
-    catalog.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    catalog = commands.add_parser(
+        "catalog", help="the automations in automations/ and an environment's stacks with their quota figures"
+    )
+    catalog.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    catalog.add_argument("--no-stacks", dest="stacks", action="store_false", help="the automations only (no synth)")
+    _environment_options(catalog)
     catalog.set_defaults(run=_catalog)
 
-    synth = commands.add_parser("synth", help="synthesize every environment (cdk-nag enforced)")
+    stacks = commands.add_parser(
+        "stacks", help="the CDK stack selectors of an environment (all, or some automations' or teams'), for cdk deploy|diff"
+    )
+    stacks.add_argument("--env", required=True, help="the environment")
+    stacks.add_argument("--automation", action="append", default=[], help="this automation's stack (repeatable)")
+    stacks.add_argument("--owner", action="append", default=[], help="this team's automation and team stacks (repeatable)")
+    stacks.set_defaults(run=_stacks)
+
+    synth = commands.add_parser("synth", help="synthesize every environment (cdk-nag and the quota guard enforced)")
     synth.add_argument("--outdir", default="cdk.out")
     synth.set_defaults(run=_synth)
 
@@ -242,6 +279,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         code: int = args.run(args)
     except KeelConfigError as error:
         print(f"keel: invalid configuration: {error}", file=sys.stderr)
+        return 1
+    except QuotaExceeded as error:
+        print(f"keel: quota: {error}", file=sys.stderr)
         return 1
     except LocalCloudError as error:
         print(f"keel: {error}", file=sys.stderr)

@@ -62,15 +62,32 @@ class OutsideCalls:
 
 @dataclass(frozen=True)
 class Synthesized:
-    """The real app's cloud assembly: one CloudFormation template (a dict) per environment."""
+    """The real app's cloud assembly: each environment's stacks, and all of them as one template."""
 
     keel: Any  # infra.app_builder.KeelApp
     outdir: Path
-    templates: dict[str, dict[str, Any]]
+    # Environment -> stack name -> template.
+    stacks: dict[str, dict[str, dict[str, Any]]]
     outside_calls: list[str]
 
+    @property
+    def templates(self) -> dict[str, dict[str, Any]]:
+        return {env: merged(stacks) for env, stacks in self.stacks.items()}
+
     def template(self, environment: str) -> dict[str, Any]:
-        return self.templates[environment]
+        """Every stack of the environment as one template (Keel's logical ids are unique per environment)."""
+        return merged(self.stacks[environment])
+
+
+def merged(stacks: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The stacks' Resources (and Parameters) in one template, for checks over a whole environment."""
+    template: dict[str, Any] = {"Resources": {}, "Parameters": {}}
+    for name, stack in stacks.items():
+        for section in ("Resources", "Parameters"):
+            for logical_id, value in stack.get(section, {}).items():
+                earlier = template[section].setdefault(logical_id, value)
+                assert earlier == value or section == "Parameters", f"{name}: {section} {logical_id} is also in another stack"
+    return template
 
 
 @contextmanager
@@ -104,11 +121,16 @@ def outside_call_guard() -> Any:
     return refusing_outside_calls
 
 
-def synthesize(keel: Any, outdir: Path) -> dict[str, dict[str, Any]]:
-    """Synthesize a KeelApp into outdir; each environment's template as a dict."""
-    keel.app.synth()
+def synthesize(keel: Any, outdir: Path) -> dict[str, dict[str, dict[str, Any]]]:
+    """Synthesize a KeelApp into outdir (the quota guard included): environment -> stack name -> template."""
+    from infra.synthesis import synthesize as synthesize_app
+
+    synthesize_app(keel)
     return {
-        name: json.loads((outdir / f"assembly-{name}" / stack.template_file).read_text()) for name, stack in keel.stacks.items()
+        env: {
+            stack.stack_name: json.loads((outdir / f"assembly-{env}" / stack.template_file).read_text()) for stack in stacks.all()
+        }
+        for env, stacks in keel.environments.items()
     }
 
 
@@ -120,8 +142,8 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     outdir = tmp_path_factory.mktemp("cdk.out")
     with refusing_outside_calls() as outside:
         keel = build_app(outdir=str(outdir))
-        templates = synthesize(keel, outdir)
-    return Synthesized(keel=keel, outdir=outdir, templates=templates, outside_calls=outside.calls)
+        stacks = synthesize(keel, outdir)
+    return Synthesized(keel=keel, outdir=outdir, stacks=stacks, outside_calls=outside.calls)
 
 
 # --- A temporary repository for catalogs the real one must never contain --------------------------
@@ -231,7 +253,11 @@ class TempRepo:
         return build_app(root=self.root, outdir=str(self.outdir), environments=table)
 
     def synthesize(self, environments: list[str] | None = None) -> dict[str, dict[str, Any]]:
-        """Templates by environment."""
+        """Each environment's stacks as one template."""
+        return {env: merged(stacks) for env, stacks in self.synthesize_stacks(environments).items()}
+
+    def synthesize_stacks(self, environments: list[str] | None = None) -> dict[str, dict[str, dict[str, Any]]]:
+        """Environment -> stack name -> template."""
         return synthesize(self.build_app(environments), self.outdir)
 
 

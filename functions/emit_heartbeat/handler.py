@@ -8,6 +8,7 @@ from typing import Any
 
 from functions.emit_heartbeat import logic
 from functions.shared.adapters.dynamodb import Table
+from functions.shared.approvals import ApprovalStore
 from functions.shared.handler import task_handler
 from functions.shared.models import TaskInput
 from functions.shared.observability import metrics
@@ -16,6 +17,7 @@ from functions.shared.settings import FunctionSettings, settings_reader
 
 class Settings(FunctionSettings):
     keel_idempotency_table: str
+    keel_approvals_table: str
 
 
 class HeartbeatInput(TaskInput):
@@ -31,6 +33,16 @@ def probe_table() -> Table:
     return Table(settings().keel_idempotency_table)
 
 
+@cache
+def approvals() -> ApprovalStore:
+    return ApprovalStore(Table(settings().keel_approvals_table))
+
+
+def pending_approvals(now: datetime) -> int:
+    """Requests still waiting for an answer: pending and not yet expired (an expired one has escalated)."""
+    return sum(1 for request in approvals().pending() if not request.expired(now))
+
+
 def emit_metric(name: str, unit: str, value: float) -> None:
     metrics.add_metric(name=name, unit=unit, value=value)
 
@@ -43,6 +55,7 @@ def lambda_handler(task: HeartbeatInput, _context: Any) -> dict[str, Any]:
         now=datetime.now(UTC),
         execution=task.execution,
         store=probe_table(),
+        pending=pending_approvals,
         emit=emit_metric,
     )
     return heartbeat.as_output()

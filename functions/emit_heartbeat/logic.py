@@ -1,4 +1,5 @@
-"""The heartbeat: probe the platform's storage, then report how late the schedule fired."""
+"""The heartbeat: probe the platform's storage, report how late the schedule fired and how many
+approvals wait (the platform dashboard's PendingApprovals: no other Keel code sees a wait end)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,10 @@ class MetricSink(Protocol):
     def __call__(self, name: str, unit: str, value: float) -> None: ...
 
 
+class PendingApprovals(Protocol):
+    def __call__(self, now: datetime) -> int: ...
+
+
 @dataclass(frozen=True)
 class Heartbeat:
     environment: str
@@ -24,6 +29,7 @@ class Heartbeat:
     beat_at: datetime
     lag_seconds: float
     execution: str
+    pending_approvals: int
 
     def as_output(self) -> dict[str, object]:
         return {
@@ -32,11 +38,19 @@ class Heartbeat:
             "scheduled_at": self.scheduled_at.isoformat(),
             "beat_at": self.beat_at.isoformat(),
             "lag_seconds": self.lag_seconds,
+            "pending_approvals": self.pending_approvals,
         }
 
 
 def beat(
-    *, environment: str, scheduled_at: datetime, now: datetime, execution: str, store: ProbeStore, emit: MetricSink
+    *,
+    environment: str,
+    scheduled_at: datetime,
+    now: datetime,
+    execution: str,
+    store: ProbeStore,
+    pending: PendingApprovals,
+    emit: MetricSink,
 ) -> Heartbeat:
     """Write the probe item (a failure raises, failing the execution and paging), then emit metrics."""
     if scheduled_at.tzinfo is None or now.tzinfo is None:
@@ -51,6 +65,15 @@ def beat(
             "expiration": int((now + PROBE_TTL).timestamp()),
         }
     )
+    waiting = pending(now)
     emit("Heartbeat", "Count", 1)
     emit("ScheduleLagSeconds", "Seconds", lag)
-    return Heartbeat(environment=environment, scheduled_at=scheduled_at, beat_at=now, lag_seconds=lag, execution=execution)
+    emit("PendingApprovals", "Count", waiting)
+    return Heartbeat(
+        environment=environment,
+        scheduled_at=scheduled_at,
+        beat_at=now,
+        lag_seconds=lag,
+        execution=execution,
+        pending_approvals=waiting,
+    )

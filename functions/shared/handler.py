@@ -46,6 +46,8 @@ def task_handler(model: type[M]) -> Callable[[Callable[[M, Any], dict[str, Any]]
                 if isinstance(task, TaskInput):
                     logger.append_keys(automation=task.keel.automation, event_id=task.event_id, execution=task.execution)
                     metrics.add_dimension("environment", task.keel.environment)
+                    # Each automation runs its own instance of a module: its metrics are its own.
+                    metrics.add_dimension("automation", task.keel.automation)
                 result = function(task, context)
             except Exception as error:
                 metrics.add_metric(name="TaskFailed", unit=MetricUnit.Count, value=1)

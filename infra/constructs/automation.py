@@ -19,19 +19,20 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from infra import asl
+from infra import asl, names
 from infra.catalog import Automation
 from infra.constructs.function import KeelFunction
 from infra.constructs.log_group import platform_log_group
-from infra.constructs.platform import Platform
+from infra.constructs.platform import PlatformResources
 from infra.event_pattern import to_event_pattern
-from infra.nag import acknowledge
+from infra.nag import acknowledge, nag_resource_of
 
 
 @dataclass(frozen=True)
 class AutomationProps:
     automation: Automation
-    platform: Platform
+    platform: PlatformResources
+    # This automation's own instances of the modules it uses.
     functions: dict[str, KeelFunction]
 
 
@@ -89,7 +90,7 @@ class AutomationResources(Construct):
         self.state_machine = sfn.StateMachine(
             self,
             "StateMachine",
-            state_machine_name=f"keel-{env.name}-{manifest.name}",
+            state_machine_name=names.state_machine(env.name, manifest.name),
             state_machine_type=sfn.StateMachineType.EXPRESS
             if manifest.workflow.type == "express"
             else sfn.StateMachineType.STANDARD,
@@ -145,7 +146,10 @@ class AutomationResources(Construct):
         if invoked:
             # The unqualified ARNs only: the ASL invokes $LATEST, never a version or alias.
             role.add_to_principal_policy(iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=invoked))
-        tables = {"KeelDecisionsTable": platform.decisions_table, "KeelApprovalsTable": platform.approvals_table}
+        tables: dict[str, dynamodb.ITable] = {
+            "KeelDecisionsTable": platform.decisions_table,
+            "KeelApprovalsTable": platform.approvals_table,
+        }
         for name in sorted(used & set(tables)):
             tables[name].grant_read_write_data(role)
             self._acknowledge_table_grant(role, tables[name])
@@ -164,13 +168,11 @@ class AutomationResources(Construct):
             "resource-level scoping; every other statement names its resource",
         )
 
-    def _acknowledge_table_grant(self, role: iam.IRole, table: dynamodb.Table) -> None:
+    def _acknowledge_table_grant(self, role: iam.IRole, table: dynamodb.ITable) -> None:
         """CDK's read/write grant on a Keel table covers its indexes and the key's wildcard KMS actions."""
-        stack = Stack.of(self)
-        logical_id = stack.resolve(stack.get_logical_id(table.node.default_child))  # type: ignore[arg-type]
         acknowledge(
             role,
-            f"AwsSolutions-IAM5[Resource::<{logical_id}.Arn>/index/*]",
+            f"AwsSolutions-IAM5[Resource::{nag_resource_of(self, table.table_arn)}/index/*]",
             f"{self.automation.name}'s ASL names this one Keel table; the grant covers its indexes only, no other table",
         )
         for action in ("kms:GenerateDataKey*", "kms:ReEncrypt*"):

@@ -1,7 +1,9 @@
-"""One Lambda function per function module used in an environment, with a role of its own.
+"""A function module deployed for one automation, in that automation's stack, with a role of its own.
 
-The role grants exactly what functions/<module>/function.yaml declares, plus read access to the
-secrets of the automations that use the module. No managed policies, no wildcard actions.
+Each automation gets its own instance of every module it uses: the role grants exactly what
+functions/<module>/function.yaml declares plus read access to this automation's secrets (never
+another automation's), the code is the version this automation's stack was last deployed with, and
+errors page this automation's owner. No managed policies, no wildcard actions.
 """
 
 from __future__ import annotations
@@ -20,10 +22,11 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
+from infra import names
 from infra.constructs.log_group import platform_log_group
-from infra.constructs.platform import Platform
+from infra.constructs.platform import PlatformResources
 from infra.function_spec import FunctionSpec
-from infra.nag import acknowledge
+from infra.nag import acknowledge, nag_resource_of
 from infra.packaging import package_digest
 
 RUNTIME = lambda_.Runtime.PYTHON_3_14
@@ -46,10 +49,12 @@ def powertools_layer(scope: Construct) -> lambda_.ILayerVersion:
 @dataclass(frozen=True)
 class FunctionProps:
     spec: FunctionSpec
-    platform: Platform
+    # The automation this instance of the module runs for.
+    automation: str
+    platform: PlatformResources
     package_dir: Path
     layer: lambda_.ILayerVersion
-    # Secrets declared by the automations that use this module.
+    # The secrets the automation declares: the only ones this function may read.
     secrets: list[str]
 
 
@@ -61,17 +66,20 @@ class KeelFunction(Construct):
         spec, platform = props.spec, props.platform
         env_name = platform.environment.name
         self.spec = spec
-        self.log_group = platform_log_group(self, "Logs", f"/keel/{env_name}/functions/{spec.module}", platform)
+        self.automation = props.automation
+        self.log_group = platform_log_group(
+            self, "Logs", f"/keel/{env_name}/functions/{props.automation}/{spec.module}", platform
+        )
         self.role = iam.Role(
             self,
             "Role",
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description=f"Keel {env_name} function {spec.module}: only what function.yaml declares",
+            description=f"Keel {env_name} {props.automation} function {spec.module}: only what function.yaml declares",
         )
         self.function = lambda_.Function(
             self,
             "Function",
-            function_name=f"keel-{env_name}-{spec.module}",
+            function_name=names.function(env_name, props.automation, spec.module),
             description=spec.description,
             runtime=RUNTIME,
             handler=spec.handler,
@@ -121,7 +129,10 @@ class KeelFunction(Construct):
         if "oncall_topics" in access:
             env["KEEL_ONCALL_TOPICS"] = Stack.of(self).to_json_string({r: t.topic_arn for r, t in platform.topics.items()})
         if props.secrets:
-            env["KEEL_SECRETS"] = Stack.of(self).to_json_string({n: platform.secrets[n].secret_arn for n in props.secrets})
+            # Secret ids by name: the platform names them, Secrets Manager suffixes their ARNs.
+            env["KEEL_SECRETS"] = Stack.of(self).to_json_string(
+                {name: names.secret(platform.environment.name, name) for name in props.secrets}
+            )
         return env
 
     def _grant(self, props: FunctionProps) -> None:
@@ -136,7 +147,7 @@ class KeelFunction(Construct):
         for resource in spec.platform_access:
             grants[resource]()
         for name in props.secrets:
-            platform.secrets[name].grant_read(role)
+            platform.secret(name).grant_read(role)
         for statement in spec.permissions:
             role.add_to_policy(
                 iam.PolicyStatement(
@@ -147,17 +158,21 @@ class KeelFunction(Construct):
             )
         _acknowledge_role_wildcards(role, spec, self._indexed_tables(props))
         _acknowledge_declared_wildcards(role, spec)
+        self._acknowledge_secret_suffixes(props)
 
     def _indexed_tables(self, props: FunctionProps) -> list[str]:
-        """Logical ids of the indexed tables this function may query: their grants cover index/*."""
+        """The indexed tables this function may query, as cdk-nag spells their ARNs: grants cover index/*."""
         platform, access = props.platform, set(props.spec.platform_access)
         tables = {"decisions_table": platform.decisions_table, "approvals_table": platform.approvals_table}
-        stack = Stack.of(self)
-        return [
-            str(stack.resolve(stack.get_logical_id(table.node.default_child)))  # type: ignore[arg-type]
-            for name, table in tables.items()
-            if name in access
-        ]
+        return [nag_resource_of(self, table.table_arn) for name, table in tables.items() if name in access]
+
+    def _acknowledge_secret_suffixes(self, props: FunctionProps) -> None:
+        for name in props.secrets:
+            acknowledge(
+                self.role,
+                f"AwsSolutions-IAM5[Resource::{nag_resource_of(self, props.platform.secret(name).secret_arn)}-??????]",
+                f"'{name}' is one secret: `-??????` only matches the random suffix Secrets Manager adds to its ARN",
+            )
 
     def allow_sending(self, automation: str, queues: dict[str, sqs.IQueue], key: kms.IKey) -> None:
         """Let this function send to an automation's queues (manifest `queues:`): their URLs in
@@ -192,10 +207,10 @@ def _acknowledge_role_wildcards(role: iam.Role, spec: FunctionSpec, indexed_tabl
         "AwsSolutions-IAM5[Resource::*]",
         "Only X-Ray PutTraceSegments/PutTelemetryRecords for active tracing, which support no resource-level scoping" + declared,
     )
-    for logical_id in indexed_tables:
+    for table_arn in indexed_tables:
         acknowledge(
             role,
-            f"AwsSolutions-IAM5[Resource::<{logical_id}.Arn>/index/*]",
+            f"AwsSolutions-IAM5[Resource::{table_arn}/index/*]",
             f"{spec.module} queries the indexes of this one Keel table (decision and approval lookups); no other table",
         )
     if not {"idempotency_table", "decisions_table", "approvals_table"} & set(spec.platform_access):

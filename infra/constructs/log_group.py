@@ -6,7 +6,7 @@ from aws_cdk import RemovalPolicy
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from infra.constructs.platform import Platform
+from infra.constructs.platform import PlatformResources
 
 _RETENTION = {
     1: logs.RetentionDays.ONE_DAY,
@@ -29,7 +29,7 @@ _RETENTION = {
 }
 
 
-def platform_log_group(scope: Construct, construct_id: str, name: str, platform: Platform) -> logs.LogGroup:
+def platform_log_group(scope: Construct, construct_id: str, name: str, platform: PlatformResources) -> logs.LogGroup:
     return logs.LogGroup(
         scope,
         construct_id,

@@ -5,7 +5,7 @@ alarms we need with consistent naming and a dashboard for free, and its alarm de
 alarm to one SNS action. Three things it has no preset for are written by hand below: the dead man's
 switch on a heartbeat metric (missing data must breach), a manifest's own metric alarms (`alarms:`,
 any statistic and comparison on a metric its functions emit), and per-function alarms shared by
-several owners (one alarm, every owning team's topic).
+an automation's own function instances (errors and throttles, to the automation's on-call).
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from cdk_monitoring_constructs import (
     ErrorRateThreshold,
     MaxMessageCountThreshold,
     MonitoringFacade,
-    MultipleAlarmActionStrategy,
     SnsAlarmActionStrategy,
 )
 from constructs import Construct
@@ -122,7 +121,7 @@ class AutomationMonitoring(Construct):
         metric = cloudwatch.Metric(
             namespace=METRICS_NAMESPACE,
             metric_name=heartbeat.metric,
-            dimensions_map={"service": heartbeat.function, "environment": props.environment.name},
+            dimensions_map=keel_dimensions(heartbeat.function, props.environment.name, props.resources.automation.name),
             statistic="Sum",
             period=Duration.minutes(heartbeat.max_silence_minutes),
         )
@@ -149,7 +148,7 @@ class AutomationMonitoring(Construct):
         metric = cloudwatch.Metric(
             namespace=METRICS_NAMESPACE,
             metric_name=alarm.metric,
-            dimensions_map={"service": alarm.function, "environment": props.environment.name},
+            dimensions_map=keel_dimensions(alarm.function, props.environment.name, props.resources.automation.name),
             statistic=alarm.statistic,
             period=Duration.minutes(alarm.period_minutes),
         )
@@ -170,6 +169,11 @@ class AutomationMonitoring(Construct):
         return created
 
 
+def keel_dimensions(module: str, environment: str, automation: str) -> dict[str, str]:
+    """The dimensions of a metric a function emits through Powertools (functions/shared/handler.py)."""
+    return {"service": module, "environment": environment, "automation": automation}
+
+
 COMPARISONS = {
     "less_than": cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
     "less_than_or_equal": cloudwatch.ComparisonOperator.LESS_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -188,32 +192,33 @@ MISSING_DATA = {
 class FunctionAlarmsProps:
     function: KeelFunction
     environment: Environment
-    # Every team whose automation uses this function is paged.
-    topics: list[sns.ITopic]
+    # The on-call route of the automation this function runs for.
+    topic: sns.ITopic
 
 
 class FunctionAlarms(Construct):
-    """Lambda errors and throttles of one function, to the on-call of every automation using it."""
+    """Lambda errors and throttles of one automation's function, to that automation's on-call."""
 
     def __init__(self, scope: Construct, construct_id: str, props: FunctionAlarmsProps) -> None:
         super().__init__(scope, construct_id)
         env = props.environment
         module = props.function.spec.module
+        prefix = f"keel-{env.name}-{props.function.automation}-fn-{module}"
         period = Duration.minutes(env.alarms.period_minutes)
         self.facade = MonitoringFacade(
             self,
             "Facade",
             alarm_factory_defaults=AlarmFactoryDefaults(
                 actions_enabled=True,
-                alarm_name_prefix=f"keel-{env.name}-fn-{module}",
-                action=MultipleAlarmActionStrategy([SnsAlarmActionStrategy(on_alarm_topic=topic) for topic in props.topics]),
+                alarm_name_prefix=prefix,
+                action=SnsAlarmActionStrategy(on_alarm_topic=props.topic),
                 evaluation_periods=env.alarms.evaluation_periods,
                 datapoints_to_alarm=env.alarms.evaluation_periods,
             ),
             dashboard_factory=DefaultDashboardFactory(
                 self,
                 "Dashboards",
-                dashboard_name_prefix=f"keel-{env.name}-fn-{module}",
+                dashboard_name_prefix=prefix,
                 create_dashboard=False,
                 create_summary_dashboard=False,
                 create_alarm_dashboard=False,

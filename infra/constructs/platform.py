@@ -1,10 +1,17 @@
-"""Shared resources of one environment: bus, key, on-call topics, tables and the secrets catalog."""
+"""Shared resources of one environment: bus, key, on-call topics, tables and the secrets catalog.
+
+`Platform` creates them, in the platform stack. `PlatformRefs` reaches them from an automation's
+stack by their names (infra/names.py), and the key by the ARN the platform stack keeps in an SSM
+parameter, read at deploy time: no CloudFormation export, so no automation stack ever locks the
+platform stack. Constructs take either through the `PlatformResources` protocol.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
-from aws_cdk import Duration, RemovalPolicy, Stack, aws_lambda
+from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack, aws_lambda
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
@@ -13,11 +20,37 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
+from functions.shared.approvals import BY_STATUS
 from functions.shared.decisions import INDEXES as DECISION_INDEXES
+from infra import names
 from infra.config import Environment, Subscription
 from infra.nag import acknowledge
+
+TABLE_INDEXES = {"idempotency": [], "decisions": sorted(DECISION_INDEXES), "approvals": [BY_STATUS]}
+
+
+class PlatformResources(Protocol):
+    """What an automation's constructs use of the platform, wherever it was created."""
+
+    @property
+    def environment(self) -> Environment: ...
+    @property
+    def key(self) -> kms.IKey: ...
+    @property
+    def event_bus(self) -> events.IEventBus: ...
+    @property
+    def idempotency_table(self) -> dynamodb.ITable: ...
+    @property
+    def decisions_table(self) -> dynamodb.ITable: ...
+    @property
+    def approvals_table(self) -> dynamodb.ITable: ...
+    @property
+    def topics(self) -> dict[str, sns.ITopic]: ...
+    def topic(self, route: str) -> sns.ITopic: ...
+    def secret(self, name: str) -> secretsmanager.ISecret: ...
 
 
 @dataclass(frozen=True)
@@ -37,16 +70,25 @@ class Platform(Construct):
         self.key = kms.Key(
             self,
             "Key",
-            alias=f"alias/keel-{env.name}",
+            alias=names.key_alias(env.name),
             description=f"Keel {env.name}: tables, queues, topics, secrets and logs",
             enable_key_rotation=True,
             removal_policy=RemovalPolicy.RETAIN,
         )
         self._allow_services_to_use_key()
-        self.event_bus = events.EventBus(self, "EventBus", event_bus_name=f"keel-{env.name}")
+        ssm.StringParameter(
+            self,
+            "KeyArn",
+            parameter_name=names.key_arn_parameter(env.name),
+            string_value=self.key.key_arn,
+            description=f"Keel {env.name}: the platform key's ARN, read by automation stacks at deploy time",
+        )
+        self.event_bus = events.EventBus(self, "EventBus", event_bus_name=names.event_bus(env.name))
         # Each route's pages that SNS could not deliver, by route (the dead-letter queue of its subscriptions).
         self.undelivered_pages: dict[str, sqs.Queue] = {}
-        self.topics = {route: self._topic(route, spec.subscriptions) for route, spec in env.oncall_routes.items()}
+        self.topics: dict[str, sns.ITopic] = {
+            route: self._topic(route, spec.subscriptions) for route, spec in env.oncall_routes.items()
+        }
         self.idempotency_table = self._table("IdempotencyTable", "idempotency", "id", None, ttl="expiration", retain=False)
         self.decisions_table = self._table("DecisionsTable", "decisions", "pk", "sk", ttl=None, retain=True)
         # Lookups of the decision record: by event, execution, resource, and real actions on a resource.
@@ -67,6 +109,9 @@ class Platform(Construct):
 
     def topic(self, route: str) -> sns.ITopic:
         return self.topics[route]
+
+    def secret(self, name: str) -> secretsmanager.ISecret:
+        return self.secrets[name]
 
     def _allow_services_to_use_key(self) -> None:
         stack = Stack.of(self)
@@ -107,7 +152,7 @@ class Platform(Construct):
         topic = sns.Topic(
             self,
             f"OnCall-{route}",
-            topic_name=f"keel-{self.environment.name}-oncall-{route}",
+            topic_name=names.oncall_topic(self.environment.name, route),
             display_name=f"Keel {self.environment.name} on-call: {route}",
             master_key=self.key,
             enforce_ssl=True,
@@ -116,7 +161,7 @@ class Platform(Construct):
         undelivered = sqs.Queue(
             self,
             f"OnCall-{route}-Undelivered",
-            queue_name=f"keel-{self.environment.name}-oncall-{route}-undelivered",
+            queue_name=names.undelivered_pages_queue(self.environment.name, route),
             encryption=sqs.QueueEncryption.KMS,
             encryption_master_key=self.key,
             enforce_ssl=True,
@@ -149,7 +194,7 @@ class Platform(Construct):
         return dynamodb.Table(
             self,
             construct_id,
-            table_name=f"keel-{self.environment.name}-{purpose}",
+            table_name=names.table(self.environment.name, purpose),
             partition_key=dynamodb.Attribute(name=partition, type=dynamodb.AttributeType.STRING),
             sort_key=dynamodb.Attribute(name=sort, type=dynamodb.AttributeType.STRING) if sort else None,
             billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
@@ -165,7 +210,7 @@ class Platform(Construct):
         secret = secretsmanager.Secret(
             self,
             f"Secret-{name}",
-            secret_name=f"keel/{self.environment.name}/{name}",
+            secret_name=names.secret(self.environment.name, name),
             description=spec.description,
             encryption_key=self.key,
             removal_policy=RemovalPolicy.RETAIN,
@@ -184,3 +229,79 @@ class Platform(Construct):
                 "the environment table names no rotation function for it",
             )
         return secret
+
+
+class PlatformRefs(Construct):
+    """The platform's resources as seen from another stack of the same environment (by name)."""
+
+    def __init__(self, scope: Construct, construct_id: str, environment: Environment) -> None:
+        super().__init__(scope, construct_id)
+        env = environment.name
+        self._environment = environment
+        self._stack = Stack.of(self)
+        key_arn = ssm.StringParameter.value_for_string_parameter(self, names.key_arn_parameter(env))
+        self._key = kms.Key.from_key_arn(self, "Key", key_arn)
+        self._event_bus = events.EventBus.from_event_bus_name(self, "EventBus", names.event_bus(env))
+        self._tables = {
+            purpose: dynamodb.Table.from_table_attributes(
+                self,
+                f"Table-{purpose}",
+                table_name=names.table(env, purpose),
+                encryption_key=self._key,
+                global_indexes=indexes or None,
+            )
+            for purpose, indexes in TABLE_INDEXES.items()
+        }
+        self._topics: dict[str, sns.ITopic] = {
+            route: sns.Topic.from_topic_arn(
+                self, f"OnCall-{route}", self._stack.format_arn(service="sns", resource=names.oncall_topic(env, route))
+            )
+            for route in environment.oncall_routes
+        }
+        self._secrets: dict[str, secretsmanager.ISecret] = {}
+
+    @property
+    def environment(self) -> Environment:
+        return self._environment
+
+    @property
+    def key(self) -> kms.IKey:
+        return self._key
+
+    @property
+    def event_bus(self) -> events.IEventBus:
+        return self._event_bus
+
+    @property
+    def idempotency_table(self) -> dynamodb.ITable:
+        return self._tables["idempotency"]
+
+    @property
+    def decisions_table(self) -> dynamodb.ITable:
+        return self._tables["decisions"]
+
+    @property
+    def approvals_table(self) -> dynamodb.ITable:
+        return self._tables["approvals"]
+
+    @property
+    def topics(self) -> dict[str, sns.ITopic]:
+        return self._topics
+
+    def topic(self, route: str) -> sns.ITopic:
+        return self._topics[route]
+
+    def secret(self, name: str) -> secretsmanager.ISecret:
+        """A secret of the environment's catalog, by its name; Secrets Manager adds a random suffix
+        to the ARN, so grants name the partial ARN (AWS matches it with `-??????`)."""
+        if name not in self._secrets:
+            partial = self._stack.format_arn(
+                service="secretsmanager",
+                resource="secret",
+                resource_name=names.secret(self._environment.name, name),
+                arn_format=ArnFormat.COLON_RESOURCE_NAME,
+            )
+            self._secrets[name] = secretsmanager.Secret.from_secret_attributes(
+                self, f"Secret-{name}", secret_partial_arn=partial, encryption_key=self._key
+            )
+        return self._secrets[name]

@@ -29,7 +29,7 @@ from keel.bench.stats import median
 from keel.local.cloud import LocalCloud
 from keel.local.faults import FaultPlan, FunctionFault
 from keel.local.lambda_runtime import LambdaContext, LambdaRuntime, Sandbox
-from keel.local.template import StackTemplate
+from keel.local.template import EnvironmentTemplate
 
 ALWAYS = 1_000_000
 HAPPY_RUNS = 5
@@ -214,7 +214,7 @@ def usage_of(phase: Phase, automation: BenchAutomation, succeeded_only: bool) ->
 
 
 class _Bench:
-    def __init__(self, template: StackTemplate, automation: BenchAutomation) -> None:
+    def __init__(self, template: EnvironmentTemplate, automation: BenchAutomation) -> None:
         self.automation = automation
         self.cloud = LocalCloud(template, drive_limit_seconds=600.0)
         self.runtime = MeasuredRuntime(clock=self.cloud.clock, base_environment=self.cloud.aws_environment(), faults=FaultPlan())
@@ -256,7 +256,7 @@ class _Bench:
 
 
 def run_automation(
-    template: StackTemplate, automation: BenchAutomation, events: int, budget: float | None = None
+    template: EnvironmentTemplate, automation: BenchAutomation, events: int, budget: float | None = None
 ) -> AutomationRun:
     import boto3
 

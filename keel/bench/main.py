@@ -108,11 +108,11 @@ def _synth_and_local_cloud(root: Path, args: argparse.Namespace, tmp: Path) -> t
     from keel.bench.automations import load_bench_automations
     from keel.bench.local_runs import run_automation
     from keel.bench.synth import measure_synth
-    from keel.local.template import load_stack_template
+    from keel.local.template import load_environment
 
     _progress(f"synth x{args.synth_runs}")
     synth = measure_synth(root, tmp / "cdk.out", args.synth_runs)
-    template = load_stack_template(tmp / "cdk.out", args.env)
+    template = load_environment(tmp / "cdk.out", args.env)
     automations = load_bench_automations(root)
     runs = []
     skipped = [f"{item.name}: no sample events in events/{item.name}/" for item in automations if not item.events]

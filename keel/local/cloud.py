@@ -1,6 +1,6 @@
 """The local cloud: one environment's template deployed into moto, with our patches, in this process.
 
-    with LocalCloud(load_stack_template(Path("cdk.out"), "dev")) as cloud:
+    with LocalCloud(load_environment(Path("cdk.out"), "dev")) as cloud:
         cloud.deliver(event)            # put on its bus, matched, delivered to targets
         cloud.drive(approve=True)       # every execution to an end (answering task tokens)
         report = cloud.report()
@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 from keel.local import moto_patches
 from keel.local.clock import VirtualClock
-from keel.local.deploy import Deployer, Deployment
+from keel.local.deploy import Deployment, deploy_environment
 from keel.local.errors import LocalCloudError
 from keel.local.eventbridge import (
     NOT_RETRIED,
@@ -35,7 +35,7 @@ from keel.local.eventbridge import (
 )
 from keel.local.faults import FaultPlan
 from keel.local.lambda_runtime import FunctionConfig, LambdaRuntime
-from keel.local.template import StackTemplate
+from keel.local.template import EnvironmentTemplate
 
 # The operators' code the cloud runs on the host side (answering approvals), imported before any
 # handler runs: a sandbox swaps its own `functions` modules into sys.modules while it runs, and a
@@ -108,7 +108,7 @@ class _Waiting:
 
 @dataclass
 class LocalCloud:
-    template: StackTemplate
+    template: EnvironmentTemplate
     faults: FaultPlan = field(default_factory=FaultPlan)
     clock: VirtualClock = field(default_factory=VirtualClock)
     # Real seconds `drive` gives executions before reporting them as still running.
@@ -141,7 +141,7 @@ class LocalCloud:
             stack.enter_context(mock_aws(config={"stepfunctions": {"execute_state_machine": True}}))
             stack.enter_context(moto_patches.installed(self))
             stack.enter_context(_quiet_interpreter())
-            self.deployment = Deployer(self.template, self.client).deploy()
+            self.deployment = deploy_environment(self.template, self.client)
             for service in RUNTIME_CLIENTS:
                 self.client(service)
         except BaseException:

@@ -20,7 +20,7 @@ from keel.local.faults import FaultPlan, FunctionFault
 from keel.local.render import as_text, executions_table
 from keel.local.report import ExecutionReport
 from keel.local.runner import LocalRun, RunOptions, event_files, run_events
-from keel.local.template import StackTemplate
+from keel.local.template import EnvironmentTemplate
 
 ALWAYS = 1000
 
@@ -75,7 +75,7 @@ def scenarios(automation: DemoAutomation) -> list[Scenario]:
 
 
 def run_demo(
-    template: StackTemplate, automations: list[DemoAutomation], emit: Callable[[str], None]
+    template: EnvironmentTemplate, automations: list[DemoAutomation], emit: Callable[[str], None]
 ) -> list[tuple[str, LocalRun]]:
     runs = []
     for automation in automations:

@@ -18,8 +18,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from infra.names import bounded
 from keel.local.errors import LocalCloudError
-from keel.local.template import Resolver, StackTemplate, creation_order
+from keel.local.template import EnvironmentTemplate, Resolver, StackTemplate, creation_order
 
 Attributes = dict[str, Any]
 Creator = Callable[["Deployer", str, dict[str, Any]], Attributes]
@@ -40,7 +41,7 @@ class DeployedStateMachine:
 
 @dataclass
 class Deployment:
-    template: StackTemplate
+    template: EnvironmentTemplate
     created: Counter[str] = field(default_factory=Counter)
     skipped: Counter[str] = field(default_factory=Counter)
     state_machines: dict[str, DeployedStateMachine] = field(default_factory=dict)
@@ -68,11 +69,13 @@ def _tag_list(properties: dict[str, Any], key: str = "Key", value: str = "Value"
 
 
 class Deployer:
-    def __init__(self, template: StackTemplate, client: Callable[[str], Any]) -> None:
+    """Creates one stack's resources; `deployment` collects what every stack of the environment made."""
+
+    def __init__(self, template: StackTemplate, client: Callable[[str], Any], deployment: Deployment) -> None:
         self.template = template
         self.client = client
-        self.resolver = Resolver(template)
-        self.deployment = Deployment(template)
+        self.resolver = Resolver(template, parameter_store=self._parameter)
+        self.deployment = deployment
 
     @property
     def account(self) -> str:
@@ -86,10 +89,17 @@ class Deployer:
         return f"arn:aws:{service}:{self.region}:{self.account}:{resource}"
 
     def physical_name(self, logical_id: str, limit: int = 64) -> str:
-        """A generated name, as CloudFormation makes one when the template gives none."""
-        return f"{self.template.stack_name}-{logical_id}"[:limit]
+        """A generated name, unique like the one CloudFormation makes when the template gives none."""
+        return bounded(f"{self.template.stack_name}-{logical_id}", limit)
 
-    def deploy(self) -> Deployment:
+    def _parameter(self, name: str) -> str | None:
+        try:
+            value: str = self.client("ssm").get_parameter(Name=name)["Parameter"]["Value"]
+        except self.client("ssm").exceptions.ParameterNotFound:
+            return None
+        return value
+
+    def deploy(self) -> None:
         for logical_id in creation_order(self.template):
             resource = self.template.resources[logical_id]
             kind = resource["Type"]
@@ -101,7 +111,14 @@ class Deployer:
             properties = self.resolver.resolve(resource.get("Properties", {}))
             self.resolver.attributes[logical_id] = creator(self, logical_id, properties)
             self.deployment.created[kind] += 1
-        return self.deployment
+
+
+def deploy_environment(template: EnvironmentTemplate, client: Callable[[str], Any]) -> Deployment:
+    """Every stack of the environment, in deploy order, as `cdk deploy` would create them."""
+    deployment = Deployment(template)
+    for stack in template.stacks:
+        Deployer(stack, client, deployment).deploy()
+    return deployment
 
 
 def _kms_key(deployer: Deployer, _logical_id: str, properties: dict[str, Any]) -> Attributes:
@@ -363,6 +380,15 @@ def _alarm(deployer: Deployer, logical_id: str, properties: dict[str, Any]) -> A
     return {"Ref": name, "Arn": deployer.arn("cloudwatch", f"alarm:{name}")}
 
 
+def _ssm_parameter(deployer: Deployer, logical_id: str, properties: dict[str, Any]) -> Attributes:
+    name = properties.get("Name") or f"/{deployer.physical_name(logical_id, 1000)}"
+    arguments = {"Name": name, "Value": str(properties["Value"]), "Type": properties.get("Type", "String"), "Overwrite": True}
+    if "Description" in properties:
+        arguments["Description"] = properties["Description"]
+    deployer.client("ssm").put_parameter(**arguments)
+    return {"Ref": name, "Type": arguments["Type"], "Value": arguments["Value"]}
+
+
 def _dashboard(deployer: Deployer, logical_id: str, properties: dict[str, Any]) -> Attributes:
     name = properties.get("DashboardName") or deployer.physical_name(logical_id, 255)
     deployer.client("cloudwatch").put_dashboard(DashboardName=name, DashboardBody=properties["DashboardBody"])
@@ -392,5 +418,6 @@ CREATORS: dict[str, Creator] = {
     "AWS::Events::Rule": _events_rule,
     "AWS::CloudWatch::Alarm": _alarm,
     "AWS::CloudWatch::Dashboard": _dashboard,
+    "AWS::SSM::Parameter": _ssm_parameter,
     **dict.fromkeys(IGNORED, _ignored),
 }

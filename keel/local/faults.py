@@ -2,7 +2,8 @@
 
 Faults are consumed in order: `--fail emit_heartbeat:TransientError:2` makes the next two invocations
 of emit_heartbeat fail with TransientError, then the real handler runs. A function is named by its
-module (emit_heartbeat) or its deployed name (keel-dev-emit_heartbeat).
+module (emit_heartbeat: every automation's instance of it) or its deployed name
+(keel-dev-platform_heartbeat-emit_heartbeat: one automation's).
 """
 
 from __future__ import annotations

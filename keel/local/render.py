@@ -19,10 +19,8 @@ def as_json(run: LocalRun) -> str:
 def as_text(run: LocalRun, title: str | None = None) -> str:
     template = run.template
     lines = [f"== {title}" if title else ""]
-    lines.append(
-        f"Local cloud: {template.stack_name} (environment {template.environment}, account {template.account}, {template.region})"
-    )
-    lines.append(f"  deployed from {template.path or 'the template'}:")
+    lines.append(f"Local cloud: environment {template.environment} (account {template.account}, {template.region})")
+    lines.append(f"  deployed {len(template.stacks)} stacks from {template.path or 'the template'}:")
     lines.append(f"    {run.deployed}")
     if run.skipped:
         lines.append(f"  not emulated: {', '.join(run.skipped)}")

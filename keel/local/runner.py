@@ -9,7 +9,7 @@ from keel.local.cloud import Decision, Delivery, LocalCloud
 from keel.local.eventbridge import EventFile, bus_for
 from keel.local.faults import FaultPlan
 from keel.local.report import RunReport, run_report
-from keel.local.template import StackTemplate
+from keel.local.template import EnvironmentTemplate
 from keel.local.world import WorldFile, apply_worlds, template_variables, worlds_for
 from keel.ops.explain import explain
 from keel.ops.session import OpsSession
@@ -25,7 +25,7 @@ class EventOutcome:
 
 @dataclass(frozen=True)
 class LocalRun:
-    template: StackTemplate
+    template: EnvironmentTemplate
     deployed: str
     skipped: list[str]
     faults: list[str]
@@ -53,7 +53,7 @@ class RunOptions:
     explain: bool = False
 
 
-def run_events(template: StackTemplate, files: list[EventFile], options: RunOptions) -> LocalRun:
+def run_events(template: EnvironmentTemplate, files: list[EventFile], options: RunOptions) -> LocalRun:
     worlds = worlds_for([source.path for source in files]) if options.worlds is None else options.worlds
     with LocalCloud(template, faults=options.faults) as cloud:
         world = apply_worlds(worlds, cloud.client, template_variables(template.account, template.region))

@@ -25,7 +25,7 @@ from typing import Any
 
 from keel.local.cloud import LocalCloud
 from keel.local.errors import LocalCloudError
-from keel.local.template import StackTemplate
+from keel.local.template import EnvironmentTemplate
 
 STATE_DIR = ".keel"
 STATE_FILE = "local.json"
@@ -48,7 +48,7 @@ class ServerState:
 
 
 @contextmanager
-def serving(template: StackTemplate, port: int) -> Iterator[LocalCloud]:
+def serving(template: EnvironmentTemplate, port: int) -> Iterator[LocalCloud]:
     """The local cloud deployed and answering on 127.0.0.1:port for the duration of the block."""
     from moto.server import ThreadedMotoServer
 
@@ -61,13 +61,15 @@ def serving(template: StackTemplate, port: int) -> Iterator[LocalCloud]:
             server.stop()
 
 
-def serve_forever(template: StackTemplate, port: int) -> None:
+def serve_forever(template: EnvironmentTemplate, port: int) -> None:
     """Serve until SIGTERM or SIGINT (what `keel local serve` runs)."""
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     with serving(template, port):
-        print(f"keel local: {template.stack_name} serving on http://127.0.0.1:{port}", flush=True)
+        print(
+            f"keel local: {template.environment} ({len(template.stacks)} stacks) serving on http://127.0.0.1:{port}", flush=True
+        )
         stop.wait()
 
 

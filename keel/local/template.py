@@ -1,7 +1,8 @@
-"""The synthesized CloudFormation template of one environment, and a resolver for its intrinsics.
+"""The synthesized CloudFormation stacks of one environment, and a resolver for their intrinsics.
 
-The local cloud reads exactly what `cdk deploy` would deploy: the template in the cloud assembly
-(cdk.out/assembly-<env>/), with its account and region from the assembly manifest.
+The local cloud reads exactly what `cdk deploy` would deploy: every stack of the environment's cloud
+assembly (cdk.out/assembly-<env>/: the platform, one per automation, one per team), with its account
+and region, in the order their dependencies give, as the CDK CLI deploys them.
 """
 
 from __future__ import annotations
@@ -17,11 +18,14 @@ from keel.local.errors import LocalCloudError
 
 # Inputs whose change means the synthesized templates are out of date.
 SOURCES = ("app.py", "cdk.json", "config", "infra", "automations", "statemachines", "functions")
+STACK_ARTIFACT = "aws:cloudformation:stack"
+SSM_PARAMETER_TYPE = "AWS::SSM::Parameter::Value<"
+AWS_PUBLIC_PARAMETERS = "/aws/service/"
 
 
 @dataclass(frozen=True)
 class StackTemplate:
-    """One environment's stack: its template body and where it deploys."""
+    """One stack: its template body and where it deploys."""
 
     environment: str
     stack_name: str
@@ -41,37 +45,91 @@ class StackTemplate:
         return parameters
 
 
+@dataclass(frozen=True)
+class EnvironmentTemplate:
+    """Every stack of one environment, in deploy order (each after the stacks it depends on)."""
+
+    environment: str
+    account: str
+    region: str
+    stacks: tuple[StackTemplate, ...]
+    path: Path | None = None
+
+    @classmethod
+    def of(cls, stack: StackTemplate) -> EnvironmentTemplate:
+        """An environment of one stack (tests build small ones)."""
+        return cls(stack.environment, stack.account, stack.region, (stack,), stack.path)
+
+    @property
+    def stack_name(self) -> str:
+        """The environment's first stack (the platform's): what a report names it by."""
+        return self.stacks[0].stack_name
+
+    @property
+    def resources(self) -> dict[str, dict[str, Any]]:
+        """Every stack's resources by logical id, for lookups (Keel's logical ids are unique per environment)."""
+        return {logical_id: resource for stack in self.stacks for logical_id, resource in stack.resources.items()}
+
+    def with_stack(self, stack: StackTemplate) -> EnvironmentTemplate:
+        """This environment with one more stack, deployed last."""
+        return EnvironmentTemplate(self.environment, self.account, self.region, (*self.stacks, stack), self.path)
+
+
 def assembly_dir(outdir: Path, environment: str) -> Path:
     return outdir / f"assembly-{environment}"
 
 
-def load_stack_template(outdir: Path, environment: str) -> StackTemplate:
-    """The stack of `environment` from a synthesized cloud assembly."""
+def load_environment(outdir: Path, environment: str) -> EnvironmentTemplate:
+    """The stacks of `environment` from a synthesized cloud assembly, in deploy order."""
     directory = assembly_dir(outdir, environment)
     manifest_path = directory / "manifest.json"
     if not manifest_path.is_file():
+        synthesized = sorted(path.name.removeprefix("assembly-") for path in outdir.glob("assembly-*"))
         raise LocalCloudError(
-            f"no synthesized environment '{environment}' in {outdir} (missing {manifest_path}); run `keel synth`"
+            f"no synthesized environment '{environment}' in {outdir} (synthesized: {', '.join(synthesized) or 'none'}); "
+            "environments come from config/environments.yaml, and `keel synth` builds them all"
         )
-    manifest = json.loads(manifest_path.read_text())
-    stacks = [
-        artifact for artifact in manifest.get("artifacts", {}).values() if artifact.get("type") == "aws:cloudformation:stack"
-    ]
-    if len(stacks) != 1:
-        raise LocalCloudError(f"{manifest_path}: expected one stack, found {len(stacks)}")
-    stack = stacks[0]
-    properties = stack["properties"]
-    _, _, account_region = stack["environment"].partition("aws://")
+    artifacts = json.loads(manifest_path.read_text()).get("artifacts", {})
+    stacks = {artifact_id: artifact for artifact_id, artifact in artifacts.items() if artifact.get("type") == STACK_ARTIFACT}
+    if not stacks:
+        raise LocalCloudError(f"{manifest_path}: no stacks")
+    ordered = [_stack(environment, directory, stacks[artifact_id]) for artifact_id in _deploy_order(stacks)]
+    first = ordered[0]
+    return EnvironmentTemplate(environment, first.account, first.region, tuple(ordered), directory)
+
+
+def _stack(environment: str, directory: Path, artifact: dict[str, Any]) -> StackTemplate:
+    properties = artifact["properties"]
+    _, _, account_region = artifact["environment"].partition("aws://")
     account, _, region = account_region.partition("/")
     template_path = directory / properties["templateFile"]
     return StackTemplate(
         environment=environment,
-        stack_name=properties.get("stackName", stack.get("displayName", environment)),
+        stack_name=properties.get("stackName", artifact.get("displayName", environment)),
         account=account,
         region=region,
         body=json.loads(template_path.read_text()),
         path=template_path,
     )
+
+
+def _deploy_order(stacks: dict[str, dict[str, Any]]) -> list[str]:
+    """Artifact ids, each after the stacks it depends on; otherwise in the assembly's order."""
+    order: list[str] = []
+
+    def visit(artifact_id: str, path: tuple[str, ...]) -> None:
+        if artifact_id in order:
+            return
+        if artifact_id in path:
+            raise LocalCloudError(f"circular stack dependency through {artifact_id}")
+        for dependency in stacks[artifact_id].get("dependencies", []):
+            if dependency in stacks:
+                visit(dependency, (*path, artifact_id))
+        order.append(artifact_id)
+
+    for artifact_id in stacks:
+        visit(artifact_id, ())
+    return order
 
 
 def is_stale(outdir: Path, environment: str, root: Path) -> bool:
@@ -97,6 +155,9 @@ class Resolver:
 
     template: StackTemplate
     attributes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Reads an SSM parameter of this cloud (None when there is none): what a parameter of type
+    # AWS::SSM::Parameter::Value<String> resolves to at deploy time, as CloudFormation resolves it.
+    parameter_store: Callable[[str], str | None] = lambda _name: None
 
     def pseudo(self) -> dict[str, str]:
         return {
@@ -141,9 +202,23 @@ class Resolver:
         if name in pseudo:
             return pseudo[name]
         if name in self.template.parameters:
-            parameter = self.template.parameters[name]
-            return parameter.get("Default", "")
+            return self._parameter(name, self.template.parameters[name])
         return self._attribute(name, "Ref")
+
+    def _parameter(self, name: str, parameter: dict[str, Any]) -> Any:
+        default = parameter.get("Default", "")
+        if not str(parameter.get("Type", "")).startswith(SSM_PARAMETER_TYPE):
+            return default
+        value = self.parameter_store(str(default))
+        if value is not None:
+            return value
+        if str(default).startswith(AWS_PUBLIC_PARAMETERS):
+            # AWS's public parameters (the Powertools layer's ARN) name things the local cloud does not run.
+            return f"local:{default}"
+        raise LocalCloudError(
+            f"{self.template.stack_name}: parameter {name} reads SSM parameter {default}, which no stack deployed before "
+            "it created (deploy order: the platform stack first)"
+        )
 
     def get_att(self, argument: Any) -> Any:
         logical_id, attribute = argument.split(".", 1) if isinstance(argument, str) else self.resolve(argument)

@@ -16,9 +16,11 @@ from moto import mock_aws
 from tests.support.keel_context import keel_fields
 
 TABLE = "keel-dev-idempotency"
+APPROVALS = "keel-dev-approvals"
 FUNCTION_ENV = {
     "KEEL_ENVIRONMENT": "dev",
     "KEEL_IDEMPOTENCY_TABLE": TABLE,
+    "KEEL_APPROVALS_TABLE": APPROVALS,
     "POWERTOOLS_SERVICE_NAME": "emit_heartbeat",
     "POWERTOOLS_METRICS_NAMESPACE": "Keel",
     "POWERTOOLS_LOG_LEVEL": "INFO",
@@ -76,6 +78,7 @@ def cold_start(monkeypatch) -> Any:
     for handler in started:
         handler.settings.cache_clear()
         handler.probe_table.cache_clear()
+        handler.approvals.cache_clear()
         sys.modules["functions.shared.adapters.aws"].client.cache_clear()
     for name in [name for name in sys.modules if is_function_module(name)]:
         del sys.modules[name]
@@ -89,6 +92,7 @@ def aws() -> Any:
 
 
 def create_idempotency_table(name: str = TABLE) -> Any:
+    """The probe's table, and the approvals table the heartbeat counts waiting requests in."""
     dynamodb = boto3.client("dynamodb")
     dynamodb.create_table(
         TableName=name,
@@ -96,6 +100,25 @@ def create_idempotency_table(name: str = TABLE) -> Any:
         AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
         BillingMode="PAY_PER_REQUEST",
     )
+    if APPROVALS not in dynamodb.list_tables()["TableNames"]:
+        dynamodb.create_table(
+            TableName=APPROVALS,
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+            AttributeDefinitions=[
+                {"AttributeName": name, "AttributeType": "S"} for name in ("pk", "sk", "status", "requested_at")
+            ],
+            GlobalSecondaryIndexes=[
+                {
+                    "IndexName": "by_status",
+                    "KeySchema": [
+                        {"AttributeName": "status", "KeyType": "HASH"},
+                        {"AttributeName": "requested_at", "KeyType": "RANGE"},
+                    ],
+                    "Projection": {"ProjectionType": "ALL"},
+                }
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
     return dynamodb
 
 
@@ -139,8 +162,47 @@ def test_the_heartbeat_writes_its_probe_and_prints_the_heartbeat_metric(aws, col
     assert document["Heartbeat"] == [1.0]
     directive = document["_aws"]["CloudWatchMetrics"][0]
     assert directive["Namespace"] == "Keel"
-    assert sorted(directive["Dimensions"][0]) == ["environment", "service"]
-    assert (document["service"], document["environment"]) == ("emit_heartbeat", "dev")
+    assert sorted(directive["Dimensions"][0]) == ["automation", "environment", "service"]
+    assert (document["service"], document["environment"], document["automation"]) == (
+        "emit_heartbeat",
+        "dev",
+        "platform_heartbeat",
+    )
+    # And it reports no approval waiting
+    assert (output["pending_approvals"], document["PendingApprovals"]) == (0, [0.0])
+
+
+def test_the_heartbeat_counts_approval_requests_still_waiting(aws, cold_start, capsys) -> None:
+    # Given one request waiting until 2099 and one that expired in 2020, both still pending
+    create_idempotency_table()
+    for approval, expires in (("ap-waiting", "2099-01-01T00:00:00+00:00"), ("ap-expired", "2020-01-01T00:00:00+00:00")):
+        request = {
+            "approval_id": approval,
+            "automation": "alarm_remediation",
+            "automation_version": "1.0.0",
+            "environment": "dev",
+            "event_id": "evt",
+            "execution_arn": f"arn:aws:states:eu-west-1:111111111111:execution:keel-dev-alarm_remediation:{approval}",
+            "step": "AskApproval",
+            "action": "restart",
+            "risk": "medium",
+            "why": "test",
+            "approvers": ["platform-oncall"],
+            "escalation": "platform-oncall",
+            "requested_at": "2019-12-31T00:00:00+00:00",
+            "expires_at": expires,
+            "status": "pending",
+        }
+        item = {"pk": f"approval#{approval}", "sk": "request", "task_token": "t", **request}
+        boto3.resource("dynamodb").Table(APPROVALS).put_item(Item=item)
+    function = cold_start("emit_heartbeat", FUNCTION_ENV)
+
+    # When the heartbeat beats
+    output = function.handler.lambda_handler(EVENT, LambdaContext())
+
+    # Then it counts the one still waiting, in its output and its metric
+    [document] = emf_lines(capsys.readouterr().out)
+    assert (output["pending_approvals"], document["PendingApprovals"]) == (1, [1.0])
 
 
 def test_a_second_beat_overwrites_the_probe(aws, cold_start, capsys) -> None:

@@ -1,9 +1,11 @@
-"""The platform dashboard of a synthesized template, rendered and checked against the template itself.
+"""The platform dashboard of a synthesized environment, rendered and checked against the environment itself.
 
-What the dashboard must show is found in the template independently of the construct that built it:
-every state machine, every queue some other resource dead-letters into, every function, the log
-groups of the state machines that wait for a task token. A resource added anywhere in the stack and
-left off the dashboard fails the check.
+The dashboard names no resource: its graphs are CloudWatch SEARCH expressions over the tokens of
+Keel's names. So the check is that every question has its search, scoped to the environment, and that
+those searches find every resource the environment has: each state machine, function and dead-letter
+queue of the template must carry the tokens the searches ask for (CloudWatch splits a dimension value
+into tokens at every character that is not a letter or digit). A resource named otherwise, or a search
+left off or scoped elsewhere, fails the check.
 """
 
 from __future__ import annotations
@@ -17,15 +19,32 @@ import template_checks as checks
 Template = dict[str, Any]
 Widget = dict[str, Any]
 
-OPEN_WAIT = ("TaskScheduled", "TaskStarted", "TaskSubmitted")
-EXECUTION_METRICS = ("ExecutionsStarted", "ExecutionsSucceeded", "ExecutionsFailed")
+# (namespace, metric, statistic) the page must search the environment for.
+REQUIRED_SEARCHES = (
+    ("AWS/States", "ExecutionsStarted", "Sum"),
+    ("AWS/States", "ExecutionsFailed", "Sum"),
+    ("AWS/States", "ExecutionsTimedOut", "Sum"),
+    ("AWS/States", "ExecutionsAborted", "Sum"),
+    ("AWS/States", "ExecutionTime", "p50"),
+    ("AWS/States", "ExecutionTime", "p90"),
+    ("AWS/SQS", "ApproximateNumberOfMessagesVisible", "Maximum"),
+    ("AWS/Lambda", "Errors", "Sum"),
+    ("AWS/Lambda", "Throttles", "Sum"),
+    ("Keel", "PendingApprovals", "Maximum"),
+    ("Keel", "TaskSucceeded", "Sum"),
+    ("Keel", "TaskFailed", "Sum"),
+)
 SUCCESS_RATE_PARTS = ("ExecutionsSucceeded", "ExecutionsFailed", "ExecutionsTimedOut", "ExecutionsAborted")
+SEARCH = re.compile(r"SEARCH\('\{([^}]*)\}\s*([^']*)',\s*'([^']+)',\s*(\d+)\)")
 
 
 def render(value: Any) -> str:
-    """A DashboardBody as text: Fn::Join resolved, Ref and Fn::GetAtt as <Ref:Id> / <GetAtt:Id.Attr>."""
+    """A DashboardBody as text: Fn::Join resolved, AWS::Partition as aws, other Refs and Fn::GetAtt as
+    <Ref:Id> / <GetAtt:Id.Attr>."""
     if isinstance(value, str):
         return value
+    if value == {"Ref": "AWS::Partition"}:
+        return "aws"
     if isinstance(value, dict) and "Fn::Join" in value:
         separator, parts = value["Fn::Join"]
         return str(separator).join(render(part) for part in parts)
@@ -36,47 +55,87 @@ def render(value: Any) -> str:
     raise AssertionError(f"unexpected intrinsic in a dashboard body: {value}")
 
 
+def platform_dashboard_resource(template: Template, env: str) -> dict[str, Any]:
+    logical_id = checks.find_by(template, "AWS::CloudWatch::Dashboard", "DashboardName", f"keel-{env}-platform")
+    resource: dict[str, Any] = template["Resources"][logical_id]
+    return resource
+
+
 def platform_dashboard(template: Template, env: str) -> dict[str, Any]:
     """The body of keel-<env>-platform, parsed (a body that is not JSON fails here)."""
-    logical_id = checks.find_by(template, "AWS::CloudWatch::Dashboard", "DashboardName", f"keel-{env}-platform")
-    body: dict[str, Any] = json.loads(render(checks.properties(template, logical_id)["DashboardBody"]))
+    body: dict[str, Any] = json.loads(render(platform_dashboard_resource(template, env)["Properties"]["DashboardBody"]))
     return body
 
 
-def metric_rows(widget: Widget) -> list[list[Any]]:
-    """The widget's metric rows ([namespace, name, dim, value, ..., {options}]), expressions excluded."""
-    return [row for row in widget["properties"].get("metrics", []) if isinstance(row[0], str)]
-
-
-def expressions(widget: Widget) -> list[dict[str, Any]]:
-    return [row[0] for row in widget["properties"].get("metrics", []) if isinstance(row[0], dict) and "expression" in row[0]]
-
-
-def dimension(row: list[Any], name: str) -> str | None:
-    values = [item for item in row[2:] if not isinstance(item, dict)]
-    pairs = dict(zip(values[::2], values[1::2], strict=True))
-    return pairs.get(name)
-
-
-def options(row: list[Any]) -> dict[str, Any]:
-    return row[-1] if isinstance(row[-1], dict) else {}
-
-
-def widgets_with(body: dict[str, Any], namespace: str, metric: str, stat: str | None = None) -> list[Widget]:
+def expressions(body: dict[str, Any]) -> list[str]:
     return [
-        widget
+        row[0]["expression"]
         for widget in body["widgets"]
-        if any(row[:2] == [namespace, metric] and stat in (None, options(row).get("stat")) for row in metric_rows(widget))
+        for row in widget.get("properties", {}).get("metrics", [])
+        if isinstance(row[0], dict) and "expression" in row[0]
     ]
 
 
-def shown(widget: Widget, namespace: str, metric: str, dimension_name: str) -> set[str]:
-    """The dimension values (rendered Ref/GetAtt) of one metric across a widget's visible rows."""
-    return {
-        str(dimension(row, dimension_name))
-        for row in metric_rows(widget)
-        if row[:2] == [namespace, metric] and options(row).get("visible", True)
-    }
+def searches(body: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(schema, terms, statistic) of every SEARCH on the page."""
+    return [
+        (schema, terms.strip(), statistic)
+        for expression in expressions(body)
+        for schema, terms, statistic, _period in SEARCH.findall(expression)
+    ]
+
+
+def tokens(name: str) -> set[str]:
+    """How CloudWatch's search splits a dimension value: at every character not a letter or digit."""
+    return {token.lower() for token in re.split(r"[^A-Za-z0-9]+", name) if token}
+
+
+def scope_of(terms: str) -> tuple[set[str], str | None]:
+    """The bare tokens a search term requires, and the environment it names by dimension, if any."""
+    environment = re.search(r'environment="([^"]+)"', terms)
+    bare = re.sub(r'\w+="[^"]*"', " ", terms)
+    return {token.lower() for token in bare.split()}, environment.group(1) if environment else None
+
+
+def searches_for(body: dict[str, Any], namespace: str, metric: str, statistic: str) -> list[set[str]]:
+    """The bare tokens of each search for this metric (a Keel metric's search must name the environment)."""
+    found = []
+    for schema, terms, stat in searches(body):
+        if schema.split(",")[0] == namespace and f'MetricName="{metric}"' in terms and stat == statistic:
+            bare, _environment = scope_of(terms)
+            found.append(bare)
+    return found
+
+
+def check_platform_dashboard(template: Template, environment: Any) -> None:
+    """The whole contract; each part is a function of its own so a failure names what is missing."""
+    body = platform_dashboard(template, environment.name)
+    for check in (check_searches, check_success_rate, check_resources_are_found, check_header):
+        check(template, body, environment)
+
+
+def check_searches(_template: Template, body: dict[str, Any], environment: Any) -> None:
+    """Every question has a search, and every search stays inside the environment."""
+    for namespace, metric, statistic in REQUIRED_SEARCHES:
+        assert searches_for(body, namespace, metric, statistic), f"no search of {namespace} {metric} ({statistic})"
+    for schema, terms, _statistic in searches(body):
+        bare, named = scope_of(terms)
+        if schema.startswith("Keel"):
+            assert named == environment.name, f"search of {schema} not scoped to {environment.name}: {terms}"
+        else:
+            assert {"keel", environment.name} <= bare, f"search of {schema} not scoped to {environment.name}: {terms}"
+
+
+def check_success_rate(_template: Template, body: dict[str, Any], _environment: Any) -> None:
+    """One expression: 100 x the sum of succeeded over the sum of all four ends, every state machine."""
+    for expression in expressions(body):
+        parts = [metric for metric in SUCCESS_RATE_PARTS if f'MetricName="{metric}"' in expression]
+        if parts == list(SUCCESS_RATE_PARTS):
+            numerator = expression.split("100 * ", 1)[1].split(" / ", 1)[0]
+            assert 'MetricName="ExecutionsSucceeded"' in numerator, expression
+            assert "Failed" not in numerator, expression
+            return
+    raise AssertionError("no success rate over succeeded, failed, timed out and aborted")
 
 
 def dead_letter_queue_ids(template: Template) -> set[str]:
@@ -91,113 +150,30 @@ def dead_letter_queue_ids(template: Template) -> set[str]:
     return found
 
 
-def task_token_log_group_ids(template: Template) -> set[str]:
-    """Log groups of the state machines whose definition waits for a task token."""
-    found: set[str] = set()
-    for resource in checks.resources(template, "AWS::StepFunctions::StateMachine").values():
-        props = resource["Properties"]
-        if ".waitForTaskToken" in json.dumps(props.get("DefinitionString", "")):
-            found |= checks.referenced_ids(props["LoggingConfiguration"]["Destinations"])
-    return found
+def found_by(body: dict[str, Any], namespace: str, metric: str, statistic: str, name: str) -> bool:
+    return any(required <= tokens(name) for required in searches_for(body, namespace, metric, statistic))
 
 
-def check_platform_dashboard(template: Template, environment: Any) -> None:
-    """The whole contract; each part is a function of its own so a failure names what is missing."""
-    body = platform_dashboard(template, environment.name)
-    parts = (
-        check_executions,
-        check_success_rate,
-        check_durations,
-        check_dead_letter_queues,
-        check_functions,
-        check_pending_approvals,
-    )
-    for check in parts:
-        check(template, body, environment)
+def check_resources_are_found(template: Template, body: dict[str, Any], _environment: Any) -> None:
+    """Every state machine, function and dead-letter queue of the environment is found by the searches."""
+    machines = [
+        r["Properties"]["StateMachineName"] for r in checks.resources(template, "AWS::StepFunctions::StateMachine").values()
+    ]
+    functions = [r["Properties"]["FunctionName"] for r in checks.resources(template, "AWS::Lambda::Function").values()]
+    queues = [checks.properties(template, logical_id)["QueueName"] for logical_id in dead_letter_queue_ids(template)]
+    assert machines
+    assert functions
+    assert queues
+    for name in machines:
+        for metric, statistic in (("ExecutionsStarted", "Sum"), ("ExecutionsFailed", "Sum"), ("ExecutionTime", "p90")):
+            assert found_by(body, "AWS/States", metric, statistic, name), f"{name} is not on the {metric} graph"
+    for name in functions:
+        for metric in ("Errors", "Throttles"):
+            assert found_by(body, "AWS/Lambda", metric, "Sum", name), f"{name} is not on the {metric} graph"
+    for name in queues:
+        assert found_by(body, "AWS/SQS", "ApproximateNumberOfMessagesVisible", "Maximum", name), f"{name} is not shown"
 
 
-def state_machine_refs(template: Template) -> set[str]:
-    machines = checks.resources(template, "AWS::StepFunctions::StateMachine")
-    assert machines, "no state machine in the template"
-    return {f"<Ref:{logical_id}>" for logical_id in machines}
-
-
-def check_executions(template: Template, body: dict[str, Any], _environment: Any = None) -> None:
-    expected = state_machine_refs(template)
-    for metric in EXECUTION_METRICS:
-        graphs = widgets_with(body, "AWS/States", metric)
-        assert any(shown(graph, "AWS/States", metric, "StateMachineArn") == expected for graph in graphs), (
-            f"no graph of {metric} with exactly the state machines {sorted(expected)}"
-        )
-
-
-def check_success_rate(template: Template, body: dict[str, Any], _environment: Any = None) -> None:
-    """Per state machine, an expression 100 x succeeded / (succeeded + failed + timed out + aborted)."""
-    expected = state_machine_refs(template)
-    rated: set[str] = set()
-    for widget in body["widgets"]:
-        ids = {
-            options(row)["id"]: (row[1], dimension(row, "StateMachineArn"))
-            for row in metric_rows(widget)
-            if row[0] == "AWS/States" and "id" in options(row)
-        }
-        for expression in expressions(widget):
-            used = {name: ids[name] for name in re.findall(r"\b([a-z]\w*)\b", expression["expression"]) if name in ids}
-            machines = {str(machine) for _metric, machine in used.values()}
-            if {metric for metric, _machine in used.values()} != set(SUCCESS_RATE_PARTS) or len(machines) != 1:
-                continue
-            succeeded = next(name for name, (metric, _machine) in used.items() if metric == "ExecutionsSucceeded")
-            assert f"100 * FILL({succeeded}, 0) / (" in expression["expression"], expression
-            rated |= machines
-    assert rated == expected, f"success rate missing for {sorted(expected - rated)}"
-
-
-def check_durations(template: Template, body: dict[str, Any], _environment: Any = None) -> None:
-    expected = state_machine_refs(template)
-    for percentile in ("p50", "p90"):
-        graphs = widgets_with(body, "AWS/States", "ExecutionTime", percentile)
-        assert any(shown(graph, "AWS/States", "ExecutionTime", "StateMachineArn") == expected for graph in graphs), percentile
-
-
-def check_dead_letter_queues(template: Template, body: dict[str, Any], _environment: Any = None) -> None:
-    expected = {f"<GetAtt:{logical_id}.QueueName>" for logical_id in dead_letter_queue_ids(template)}
-    graphs = widgets_with(body, "AWS/SQS", "ApproximateNumberOfMessagesVisible", "Maximum")
-    assert len(graphs) == 1, "expected one dead-letter queue graph"
-    assert shown(graphs[0], "AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName") == expected
-
-
-def check_functions(template: Template, body: dict[str, Any], _environment: Any = None) -> None:
-    expected = {f"<Ref:{logical_id}>" for logical_id in checks.resources(template, "AWS::Lambda::Function")}
-    for metric in ("Errors", "Throttles"):
-        graphs = widgets_with(body, "AWS/Lambda", metric, "Sum")
-        assert any(shown(graph, "AWS/Lambda", metric, "FunctionName") == expected for graph in graphs), metric
-
-
-def check_pending_approvals(template: Template, body: dict[str, Any], environment: Any) -> None:
-    """Log queries over exactly the task-token state machines' logs; the range covers the approval timeout."""
-    logs = [widget["properties"] for widget in body["widgets"] if widget["type"] == "log"]
-    expected = {f"<Ref:{logical_id}>" for logical_id in task_token_log_group_ids(template)}
-    assert expected, "no state machine waits for a task token"
-    assert any("stats count(*) as pending_approvals" in query["query"] for query in logs)
-    for query in logs:
-        assert set(re.findall(r"SOURCE '([^']+)'", query["query"])) == expected
-        assert "filter details.resource like /\\.waitForTaskToken$/" in query["query"]
-        assert "stats latest(type) as last_event" in query["query"]
-        assert f"filter last_event in [{', '.join(json.dumps(event) for event in OPEN_WAIT)}]" in query["query"]
-    start = re.fullmatch(r"-PT(\d+)H", body["start"])
-    assert start, body["start"]
-    assert int(start.group(1)) * 60 >= environment.approval.timeout_minutes
-
-
-def approval_request_metrics(template: Template, body: dict[str, Any], env: str) -> set[str]:
-    """Metric names graphed with the namespace and dimensions the deployed request_approval emits with."""
-    function = checks.properties(template, checks.function_id(template, env, "request_approval"))
-    variables = function["Environment"]["Variables"]
-    return {
-        row[1]
-        for widget in body["widgets"]
-        for row in metric_rows(widget)
-        if row[0] == variables["POWERTOOLS_METRICS_NAMESPACE"]
-        and dimension(row, "service") == variables["POWERTOOLS_SERVICE_NAME"]
-        and dimension(row, "environment") == variables["KEEL_ENVIRONMENT"]
-    }
+def check_header(_template: Template, body: dict[str, Any], environment: Any) -> None:
+    text = " ".join(widget["properties"].get("markdown", "") for widget in body["widgets"] if widget["type"] == "text")
+    assert f"keel ops pending --env {environment.name} --region {environment.region}" in text

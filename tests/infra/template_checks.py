@@ -10,7 +10,7 @@ import json
 import re
 from typing import Any
 
-from infra import asl
+from infra import asl, names
 from infra.function_spec import UNSCOPABLE_ACTIONS as DECLARABLE_UNSCOPABLE
 
 Template = dict[str, Any]
@@ -78,8 +78,42 @@ def state_machine_id(template: Template, environment: str, automation: str) -> s
     return find_by(template, "AWS::StepFunctions::StateMachine", "StateMachineName", f"keel-{environment}-{automation}")
 
 
-def function_id(template: Template, environment: str, module: str) -> str:
-    return find_by(template, "AWS::Lambda::Function", "FunctionName", f"keel-{environment}-{module}")
+def function_id(template: Template, environment: str, automation: str, module: str) -> str:
+    """The automation's own instance of the module."""
+    return find_by(template, "AWS::Lambda::Function", "FunctionName", names.function(environment, automation, module))
+
+
+def text(value: Any) -> str:
+    """A template value as the string it deploys as, where it is built of intrinsics: Fn::Join's parts
+    joined, AWS::Partition as aws, other Refs as <Ref:Id>, GetAtts as <Id.Attribute>."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and "Fn::Join" in value:
+        separator, parts = value["Fn::Join"]
+        return str(separator).join(text(part) for part in parts)
+    if isinstance(value, dict) and value.get("Ref") == "AWS::Partition":
+        return "aws"
+    if isinstance(value, dict) and "Ref" in value:
+        return f"<Ref:{value['Ref']}>"
+    if isinstance(value, dict) and "Fn::GetAtt" in value:
+        return f"<{'.'.join(value['Fn::GetAtt'])}>"
+    raise AssertionError(f"not a string value: {value!r}")
+
+
+def topic_arn(environment: Any, route: str) -> str:
+    """An on-call topic's ARN, as automation stacks name it (by name, not by reference)."""
+    return f"arn:aws:sns:{environment.region}:{environment.account}:{names.oncall_topic(environment.name, route)}"
+
+
+def platform_key_ids(template: Template) -> set[str]:
+    """What stands for the platform key: the key itself, or the SSM parameter holding its ARN."""
+    keys = set(resources(template, "AWS::KMS::Key"))
+    parameters = {
+        key
+        for key, parameter in template.get("Parameters", {}).items()
+        if str(parameter.get("Default", "")).endswith("/platform/key-arn")
+    }
+    return keys | parameters
 
 
 def rules_of(template: Template, automation: str) -> dict[str, dict[str, Any]]:
@@ -141,7 +175,7 @@ def check_automation(template: Template, environment: Any, automation: Any, cata
     machine = state_machine_id(template, env, manifest.name)
     check_rules(template, env, manifest, machine)
     check_state_machine(template, environment, automation, machine)
-    check_alarms(template, env, manifest, machine, catalog)
+    check_alarms(template, environment, manifest, machine)
     for key in (machine, *rules_of(template, manifest.name)):
         found = tags(properties(template, key))
         expected = {
@@ -170,7 +204,7 @@ def check_rules(template: Template, env: str, manifest: Any, machine: str) -> No
             assert props["EventPattern"] == trigger.event_pattern
             bus = props.get("EventBusName")
             if trigger.bus == "keel":
-                assert referenced_ids(bus) == {find_by(template, "AWS::Events::EventBus", "Name", f"keel-{env}")}
+                assert bus == names.event_bus(env), f"{key} listens on {bus}"
             else:
                 assert bus is None, f"{key} listens on the default bus"
         assert len(props["Targets"]) == 1
@@ -202,12 +236,13 @@ def check_state_machine(template: Template, environment: Any, automation: Any, m
     assert set(props["DefinitionSubstitutions"]) == asl.substitutions_used(definition)
     for module in manifest.functions:
         assert props["DefinitionSubstitutions"][module] == {
-            "Fn::GetAtt": [function_id(template, environment.name, module), "Arn"]
+            "Fn::GetAtt": [function_id(template, environment.name, manifest.name, module), "Arn"]
         }
 
 
-def check_alarms(template: Template, env: str, manifest: Any, machine: str, catalog: Any) -> None:
-    owner_topic = {"Ref": topic_id(template, env, manifest.oncall)}
+def check_alarms(template: Template, environment: Any, manifest: Any, machine: str) -> None:
+    env = environment.name
+    owner_topic = [topic_arn(environment, manifest.oncall)]
     machine_alarms = alarms_on(template, machine)
     assert {name for alarm in machine_alarms.values() for name in alarm_metric_names(alarm)} >= STATE_MACHINE_ALARM_METRICS
     p90 = [alarm for alarm in machine_alarms.values() if alarm_metric_names(alarm) == {"ExecutionTime"}]
@@ -218,58 +253,63 @@ def check_alarms(template: Template, env: str, manifest: Any, machine: str, cata
     assert {name for alarm in dlq_alarms.values() for name in alarm_metric_names(alarm)} == {"ApproximateNumberOfMessagesVisible"}
     assert [alarm["Threshold"] for alarm in dlq_alarms.values()] == [0], "DLQ depth > 0 pages"
     for alarm in (*machine_alarms.values(), *dlq_alarms.values()):
-        assert alarm["AlarmActions"] == [owner_topic], f"{alarm['AlarmName']} does not page {manifest.oncall}"
+        assert [text(action) for action in alarm["AlarmActions"]] == owner_topic, (
+            f"{alarm['AlarmName']} does not page {manifest.oncall}"
+        )
     for module in manifest.functions:
-        function_alarms = alarms_on(template, function_id(template, env, module))
+        # The automation's own function pages the automation's own on-call, nobody else
+        function_alarms = alarms_on(template, function_id(template, env, manifest.name, module))
         assert {name for alarm in function_alarms.values() for name in alarm_metric_names(alarm)} >= {"Errors", "Throttles"}
-        owners = {automation.manifest.oncall for automation in catalog.automations_using(module)}
         for alarm in function_alarms.values():
-            assert {json.dumps(action) for action in alarm["AlarmActions"]} == {
-                json.dumps({"Ref": topic_id(template, env, route)}) for route in owners
-            }
+            assert [text(action) for action in alarm["AlarmActions"]] == owner_topic, alarm["AlarmName"]
     heartbeat = manifest.slo.heartbeat
     if heartbeat is not None:
         alarm = properties(
             template, find_by(template, "AWS::CloudWatch::Alarm", "AlarmName", f"keel-{env}-{manifest.name}-missing-heartbeat")
         )
         assert (alarm["Namespace"], alarm["MetricName"]) == ("Keel", heartbeat.metric)
-        assert {d["Name"]: d["Value"] for d in alarm["Dimensions"]} == {"service": heartbeat.function, "environment": env}
+        assert {d["Name"]: d["Value"] for d in alarm["Dimensions"]} == {
+            "service": heartbeat.function,
+            "environment": env,
+            "automation": manifest.name,
+        }
         assert (alarm["ComparisonOperator"], alarm["Threshold"], alarm["TreatMissingData"]) == (
             "LessThanThreshold",
             1,
             "breaching",
         )
         assert alarm["Period"] == heartbeat.max_silence_minutes * 60
-        assert alarm["AlarmActions"] == [owner_topic]
+        assert [text(action) for action in alarm["AlarmActions"]] == owner_topic
 
 
 def check_functions(template: Template, environment: Any, catalog: Any) -> None:
-    """One Lambda per module in use, each sized as declared, with a role of its own."""
+    """Each automation's own instance of every module it uses, sized as declared, with a role of its own."""
     functions = resources(template, "AWS::Lambda::Function")
-    in_use = catalog.functions_in_use()
-    assert len(functions) == len(in_use)
+    assert len(functions) == sum(len(automation.manifest.functions) for automation in catalog.automations)
     roles = [properties(template, key)["Role"] for key in functions]
     assert len({json.dumps(role) for role in roles}) == len(roles), "functions share a role"
-    for spec in in_use:
-        props = properties(template, function_id(template, environment.name, spec.module))
-        assert (props["Timeout"], props["MemorySize"]) == (spec.timeout_seconds, spec.memory_mb)
-        assert re.fullmatch(r"python3\.\d+", props["Runtime"])
-        assert props["Handler"] == f"functions.{spec.module}.handler.lambda_handler"
-        assert props["TracingConfig"] == {"Mode": "Active"}
-        variables = props["Environment"]["Variables"]
-        assert variables["KEEL_ENVIRONMENT"] == environment.name
-        assert (variables["POWERTOOLS_SERVICE_NAME"], variables["POWERTOOLS_METRICS_NAMESPACE"]) == (spec.module, "Keel")
-        (role,) = referenced_ids(props["Role"])
-        assert resources(template, "AWS::IAM::Role")[role]["Properties"]["AssumeRolePolicyDocument"]["Statement"][0][
-            "Principal"
-        ] == {"Service": "lambda.amazonaws.com"}
-        (log_group,) = referenced_ids(props["LoggingConfig"])
-        assert properties(template, log_group)["RetentionInDays"] == environment.log_retention_days
+    for automation in catalog.automations:
+        for module in automation.manifest.functions:
+            spec = catalog.functions[module]
+            props = properties(template, function_id(template, environment.name, automation.name, module))
+            assert (props["Timeout"], props["MemorySize"]) == (spec.timeout_seconds, spec.memory_mb)
+            assert re.fullmatch(r"python3\.\d+", props["Runtime"])
+            assert props["Handler"] == f"functions.{spec.module}.handler.lambda_handler"
+            assert props["TracingConfig"] == {"Mode": "Active"}
+            variables = props["Environment"]["Variables"]
+            assert variables["KEEL_ENVIRONMENT"] == environment.name
+            assert (variables["POWERTOOLS_SERVICE_NAME"], variables["POWERTOOLS_METRICS_NAMESPACE"]) == (spec.module, "Keel")
+            (role,) = referenced_ids(props["Role"])
+            assert resources(template, "AWS::IAM::Role")[role]["Properties"]["AssumeRolePolicyDocument"]["Statement"][0][
+                "Principal"
+            ] == {"Service": "lambda.amazonaws.com"}
+            (log_group,) = referenced_ids(props["LoggingConfig"])
+            assert properties(template, log_group)["RetentionInDays"] == environment.log_retention_days
 
 
 def check_iam(template: Template) -> None:
     """No wildcard actions; the few unscopable ones are the only statements on Resource *."""
-    keys = {key for key in resources(template, "AWS::KMS::Key")}
+    keys = platform_key_ids(template)
     for owner, statement in identity_policy_statements(template):
         if statement["Effect"] != "Allow":
             continue

@@ -8,6 +8,8 @@ import dashboard_checks as dash
 import pytest
 import template_checks as checks
 
+from tests.conftest import merged
+
 NEW = "ticket_intake"
 ROTATOR = "arn:aws:lambda:eu-west-1:333333333333:function:rotate-tickets-token"
 # The shared function, then the platform's decisions table and the owner's on-call topic.
@@ -65,7 +67,9 @@ def extended(tmp_path_factory, make_temp_repo) -> tuple:
         secrets=["tickets-token"],
     )
     repo.add_automation(manifest, asl=ASL)
-    return repo, repo.load_environments(), repo.load_catalog(), repo.synthesize()
+    repo.stacks = repo.synthesize_stacks()
+    templates = {env: merged(stacks) for env, stacks in repo.stacks.items()}
+    return repo, repo.load_environments(), repo.load_catalog(), templates
 
 
 def test_a_new_automation_gets_its_rule_state_machine_and_alarms_in_every_environment(extended) -> None:
@@ -81,17 +85,23 @@ def test_a_new_automation_gets_its_rule_state_machine_and_alarms_in_every_enviro
         checks.check_functions(template, environments.get(env), catalog)
 
 
-def test_a_new_automation_is_on_the_platform_dashboard_of_every_environment(extended) -> None:
-    # Given the repository with the new automation, synthesized
-    _, environments, _, templates = extended
+def test_a_new_automation_is_on_its_teams_dashboard_and_leaves_the_platform_dashboard_as_it_was(extended, synthesized) -> None:
+    # Given the repository with the new automation, synthesized, and the real one
+    repo, environments, _, templates = extended
+    stacks = repo.stacks
 
-    # Then each environment's platform dashboard shows it (and its DLQ, its on-call route's undelivered
-    # pages) with everything else: no dashboard code was touched
     for env, template in templates.items():
+        # Then the new team has a stack with a dashboard naming the new automation
+        team = stacks[env][f"keel-{env}-team-tickets-team"]
+        (dashboard,) = checks.resources(team, "AWS::CloudWatch::Dashboard").values()
+        assert NEW in json.dumps(dashboard)
+        # And the platform dashboard is the one the repository without it synthesizes: it names no
+        # automation (the platform stack itself changed here only for the new route and secret)
+        platform = f"keel-{env}-platform"
+        assert dash.platform_dashboard_resource(stacks[env][platform], env) == dash.platform_dashboard_resource(
+            synthesized.stacks[env][platform], env
+        )
         dash.check_platform_dashboard(template, environments.get(env))
-        body = dash.platform_dashboard(template, env)
-        assert f"{NEW}: events not started" in json.dumps(body)
-        assert "on-call tickets-oncall: pages not delivered" in json.dumps(body)
         checks.check_iam(template)
 
 
@@ -100,35 +110,35 @@ def test_the_new_rule_listens_on_the_keel_bus_with_the_manifest_pattern(extended
     _, _, _, templates = extended
     template = templates["dev"]
 
-    # Then the new automation's rule matches the pattern as written, on the keel bus
+    # Then the new automation's rule matches the pattern as written, on the keel bus (by name)
     (rule,) = checks.rules_of(template, NEW).values()
     assert rule["Properties"]["EventPattern"] == PATTERN
-    assert checks.referenced_ids(rule["Properties"]["EventBusName"]) == {
-        checks.find_by(template, "AWS::Events::EventBus", "Name", "keel-dev")
-    }
+    assert rule["Properties"]["EventBusName"] == "keel-dev"
 
 
-def test_the_shared_function_is_created_once_and_pages_both_owners(extended) -> None:
+def test_each_automation_runs_its_own_instance_of_a_shared_module_paging_its_own_team(extended) -> None:
     # Given both automations use emit_heartbeat
     _, _, _, templates = extended
     template = templates["prod"]
+    environment = extended[1].get("prod")
 
-    # Then there is one function for it, invoked by both state machines
+    # Then each has its own function for it, invoked by its own state machine only
     functions = checks.resources(template, "AWS::Lambda::Function").values()
     handlers = [function["Properties"]["Handler"] for function in functions]
-    assert handlers.count("functions.emit_heartbeat.handler.lambda_handler") == 1
-    function = checks.function_id(template, "prod", "emit_heartbeat")
-    for automation in ("platform_heartbeat", NEW):
+    assert handlers.count("functions.emit_heartbeat.handler.lambda_handler") == 2
+    for automation, route in (("platform_heartbeat", "platform-oncall"), (NEW, "tickets-oncall")):
+        function = checks.function_id(template, "prod", automation, "emit_heartbeat")
         machine = checks.properties(template, checks.state_machine_id(template, "prod", automation))
         assert machine["DefinitionSubstitutions"]["emit_heartbeat"] == {"Fn::GetAtt": [function, "Arn"]}
-    # And its error alarms page both owning teams
-    topics = {checks.topic_id(template, "prod", route) for route in ("platform-oncall", "tickets-oncall")}
-    for alarm in checks.alarms_on(template, function).values():
-        assert checks.referenced_ids(alarm["AlarmActions"]) == topics
+        # And its error alarms page that automation's team, no other
+        alarms = checks.alarms_on(template, function).values()
+        assert alarms
+        for alarm in alarms:
+            assert [checks.text(action) for action in alarm["AlarmActions"]] == [checks.topic_arn(environment, route)]
     # And the new automation's own alarms page its team only
     machine = checks.state_machine_id(template, "prod", NEW)
     for alarm in checks.alarms_on(template, machine).values():
-        assert alarm["AlarmActions"] == [{"Ref": checks.topic_id(template, "prod", "tickets-oncall")}]
+        assert [checks.text(action) for action in alarm["AlarmActions"]] == [checks.topic_arn(environment, "tickets-oncall")]
 
 
 def test_confidential_data_is_kept_out_of_execution_logs(extended) -> None:
@@ -156,38 +166,44 @@ def test_an_override_disables_the_rule_in_one_environment_only(extended) -> None
 
 
 @pytest.mark.parametrize("env", ["dev", "prod"])
-def test_a_declared_secret_is_created_encrypted_and_readable_only_by_its_users(extended, env) -> None:
-    # Given the new automation declares tickets-token and uses emit_heartbeat
-    _, _, catalog, templates = extended
+def test_a_declared_secret_is_created_encrypted_and_readable_only_by_its_automations_functions(extended, env) -> None:
+    # Given the new automation declares tickets-token, and both automations use emit_heartbeat
+    _, environments, catalog, templates = extended
     template = templates[env]
+    environment = environments.get(env)
 
     # Then the secret exists under the platform key
     secret = checks.find_by(template, "AWS::SecretsManager::Secret", "Name", f"keel/{env}/tickets-token")
     key = checks.one(checks.resources(template, "AWS::KMS::Key"), "platform key")
     assert checks.properties(template, secret)["KmsKeyId"] == {"Fn::GetAtt": [key, "Arn"]}
-    # And only the roles of functions used by a declaring automation may read it
+    # And only the roles of the declaring automation's own functions may read it (by name, with
+    # Secrets Manager's random suffix): not the heartbeat's instance of the same module
+    arn = f"arn:aws:secretsmanager:{environment.region}:{environment.account}:secret:keel/{env}/tickets-token-??????"
     readers = {
         owner
         for owner, statement in checks.identity_policy_statements(template)
-        if "secretsmanager:GetSecretValue" in checks.as_list(statement["Action"]) and secret in checks.referenced_ids(statement)
-    }
-    users = {
-        module for automation in catalog.automations if automation.manifest.secrets for module in automation.manifest.functions
+        if "secretsmanager:GetSecretValue" in checks.as_list(statement["Action"])
+        and arn in {checks.text(resource) for resource in checks.as_list(statement["Resource"])}
     }
     expected = set()
-    for module in users:
-        role = checks.referenced_ids(checks.properties(template, checks.function_id(template, env, module))["Role"])
-        expected |= {
-            policy
-            for policy, r in checks.resources(template, "AWS::IAM::Policy").items()
-            if checks.referenced_ids(r["Properties"]["Roles"]) & role
-        }
+    for automation in catalog.automations:
+        if not automation.manifest.secrets:
+            continue
+        for module in automation.manifest.functions:
+            function = checks.properties(template, checks.function_id(template, env, automation.name, module))
+            role = checks.referenced_ids(function["Role"])
+            expected |= {
+                policy
+                for policy, r in checks.resources(template, "AWS::IAM::Policy").items()
+                if checks.referenced_ids(r["Properties"]["Roles"]) & role
+            }
     assert readers == expected
     assert readers
-    # And those functions learn its ARN by name, not its value
-    variables = checks.properties(template, checks.function_id(template, env, "emit_heartbeat"))["Environment"]["Variables"]
-    assert "tickets-token" in json.dumps(variables["KEEL_SECRETS"])
-    assert secret in checks.referenced_ids(variables["KEEL_SECRETS"])
+    # And those functions learn its name, never its value; the heartbeat's instance learns nothing
+    for automation, names in ((NEW, {"tickets-token": f"keel/{env}/tickets-token"}), ("platform_heartbeat", None)):
+        function = checks.properties(template, checks.function_id(template, env, automation, "emit_heartbeat"))
+        variables = function["Environment"]["Variables"]
+        assert (json.loads(variables["KEEL_SECRETS"]) if "KEEL_SECRETS" in variables else None) == names
 
 
 def test_secrets_rotate_where_the_environment_names_a_rotation_function(extended) -> None:
@@ -202,22 +218,25 @@ def test_secrets_rotate_where_the_environment_names_a_rotation_function(extended
 
 
 def state_machine_grants(template: dict, env: str, automation: str) -> dict[str, set[str]]:
-    """Action -> logical ids of the resources the automation's state machine role may use it on."""
+    """Action -> the resources (ARNs as deployed, or <Id.Arn> in the stack) the automation's state machine role may use it on."""
     role = checks.referenced_ids(checks.properties(template, checks.state_machine_id(template, env, automation))["RoleArn"])
     grants: dict[str, set[str]] = {}
     for owner, statement in checks.identity_policy_statements(template):
         if checks.referenced_ids(checks.properties(template, owner).get("Roles", [])) & role:
             for action in checks.as_list(statement["Action"]):
-                grants.setdefault(action, set()).update(checks.referenced_ids(statement["Resource"]))
+                grants.setdefault(action, set()).update(
+                    checks.text(resource) for resource in checks.as_list(statement["Resource"])
+                )
     return grants
 
 
 def test_state_machine_roles_reach_only_the_platform_resources_their_asl_names(extended) -> None:
     # Given the new automation's ASL writes to the decisions table and publishes to its on-call topic
-    _, _, _, templates = extended
+    _, environments, _, templates = extended
     template = templates["staging"]
-    decisions = checks.find_by(template, "AWS::DynamoDB::Table", "TableName", "keel-staging-decisions")
-    tickets_topic = checks.topic_id(template, "staging", "tickets-oncall")
+    environment = environments.get("staging")
+    decisions = f"arn:aws:dynamodb:{environment.region}:{environment.account}:table/keel-staging-decisions"
+    tickets_topic = checks.topic_arn(environment, "tickets-oncall")
 
     # When each state machine's role is read
     new = state_machine_grants(template, "staging", NEW)
@@ -230,6 +249,7 @@ def test_state_machine_roles_reach_only_the_platform_resources_their_asl_names(e
     # And the heartbeat, whose ASL names neither, gets neither
     assert decisions not in heartbeat.get("dynamodb:PutItem", set())
     assert "sns:Publish" not in heartbeat
-    # And both invoke only the function their ASL references
-    function = checks.function_id(template, "staging", "emit_heartbeat")
-    assert new["lambda:InvokeFunction"] == heartbeat["lambda:InvokeFunction"] == {function}
+    # And each invokes only its own instance of the function its ASL references
+    for automation, grants in ((NEW, new), ("platform_heartbeat", heartbeat)):
+        function = checks.function_id(template, "staging", automation, "emit_heartbeat")
+        assert grants["lambda:InvokeFunction"] == {f"<{function}.Arn>"}

@@ -16,8 +16,10 @@ ACTION_MODULES = {
 MUTATING = {action for actions in ACTION_MODULES.values() for action in actions}
 
 
-def role_statements(template: dict, module: str) -> list[dict]:
-    function = checks.properties(template, checks.function_id(template, "dev", module))
+def role_statements(template: dict, module: str, automation: str = "alarm_remediation") -> list[dict]:
+    """The statements of the automation's own instance of the module (contain_threat is security_finding_response's)."""
+    automation = "security_finding_response" if module == "contain_threat" else automation
+    function = checks.properties(template, checks.function_id(template, "dev", automation, module))
     (role,) = checks.referenced_ids(function["Role"])
     return [
         statement

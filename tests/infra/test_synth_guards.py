@@ -29,9 +29,9 @@ def test_the_real_app_synthesizes_with_no_unacknowledged_nag_finding(synthesized
 
 
 def test_a_non_compliant_construct_fails_synth(temp_repo) -> None:
-    # Given the app for dev with an unencrypted queue without a DLQ added to its stack
+    # Given the app for dev with an unencrypted queue without a DLQ added to one automation's stack
     keel = temp_repo.build_app(["dev"])
-    sqs.Queue(keel.stacks["dev"], "Unencrypted")
+    sqs.Queue(keel.environments["dev"].automations["platform_heartbeat"], "Unencrypted")
 
     # When it is synthesized / Then cdk-nag stops synth
     with pytest.raises(RuntimeError, match="ValidationFailed"):
@@ -45,9 +45,9 @@ def test_a_non_compliant_construct_fails_synth(temp_repo) -> None:
         for violation in plugin["violations"]
         for construct in violation["violatingConstructs"]
     }
-    assert ("AwsSolutions-SQS4", "dev/Keel/Unencrypted/Resource") in violations
-    assert ("Serverless-SQSRedrivePolicy", "dev/Keel/Unencrypted/Resource") in violations
-    assert {path for _, path in violations} == {"dev/Keel/Unencrypted/Resource"}
+    assert ("AwsSolutions-SQS4", "dev/keel-dev-automation-platform-heartbeat/Unencrypted/Resource") in violations
+    assert ("Serverless-SQSRedrivePolicy", "dev/keel-dev-automation-platform-heartbeat/Unencrypted/Resource") in violations
+    assert {path for _, path in violations} == {"dev/keel-dev-automation-platform-heartbeat/Unencrypted/Resource"}
 
 
 @pytest.mark.parametrize("env", sorted(ENVIRONMENTS.environments))

@@ -25,12 +25,33 @@ def test_the_catalog_has_automations_and_every_environment_is_synthesized(synthe
 
 
 @pytest.mark.parametrize("env", ENV_NAMES)
-def test_stack_names_carry_the_environment(synthesized, env) -> None:
-    # Given the synthesized app / When a stage's stack is read / Then its name and target are the environment's
-    stack = synthesized.keel.stacks[env]
+def test_each_environment_is_a_platform_stack_one_stack_per_automation_and_one_per_team(synthesized, env) -> None:
+    # Given the synthesized app / When a stage's stacks are read
+    stacks = synthesized.keel.environments[env]
     environment = ENVIRONMENTS.get(env)
-    assert stack.stack_name == f"keel-{env}"
-    assert (stack.account, stack.region) == (environment.account, environment.region)
+
+    # Then the platform, every automation and every owning team have a stack named for the environment
+    assert stacks.platform.stack_name == f"keel-{env}-platform"
+    assert {name: stack.stack_name for name, stack in stacks.automations.items()} == {
+        automation.name: f"keel-{env}-automation-{automation.name.replace('_', '-')}" for automation in CATALOG.automations
+    }
+    assert {stack.stack_name for stack in stacks.teams.values()} == {
+        f"keel-{env}-team-{automation.manifest.owner}" for automation in CATALOG.automations
+    }
+    # And each deploys to the environment's account and region, after the platform stack
+    for stack in stacks.all():
+        assert (stack.account, stack.region) == (environment.account, environment.region)
+    for stack in [*stacks.automations.values(), *stacks.teams.values()]:
+        assert stack.dependencies == [stacks.platform]
+
+
+@pytest.mark.parametrize("env", ENV_NAMES)
+def test_no_stack_exports_or_imports_anything(synthesized, env) -> None:
+    # Given every stack of an environment / Then none exports a value another imports (an export in use
+    # would lock the platform stack); automation stacks reach the platform by name and SSM parameter
+    for name, template in synthesized.stacks[env].items():
+        assert not any("Export" in output for output in template.get("Outputs", {}).values()), name
+        assert "Fn::ImportValue" not in json.dumps(template), name
 
 
 @pytest.mark.parametrize(("env", "automation"), AUTOMATIONS, ids=[f"{env}-{a.name}" for env, a in AUTOMATIONS])
@@ -94,7 +115,7 @@ def test_no_iam_policy_allows_a_wildcard_action(synthesized, env) -> None:
 def test_every_alarm_pages_an_oncall_topic(synthesized, env) -> None:
     # Given every alarm in the template
     template = synthesized.template(env)
-    topics = set(checks.resources(template, "AWS::SNS::Topic"))
+    topics = {checks.topic_arn(ENVIRONMENTS.get(env), route) for route in ENVIRONMENTS.get(env).oncall_routes}
     alarms = checks.resources(template, "AWS::CloudWatch::Alarm")
 
     # Then each has actions enabled, and they are on-call topics of this environment
@@ -103,7 +124,7 @@ def test_every_alarm_pages_an_oncall_topic(synthesized, env) -> None:
         props = alarm["Properties"]
         assert props.get("ActionsEnabled", True) is True, key
         assert props["AlarmActions"], f"{key} pages nobody"
-        assert checks.referenced_ids(props["AlarmActions"]) <= topics, key
+        assert {checks.text(action) for action in props["AlarmActions"]} <= topics, key
 
 
 @pytest.mark.parametrize("env", ENV_NAMES)
@@ -111,6 +132,7 @@ def test_platform_storage_is_encrypted_and_recoverable(synthesized, env) -> None
     # Given the platform's tables, keys and queues
     template = synthesized.template(env)
     keys = checks.resources(template, "AWS::KMS::Key")
+    key_ids = checks.platform_key_ids(template)
     tables = checks.resources(template, "AWS::DynamoDB::Table")
     queues = checks.resources(template, "AWS::SQS::Queue")
     policies = checks.resources(template, "AWS::SQS::QueuePolicy")
@@ -128,7 +150,7 @@ def test_platform_storage_is_encrypted_and_recoverable(synthesized, env) -> None
     # And every queue is KMS-encrypted and denies requests that are not over TLS
     assert queues
     for key, queue in queues.items():
-        assert checks.referenced_ids(queue["Properties"]["KmsMasterKeyId"]) <= set(keys), key
+        assert checks.referenced_ids(queue["Properties"]["KmsMasterKeyId"]) <= key_ids, key
         denies = [
             statement
             for policy in policies.values()
@@ -197,7 +219,7 @@ def test_the_heartbeat_alarm_watches_the_metric_the_function_emits(synthesized) 
     # Given the deployed function's environment and the missing-heartbeat alarm in dev
     template = synthesized.template("dev")
     heartbeat = next(a for a in CATALOG.automations if a.manifest.slo.heartbeat is not None).manifest
-    function = checks.properties(template, checks.function_id(template, "dev", heartbeat.slo.heartbeat.function))
+    function = checks.properties(template, checks.function_id(template, "dev", heartbeat.name, heartbeat.slo.heartbeat.function))
     variables = function["Environment"]["Variables"]
     alarm = checks.properties(
         template, checks.find_by(template, "AWS::CloudWatch::Alarm", "AlarmName", f"keel-dev-{heartbeat.name}-missing-heartbeat")
@@ -208,6 +230,7 @@ def test_the_heartbeat_alarm_watches_the_metric_the_function_emits(synthesized) 
     dimensions = {d["Name"]: d["Value"] for d in alarm["Dimensions"]}
     assert dimensions["service"] == variables["POWERTOOLS_SERVICE_NAME"]
     assert dimensions["environment"] == variables["KEEL_ENVIRONMENT"]
+    assert dimensions["automation"] == heartbeat.name
 
 
 def broken(template: dict, change) -> dict:
@@ -239,7 +262,7 @@ def first(template: dict, resource_type: str) -> dict:
             a
             for a in checks.resources(t, "AWS::CloudWatch::Alarm").values()
             if "ExecutionsAborted" in json.dumps(a) and "platform_heartbeat" in json.dumps(a)
-        )["Properties"].update(AlarmActions=[{"Ref": "SomeOtherTopic"}]),
+        )["Properties"].update(AlarmActions=["arn:aws:sns:eu-west-1:111111111111:keel-dev-oncall-security-oncall"]),
     ],
     ids=["no-dlq", "no-retry-policy", "missing-tag", "wrong-log-data", "no-tracing", "no-timeout", "alarm-to-wrong-topic"],
 )

@@ -56,10 +56,10 @@ def test_only_the_senders_get_the_queue_urls_and_send_permission(synthesized, en
         if "KEEL_QUEUES" in f["Properties"]["Environment"]["Variables"]
     }
     # Then route_ticket alone may send, and alone knows where
-    assert with_urls == {f"keel-{env}-route_ticket"}
+    assert with_urls == {f"keel-{env}-ticket_triage-route_ticket"}
     assert len(senders) == 1
     assert "routeticket" in next(iter(senders)).lower()
-    variables = next(f for f in functions.values() if f["Properties"]["FunctionName"] == f"keel-{env}-route_ticket")
+    variables = next(f for f in functions.values() if f["Properties"]["FunctionName"] == f"keel-{env}-ticket_triage-route_ticket")
     encoded = json.dumps(variables["Properties"]["Environment"]["Variables"]["KEEL_QUEUES"])
     assert all(queue_id in encoded for queue_id in queue_ids)
 
@@ -67,16 +67,16 @@ def test_only_the_senders_get_the_queue_urls_and_send_permission(synthesized, en
 @pytest.mark.parametrize("env", ENV_NAMES)
 def test_each_manifest_alarm_watches_its_functions_metric_and_pages_the_owner(synthesized, env) -> None:
     template = synthesized.template(env)
-    topic = checks.topic_id(template, env, TRIAGE.oncall)
+    topic = checks.topic_arn(ENVIRONMENTS.get(env), TRIAGE.oncall)
     for alarm in TRIAGE.alarms:
         created = checks.properties(
             template, checks.find_by(template, "AWS::CloudWatch::Alarm", "AlarmName", f"keel-{env}-ticket_triage-{alarm.name}")
         )
         dimensions = {d["Name"]: d["Value"] for d in created["Dimensions"]}
         assert (created["Namespace"], created["MetricName"], created["Threshold"]) == ("Keel", alarm.metric, alarm.threshold)
-        assert dimensions == {"service": alarm.function, "environment": env}
+        assert dimensions == {"service": alarm.function, "environment": env, "automation": "ticket_triage"}
         assert created["Period"] == alarm.period_minutes * 60
-        assert created["AlarmActions"] == [{"Ref": topic}]
+        assert [checks.text(action) for action in created["AlarmActions"]] == [topic]
         statistic = created.get("Statistic") or created.get("ExtendedStatistic")
         assert statistic == alarm.statistic
     agreement = next(a for a in TRIAGE.alarms if a.metric == "AdvisorHumanAgreement")

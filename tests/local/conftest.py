@@ -9,14 +9,16 @@ engine's behaviour (virtual clock, task tokens) is tested without changing the a
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from keel.local.eventbridge import EventFile, load_event_file
-from keel.local.template import StackTemplate, load_stack_template
+from keel.local.template import EnvironmentTemplate, StackTemplate, load_environment
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -38,15 +40,16 @@ def fake_aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture(scope="session")
 def assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from infra.app_builder import build_app
+    from infra.synthesis import synthesize
 
     outdir = tmp_path_factory.mktemp("cdk.out")
-    build_app(root=ROOT, outdir=str(outdir)).app.synth()
+    synthesize(build_app(root=ROOT, outdir=str(outdir)))
     return outdir
 
 
 @pytest.fixture(scope="session")
-def dev_template(assembly: Path) -> StackTemplate:
-    return load_stack_template(assembly, "dev")
+def dev_template(assembly: Path) -> EnvironmentTemplate:
+    return load_environment(assembly, "dev")
 
 
 @pytest.fixture
@@ -54,41 +57,55 @@ def heartbeat_event() -> EventFile:
     return load_event_file(HEARTBEAT_EVENT)
 
 
-def _logical_ids(template: StackTemplate, kind: str) -> list[str]:
-    return [logical_id for logical_id, resource in template.resources.items() if resource["Type"] == kind]
+def edited(template: EnvironmentTemplate, edit: Callable[[dict[str, Any]], None]) -> EnvironmentTemplate:
+    """A copy of the environment with `edit` applied to every resource of every stack."""
+    stacks = []
+    for stack in template.stacks:
+        body = copy.deepcopy(stack.body)
+        for resource in body.get("Resources", {}).values():
+            edit(resource)
+        stacks.append(dataclasses.replace(stack, body=body))
+    return dataclasses.replace(template, stacks=tuple(stacks))
 
 
-def with_test_workflow(template: StackTemplate, name: str) -> StackTemplate:
-    """The template plus the workflow tests/local/fixtures/<name>.asl.json, started by events from keel.tests."""
-    body: dict[str, Any] = copy.deepcopy(template.body)
-    resources = body["Resources"]
-    bus = _logical_ids(template, "AWS::Events::EventBus")[0]
-    queue = _logical_ids(template, "AWS::SQS::Queue")[0]
-    machine_role = next(
-        logical_id
-        for logical_id in _logical_ids(template, "AWS::IAM::Role")
-        if "states.amazonaws.com" in json.dumps(resources[logical_id]["Properties"]["AssumeRolePolicyDocument"])
-    )
-    resources["TestWorkflow"] = {
-        "Type": "AWS::StepFunctions::StateMachine",
-        "Properties": {
-            "StateMachineName": f"keel-test-{name}",
-            "DefinitionString": (FIXTURES / f"{name}.asl.json").read_text(),
-            "DefinitionSubstitutions": {"ApprovalQueue": {"Ref": queue}},
-            "RoleArn": {"Fn::GetAtt": [machine_role, "Arn"]},
-            "Tags": [{"Key": "keel:automation", "Value": f"test_{name}"}],
+def with_test_workflow(template: EnvironmentTemplate, name: str) -> EnvironmentTemplate:
+    """The environment plus a stack of its own for the workflow tests/local/fixtures/<name>.asl.json,
+    started by events from keel.tests on the keel bus, as an automation stack reaches the platform: by name."""
+    resources: dict[str, Any] = {
+        "TestQueue": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": f"keel-test-{name}"}},
+        "TestRole": {
+            "Type": "AWS::IAM::Role",
+            "Properties": {
+                "AssumeRolePolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {"Effect": "Allow", "Principal": {"Service": "states.amazonaws.com"}, "Action": "sts:AssumeRole"}
+                    ],
+                }
+            },
+        },
+        "TestWorkflow": {
+            "Type": "AWS::StepFunctions::StateMachine",
+            "Properties": {
+                "StateMachineName": f"keel-test-{name}",
+                "DefinitionString": (FIXTURES / f"{name}.asl.json").read_text(),
+                "DefinitionSubstitutions": {"ApprovalQueue": {"Ref": "TestQueue"}},
+                "RoleArn": {"Fn::GetAtt": ["TestRole", "Arn"]},
+                "Tags": [{"Key": "keel:automation", "Value": f"test_{name}"}],
+            },
+        },
+        "TestRule": {
+            "Type": "AWS::Events::Rule",
+            "Properties": {
+                "Name": f"keel-test-{name}",
+                "EventBusName": f"keel-{template.environment}",
+                "EventPattern": {"source": [TEST_SOURCE], "detail-type": [name]},
+                "Targets": [{"Id": "Target0", "Arn": {"Ref": "TestWorkflow"}, "RetryPolicy": {"MaximumRetryAttempts": 2}}],
+            },
         },
     }
-    resources["TestRule"] = {
-        "Type": "AWS::Events::Rule",
-        "Properties": {
-            "Name": f"keel-test-{name}",
-            "EventBusName": {"Ref": bus},
-            "EventPattern": {"source": [TEST_SOURCE], "detail-type": [name]},
-            "Targets": [{"Id": "Target0", "Arn": {"Ref": "TestWorkflow"}, "RetryPolicy": {"MaximumRetryAttempts": 2}}],
-        },
-    }
-    return StackTemplate(template.environment, template.stack_name, template.account, template.region, body)
+    stack = StackTemplate(template.environment, f"keel-test-{name}", template.account, template.region, {"Resources": resources})
+    return template.with_stack(stack)
 
 
 def custom_event(detail_type: str, event_id: str = "11111111-2222-3333-4444-555555555555") -> dict[str, Any]:

@@ -28,8 +28,17 @@ RESOURCES = {
 }
 
 
+PARAMETERS = {
+    "KeyArn": {"Type": "AWS::SSM::Parameter::Value<String>", "Default": "/keel/dev/platform/key-arn"},
+    "Layer": {"Type": "AWS::SSM::Parameter::Value<String>", "Default": "/aws/service/powertools/python/x86_64/python3.14/3.37.0"},
+    "Missing": {"Type": "AWS::SSM::Parameter::Value<String>", "Default": "/keel/dev/nothing"},
+    "Plain": {"Type": "String", "Default": "as written"},
+}
+PARAMETER_STORE = {"/keel/dev/platform/key-arn": "arn:aws:kms:eu-west-1:111111111111:key/k"}
+
+
 def resolver() -> Resolver:
-    created = Resolver(template(RESOURCES, {"Layer": {"Type": "AWS::SSM::Parameter::Value<String>", "Default": "/layer"}}))
+    created = Resolver(template(RESOURCES, PARAMETERS), parameter_store=PARAMETER_STORE.get)
     created.attributes = {"Queue": {"Ref": "https://queue", "Arn": "arn:queue"}, "Role": {"Ref": "role", "Arn": "arn:role"}}
     return created
 
@@ -43,7 +52,11 @@ def resolver() -> Resolver:
         ({"Fn::Sub": ["${Name}-x", {"Name": {"Ref": "Role"}}]}, "role-x"),
         ({"Fn::Select": [1, {"Fn::Split": ["/", "a/b/c"]}]}, "b"),
         ({"Fn::GetAtt": "Queue.Arn"}, "arn:queue"),
-        ({"Ref": "Layer"}, "/layer"),
+        # An SSM parameter resolves to its value at deploy time, as CloudFormation resolves it
+        ({"Ref": "KeyArn"}, "arn:aws:kms:eu-west-1:111111111111:key/k"),
+        # AWS's public parameters name what does not run locally (the Powertools layer)
+        ({"Ref": "Layer"}, "local:/aws/service/powertools/python/x86_64/python3.14/3.37.0"),
+        ({"Ref": "Plain"}, "as written"),
         ({"Fn::Base64": "hi"}, "aGk="),
         ([{"Ref": "AWS::NoValue"}, 1], [1]),
         ({"Key": {"Ref": "AWS::StackName"}, "Drop": {"Ref": "AWS::NoValue"}}, {"Key": "keel-dev"}),
@@ -60,6 +73,7 @@ def test_intrinsics_resolve_as_cloudformation_does(value: Any, expected: Any) ->
         ({"Ref": "Nowhere"}, "unknown resource Nowhere"),
         ({"Ref": "Machine"}, "Machine is referenced before it is created"),
         ({"Fn::GetAtt": ["Queue", "Colour"]}, "does not know attribute Colour of AWS::SQS::Queue"),
+        ({"Ref": "Missing"}, "reads SSM parameter /keel/dev/nothing, which no stack deployed before it created"),
     ],
 )
 def test_unsupported_or_dangling_intrinsics_are_named(value: Any, message: str) -> None:

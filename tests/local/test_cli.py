@@ -10,7 +10,7 @@ import pytest
 
 from keel.cli import main
 from keel.local.demo import DemoAutomation, run_demo, sample_events
-from keel.local.template import StackTemplate
+from keel.local.template import EnvironmentTemplate
 from tests.local.conftest import HEARTBEAT_EVENT, ROOT, custom_event
 
 
@@ -95,7 +95,7 @@ def test_run_rejects_a_malformed_fault(assembly: Path, capsys: pytest.CaptureFix
     assert "FUNCTION[:ERROR][:N]" in capsys.readouterr().err
 
 
-def test_the_demo_replays_samples_and_shows_failure_paths(dev_template: StackTemplate) -> None:
+def test_the_demo_replays_samples_and_shows_failure_paths(dev_template: EnvironmentTemplate) -> None:
     # Given every automation of the catalog with its sample events
     automations = [
         DemoAutomation("platform_heartbeat", ["emit_heartbeat"], sample_events(ROOT, "platform_heartbeat"), waits_for_token=False)
@@ -114,7 +114,7 @@ def test_the_demo_replays_samples_and_shows_failure_paths(dev_template: StackTem
     assert "Dead-lettered events: 1" in printed[-1]
 
 
-def test_the_demo_says_when_an_automation_has_no_samples(dev_template: StackTemplate) -> None:
+def test_the_demo_says_when_an_automation_has_no_samples(dev_template: EnvironmentTemplate) -> None:
     printed: list[str] = []
 
     runs = run_demo(dev_template, [DemoAutomation("quiet", [], sample_events(ROOT, "no_such_automation"), False)], printed.append)

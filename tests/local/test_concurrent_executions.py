@@ -16,7 +16,7 @@ from typing import Any
 from keel.local.cloud import LocalCloud
 from keel.local.eventbridge import load_event_file
 from keel.local.report import ExecutionReport, execution_report
-from keel.local.template import StackTemplate
+from keel.local.template import EnvironmentTemplate
 from keel.local.world import apply_worlds, template_variables, worlds_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,7 +49,7 @@ def ending(execution: ExecutionReport) -> str:
     return f"{execution.status} {execution.error}: {execution.cause} after {errors}"
 
 
-def test_executions_running_at_once_each_end_as_they_end_alone(dev_template: StackTemplate) -> None:
+def test_executions_running_at_once_each_end_as_they_end_alone(dev_template: EnvironmentTemplate) -> None:
     # Given every remediation sample, and many copies of those that find no runbook
     samples = {path.stem: load_event_file(path).event for path in SAMPLES}
     events = list(samples.items())

@@ -19,7 +19,7 @@ import yaml
 from functions.shared.errors import ConflictError
 from keel.local.cloud import LocalCloud
 from keel.local.faults import FaultPlan
-from keel.local.template import StackTemplate, load_stack_template
+from keel.local.template import EnvironmentTemplate, load_environment
 from keel.ops import approvals, explain, redrive
 from keel.ops.session import OpsError, OpsSession
 
@@ -44,7 +44,7 @@ MANIFEST: dict[str, Any] = {
 
 
 @pytest.fixture(scope="module")
-def gate_template(tmp_path_factory: pytest.TempPathFactory) -> StackTemplate:
+def gate_template(tmp_path_factory: pytest.TempPathFactory) -> EnvironmentTemplate:
     """The dev stack of a repository that also holds change_gate (synthesized once)."""
     from infra.app_builder import build_app
 
@@ -55,11 +55,11 @@ def gate_template(tmp_path_factory: pytest.TempPathFactory) -> StackTemplate:
     shutil.copy(FIXTURES / f"{AUTOMATION}.asl.json", root / "statemachines" / f"{AUTOMATION}.asl.json")
     outdir = root / "cdk.out"
     build_app(root=root, outdir=str(outdir)).app.synth()
-    return load_stack_template(outdir, "dev")
+    return load_environment(outdir, "dev")
 
 
 @pytest.fixture
-def cloud(gate_template: StackTemplate) -> Iterator[LocalCloud]:
+def cloud(gate_template: EnvironmentTemplate) -> Iterator[LocalCloud]:
     with LocalCloud(gate_template) as running:
         yield running
 
@@ -272,7 +272,7 @@ def test_verify_chain_catches_a_tampered_decision(cloud: LocalCloud, ops: OpsSes
     assert "record 1 was modified after it was recorded (hash mismatch)" in report.problems
 
 
-def test_redrive_runs_a_dead_lettered_event_once_even_when_redriven_twice(gate_template: StackTemplate) -> None:
+def test_redrive_runs_a_dead_lettered_event_once_even_when_redriven_twice(gate_template: EnvironmentTemplate) -> None:
     # Given one event dead-lettered twice (two deliveries whose every start failed)
     faults = FaultPlan(failed_starts=100)
     with LocalCloud(gate_template, faults=faults) as cloud:

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-import copy
 import json
+from typing import Any
 
 from keel.local.cloud import LocalCloud
 from keel.local.eventbridge import EventFile
 from keel.local.faults import FaultPlan
 from keel.local.report import execution_report, run_report
-from keel.local.template import StackTemplate
-from tests.local.conftest import TEST_SOURCE, custom_event, with_test_workflow
+from keel.local.template import EnvironmentTemplate
+from tests.local.conftest import TEST_SOURCE, custom_event, edited, with_test_workflow
 
 HOUR = 3600
 
 
-def test_a_one_hour_wait_passes_on_the_virtual_clock(dev_template: StackTemplate) -> None:
+def test_a_one_hour_wait_passes_on_the_virtual_clock(dev_template: EnvironmentTemplate) -> None:
     # Given a workflow that waits an hour
     with LocalCloud(with_test_workflow(dev_template, "wait_one_hour")) as cloud:
         # When its event is delivered and the execution driven to an end
@@ -34,7 +34,7 @@ def test_a_one_hour_wait_passes_on_the_virtual_clock(dev_template: StackTemplate
     assert execution.output["started"].endswith("Z")
 
 
-def test_an_approval_answered_with_approve_succeeds(dev_template: StackTemplate) -> None:
+def test_an_approval_answered_with_approve_succeeds(dev_template: EnvironmentTemplate) -> None:
     with LocalCloud(with_test_workflow(dev_template, "approval")) as cloud:
         cloud.deliver(custom_event("approval"))
         cloud.drive("approve")
@@ -44,7 +44,7 @@ def test_an_approval_answered_with_approve_succeeds(dev_template: StackTemplate)
     assert execution.output == {"approved": True}
 
 
-def test_an_approval_answered_with_reject_fails_with_the_rejection(dev_template: StackTemplate) -> None:
+def test_an_approval_answered_with_reject_fails_with_the_rejection(dev_template: EnvironmentTemplate) -> None:
     with LocalCloud(with_test_workflow(dev_template, "approval")) as cloud:
         cloud.deliver(custom_event("approval"))
         cloud.drive("reject")
@@ -53,7 +53,7 @@ def test_an_approval_answered_with_reject_fails_with_the_rejection(dev_template:
     assert (execution.status, execution.error) == ("FAILED", "Rejected")
 
 
-def test_an_unanswered_approval_times_out_on_the_virtual_clock(dev_template: StackTemplate) -> None:
+def test_an_unanswered_approval_times_out_on_the_virtual_clock(dev_template: EnvironmentTemplate) -> None:
     # Given nobody answers a task token that has a 1-hour timeout
     with LocalCloud(with_test_workflow(dev_template, "approval")) as cloud:
         cloud.deliver(custom_event("approval"))
@@ -67,7 +67,7 @@ def test_an_unanswered_approval_times_out_on_the_virtual_clock(dev_template: Sta
     assert cloud.clock.offset_seconds >= HOUR
 
 
-def test_events_put_through_the_api_start_executions_with_an_iso_time(dev_template: StackTemplate) -> None:
+def test_events_put_through_the_api_start_executions_with_an_iso_time(dev_template: EnvironmentTemplate) -> None:
     with LocalCloud(with_test_workflow(dev_template, "wait_one_hour")) as cloud:
         # When a client (a handler, the aws CLI) puts an event on the keel bus
         entries = cloud.client("events").put_events(
@@ -86,7 +86,7 @@ def test_events_put_through_the_api_start_executions_with_an_iso_time(dev_templa
     assert execution.status == "SUCCEEDED"
 
 
-def test_an_event_for_no_rule_starts_nothing(dev_template: StackTemplate) -> None:
+def test_an_event_for_no_rule_starts_nothing(dev_template: EnvironmentTemplate) -> None:
     with LocalCloud(dev_template) as cloud:
         deliveries = cloud.deliver(custom_event("nobody-listens"))
 
@@ -94,7 +94,9 @@ def test_an_event_for_no_rule_starts_nothing(dev_template: StackTemplate) -> Non
     assert cloud.execution_arns() == []
 
 
-def test_the_dead_letter_carries_the_event_and_its_attributes(dev_template: StackTemplate, heartbeat_event: EventFile) -> None:
+def test_the_dead_letter_carries_the_event_and_its_attributes(
+    dev_template: EnvironmentTemplate, heartbeat_event: EventFile
+) -> None:
     with LocalCloud(dev_template, faults=FaultPlan(failed_starts=100)) as cloud:
         cloud.deliver(heartbeat_event.event)
         sqs = cloud.client("sqs")
@@ -109,7 +111,9 @@ def test_the_dead_letter_carries_the_event_and_its_attributes(dev_template: Stac
     assert attributes["TARGET_ARN"].endswith(":stateMachine:keel-dev-platform_heartbeat")
 
 
-def test_handlers_run_with_their_environment_and_write_to_moto(dev_template: StackTemplate, heartbeat_event: EventFile) -> None:
+def test_handlers_run_with_their_environment_and_write_to_moto(
+    dev_template: EnvironmentTemplate, heartbeat_event: EventFile
+) -> None:
     with LocalCloud(dev_template) as cloud:
         cloud.deliver(heartbeat_event.event)
         cloud.drive()
@@ -119,19 +123,19 @@ def test_handlers_run_with_their_environment_and_write_to_moto(dev_template: Sta
 
     assert execution.status == "SUCCEEDED"
     assert table["Item"]["execution"]["S"] == execution.execution_arn
-    assert invocation.function == "keel-dev-emit_heartbeat"
+    assert invocation.function == "keel-dev-platform_heartbeat-emit_heartbeat"
     assert '"Heartbeat"' in invocation.log  # the EMF metrics line went to the invocation's log, not stdout
 
 
 def test_a_handler_exception_is_the_error_name_and_its_traceback_is_logged(
-    dev_template: StackTemplate, heartbeat_event: EventFile
+    dev_template: EnvironmentTemplate, heartbeat_event: EventFile
 ) -> None:
     # Given a template whose function lacks a variable its settings require
-    body = copy.deepcopy(dev_template.body)
-    for resource in body["Resources"].values():
+    def drop_variable(resource: dict[str, Any]) -> None:
         if resource["Type"] == "AWS::Lambda::Function":
             resource["Properties"]["Environment"]["Variables"].pop("KEEL_IDEMPOTENCY_TABLE", None)
-    broken = StackTemplate(dev_template.environment, dev_template.stack_name, dev_template.account, dev_template.region, body)
+
+    broken = edited(dev_template, drop_variable)
 
     with LocalCloud(broken) as cloud:
         cloud.deliver(heartbeat_event.event)

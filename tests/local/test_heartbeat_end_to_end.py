@@ -6,12 +6,12 @@ from keel.local.eventbridge import EventFile
 from keel.local.faults import FaultPlan, FunctionFault
 from keel.local.report import ExecutionReport
 from keel.local.runner import LocalRun, RunOptions, run_events
-from keel.local.template import StackTemplate
+from keel.local.template import EnvironmentTemplate
 
 Sample = EventFile
 
 
-def run(template: StackTemplate, event: Sample, **options: object) -> LocalRun:
+def run(template: EnvironmentTemplate, event: Sample, **options: object) -> LocalRun:
     return run_events(template, [event], RunOptions(**options))  # type: ignore[arg-type]
 
 
@@ -20,7 +20,7 @@ def only_execution(result: LocalRun) -> ExecutionReport:
     return result.report.executions[0]
 
 
-def test_the_sample_event_runs_the_heartbeat(dev_template: StackTemplate, heartbeat_event: Sample) -> None:
+def test_the_sample_event_runs_the_heartbeat(dev_template: EnvironmentTemplate, heartbeat_event: Sample) -> None:
     # Given the sample scheduled event, When it is delivered
     result = run(dev_template, heartbeat_event, faults=FaultPlan())
 
@@ -39,7 +39,9 @@ def test_the_sample_event_runs_the_heartbeat(dev_template: StackTemplate, heartb
     assert result.report.all_succeeded
 
 
-def test_transient_errors_are_retried_until_the_function_succeeds(dev_template: StackTemplate, heartbeat_event: Sample) -> None:
+def test_transient_errors_are_retried_until_the_function_succeeds(
+    dev_template: EnvironmentTemplate, heartbeat_event: Sample
+) -> None:
     # Given emit_heartbeat fails twice with TransientError
     faults = FaultPlan([FunctionFault("emit_heartbeat", "error", 2)])
 
@@ -53,7 +55,7 @@ def test_transient_errors_are_retried_until_the_function_succeeds(dev_template: 
     assert [error["error"] for error in beat.errors] == ["TransientError", "TransientError"]
 
 
-def test_the_execution_fails_when_retries_run_out(dev_template: StackTemplate, heartbeat_event: Sample) -> None:
+def test_the_execution_fails_when_retries_run_out(dev_template: EnvironmentTemplate, heartbeat_event: Sample) -> None:
     # Given emit_heartbeat always fails with TransientError (MaxAttempts 3 in the ASL)
     faults = FaultPlan([FunctionFault("emit_heartbeat", "error", 100)])
 
@@ -68,8 +70,8 @@ def test_the_execution_fails_when_retries_run_out(dev_template: StackTemplate, h
     assert faults.functions[0].used == 4
 
 
-def test_an_error_the_workflow_does_not_retry_fails_at_once(dev_template: StackTemplate, heartbeat_event: Sample) -> None:
-    faults = FaultPlan([FunctionFault("keel-dev-emit_heartbeat", "error", 1, error="DependencyError")])
+def test_an_error_the_workflow_does_not_retry_fails_at_once(dev_template: EnvironmentTemplate, heartbeat_event: Sample) -> None:
+    faults = FaultPlan([FunctionFault("keel-dev-platform_heartbeat-emit_heartbeat", "error", 1, error="DependencyError")])
 
     execution = only_execution(run(dev_template, heartbeat_event, faults=faults))
 
@@ -77,7 +79,7 @@ def test_an_error_the_workflow_does_not_retry_fails_at_once(dev_template: StackT
     assert execution.states[-1].attempts == 1
 
 
-def test_a_function_timeout_surfaces_as_sandbox_timedout(dev_template: StackTemplate, heartbeat_event: Sample) -> None:
+def test_a_function_timeout_surfaces_as_sandbox_timedout(dev_template: EnvironmentTemplate, heartbeat_event: Sample) -> None:
     execution = only_execution(
         run(dev_template, heartbeat_event, faults=FaultPlan([FunctionFault("emit_heartbeat", "timeout", 1)]))
     )
@@ -86,7 +88,7 @@ def test_a_function_timeout_surfaces_as_sandbox_timedout(dev_template: StackTemp
     assert "Task timed out after 10.00 seconds" in (execution.cause or "")
 
 
-def test_a_throttled_invocation_is_retried(dev_template: StackTemplate, heartbeat_event: Sample) -> None:
+def test_a_throttled_invocation_is_retried(dev_template: EnvironmentTemplate, heartbeat_event: Sample) -> None:
     execution = only_execution(
         run(dev_template, heartbeat_event, faults=FaultPlan([FunctionFault("emit_heartbeat", "throttle", 1)]))
     )
@@ -95,7 +97,9 @@ def test_a_throttled_invocation_is_retried(dev_template: StackTemplate, heartbea
     assert [error["error"] for error in execution.states[-1].errors] == ["Lambda.TooManyRequestsException"]
 
 
-def test_a_duplicate_delivery_is_claimed_once_and_ends_as_duplicate(dev_template: StackTemplate, heartbeat_event: Sample) -> None:
+def test_a_duplicate_delivery_is_claimed_once_and_ends_as_duplicate(
+    dev_template: EnvironmentTemplate, heartbeat_event: Sample
+) -> None:
     # Given the same event (same id) delivered twice, as EventBridge's at-least-once delivery may
     result = run(dev_template, heartbeat_event, faults=FaultPlan(), duplicate=True)
 
@@ -114,7 +118,7 @@ def test_a_duplicate_delivery_is_claimed_once_and_ends_as_duplicate(dev_template
     }
 
 
-def test_a_start_that_keeps_failing_is_dead_lettered(dev_template: StackTemplate, heartbeat_event: Sample) -> None:
+def test_a_start_that_keeps_failing_is_dead_lettered(dev_template: EnvironmentTemplate, heartbeat_event: Sample) -> None:
     # Given StartExecution is throttled every time
     result = run(dev_template, heartbeat_event, faults=FaultPlan(failed_starts=100))
 
@@ -129,7 +133,9 @@ def test_a_start_that_keeps_failing_is_dead_lettered(dev_template: StackTemplate
     assert not result.report.all_succeeded
 
 
-def test_a_start_that_fails_then_succeeds_is_retried_by_eventbridge(dev_template: StackTemplate, heartbeat_event: Sample) -> None:
+def test_a_start_that_fails_then_succeeds_is_retried_by_eventbridge(
+    dev_template: EnvironmentTemplate, heartbeat_event: Sample
+) -> None:
     result = run(dev_template, heartbeat_event, faults=FaultPlan(failed_starts=2))
 
     assert only_execution(result).status == "SUCCEEDED"

@@ -10,7 +10,7 @@ import pytest
 from keel.cli import main
 from keel.local import server
 from keel.local.eventbridge import EventFile
-from keel.local.template import StackTemplate
+from keel.local.template import EnvironmentTemplate
 from tests.support.pasted import free_port
 
 
@@ -19,7 +19,7 @@ def ops(endpoint: str, *args: str) -> list[str]:
 
 
 def test_ops_reads_executions_paths_and_kpis_through_the_endpoint(
-    dev_template: StackTemplate, heartbeat_event: EventFile, capsys: pytest.CaptureFixture[str]
+    dev_template: EnvironmentTemplate, heartbeat_event: EventFile, capsys: pytest.CaptureFixture[str]
 ) -> None:
     port = free_port()
     endpoint = f"http://127.0.0.1:{port}"
@@ -57,7 +57,7 @@ def test_ops_reads_executions_paths_and_kpis_through_the_endpoint(
 
 
 def test_ops_errors_are_one_clear_line_and_a_non_zero_exit(
-    dev_template: StackTemplate, capsys: pytest.CaptureFixture[str]
+    dev_template: EnvironmentTemplate, capsys: pytest.CaptureFixture[str]
 ) -> None:
     port = free_port()
     endpoint = f"http://127.0.0.1:{port}"

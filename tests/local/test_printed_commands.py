@@ -19,7 +19,7 @@ import pytest
 from keel.local import server
 from keel.local.cloud import LocalCloud
 from keel.local.eventbridge import load_event_file
-from keel.local.template import StackTemplate, load_stack_template
+from keel.local.template import EnvironmentTemplate, load_environment
 from keel.local.world import apply_worlds, template_variables, worlds_for
 from tests.support.pasted import Pasted, free_port, keel_commands, paste
 
@@ -31,8 +31,8 @@ SAMPLE_ACCOUNT = "111111111111"
 
 
 @pytest.fixture(scope="module")
-def prod_template(assembly: Path) -> StackTemplate:
-    return load_stack_template(assembly, "prod")
+def prod_template(assembly: Path) -> EnvironmentTemplate:
+    return load_environment(assembly, "prod")
 
 
 def deliver_sample(cloud: LocalCloud, path: Path) -> str:
@@ -63,7 +63,9 @@ def strings_in(value: Any) -> Iterator[str]:
             yield from strings_in(item)
 
 
-def test_approval_requests_and_pages_carry_commands_that_run_as_printed(prod_template: StackTemplate, tmp_path: Path) -> None:
+def test_approval_requests_and_pages_carry_commands_that_run_as_printed(
+    prod_template: EnvironmentTemplate, tmp_path: Path
+) -> None:
     port = free_port()
     endpoint = f"http://127.0.0.1:{port}"
     with server.serving(prod_template, port) as cloud:
@@ -97,7 +99,7 @@ def test_approval_requests_and_pages_carry_commands_that_run_as_printed(prod_tem
 
 
 def test_the_platform_dashboard_names_a_command_that_lists_pending_approvals(
-    prod_template: StackTemplate, tmp_path: Path
+    prod_template: EnvironmentTemplate, tmp_path: Path
 ) -> None:
     # Given the platform dashboard's text and an approval waiting in the served cloud
     dashboards = [
@@ -116,7 +118,7 @@ def test_the_platform_dashboard_names_a_command_that_lists_pending_approvals(
         assert "security_finding_response" in succeeded(paste(command, tmp_path, f"http://127.0.0.1:{port}")).out
 
 
-def test_a_routed_ticket_says_how_to_explain_it(dev_template: StackTemplate, tmp_path: Path) -> None:
+def test_a_routed_ticket_says_how_to_explain_it(dev_template: EnvironmentTemplate, tmp_path: Path) -> None:
     port = free_port()
     with server.serving(dev_template, port) as cloud:
         # Given a confident ticket routed to its team

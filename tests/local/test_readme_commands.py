@@ -24,7 +24,7 @@ import pytest
 
 from keel.cli import parser
 from keel.local import server
-from keel.local.template import StackTemplate
+from keel.local.template import EnvironmentTemplate
 from tests.support.pasted import free_port, paste
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -92,7 +92,7 @@ class Reviewer:
 
 
 @pytest.fixture
-def reviewer(dev_template: StackTemplate) -> Iterator[Reviewer]:
+def reviewer(dev_template: EnvironmentTemplate) -> Iterator[Reviewer]:
     port = free_port()
     with server.serving(dev_template, port) as cloud:
         event = json.loads(UNCERTAIN_TICKET.read_text())

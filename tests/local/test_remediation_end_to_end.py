@@ -4,7 +4,6 @@ dry run; no runbook; not resolved; a failing action; GuardDuty finding -> isolat
 
 from __future__ import annotations
 
-import copy
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -20,10 +19,11 @@ from keel.local.eventbridge import load_event_file
 from keel.local.faults import FaultPlan, FunctionFault
 from keel.local.report import ExecutionReport, execution_report
 from keel.local.runner import RunOptions, run_events
-from keel.local.template import StackTemplate, load_stack_template
+from keel.local.template import EnvironmentTemplate, load_environment
 from keel.local.world import apply_worlds, template_variables, worlds_for
 from keel.ops import overrides
 from keel.ops.session import OpsSession
+from tests.local.conftest import edited
 
 ROOT = Path(__file__).resolve().parents[2]
 ALARMS = ROOT / "events" / "alarm_remediation"
@@ -34,13 +34,13 @@ SAMPLE_ACCOUNT = "111111111111"
 
 
 @pytest.fixture(scope="module")
-def prod_template(assembly: Path) -> StackTemplate:
-    return load_stack_template(assembly, "prod")
+def prod_template(assembly: Path) -> EnvironmentTemplate:
+    return load_environment(assembly, "prod")
 
 
 @contextmanager
 def remediating(
-    template: StackTemplate,
+    template: EnvironmentTemplate,
     *events: Path,
     answer: Answer = None,
     faults: FaultPlan | None = None,
@@ -237,16 +237,17 @@ def test_enabling_again_lets_remediation_act(dev_template) -> None:
         assert execution.output["outcome"] == "resolved"
 
 
-def dry_run(template: StackTemplate, automation: str) -> StackTemplate:
+def dry_run(template: EnvironmentTemplate, automation: str) -> EnvironmentTemplate:
     """The template with the automation's dry-run limit on (what `limits: {dry_run: true}` synthesizes)."""
-    body: dict[str, Any] = copy.deepcopy(template.body)
-    for resource in body["Resources"].values():
+
+    def dry(resource: dict[str, Any]) -> None:
         props = resource.get("Properties", {})
         if resource["Type"] == "AWS::StepFunctions::StateMachine" and props["StateMachineName"].endswith(automation):
             definition = json.loads(props["DefinitionString"])
             definition["States"]["KeelClaimEvent"]["ResultSelector"]["dry_run"] = True
             props["DefinitionString"] = json.dumps(definition)
-    return StackTemplate(template.environment, template.stack_name, template.account, template.region, body)
+
+    return edited(template, dry)
 
 
 def test_a_dry_run_plans_and_records_but_changes_nothing(dev_template) -> None:

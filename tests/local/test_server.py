@@ -12,11 +12,11 @@ import pytest
 from keel.local import server
 from keel.local.errors import LocalCloudError
 from keel.local.eventbridge import EventFile
-from keel.local.template import StackTemplate
+from keel.local.template import EnvironmentTemplate
 from tests.support.pasted import free_port
 
 
-def test_boto3_lists_the_executions_the_served_cloud_ran(dev_template: StackTemplate, heartbeat_event: EventFile) -> None:
+def test_boto3_lists_the_executions_the_served_cloud_ran(dev_template: EnvironmentTemplate, heartbeat_event: EventFile) -> None:
     port = free_port()
     with server.serving(dev_template, port) as cloud:
         # Given an execution that ran in the served cloud

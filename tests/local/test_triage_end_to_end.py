@@ -17,7 +17,7 @@ import pytest
 from functions.triage_ticket.policy import POLICY_FILE, Policy
 from keel.local.cloud import LocalCloud
 from keel.local.report import ExecutionReport, execution_report
-from keel.local.template import StackTemplate
+from keel.local.template import EnvironmentTemplate
 from keel.ops import approvals, explain, replay
 from keel.ops.session import OpsSession
 
@@ -31,7 +31,7 @@ def sample(name: str) -> dict[str, Any]:
 
 
 @pytest.fixture
-def cloud(dev_template: StackTemplate) -> Iterator[LocalCloud]:
+def cloud(dev_template: EnvironmentTemplate) -> Iterator[LocalCloud]:
     with LocalCloud(dev_template) as running:
         yield running
 

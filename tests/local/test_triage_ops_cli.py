@@ -11,7 +11,7 @@ import pytest
 
 from keel.cli import main
 from keel.local import server
-from keel.local.template import StackTemplate
+from keel.local.template import EnvironmentTemplate
 from tests.support.pasted import free_port
 
 EVENTS = Path(__file__).resolve().parents[2] / "events" / "ticket_triage"
@@ -24,7 +24,7 @@ def run(capsys: pytest.CaptureFixture[str], endpoint: str, *args: str) -> tuple[
 
 
 def test_a_reviewer_recategorises_an_uncertain_ticket_from_the_command_line(
-    dev_template: StackTemplate, capsys: pytest.CaptureFixture[str]
+    dev_template: EnvironmentTemplate, capsys: pytest.CaptureFixture[str]
 ) -> None:
     port = free_port()
     endpoint = f"http://127.0.0.1:{port}"

@@ -30,8 +30,28 @@ class MetricLog:
         self.points.append((name, unit, value))
 
 
-def beat(now: datetime, store: MemoryStore, emit: MetricLog, scheduled_at: datetime = SCHEDULED) -> logic.Heartbeat:
-    return logic.beat(environment="dev", scheduled_at=scheduled_at, now=now, execution="arn:exec:1", store=store, emit=emit)
+class Waiting:
+    """Approval requests waiting: each counts until its expiry."""
+
+    def __init__(self, *expiries: datetime) -> None:
+        self.expiries = expiries
+
+    def __call__(self, now: datetime) -> int:
+        return sum(1 for expiry in self.expiries if now < expiry)
+
+
+def beat(
+    now: datetime, store: MemoryStore, emit: MetricLog, scheduled_at: datetime = SCHEDULED, pending: Waiting | None = None
+) -> logic.Heartbeat:
+    return logic.beat(
+        environment="dev",
+        scheduled_at=scheduled_at,
+        now=now,
+        execution="arn:exec:1",
+        store=store,
+        pending=pending or Waiting(),
+        emit=emit,
+    )
 
 
 def test_a_heartbeat_writes_a_probe_that_expires_and_emits_both_metrics() -> None:
@@ -52,8 +72,8 @@ def test_a_heartbeat_writes_a_probe_that_expires_and_emits_both_metrics() -> Non
             "expiration": int((now + timedelta(days=1)).timestamp()),
         }
     ]
-    # And the Heartbeat and ScheduleLagSeconds metrics are emitted
-    assert emit.points == [("Heartbeat", "Count", 1), ("ScheduleLagSeconds", "Seconds", 90.0)]
+    # And the Heartbeat, ScheduleLagSeconds and PendingApprovals metrics are emitted
+    assert emit.points == [("Heartbeat", "Count", 1), ("ScheduleLagSeconds", "Seconds", 90.0), ("PendingApprovals", "Count", 0)]
     # And the output says the platform is alive
     assert heartbeat.as_output() == {
         "alive": True,
@@ -61,7 +81,18 @@ def test_a_heartbeat_writes_a_probe_that_expires_and_emits_both_metrics() -> Non
         "scheduled_at": "2026-11-22T09:00:00+00:00",
         "beat_at": "2026-11-22T09:01:30+00:00",
         "lag_seconds": 90.0,
+        "pending_approvals": 0,
     }
+
+
+def test_the_heartbeat_counts_the_approvals_still_waiting() -> None:
+    # Given three requests: two expire after the beat, one expired before it (it has escalated)
+    store, emit = MemoryStore(), MetricLog()
+    waiting = Waiting(SCHEDULED + timedelta(minutes=30), SCHEDULED + timedelta(hours=1), SCHEDULED - timedelta(minutes=1))
+
+    # When the heartbeat beats / Then it reports the two still waiting
+    assert beat(SCHEDULED, store, emit, pending=waiting).pending_approvals == 2
+    assert ("PendingApprovals", "Count", 2) in emit.points
 
 
 def test_a_clock_behind_the_schedule_reports_no_lag() -> None:

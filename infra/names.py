@@ -1,0 +1,84 @@
+"""The names Keel gives what it deploys: one place, so stacks find each other without exports.
+
+An automation's stack reaches the platform's resources by these names (and the key's ARN through an
+SSM parameter, the one platform value no name determines), never through CloudFormation exports:
+an export in use locks the exporting stack, so one automation could block every platform update.
+`keel ops` finds the same resources by the same names.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+# AWS's length limits on the names built here.
+LAMBDA_FUNCTION_NAME = 64  # https://docs.aws.amazon.com/lambda/latest/api/API_CreateFunction.html (FunctionName)
+STACK_NAME = 128  # https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStack.html (StackName)
+
+
+def bounded(name: str, limit: int) -> str:
+    """`name`, or its first characters and a digest of all of it when it is longer than `limit`."""
+    if len(name) <= limit:
+        return name
+    digest = hashlib.sha256(name.encode()).hexdigest()[:8]
+    return f"{name[: limit - 9]}-{digest}"
+
+
+def prefix(env: str) -> str:
+    return f"keel-{env}"
+
+
+# Stacks. CloudFormation stack names allow letters, digits and dashes only; automation names use
+# underscores, which no owner or environment name contains, so the dashed form stays unique.
+def platform_stack(env: str) -> str:
+    return f"{prefix(env)}-platform"
+
+
+def automation_stack(env: str, automation: str) -> str:
+    return bounded(f"{prefix(env)}-automation-{automation.replace('_', '-')}", STACK_NAME)
+
+
+def team_stack(env: str, owner: str) -> str:
+    return bounded(f"{prefix(env)}-team-{owner}", STACK_NAME)
+
+
+# Platform resources.
+def event_bus(env: str) -> str:
+    return prefix(env)
+
+
+def key_alias(env: str) -> str:
+    return f"alias/{prefix(env)}"
+
+
+def key_arn_parameter(env: str) -> str:
+    """The SSM parameter holding the platform key's ARN (a key's id is chosen by KMS, not by us)."""
+    return f"/keel/{env}/platform/key-arn"
+
+
+def table(env: str, purpose: str) -> str:
+    return f"{prefix(env)}-{purpose}"
+
+
+def oncall_topic(env: str, route: str) -> str:
+    return f"{prefix(env)}-oncall-{route}"
+
+
+def undelivered_pages_queue(env: str, route: str) -> str:
+    return f"{prefix(env)}-oncall-{route}-undelivered"
+
+
+def secret(env: str, name: str) -> str:
+    return f"keel/{env}/{name}"
+
+
+# An automation's resources.
+def state_machine(env: str, automation: str) -> str:
+    return f"{prefix(env)}-{automation}"
+
+
+def function(env: str, automation: str, module: str) -> str:
+    return bounded(f"{prefix(env)}-{automation}-{module}", LAMBDA_FUNCTION_NAME)
+
+
+def dashboard(env: str, suffix: str) -> str:
+    return f"{prefix(env)}-{suffix}"

@@ -1,0 +1,78 @@
+"""One automation's stack: its rules, dead-letter queues, state machine, its own functions, alarms
+and dashboard. Its team deploys it on its own; it reaches the platform by name (PlatformRefs)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from aws_cdk import Stack, Tags
+from constructs import Construct
+
+from infra.catalog import Automation, Catalog
+from infra.config import Environment
+from infra.constructs.automation import AutomationProps, AutomationResources
+from infra.constructs.function import FunctionProps, KeelFunction, powertools_layer
+from infra.constructs.monitoring import AutomationMonitoring, AutomationMonitoringProps, FunctionAlarms, FunctionAlarmsProps
+from infra.constructs.platform import PlatformRefs
+from infra.packaging import stage_package
+
+
+@dataclass(frozen=True)
+class AutomationStackProps:
+    environment: Environment
+    automation: Automation
+    catalog: Catalog
+    # Staged function packages, one directory per module, shared by the automations that use it.
+    packages: dict[str, Path]
+
+
+class AutomationStack(Stack):
+    def __init__(self, scope: Construct, construct_id: str, props: AutomationStackProps, **kwargs: object) -> None:
+        super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
+        environment, automation = props.environment, props.automation
+        manifest = automation.manifest
+        Tags.of(self).add("keel:environment", environment.name)
+        # Every construct id carries the automation's name, so logical ids are unique across the
+        # environment's stacks (the tests read an environment as one set of resources).
+        scope_ = Construct(self, f"Automation-{manifest.name}")
+        self.platform = PlatformRefs(scope_, "Platform", environment)
+        layer = powertools_layer(scope_)
+        topic = self.platform.topic(manifest.oncall)
+        self.functions: dict[str, KeelFunction] = {}
+        for module in manifest.functions:
+            self.functions[module] = KeelFunction(
+                scope_,
+                f"Fn-{module}",
+                FunctionProps(
+                    spec=props.catalog.functions[module],
+                    automation=manifest.name,
+                    platform=self.platform,
+                    package_dir=props.packages[module],
+                    layer=layer,
+                    secrets=sorted(manifest.secrets),
+                ),
+            )
+            FunctionAlarms(
+                scope_,
+                f"Alarms-{module}",
+                FunctionAlarmsProps(function=self.functions[module], environment=environment, topic=topic),
+            )
+        self.resources = AutomationResources(
+            scope_, "Resources", AutomationProps(automation=automation, platform=self.platform, functions=self.functions)
+        )
+        self.monitoring = AutomationMonitoring(
+            scope_,
+            "Monitoring",
+            AutomationMonitoringProps(
+                resources=self.resources,
+                functions=list(self.functions.values()),
+                environment=environment,
+                topic=topic,
+            ),
+        )
+
+
+def stage_packages(catalog: Catalog, build_dir: Path) -> dict[str, Path]:
+    """Each module the catalog uses, staged once per environment."""
+    return {spec.module: stage_package(catalog.root / "functions", spec.module, build_dir) for spec in catalog.functions_in_use()}

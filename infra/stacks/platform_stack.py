@@ -1,0 +1,24 @@
+"""An environment's platform stack: what every automation shares, deployed first and on its own.
+
+The bus, the key, the on-call topics, the tables, the secrets catalog and the platform dashboard.
+Nothing here names an automation: a new automation, or a change to one, leaves this stack as it is.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Stack, Tags
+from constructs import Construct
+
+from infra.config import Environment
+from infra.constructs.platform import Platform, PlatformProps
+from infra.constructs.platform_dashboard import PlatformDashboard, PlatformDashboardProps
+
+
+class PlatformStack(Stack):
+    def __init__(
+        self, scope: Construct, construct_id: str, *, environment: Environment, secrets: list[str], **kwargs: object
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
+        Tags.of(self).add("keel:environment", environment.name)
+        self.platform = Platform(self, "Platform", PlatformProps(environment=environment, secrets=secrets))
+        self.dashboard = PlatformDashboard(self, "PlatformDashboard", PlatformDashboardProps(platform=self.platform))

@@ -1,0 +1,24 @@
+"""Synthesize the app, then hold every stack to the quota guard (infra/quotas.py).
+
+Everything that synthesizes goes through here (app.py, so `cdk deploy` and `make synth`; `keel synth`;
+the local cloud; the tests), so no path can produce a template CloudFormation would refuse.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from infra.app_builder import KeelApp
+from infra.quotas import StackFigures, check, figures_of
+
+
+def synthesize(keel: KeelApp) -> dict[str, list[StackFigures]]:
+    """Each environment's stacks' figures, platform first; raises QuotaExceeded naming the stack."""
+    keel.app.synth()
+    outdir = Path(keel.app.outdir)
+    figures = {
+        name: [figures_of(stack.stack_name, outdir / f"assembly-{name}" / stack.template_file) for stack in stacks.all()]
+        for name, stacks in keel.environments.items()
+    }
+    check([stack for stacks in figures.values() for stack in stacks])
+    return figures
