@@ -51,8 +51,9 @@ lint: $(VENV)/.installed
 	@$(VENV)/bin/ruff format --check .
 	@$(VENV)/bin/mypy
 
-# One worker per core; a file's tests stay on one worker, so its fixtures are built once.
-test: lint
+# One worker per core; a file's tests stay on one worker, so its fixtures are built once. The CDK
+# CLI is installed too: tests check the stacks it selects for `make deploy`.
+test: lint node_modules/.installed
 	@$(VENV)/bin/pytest -n auto --dist loadfile
 
 # Stacks to deploy or diff: the whole environment, or AUTOMATION=name(s) and/or OWNER=team(s). The CDK

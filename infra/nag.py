@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from aws_cdk import Acknowledgment, Stack, Validations
@@ -16,9 +17,17 @@ def enable_checks(scope: IConstruct) -> None:
 
 def acknowledge(resource: IConstruct, rule: str, reason: str) -> None:
     """Acknowledge one rule on one resource. The reason must say why it is right for this resource."""
-    if len(reason) < 20:
-        raise ValueError(f"acknowledgment of {rule} needs a specific reason, got '{reason}'")
-    Validations.of(resource).acknowledge(Acknowledgment(id=rule, reason=reason))
+    acknowledge_all(resource, {rule: reason})
+
+
+def acknowledge_all(resource: IConstruct, findings: Mapping[str, str]) -> None:
+    """Acknowledge several rules (rule -> reason) on one resource, in one call: each call crosses to
+    the CDK's JavaScript process, and a catalog of 300 automations makes thousands (measured: a third
+    of the acknowledgments' synth time went to one call per rule)."""
+    for rule, reason in findings.items():
+        if len(reason) < 20:
+            raise ValueError(f"acknowledgment of {rule} needs a specific reason, got '{reason}'")
+    Validations.of(resource).acknowledge(*(Acknowledgment(id=rule, reason=reason) for rule, reason in findings.items()))
 
 
 def nag_resource_of(scope: IConstruct, value: str) -> str:

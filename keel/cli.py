@@ -22,9 +22,9 @@ if TYPE_CHECKING:
 def _catalog(args: argparse.Namespace) -> int:
     from keel.catalog_view import render, stack_rows
 
-    root = Path(args.root)
+    catalog = _load_catalog(Path(args.root))
     stacks = stack_rows(_local_template(args)) if args.stacks else None
-    print(render(_load_catalog(root), stacks, as_json=args.json, env=args.env))
+    print(render(catalog, stacks, as_json=args.json, env=args.env))
     return 0
 
 

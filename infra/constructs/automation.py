@@ -25,7 +25,7 @@ from infra.constructs.function import KeelFunction
 from infra.constructs.log_group import platform_log_group
 from infra.constructs.platform import PlatformResources
 from infra.event_pattern import to_event_pattern
-from infra.nag import acknowledge, nag_resource_of
+from infra.nag import acknowledge_all, nag_resource_of
 
 
 @dataclass(frozen=True)
@@ -55,15 +55,14 @@ class AutomationResources(Construct):
             enforce_ssl=True,
             retention_period=Duration.days(14),
         )
-        acknowledge(
+        acknowledge_all(
             self.dead_letter_queue,
-            "AwsSolutions-SQS3",
-            "This queue is the dead-letter queue of the automation's EventBridge targets; it has no DLQ of its own",
-        )
-        acknowledge(
-            self.dead_letter_queue,
-            "Serverless-SQSRedrivePolicy",
-            "This queue is the dead-letter queue of the automation's EventBridge targets; `keel ops redrive` replays it",
+            {
+                "AwsSolutions-SQS3": "This queue is the dead-letter queue of the automation's EventBridge targets; "
+                "it has no DLQ of its own",
+                "Serverless-SQSRedrivePolicy": "This queue is the dead-letter queue of the automation's EventBridge "
+                "targets; `keel ops redrive` replays it",
+            },
         )
         self.log_group = platform_log_group(self, "Logs", f"/keel/{env.name}/statemachines/{manifest.name}", platform)
         context = {
@@ -150,9 +149,13 @@ class AutomationResources(Construct):
             "KeelDecisionsTable": platform.decisions_table,
             "KeelApprovalsTable": platform.approvals_table,
         }
+        findings = {
+            "AwsSolutions-IAM5[Resource::*]": "Only CloudWatch Logs log-delivery and X-Ray PutTraceSegments/"
+            "PutTelemetryRecords, which support no resource-level scoping; every other statement names its resource"
+        }
         for name in sorted(used & set(tables)):
             tables[name].grant_read_write_data(role)
-            self._acknowledge_table_grant(role, tables[name])
+            findings |= self._table_grant_findings(tables[name])
         if "KeelEventBus" in used:
             platform.event_bus.grant_put_events_to(role)
         # sns:Publish on the named topics only; the platform key grant above covers their encryption
@@ -161,27 +164,21 @@ class AutomationResources(Construct):
         published = sorted({platform.topic(topics[name]).topic_arn for name in used & set(topics)})
         if published:
             role.add_to_principal_policy(iam.PolicyStatement(actions=["sns:Publish"], resources=published))
-        acknowledge(
-            role,
-            "AwsSolutions-IAM5[Resource::*]",
-            "Only CloudWatch Logs log-delivery and X-Ray PutTraceSegments/PutTelemetryRecords, which support no "
-            "resource-level scoping; every other statement names its resource",
-        )
+        acknowledge_all(role, findings)
 
-    def _acknowledge_table_grant(self, role: iam.IRole, table: dynamodb.ITable) -> None:
+    def _table_grant_findings(self, table: dynamodb.ITable) -> dict[str, str]:
         """CDK's read/write grant on a Keel table covers its indexes and the key's wildcard KMS actions."""
-        acknowledge(
-            role,
-            f"AwsSolutions-IAM5[Resource::{nag_resource_of(self, table.table_arn)}/index/*]",
-            f"{self.automation.name}'s ASL names this one Keel table; the grant covers its indexes only, no other table",
-        )
-        for action in ("kms:GenerateDataKey*", "kms:ReEncrypt*"):
-            acknowledge(
-                role,
-                f"AwsSolutions-IAM5[Action::{action}]",
-                f"{action} is granted on the platform key alone (one key ARN): the Keel tables {self.automation.name}'s "
-                "ASL writes are encrypted with that customer managed key",
+        findings = {
+            f"AwsSolutions-IAM5[Resource::{nag_resource_of(self, table.table_arn)}/index/*]": (
+                f"{self.automation.name}'s ASL names this one Keel table; the grant covers its indexes only, no other table"
             )
+        }
+        for action in ("kms:GenerateDataKey*", "kms:ReEncrypt*"):
+            findings[f"AwsSolutions-IAM5[Action::{action}]"] = (
+                f"{action} is granted on the platform key alone (one key ARN): the Keel tables {self.automation.name}'s "
+                "ASL writes are encrypted with that customer managed key"
+            )
+        return findings
 
     def _queues(self, props: AutomationProps) -> tuple[dict[str, sqs.Queue], dict[str, sqs.Queue]]:
         """The manifest's `queues:`, each with its own dead-letter queue; only the senders may send."""
@@ -201,12 +198,13 @@ class AutomationResources(Construct):
                 enforce_ssl=True,
                 retention_period=Duration.days(14),
             )
-            for rule in ("AwsSolutions-SQS3", "Serverless-SQSRedrivePolicy"):
-                acknowledge(
-                    dead_letters[name],
-                    rule,
+            acknowledge_all(
+                dead_letters[name],
+                dict.fromkeys(
+                    ("AwsSolutions-SQS3", "Serverless-SQSRedrivePolicy"),
                     f"This queue is itself the dead-letter queue of {prefix}-{name}; its depth pages the owner",
-                )
+                ),
+            )
             queues[name] = sqs.Queue(
                 self,
                 f"Queue-{name}",

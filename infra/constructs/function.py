@@ -26,7 +26,7 @@ from infra import names
 from infra.constructs.log_group import platform_log_group
 from infra.constructs.platform import PlatformResources
 from infra.function_spec import FunctionSpec
-from infra.nag import acknowledge, nag_resource_of
+from infra.nag import acknowledge_all, nag_resource_of
 from infra.packaging import package_digest
 
 RUNTIME = lambda_.Runtime.PYTHON_3_14
@@ -97,15 +97,14 @@ class KeelFunction(Construct):
         # Queues of automations this function may send to (allow_sending), by automation.
         self._queues: dict[str, dict[str, str]] = {}
         Tags.of(self).add("keel:function", spec.module)
-        acknowledge(
+        acknowledge_all(
             self.function,
-            "Serverless-LambdaDLQ",
-            "Invoked synchronously by Step Functions only; a failure surfaces in the execution, where Retry/Catch handle it",
-        )
-        acknowledge(
-            self.function,
-            "Serverless-LambdaAsyncFailureDestination",
-            "Invoked synchronously by Step Functions only; there are no asynchronous invocations to route",
+            {
+                "Serverless-LambdaDLQ": "Invoked synchronously by Step Functions only; a failure surfaces in the "
+                "execution, where Retry/Catch handle it",
+                "Serverless-LambdaAsyncFailureDestination": "Invoked synchronously by Step Functions only; there are "
+                "no asynchronous invocations to route",
+            },
         )
 
     def _environment(self, props: FunctionProps) -> dict[str, str]:
@@ -156,9 +155,14 @@ class KeelFunction(Construct):
                     conditions=statement.conditions,
                 )
             )
-        _acknowledge_role_wildcards(role, spec, self._indexed_tables(props))
-        _acknowledge_declared_wildcards(role, spec)
-        self._acknowledge_secret_suffixes(props)
+        acknowledge_all(
+            role,
+            {
+                **_role_wildcards(spec, self._indexed_tables(props)),
+                **_declared_wildcards(spec),
+                **self._secret_suffixes(props),
+            },
+        )
 
     def _indexed_tables(self, props: FunctionProps) -> list[str]:
         """The indexed tables this function may query, as cdk-nag spells their ARNs: grants cover index/*."""
@@ -166,13 +170,13 @@ class KeelFunction(Construct):
         tables = {"decisions_table": platform.decisions_table, "approvals_table": platform.approvals_table}
         return [nag_resource_of(self, table.table_arn) for name, table in tables.items() if name in access]
 
-    def _acknowledge_secret_suffixes(self, props: FunctionProps) -> None:
-        for name in props.secrets:
-            acknowledge(
-                self.role,
-                f"AwsSolutions-IAM5[Resource::{nag_resource_of(self, props.platform.secret(name).secret_arn)}-??????]",
-                f"'{name}' is one secret: `-??????` only matches the random suffix Secrets Manager adds to its ARN",
+    def _secret_suffixes(self, props: FunctionProps) -> dict[str, str]:
+        return {
+            f"AwsSolutions-IAM5[Resource::{nag_resource_of(self, props.platform.secret(name).secret_arn)}-??????]": (
+                f"'{name}' is one secret: `-??????` only matches the random suffix Secrets Manager adds to its ARN"
             )
+            for name in props.secrets
+        }
 
     def allow_sending(self, automation: str, queues: dict[str, sqs.IQueue], key: kms.IKey) -> None:
         """Let this function send to an automation's queues (manifest `queues:`): their URLs in
@@ -197,35 +201,32 @@ def _sub(resource: str) -> str:
     return Fn.sub(resource) if "${" in resource else resource
 
 
-def _acknowledge_role_wildcards(role: iam.Role, spec: FunctionSpec, indexed_tables: list[str]) -> None:
+def _role_wildcards(spec: FunctionSpec, indexed_tables: list[str]) -> dict[str, str]:
+    """The role's findings CDK's grants cause, each with why it is right here."""
     unscoped = [statement for statement in spec.permissions if "*" in statement.resources]
     declared = "".join(
         f"; {', '.join(statement.actions)} as function.yaml declares: {statement.reason}" for statement in unscoped
     )
-    acknowledge(
-        role,
-        "AwsSolutions-IAM5[Resource::*]",
-        "Only X-Ray PutTraceSegments/PutTelemetryRecords for active tracing, which support no resource-level scoping" + declared,
-    )
+    findings = {
+        "AwsSolutions-IAM5[Resource::*]": "Only X-Ray PutTraceSegments/PutTelemetryRecords for active tracing, which "
+        "support no resource-level scoping" + declared
+    }
     for table_arn in indexed_tables:
-        acknowledge(
-            role,
-            f"AwsSolutions-IAM5[Resource::{table_arn}/index/*]",
-            f"{spec.module} queries the indexes of this one Keel table (decision and approval lookups); no other table",
+        findings[f"AwsSolutions-IAM5[Resource::{table_arn}/index/*]"] = (
+            f"{spec.module} queries the indexes of this one Keel table (decision and approval lookups); no other table"
         )
-    if not {"idempotency_table", "decisions_table", "approvals_table"} & set(spec.platform_access):
-        return
-    for action in ("kms:GenerateDataKey*", "kms:ReEncrypt*"):
-        acknowledge(
-            role,
-            f"AwsSolutions-IAM5[Action::{action}]",
-            f"{action} is granted on the platform key alone (one key ARN): DynamoDB tables encrypted with a "
-            f"customer managed key need it for {spec.module}'s reads and writes",
-        )
+    if {"idempotency_table", "decisions_table", "approvals_table"} & set(spec.platform_access):
+        for action in ("kms:GenerateDataKey*", "kms:ReEncrypt*"):
+            findings[f"AwsSolutions-IAM5[Action::{action}]"] = (
+                f"{action} is granted on the platform key alone (one key ARN): DynamoDB tables encrypted with a "
+                f"customer managed key need it for {spec.module}'s reads and writes"
+            )
+    return findings
 
 
-def _acknowledge_declared_wildcards(role: iam.Role, spec: FunctionSpec) -> None:
+def _declared_wildcards(spec: FunctionSpec) -> dict[str, str]:
     """A wildcard function.yaml bounds with a condition: acknowledged on this role, with its reason."""
+    findings = {}
     for statement in spec.permissions:
         if statement.conditions is None:
             continue
@@ -234,11 +235,10 @@ def _acknowledge_declared_wildcards(role: iam.Role, spec: FunctionSpec) -> None:
         )
         for resource in statement.resources:
             if "*" in resource:
-                acknowledge(
-                    role,
-                    f"AwsSolutions-IAM5[Resource::{nag_resource(resource)}]",
-                    f"{spec.module}: {', '.join(statement.actions)} only where {bound}. {statement.reason}",
+                findings[f"AwsSolutions-IAM5[Resource::{nag_resource(resource)}]"] = (
+                    f"{spec.module}: {', '.join(statement.actions)} only where {bound}. {statement.reason}"
                 )
+    return findings
 
 
 def nag_resource(resource: str) -> str:

@@ -2,10 +2,10 @@
 
 Built on cdk-monitoring-constructs: its MonitoringFacade gives the step function / queue / Lambda
 alarms we need with consistent naming and a dashboard for free, and its alarm defaults route every
-alarm to one SNS action. Three things it has no preset for are written by hand below: the dead man's
-switch on a heartbeat metric (missing data must breach), a manifest's own metric alarms (`alarms:`,
-any statistic and comparison on a metric its functions emit), and per-function alarms shared by
-an automation's own function instances (errors and throttles, to the automation's on-call).
+alarm to one SNS action. Two things it has no preset for are written by hand below: the dead man's
+switch on a heartbeat metric (missing data must breach) and a manifest's own metric alarms (`alarms:`,
+any statistic and comparison on a metric its functions emit). The automation's own function
+instances are on the same facade: their errors and throttles page the automation's on-call.
 """
 
 from __future__ import annotations
@@ -98,8 +98,18 @@ class AutomationMonitoring(Construct):
             add_queue_max_size_alarm={"Critical": MaxMessageCountThreshold(max_message_count=thresholds.dlq_messages - 1)},
         )
         for function in props.functions:
-            # Widgets only: function alarms live in FunctionAlarms, once per function.
-            self.facade.monitor_lambda_function(lambda_function=function.function, alarm_friendly_name=function.spec.module)
+            # The automation's own instances: their errors and throttles page its on-call.
+            self.facade.monitor_lambda_function(
+                lambda_function=function.function,
+                alarm_friendly_name=f"fn-{function.spec.module}",
+                human_readable_name=f"{function.spec.module} ({manifest.name})",
+                add_fault_count_alarm={
+                    "Critical": ErrorCountThreshold(max_error_count=thresholds.lambda_errors - 1, period=period)
+                },
+                add_throttles_count_alarm={
+                    "Critical": ErrorCountThreshold(max_error_count=thresholds.lambda_throttles - 1, period=period)
+                },
+            )
         self.heartbeat_alarm = self._heartbeat_alarm(props, prefix)
         for name, queue in props.resources.queues.items():
             # The consumers' side of the automation's own queues: a message they cannot process pages the owner.
@@ -186,49 +196,3 @@ MISSING_DATA = {
     "breaching": cloudwatch.TreatMissingData.BREACHING,
     "ignore": cloudwatch.TreatMissingData.IGNORE,
 }
-
-
-@dataclass(frozen=True)
-class FunctionAlarmsProps:
-    function: KeelFunction
-    environment: Environment
-    # The on-call route of the automation this function runs for.
-    topic: sns.ITopic
-
-
-class FunctionAlarms(Construct):
-    """Lambda errors and throttles of one automation's function, to that automation's on-call."""
-
-    def __init__(self, scope: Construct, construct_id: str, props: FunctionAlarmsProps) -> None:
-        super().__init__(scope, construct_id)
-        env = props.environment
-        module = props.function.spec.module
-        prefix = f"keel-{env.name}-{props.function.automation}-fn-{module}"
-        period = Duration.minutes(env.alarms.period_minutes)
-        self.facade = MonitoringFacade(
-            self,
-            "Facade",
-            alarm_factory_defaults=AlarmFactoryDefaults(
-                actions_enabled=True,
-                alarm_name_prefix=prefix,
-                action=SnsAlarmActionStrategy(on_alarm_topic=props.topic),
-                evaluation_periods=env.alarms.evaluation_periods,
-                datapoints_to_alarm=env.alarms.evaluation_periods,
-            ),
-            dashboard_factory=DefaultDashboardFactory(
-                self,
-                "Dashboards",
-                dashboard_name_prefix=prefix,
-                create_dashboard=False,
-                create_summary_dashboard=False,
-                create_alarm_dashboard=False,
-            ),
-        )
-        self.facade.monitor_lambda_function(
-            lambda_function=props.function.function,
-            alarm_friendly_name=module,
-            add_fault_count_alarm={"Critical": ErrorCountThreshold(max_error_count=env.alarms.lambda_errors - 1, period=period)},
-            add_throttles_count_alarm={
-                "Critical": ErrorCountThreshold(max_error_count=env.alarms.lambda_throttles - 1, period=period)
-            },
-        )

@@ -1,8 +1,9 @@
 """One owning team's dashboard: its automations side by side, in the team's own stack.
 
-It names the team's automations (at most a team's worth, so its size is bounded by the team, not
-the catalog) and reads their metrics by the names Keel gives what it deploys: it references no
-resource of another stack, so it deploys on its own and never locks one.
+It names the team's automations and nothing else of them (at most a team's worth, so its size is
+bounded by the team, not the catalog; and a change to one automation's manifest, workflow or code
+leaves it as it is: versions and SLOs are on each automation's own dashboard). It reads their metrics
+by the names Keel gives what it deploys, so it references no resource of another stack.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ class TeamDashboard(Construct):
         self.dashboard = cloudwatch.Dashboard(
             self, "Dashboard", dashboard_name=names.team_stack(env, props.owner), start="-PT24H"
         )
-        listed = ", ".join(f"`{automation.name}` {automation.manifest.version}" for automation in self.automations)
+        listed = ", ".join(f"`{automation.name}`" for automation in self.automations)
         self.dashboard.add_widgets(
             cloudwatch.TextWidget(
                 markdown=f"# {props.owner} in {env}\n{len(self.automations)} automations: {listed}. "
@@ -69,7 +70,6 @@ class TeamDashboard(Construct):
                 period=PERIOD,
             )
 
-        slo = automation.manifest.slo
         return [
             cloudwatch.GraphWidget(
                 title=f"{name}: executions",
@@ -82,9 +82,8 @@ class TeamDashboard(Construct):
                 width=10,
             ),
             cloudwatch.GraphWidget(
-                title=f"{name}: p90 duration (ms), SLO {slo.p90_duration_seconds:g} s",
-                left=[execution_metric("ExecutionTime", "p90", "p90")],
-                left_annotations=[cloudwatch.HorizontalAnnotation(value=slo.p90_duration_seconds * 1000, label="SLO")],
+                title=f"{name}: p50 and p90 duration (ms)",
+                left=[execution_metric("ExecutionTime", "p50", "p50"), execution_metric("ExecutionTime", "p90", "p90")],
                 width=8,
             ),
             cloudwatch.GraphWidget(

@@ -13,7 +13,7 @@ from infra.catalog import Automation, Catalog
 from infra.config import Environment
 from infra.constructs.automation import AutomationProps, AutomationResources
 from infra.constructs.function import FunctionProps, KeelFunction, powertools_layer
-from infra.constructs.monitoring import AutomationMonitoring, AutomationMonitoringProps, FunctionAlarms, FunctionAlarmsProps
+from infra.constructs.monitoring import AutomationMonitoring, AutomationMonitoringProps
 from infra.constructs.platform import PlatformRefs
 from infra.packaging import stage_package
 
@@ -52,11 +52,6 @@ class AutomationStack(Stack):
                     layer=layer,
                     secrets=sorted(manifest.secrets),
                 ),
-            )
-            FunctionAlarms(
-                scope_,
-                f"Alarms-{module}",
-                FunctionAlarmsProps(function=self.functions[module], environment=environment, topic=topic),
             )
         self.resources = AutomationResources(
             scope_, "Resources", AutomationProps(automation=automation, platform=self.platform, functions=self.functions)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from keel.bench.catalog_scale import ScalePoint
     from keel.bench.cold_import import ImportCost, ImportTiming
     from keel.bench.local_runs import AutomationRun
     from keel.bench.synth import SynthTiming
@@ -31,6 +32,7 @@ def register(commands: Any) -> None:
         "cut a run short (default 120; 0: no limit)",
     )
     bench.add_argument("--synth-runs", type=int, default=2, help="`python app.py` runs (default 2)")
+    bench.add_argument("--skip-scale", action="store_true", help="do not synthesize the generated catalogs (10, 100, 300)")
     bench.add_argument("--env", default="dev", help="the environment whose template the local cloud runs (default: dev)")
     bench.add_argument("--prices", default="bench/prices.json", help="the price file (default: bench/prices.json)")
     bench.add_argument("--output", default="BENCHMARKS.md", help="where to write the report (default: BENCHMARKS.md)")
@@ -60,6 +62,7 @@ def run(args: argparse.Namespace) -> int:
         warm = measure_warm(root)
         packages = function_packages(root / "functions", modules, tmp / "packages")
         synth, runs, skipped = _synth_and_local_cloud(root, args, tmp)
+        scale = [] if args.skip_scale else _catalog_scale(root, tmp)
     make_test: MakeTestTiming | None = None
     if not args.skip_test_timing:
         _progress("make test (a few minutes)")
@@ -79,6 +82,7 @@ def run(args: argparse.Namespace) -> int:
         layer=layer_estimate(),
         make_test=make_test,
         events_requested=args.events,
+        scale=scale,
     )
     text = render(results)
     (root / args.output).write_text(text)
@@ -102,6 +106,13 @@ def _cold_imports(root: Path, runs: int, tmp: Path) -> tuple[list[ImportTiming],
     bare = next(target for target in targets if target.name == cold_import.BARE)
     costs = cold_import.by_package(cold_import.importtime(worst.target, env), cold_import.importtime(bare, env))
     return cold, (worst.target.name, costs), modules
+
+
+def _catalog_scale(root: Path, tmp: Path) -> list[ScalePoint]:
+    from keel.bench.catalog_scale import SIZES, measure_scale
+
+    _progress(f"catalog scale: generated catalogs of {', '.join(map(str, SIZES))} automations (about 3 minutes)")
+    return measure_scale(root, tmp / "scale")
 
 
 def _synth_and_local_cloud(root: Path, args: argparse.Namespace, tmp: Path) -> tuple[SynthTiming, list[AutomationRun], list[str]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from keel.bench.catalog_scale import ScalePoint
 from keel.bench.cold_import import BARE, ImportCost, ImportTiming
 from keel.bench.costs import Cost, Usage, cheaper, cost_per_million, lambda_gb_seconds, unpriced_calls
 from keel.bench.local_runs import AutomationRun
@@ -11,6 +12,7 @@ from keel.bench.machine import Machine
 from keel.bench.make_test import MakeTestTiming
 from keel.bench.package_size import PackageSize
 from keel.bench.prices import Prices
+from keel.bench.scale_report import scale_section
 from keel.bench.stats import median, ratio
 from keel.bench.synth import SynthTiming
 from keel.bench.warm import WarmOverhead
@@ -39,6 +41,7 @@ class Results:
     layer: PackageSize | None
     make_test: MakeTestTiming | None
     events_requested: int
+    scale: list[ScalePoint]
 
 
 def table(header: list[str], rows: list[list[str]]) -> list[str]:
@@ -57,6 +60,7 @@ def render(results: Results) -> str:
         throughput_section(results),
         package_section(results),
         make_test_section(results.make_test),
+        scale_section(results.scale),
     ]
     return "\n".join(line for section in sections for line in [*section, ""]).rstrip() + "\n"
 
