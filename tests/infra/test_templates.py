@@ -296,3 +296,33 @@ def test_the_iam_check_catches_a_wildcard(synthesized, statement) -> None:
     # When the IAM check runs / Then it fails
     with pytest.raises(AssertionError):
         checks.check_iam(template)
+
+
+@pytest.mark.parametrize("env", ENV_NAMES)
+def test_every_platform_name_an_automation_stack_uses_is_one_the_platform_stack_creates(synthesized, env) -> None:
+    # Given the platform stack and what it creates under fixed names
+    stacks = synthesized.stacks[env]
+    platform = stacks[f"keel-{env}-platform"]
+    created = {
+        "topic": {r["Properties"]["TopicName"] for r in checks.resources(platform, "AWS::SNS::Topic").values()},
+        "table": {r["Properties"]["TableName"] for r in checks.resources(platform, "AWS::DynamoDB::Table").values()},
+        "bus": {r["Properties"]["Name"] for r in checks.resources(platform, "AWS::Events::EventBus").values()},
+        "parameter": {r["Properties"]["Name"] for r in checks.resources(platform, "AWS::SSM::Parameter").values()},
+    }
+    patterns = {
+        "topic": rf"(keel-{env}-oncall-[a-z0-9-]+)",
+        "table": rf"table/(keel-{env}-[a-z]+)",
+        "bus": rf'"EventBusName": "(keel-{env})"',
+        "parameter": rf'"Default": "(/keel/{env}/[^"]+)"',
+    }
+    used: dict[str, set[str]] = {kind: set() for kind in patterns}
+    for name, template in stacks.items():
+        if name.startswith(f"keel-{env}-automation-"):
+            text = json.dumps(template)
+            for kind, pattern in patterns.items():
+                used[kind] |= set(re.findall(pattern, text))
+
+    # Then every name the automations reach the platform by exists there (the CDK cannot check it across stacks)
+    assert all(used.values()), used
+    for kind in patterns:
+        assert used[kind] <= created[kind], (kind, used[kind] - created[kind])
