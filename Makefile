@@ -64,9 +64,18 @@ CONCURRENCY ?= 8
 CDK := npx --no-install cdk
 CDK_APP := --no-notices --app "$(PY) app.py"
 
+# A change that broadens IAM permissions needs a person's yes, which the CDK CLI can only ask one stack
+# at a time: with nothing broadening (cdk diff --fail-on broadening) stacks deploy CONCURRENCY at a
+# time, otherwise one at a time, asking. APPROVED=yes (a pipeline that reviewed `make diff`) skips asking.
 deploy: install
 	@test -n "$(ENV)" || (echo "usage: make deploy ENV=dev|staging|prod [AUTOMATION=name] [OWNER=team]" >&2; exit 2)
-	@stacks=$$($(STACKS)); $(CDK) deploy $(CDK_APP) --concurrency $(CONCURRENCY) --require-approval broadening $$stacks
+	@stacks=$$($(STACKS)); \
+	if [ "$(APPROVED)" = yes ] || $(CDK) diff $(CDK_APP) --fail-on broadening --security-only $$stacks; then \
+		$(CDK) deploy $(CDK_APP) --concurrency $(CONCURRENCY) --require-approval never $$stacks; \
+	else \
+		echo "keel: the changes above broaden security; deploying one stack at a time, asking for each" >&2; \
+		$(CDK) deploy $(CDK_APP) --concurrency 1 --require-approval broadening $$stacks; \
+	fi
 
 diff: install
 	@stacks=$$($(STACKS)); $(CDK) diff $(CDK_APP) $$stacks

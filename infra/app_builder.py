@@ -58,7 +58,6 @@ def build_app(
 
 def _environment(app: cdk.App, env: Environment, catalog: Catalog, build_dir: Path) -> EnvironmentStacks:
     stage = cdk.Stage(app, env.name, env=cdk.Environment(account=env.account, region=env.region))
-    declared_secrets = sorted({secret for automation in catalog.automations for secret in automation.manifest.secrets})
     platform_name = names.platform_stack(env.name)
     platform = PlatformStack(
         stage,
@@ -66,7 +65,6 @@ def _environment(app: cdk.App, env: Environment, catalog: Catalog, build_dir: Pa
         stack_name=platform_name,
         description=f"Keel {env.name}: the platform (bus, key, tables, on-call topics, platform dashboard)",
         environment=env,
-        secrets=declared_secrets,
     )
     stacks = EnvironmentStacks(environment=env, platform=platform)
     packages = stage_packages(catalog, build_dir)

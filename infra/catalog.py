@@ -13,13 +13,12 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from infra import asl
+from infra import asl, names
 from infra.config import Environment, EnvironmentTable
 from infra.errors import KeelConfigError, from_validation_error
 from infra.function_spec import FunctionSpec, load_function_specs
 from infra.manifest import Manifest
 
-MAX_QUEUE_NAME = 80
 # keel-<env>-platform is the platform's dashboard; an automation's dashboard is keel-<env>-<name>.
 RESERVED_NAMES = frozenset({"platform"})
 
@@ -130,11 +129,13 @@ def _check_environment(path: Path, manifest: Manifest, env: Environment) -> None
             raise KeelConfigError(
                 path, field_name, f"unknown on-call route '{route}' in environment '{env.name}' (known: {known})"
             )
+    for problem in names.too_long(env.name, manifest.name):
+        raise KeelConfigError(path, "name", f"{problem} in environment '{env.name}'")
     for index, queue in enumerate(manifest.queues.names if manifest.queues else []):
-        name = f"keel-{env.name}-{manifest.name}-{queue}-dlq"
-        if len(name) > MAX_QUEUE_NAME:
+        name = names.queue_dead_letters(env.name, manifest.name, queue)
+        if len(name) > names.QUEUE_NAME:
             raise KeelConfigError(
-                path, f"queues.names.{index}", f"'{name}' is longer than SQS allows ({MAX_QUEUE_NAME} characters)"
+                path, f"queues.names.{index}", f"'{name}' is longer than SQS allows ({names.QUEUE_NAME} characters)"
             )
     for index, secret in enumerate(manifest.secrets):
         if secret not in env.secrets:

@@ -99,10 +99,6 @@ class Environment(Strict):
             raise ValueError(f"platform_oncall '{self.platform_oncall}' is not one of oncall_routes")
         return self
 
-    @property
-    def stack_name(self) -> str:
-        return f"keel-{self.name}"
-
 
 class EnvironmentTable(Strict):
     environments: dict[str, Environment] = Field(min_length=1)

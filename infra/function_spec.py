@@ -16,7 +16,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 
 from infra.errors import KeelConfigError, from_validation_error
 
-PlatformResource = Literal["idempotency_table", "decisions_table", "approvals_table", "event_bus", "oncall_topics"]
+# approvals_table_read: queries and reads only (the heartbeat counts waiting requests, and must not be able to forge one).
+PlatformResource = Literal[
+    "idempotency_table", "decisions_table", "approvals_table", "approvals_table_read", "event_bus", "oncall_topics"
+]
 MODULE_NAME = r"^[a-z][a-z0-9_]{1,62}$"
 SPEC_FILE = "function.yaml"
 

@@ -3,7 +3,7 @@
 An automation's stack reaches the platform's resources by these names (and the key's ARN through an
 SSM parameter, the one platform value no name determines), never through CloudFormation exports:
 an export in use locks the exporting stack, so one automation could block every platform update.
-`keel ops` finds the same resources by the same names.
+`keel ops`, the local cloud and the tests find the same resources through the same functions.
 """
 
 from __future__ import annotations
@@ -13,6 +13,9 @@ import hashlib
 # AWS's length limits on the names built here.
 LAMBDA_FUNCTION_NAME = 64  # https://docs.aws.amazon.com/lambda/latest/api/API_CreateFunction.html (FunctionName)
 STACK_NAME = 128  # https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStack.html (StackName)
+STATE_MACHINE_NAME = 80  # https://docs.aws.amazon.com/step-functions/latest/apireference/API_CreateStateMachine.html
+RULE_NAME = 64  # https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutRule.html (Name)
+QUEUE_NAME = 80  # https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_CreateQueue.html
 
 
 def bounded(name: str, limit: int) -> str:
@@ -78,6 +81,35 @@ def state_machine(env: str, automation: str) -> str:
 
 def function(env: str, automation: str, module: str) -> str:
     return bounded(f"{prefix(env)}-{automation}-{module}", LAMBDA_FUNCTION_NAME)
+
+
+def dead_letter_queue(env: str, automation: str) -> str:
+    """The queue the automation's rule targets dead-letter events into (`keel ops redrive` replays it)."""
+    return f"{state_machine(env, automation)}-dlq"
+
+
+def rule(env: str, automation: str, kind: str) -> str:
+    """An automation's EventBridge rule: kind is `events` (its pattern) or `schedule`."""
+    return f"{state_machine(env, automation)}-{kind}"
+
+
+def queue(env: str, automation: str, name: str) -> str:
+    """One of the automation's own queues (manifest `queues:`)."""
+    return f"{state_machine(env, automation)}-{name}"
+
+
+def queue_dead_letters(env: str, automation: str, name: str) -> str:
+    return f"{queue(env, automation, name)}-dlq"
+
+
+def too_long(env: str, automation: str) -> list[str]:
+    """The names of the automation's resources in env that AWS would refuse as too long (unbounded ones)."""
+    limits = {
+        state_machine(env, automation): STATE_MACHINE_NAME,
+        rule(env, automation, "schedule"): RULE_NAME,
+        dead_letter_queue(env, automation): QUEUE_NAME,
+    }
+    return [f"'{name}' is longer than AWS allows ({limit} characters)" for name, limit in limits.items() if len(name) > limit]
 
 
 def dashboard(env: str, suffix: str) -> str:

@@ -38,9 +38,8 @@ def approvals() -> ApprovalStore:
     return ApprovalStore(Table(settings().keel_approvals_table))
 
 
-def pending_approvals(now: datetime) -> int:
-    """Requests still waiting for an answer: pending and not yet expired (an expired one has escalated)."""
-    return sum(1 for request in approvals().pending() if not request.expired(now))
+def pending_expiries() -> list[datetime]:
+    return [request.expires_at for request in approvals().pending()]
 
 
 def emit_metric(name: str, unit: str, value: float) -> None:
@@ -55,7 +54,7 @@ def lambda_handler(task: HeartbeatInput, _context: Any) -> dict[str, Any]:
         now=datetime.now(UTC),
         execution=task.execution,
         store=probe_table(),
-        pending=pending_approvals,
+        pending=pending_expiries,
         emit=emit_metric,
     )
     return heartbeat.as_output()

@@ -19,7 +19,9 @@ class MetricSink(Protocol):
 
 
 class PendingApprovals(Protocol):
-    def __call__(self, now: datetime) -> int: ...
+    """When each request still marked pending expires (an expired one has escalated, whatever its mark)."""
+
+    def __call__(self) -> list[datetime]: ...
 
 
 @dataclass(frozen=True)
@@ -65,7 +67,7 @@ def beat(
             "expiration": int((now + PROBE_TTL).timestamp()),
         }
     )
-    waiting = pending(now)
+    waiting = sum(1 for expires_at in pending() if now < expires_at)
     emit("Heartbeat", "Count", 1)
     emit("ScheduleLagSeconds", "Seconds", lag)
     emit("PendingApprovals", "Count", waiting)

@@ -49,7 +49,7 @@ class AutomationResources(Construct):
         self.dead_letter_queue = sqs.Queue(
             self,
             "DeadLetterQueue",
-            queue_name=f"keel-{env.name}-{manifest.name}-dlq",
+            queue_name=names.dead_letter_queue(env.name, manifest.name),
             encryption=sqs.QueueEncryption.KMS,
             encryption_master_key=platform.key,
             enforce_ssl=True,
@@ -185,14 +185,14 @@ class AutomationResources(Construct):
         declared = props.automation.manifest.queues
         if declared is None:
             return {}, {}
-        prefix = f"keel-{props.platform.environment.name}-{props.automation.name}"
+        env, automation = props.platform.environment.name, props.automation.name
         queues: dict[str, sqs.Queue] = {}
         dead_letters: dict[str, sqs.Queue] = {}
         for name in declared.names:
             dead_letters[name] = sqs.Queue(
                 self,
                 f"Queue-{name}-DeadLetters",
-                queue_name=f"{prefix}-{name}-dlq",
+                queue_name=names.queue_dead_letters(env, automation, name),
                 encryption=sqs.QueueEncryption.KMS,
                 encryption_master_key=props.platform.key,
                 enforce_ssl=True,
@@ -202,13 +202,14 @@ class AutomationResources(Construct):
                 dead_letters[name],
                 dict.fromkeys(
                     ("AwsSolutions-SQS3", "Serverless-SQSRedrivePolicy"),
-                    f"This queue is itself the dead-letter queue of {prefix}-{name}; its depth pages the owner",
+                    f"This queue is itself the dead-letter queue of {names.queue(env, automation, name)}; "
+                    "its depth pages the owner",
                 ),
             )
             queues[name] = sqs.Queue(
                 self,
                 f"Queue-{name}",
-                queue_name=f"{prefix}-{name}",
+                queue_name=names.queue(env, automation, name),
                 encryption=sqs.QueueEncryption.KMS,
                 encryption_master_key=props.platform.key,
                 enforce_ssl=True,
@@ -235,7 +236,7 @@ class AutomationResources(Construct):
                 events.Rule(
                     self,
                     "EventRule",
-                    rule_name=f"keel-{platform.environment.name}-{manifest.name}-events",
+                    rule_name=names.rule(platform.environment.name, manifest.name, "events"),
                     description=f"{manifest.name} {manifest.version}: {manifest.description}"[:512],
                     event_bus=platform.event_bus if trigger.bus == "keel" else None,
                     event_pattern=to_event_pattern(trigger.event_pattern),
@@ -248,7 +249,7 @@ class AutomationResources(Construct):
                 events.Rule(
                     self,
                     "ScheduleRule",
-                    rule_name=f"keel-{platform.environment.name}-{manifest.name}-schedule",
+                    rule_name=names.rule(platform.environment.name, manifest.name, "schedule"),
                     description=f"{manifest.name} {manifest.version}: schedule {trigger.schedule}",
                     schedule=events.Schedule.expression(trigger.schedule),
                     enabled=enabled,

@@ -19,10 +19,10 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
-from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from infra import names
+from infra.constructs.deploy_time import deploy_time_value
 from infra.constructs.log_group import platform_log_group
 from infra.constructs.platform import PlatformResources
 from infra.function_spec import FunctionSpec
@@ -42,7 +42,12 @@ def powertools_layer(scope: Construct) -> lambda_.ILayerVersion:
     version = metadata.version("aws-lambda-powertools")
     arch = "x86_64"
     runtime = RUNTIME.name  # e.g. python3.14
-    arn = ssm.StringParameter.value_for_string_parameter(scope, f"/aws/service/powertools/python/{arch}/{runtime}/{version}")
+    arn = deploy_time_value(
+        scope,
+        "PowertoolsLayerArn",
+        f"/aws/service/powertools/python/{arch}/{runtime}/{version}",
+        f"the public Powertools {version} layer's ARN",
+    )
     return lambda_.LayerVersion.from_layer_version_arn(scope, "PowertoolsLayer", arn)
 
 
@@ -56,6 +61,8 @@ class FunctionProps:
     layer: lambda_.ILayerVersion
     # The secrets the automation declares: the only ones this function may read.
     secrets: list[str]
+    # The automation's on-call routes (oncall, escalation, approvers): the only topics it may publish to.
+    routes: list[str]
 
 
 class KeelFunction(Construct):
@@ -121,12 +128,13 @@ class KeelFunction(Construct):
             env["KEEL_IDEMPOTENCY_TABLE"] = platform.idempotency_table.table_name
         if "decisions_table" in access:
             env["KEEL_DECISIONS_TABLE"] = platform.decisions_table.table_name
-        if "approvals_table" in access:
+        if access & {"approvals_table", "approvals_table_read"}:
             env["KEEL_APPROVALS_TABLE"] = platform.approvals_table.table_name
         if "event_bus" in access:
             env["KEEL_EVENT_BUS"] = platform.event_bus.event_bus_name
         if "oncall_topics" in access:
-            env["KEEL_ONCALL_TOPICS"] = Stack.of(self).to_json_string({r: t.topic_arn for r, t in platform.topics.items()})
+            topics = {route: platform.topic(route).topic_arn for route in props.routes}
+            env["KEEL_ONCALL_TOPICS"] = Stack.of(self).to_json_string(topics)
         if props.secrets:
             # Secret ids by name: the platform names them, Secrets Manager suffixes their ARNs.
             env["KEEL_SECRETS"] = Stack.of(self).to_json_string(
@@ -140,8 +148,9 @@ class KeelFunction(Construct):
             "idempotency_table": lambda: platform.idempotency_table.grant_read_write_data(role),
             "decisions_table": lambda: platform.decisions_table.grant_read_write_data(role),
             "approvals_table": lambda: platform.approvals_table.grant_read_write_data(role),
+            "approvals_table_read": lambda: platform.approvals_table.grant_read_data(role),
             "event_bus": lambda: platform.event_bus.grant_put_events_to(role),
-            "oncall_topics": lambda: [topic.grant_publish(role) for topic in platform.topics.values()],
+            "oncall_topics": lambda: [platform.topic(route).grant_publish(role) for route in props.routes],
         }
         for resource in spec.platform_access:
             grants[resource]()
@@ -168,6 +177,8 @@ class KeelFunction(Construct):
         """The indexed tables this function may query, as cdk-nag spells their ARNs: grants cover index/*."""
         platform, access = props.platform, set(props.spec.platform_access)
         tables = {"decisions_table": platform.decisions_table, "approvals_table": platform.approvals_table}
+        if "approvals_table_read" in access:
+            access.add("approvals_table")
         return [nag_resource_of(self, table.table_arn) for name, table in tables.items() if name in access]
 
     def _secret_suffixes(self, props: FunctionProps) -> dict[str, str]:
@@ -215,7 +226,7 @@ def _role_wildcards(spec: FunctionSpec, indexed_tables: list[str]) -> dict[str, 
         findings[f"AwsSolutions-IAM5[Resource::{table_arn}/index/*]"] = (
             f"{spec.module} queries the indexes of this one Keel table (decision and approval lookups); no other table"
         )
-    if {"idempotency_table", "decisions_table", "approvals_table"} & set(spec.platform_access):
+    if {"idempotency_table", "decisions_table", "approvals_table", "approvals_table_read"} & set(spec.platform_access):
         for action in ("kms:GenerateDataKey*", "kms:ReEncrypt*"):
             findings[f"AwsSolutions-IAM5[Action::{action}]"] = (
                 f"{action} is granted on the platform key alone (one key ARN): DynamoDB tables encrypted with a "

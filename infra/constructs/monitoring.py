@@ -28,6 +28,7 @@ from cdk_monitoring_constructs import (
 )
 from constructs import Construct
 
+from infra import names
 from infra.config import Environment
 from infra.constructs.automation import AutomationResources
 from infra.constructs.function import METRICS_NAMESPACE, KeelFunction
@@ -50,7 +51,7 @@ class AutomationMonitoring(Construct):
         manifest = props.resources.automation.manifest
         env = props.environment
         thresholds = env.alarms
-        prefix = f"keel-{env.name}-{manifest.name}"
+        prefix = names.state_machine(env.name, manifest.name)
         period = Duration.minutes(thresholds.period_minutes)
         self.facade = MonitoringFacade(
             self,

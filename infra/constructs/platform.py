@@ -27,6 +27,7 @@ from functions.shared.approvals import BY_STATUS
 from functions.shared.decisions import INDEXES as DECISION_INDEXES
 from infra import names
 from infra.config import Environment, Subscription
+from infra.constructs.deploy_time import deploy_time_value
 from infra.nag import acknowledge
 
 TABLE_INDEXES = {"idempotency": [], "decisions": sorted(DECISION_INDEXES), "approvals": [BY_STATUS]}
@@ -47,17 +48,15 @@ class PlatformResources(Protocol):
     def decisions_table(self) -> dynamodb.ITable: ...
     @property
     def approvals_table(self) -> dynamodb.ITable: ...
-    @property
-    def topics(self) -> dict[str, sns.ITopic]: ...
     def topic(self, route: str) -> sns.ITopic: ...
     def secret(self, name: str) -> secretsmanager.ISecret: ...
 
 
 @dataclass(frozen=True)
 class PlatformProps:
+    # Every secret of its catalog is created, declared by an automation or not yet: the platform stack
+    # depends on the environment table alone, never on which automations exist.
     environment: Environment
-    # Only the secrets some automation of this environment declares are created.
-    secrets: list[str]
 
 
 class Platform(Construct):
@@ -101,11 +100,11 @@ class Platform(Construct):
         # Answered requests are purged long after expiry; the decision record keeps the outcome.
         self.approvals_table = self._table("ApprovalsTable", "approvals", "pk", "sk", ttl="purge_at", retain=True)
         self.approvals_table.add_global_secondary_index(
-            index_name="by_status",
+            index_name=BY_STATUS,
             partition_key=dynamodb.Attribute(name="status", type=dynamodb.AttributeType.STRING),
             sort_key=dynamodb.Attribute(name="requested_at", type=dynamodb.AttributeType.STRING),
         )
-        self.secrets = {name: self._secret(name) for name in sorted(props.secrets)}
+        self.secrets = {name: self._secret(name) for name in sorted(env.secrets)}
 
     def topic(self, route: str) -> sns.ITopic:
         return self.topics[route]
@@ -239,7 +238,7 @@ class PlatformRefs(Construct):
         env = environment.name
         self._environment = environment
         self._stack = Stack.of(self)
-        key_arn = ssm.StringParameter.value_for_string_parameter(self, names.key_arn_parameter(env))
+        key_arn = deploy_time_value(self, "KeyArn", names.key_arn_parameter(env), "the platform key's ARN")
         self._key = kms.Key.from_key_arn(self, "Key", key_arn)
         self._event_bus = events.EventBus.from_event_bus_name(self, "EventBus", names.event_bus(env))
         self._tables = {
@@ -252,9 +251,13 @@ class PlatformRefs(Construct):
             )
             for purpose, indexes in TABLE_INDEXES.items()
         }
+        # With their key: publishing to a KMS-encrypted topic needs kms:GenerateDataKey and Decrypt on it.
         self._topics: dict[str, sns.ITopic] = {
-            route: sns.Topic.from_topic_arn(
-                self, f"OnCall-{route}", self._stack.format_arn(service="sns", resource=names.oncall_topic(env, route))
+            route: sns.Topic.from_topic_attributes(
+                self,
+                f"OnCall-{route}",
+                topic_arn=self._stack.format_arn(service="sns", resource=names.oncall_topic(env, route)),
+                key_arn=key_arn,
             )
             for route in environment.oncall_routes
         }
@@ -283,10 +286,6 @@ class PlatformRefs(Construct):
     @property
     def approvals_table(self) -> dynamodb.ITable:
         return self._tables["approvals"]
-
-    @property
-    def topics(self) -> dict[str, sns.ITopic]:
-        return self._topics
 
     def topic(self, route: str) -> sns.ITopic:
         return self._topics[route]

@@ -92,7 +92,7 @@ class PlatformDashboard(Construct):
     def _success_over_range(self) -> cloudwatch.IWidget:
         return cloudwatch.SingleValueWidget(
             title="Success rate over the range (%): succeeded / ended, all automations",
-            metrics=[self.search.success_rate()],
+            metrics=[self.search.success_rate(over_range=True)],
             set_period_to_time_range=True,
             width=16,
             height=4,
@@ -148,7 +148,7 @@ class PlatformDashboard(Construct):
     def _pending_approvals(self) -> cloudwatch.IWidget:
         return cloudwatch.SingleValueWidget(
             title="Pending approvals (waiting, not expired)",
-            metrics=[self.search.keel_total("PendingApprovals", "Maximum", "pending")],
+            metrics=[self.search.keel_gauge("PendingApprovals", "pending")],
             width=8,
             height=4,
         )
@@ -159,7 +159,7 @@ class PlatformDashboard(Construct):
             left=[
                 self.search.keel_total("TaskSucceeded", "Sum", "requests sent", service=APPROVAL_FUNCTION),
                 self.search.keel_total("TaskFailed", "Sum", "requests that failed", service=APPROVAL_FUNCTION),
-                self.search.keel_total("PendingApprovals", "Maximum", "pending"),
+                self.search.keel_gauge("PendingApprovals", "pending"),
             ],
             width=FULL_WIDTH,
         )
@@ -171,11 +171,13 @@ class EnvironmentSearch:
 
     environment: str
 
-    def _expression(self, schema: str, terms: str, statistic: str) -> str:
+    def _expression(self, schema: str, terms: str, statistic: str, *, period: bool = True) -> str:
         """A search among the environment's resources: AWS's metrics by the tokens of Keel's names,
-        Keel's own by their `environment` dimension."""
+        Keel's own by their `environment` dimension. Without a period the widget's own applies (a
+        single value over the whole range)."""
         scope = f'environment="{self.environment}"' if schema.startswith(METRICS_NAMESPACE) else f"keel {self.environment}"
-        return f"SEARCH('{{{schema}}} {terms} {scope}', '{statistic}', {int(PERIOD.to_seconds())})"
+        seconds = f", {int(PERIOD.to_seconds())}" if period else ""
+        return f"SEARCH('{{{schema}}} {terms} {scope}', '{statistic}'{seconds})"
 
     def _worst(self, search: str, label: str) -> cloudwatch.MathExpression:
         return cloudwatch.MathExpression(
@@ -192,11 +194,12 @@ class EnvironmentSearch:
         search = self._expression("AWS/SQS,QueueName", f'MetricName="ApproximateNumberOfMessagesVisible" {token}', "Maximum")
         return self._worst(search, "")
 
-    def success_rate(self) -> cloudwatch.MathExpression:
+    def success_rate(self, *, over_range: bool = False) -> cloudwatch.MathExpression:
         """100 x succeeded / ended over every state machine of the environment; none where nothing ended."""
         ids = dict(zip("sfta", ENDED, strict=True))
         searches = {
-            key: self._expression("AWS/States,StateMachineArn", f'MetricName="{metric}"', "Sum") for key, metric in ids.items()
+            key: self._expression("AWS/States,StateMachineArn", f'MetricName="{metric}"', "Sum", period=not over_range)
+            for key, metric in ids.items()
         }
         totals = {key: f"FILL(SUM({search}), 0)" for key, search in searches.items()}
         ended = " + ".join(totals.values())
@@ -209,6 +212,14 @@ class EnvironmentSearch:
 
     def keel_total(self, metric: str, statistic: str, label: str, service: str | None = None) -> cloudwatch.MathExpression:
         """A Keel metric (Powertools, functions/shared/handler.py) summed over the environment's automations."""
+        return self._keel(metric, statistic, label, service, "SUM")
+
+    def keel_gauge(self, metric: str, label: str) -> cloudwatch.MathExpression:
+        """A gauge of the whole environment that any automation may report (every heartbeat counts the
+        same table): the largest report, never their sum."""
+        return self._keel(metric, "Maximum", label, None, "MAX")
+
+    def _keel(self, metric: str, statistic: str, label: str, service: str | None, combine: str) -> cloudwatch.MathExpression:
         terms = f'MetricName="{metric}"' + (f' service="{service}"' if service else "")
         search = self._expression(f"{METRICS_NAMESPACE},automation,environment,service", terms, statistic)
-        return cloudwatch.MathExpression(expression=f"SUM({search})", label=label, period=PERIOD, using_metrics={})
+        return cloudwatch.MathExpression(expression=f"{combine}({search})", label=label, period=PERIOD, using_metrics={})

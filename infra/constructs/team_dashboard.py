@@ -37,7 +37,7 @@ class TeamDashboard(Construct):
         env = props.environment.name
         self.automations = sorted(props.automations, key=lambda automation: automation.name)
         self.dashboard = cloudwatch.Dashboard(
-            self, "Dashboard", dashboard_name=names.team_stack(env, props.owner), start="-PT24H"
+            self, "Dashboard", dashboard_name=names.dashboard(env, f"team-{props.owner}"), start="-PT24H"
         )
         listed = ", ".join(f"`{automation.name}`" for automation in self.automations)
         self.dashboard.add_widgets(
@@ -92,7 +92,7 @@ class TeamDashboard(Construct):
                     cloudwatch.Metric(
                         namespace="AWS/SQS",
                         metric_name="ApproximateNumberOfMessagesVisible",
-                        dimensions_map={"QueueName": f"{names.state_machine(env, name)}-dlq"},
+                        dimensions_map={"QueueName": names.dead_letter_queue(env, name)},
                         statistic="Maximum",
                         label="visible",
                         period=PERIOD,

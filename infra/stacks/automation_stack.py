@@ -51,6 +51,7 @@ class AutomationStack(Stack):
                     package_dir=props.packages[module],
                     layer=layer,
                     secrets=sorted(manifest.secrets),
+                    routes=sorted({manifest.oncall, manifest.escalation, *manifest.approvers}),
                 ),
             )
         self.resources = AutomationResources(

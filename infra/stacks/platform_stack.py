@@ -1,7 +1,8 @@
 """An environment's platform stack: what every automation shares, deployed first and on its own.
 
-The bus, the key, the on-call topics, the tables, the secrets catalog and the platform dashboard.
-Nothing here names an automation: a new automation, or a change to one, leaves this stack as it is.
+The bus, the key, the on-call topics, the tables, the environment's secrets catalog and the platform
+dashboard, all from config/environments.yaml. Nothing here names an automation: a new automation,
+or a change to one, leaves this stack as it is.
 """
 
 from __future__ import annotations
@@ -15,10 +16,8 @@ from infra.constructs.platform_dashboard import PlatformDashboard, PlatformDashb
 
 
 class PlatformStack(Stack):
-    def __init__(
-        self, scope: Construct, construct_id: str, *, environment: Environment, secrets: list[str], **kwargs: object
-    ) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, environment: Environment, **kwargs: object) -> None:
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
         Tags.of(self).add("keel:environment", environment.name)
-        self.platform = Platform(self, "Platform", PlatformProps(environment=environment, secrets=secrets))
+        self.platform = Platform(self, "Platform", PlatformProps(environment=environment))
         self.dashboard = PlatformDashboard(self, "PlatformDashboard", PlatformDashboardProps(platform=self.platform))

@@ -10,6 +10,7 @@ from keel.bench.costs import Cost, Usage, cheaper, cost_per_million, lambda_gb_s
 from keel.bench.local_runs import AutomationRun
 from keel.bench.machine import Machine
 from keel.bench.make_test import MakeTestTiming
+from keel.bench.markdown import table
 from keel.bench.package_size import PackageSize
 from keel.bench.prices import Prices
 from keel.bench.scale_report import scale_section
@@ -42,11 +43,6 @@ class Results:
     make_test: MakeTestTiming | None
     events_requested: int
     scale: list[ScalePoint]
-
-
-def table(header: list[str], rows: list[list[str]]) -> list[str]:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(" --- " for _ in header) + "|"]
-    return lines + ["| " + " | ".join(row) + " |" for row in rows]
 
 
 def render(results: Results) -> str:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from keel.bench.catalog_scale import ScalePoint
+from keel.bench.markdown import table
 
 # Account quotas the catalog's resources count against; each from AWS's quota page (read 2026-12).
 ACCOUNT_QUOTAS = {
@@ -30,11 +31,6 @@ ACCOUNT_QUOTAS = {
         "https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-quota.html",
     ),
 }
-
-
-def table(header: list[str], rows: list[list[str]]) -> list[str]:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(" --- " for _ in header) + "|"]
-    return lines + ["| " + " | ".join(row) + " |" for row in rows]
 
 
 def scale_section(points: list[ScalePoint]) -> list[str]:

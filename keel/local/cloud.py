@@ -21,6 +21,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from infra import names
 from keel.local import moto_patches
 from keel.local.clock import VirtualClock
 from keel.local.deploy import Deployment, deploy_environment
@@ -357,7 +358,7 @@ class LocalCloud:
     def _answer_approval(self, execution_arn: str, token: str, decision: Literal["approve", "reject"]) -> bool:
         """A request_approval wait is answered the way an operator answers it (`keel ops approve`):
         recorded in the approvals table and the decision record. False for other token waits."""
-        table = f"keel-{self.template.environment}-approvals"
+        table = names.table(self.template.environment, "approvals")
         declared = (resource.get("Properties", {}).get("TableName") for resource in self.template.resources.values())
         if table not in declared:
             return False

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,16 +54,6 @@ class EnvironmentTemplate:
     region: str
     stacks: tuple[StackTemplate, ...]
     path: Path | None = None
-
-    @classmethod
-    def of(cls, stack: StackTemplate) -> EnvironmentTemplate:
-        """An environment of one stack (tests build small ones)."""
-        return cls(stack.environment, stack.account, stack.region, (stack,), stack.path)
-
-    @property
-    def stack_name(self) -> str:
-        """The environment's first stack (the platform's): what a report names it by."""
-        return self.stacks[0].stack_name
 
     @property
     def resources(self) -> dict[str, dict[str, Any]]:
@@ -115,20 +105,30 @@ def _stack(environment: str, directory: Path, artifact: dict[str, Any]) -> Stack
 
 def _deploy_order(stacks: dict[str, dict[str, Any]]) -> list[str]:
     """Artifact ids, each after the stacks it depends on; otherwise in the assembly's order."""
+    return dependency_order(list(stacks), lambda artifact_id: stacks[artifact_id].get("dependencies", []), "stack dependency")
+
+
+def dependency_order(keys: list[str], needs: Callable[[str], Iterable[str]], what: str) -> list[str]:
+    """`keys` in their order, except that each comes after the keys it needs (others are ignored)."""
+    known = set(keys)
     order: list[str] = []
+    placed: set[str] = set()
+    visiting: set[str] = set()
 
-    def visit(artifact_id: str, path: tuple[str, ...]) -> None:
-        if artifact_id in order:
+    def visit(key: str) -> None:
+        if key in placed:
             return
-        if artifact_id in path:
-            raise LocalCloudError(f"circular stack dependency through {artifact_id}")
-        for dependency in stacks[artifact_id].get("dependencies", []):
-            if dependency in stacks:
-                visit(dependency, (*path, artifact_id))
-        order.append(artifact_id)
+        if key in visiting:
+            raise LocalCloudError(f"circular {what} through {key}")
+        visiting.add(key)
+        for other in sorted(set(needs(key)) & known):
+            visit(other)
+        visiting.discard(key)
+        placed.add(key)
+        order.append(key)
 
-    for artifact_id in stacks:
-        visit(artifact_id, ())
+    for key in keys:
+        visit(key)
     return order
 
 
@@ -298,23 +298,10 @@ def _references_of(key: str, item: Any) -> set[str]:
 def creation_order(template: StackTemplate) -> list[str]:
     """Logical ids ordered so every resource comes after what it refers to or DependsOn."""
     resources = template.resources
-    order: list[str] = []
-    visiting: set[str] = set()
 
-    def visit(logical_id: str) -> None:
-        if logical_id in order:
-            return
-        if logical_id in visiting:
-            raise LocalCloudError(f"circular reference through {logical_id}")
-        visiting.add(logical_id)
+    def needs(logical_id: str) -> set[str]:
         resource = resources[logical_id]
         depends = resource.get("DependsOn", [])
-        needed = references(resource.get("Properties", {})) | set([depends] if isinstance(depends, str) else depends)
-        for other in sorted(needed & resources.keys()):
-            visit(other)
-        visiting.discard(logical_id)
-        order.append(logical_id)
+        return references(resource.get("Properties", {})) | set([depends] if isinstance(depends, str) else depends)
 
-    for logical_id in resources:
-        visit(logical_id)
-    return order
+    return dependency_order(list(resources), needs, "reference")

@@ -13,12 +13,13 @@ from typing import Any
 
 from functions.shared.adapters.dynamodb import Table
 from functions.shared.overrides import Override, OverrideStore
+from infra import names
 from keel.ops.session import OpsError, OpsSession, aws_call
 from keel.render import table, to_json
 
 
 def store(session: OpsSession) -> OverrideStore:
-    return OverrideStore(Table(f"keel-{session.environment}-decisions", session.client("dynamodb")))
+    return OverrideStore(Table(names.table(session.environment, "decisions"), session.client("dynamodb")))
 
 
 def change(

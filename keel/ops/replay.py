@@ -20,6 +20,7 @@ from functions.shared.decisions import DecisionRecord, digest
 from functions.triage_ticket.advisors import Advisor, build_advisor
 from functions.triage_ticket.evidence import EvidenceStore, ticket_from_evidence
 from functions.triage_ticket.policy import Policy, load_policy
+from infra import names
 from keel.ops.session import OpsError, OpsSession, aws_call
 
 REPLAYABLE = {"ticket_triage": "Triage"}
@@ -63,7 +64,7 @@ def replay(
     policy = policy or load_policy()
     live = live or build_advisor(policy.advisors.live, policy)
     now = now or datetime.now(UTC)
-    evidence = EvidenceStore(Table(f"keel-{session.environment}-idempotency", session.client("dynamodb")))
+    evidence = EvidenceStore(Table(names.table(session.environment, "idempotency"), session.client("dynamodb")))
     with aws_call(f"read the decision chain of {automation}"):
         records = _since(list(session.decisions.chain(automation)), since)
     finals = {record.decision.execution_arn: record for record in records if record.decision.step in ROUTE_STEPS}

@@ -17,6 +17,7 @@ from functions.shared.adapters.dynamodb import Table
 from functions.shared.approvals import ApprovalStore
 from functions.shared.decisions import DecisionLog
 from functions.shared.errors import KeelError
+from infra import names
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
@@ -47,12 +48,12 @@ class OpsSession:
         return self.clients[service]
 
     def state_machine_name(self, automation: str) -> str:
-        return f"keel-{self.environment}-{automation}"
+        return names.state_machine(self.environment, automation)
 
     @cached_property
     def state_machines(self) -> dict[str, str]:
         """Automation name -> state machine ARN, for this environment."""
-        prefix = f"keel-{self.environment}-"
+        prefix = f"{names.prefix(self.environment)}-"
         machines: dict[str, str] = {}
         with aws_call("list the environment's state machines"):
             for page in self.client("stepfunctions").get_paginator("list_state_machines").paginate():
@@ -71,16 +72,16 @@ class OpsSession:
     def dead_letter_queue_url(self, automation: str) -> str:
         self.state_machine_arn(automation)
         with aws_call(f"find the dead-letter queue of {automation}"):
-            response = self.client("sqs").get_queue_url(QueueName=f"keel-{self.environment}-{automation}-dlq")
+            response = self.client("sqs").get_queue_url(QueueName=names.dead_letter_queue(self.environment, automation))
         return str(response["QueueUrl"])
 
     @cached_property
     def decisions(self) -> DecisionLog:
-        return DecisionLog(Table(f"keel-{self.environment}-decisions", self.client("dynamodb")))
+        return DecisionLog(Table(names.table(self.environment, "decisions"), self.client("dynamodb")))
 
     @cached_property
     def approvals(self) -> ApprovalStore:
-        return ApprovalStore(Table(f"keel-{self.environment}-approvals", self.client("dynamodb")))
+        return ApprovalStore(Table(names.table(self.environment, "approvals"), self.client("dynamodb")))
 
     def caller(self) -> str:
         """Who is acting: recorded on approvals and rejections."""

@@ -35,24 +35,8 @@ REQUIRED_SEARCHES = (
     ("Keel", "TaskFailed", "Sum"),
 )
 SUCCESS_RATE_PARTS = ("ExecutionsSucceeded", "ExecutionsFailed", "ExecutionsTimedOut", "ExecutionsAborted")
-SEARCH = re.compile(r"SEARCH\('\{([^}]*)\}\s*([^']*)',\s*'([^']+)',\s*(\d+)\)")
-
-
-def render(value: Any) -> str:
-    """A DashboardBody as text: Fn::Join resolved, AWS::Partition as aws, other Refs and Fn::GetAtt as
-    <Ref:Id> / <GetAtt:Id.Attr>."""
-    if isinstance(value, str):
-        return value
-    if value == {"Ref": "AWS::Partition"}:
-        return "aws"
-    if isinstance(value, dict) and "Fn::Join" in value:
-        separator, parts = value["Fn::Join"]
-        return str(separator).join(render(part) for part in parts)
-    if isinstance(value, dict) and "Ref" in value:
-        return f"<Ref:{value['Ref']}>"
-    if isinstance(value, dict) and "Fn::GetAtt" in value:
-        return f"<GetAtt:{'.'.join(value['Fn::GetAtt'])}>"
-    raise AssertionError(f"unexpected intrinsic in a dashboard body: {value}")
+# A period is optional: without one a widget's own applies (a single value over the whole range).
+SEARCH = re.compile(r"SEARCH\('\{([^}]*)\}\s*([^']*)',\s*'([^']+)'(?:,\s*(\d+))?\)")
 
 
 def platform_dashboard_resource(template: Template, env: str) -> dict[str, Any]:
@@ -63,7 +47,7 @@ def platform_dashboard_resource(template: Template, env: str) -> dict[str, Any]:
 
 def platform_dashboard(template: Template, env: str) -> dict[str, Any]:
     """The body of keel-<env>-platform, parsed (a body that is not JSON fails here)."""
-    body: dict[str, Any] = json.loads(render(platform_dashboard_resource(template, env)["Properties"]["DashboardBody"]))
+    body: dict[str, Any] = json.loads(checks.text(platform_dashboard_resource(template, env)["Properties"]["DashboardBody"]))
     return body
 
 
@@ -110,8 +94,24 @@ def searches_for(body: dict[str, Any], namespace: str, metric: str, statistic: s
 def check_platform_dashboard(template: Template, environment: Any) -> None:
     """The whole contract; each part is a function of its own so a failure names what is missing."""
     body = platform_dashboard(template, environment.name)
-    for check in (check_searches, check_success_rate, check_resources_are_found, check_header):
+    for check in (check_searches, check_success_rate, check_gauges, check_resources_are_found, check_header):
         check(template, body, environment)
+
+
+def check_gauges(_template: Template, body: dict[str, Any], _environment: Any) -> None:
+    """PendingApprovals is one count of the whole environment that each heartbeat reports: the page
+    shows the largest report, never their sum; and the single value over the range has no fixed period."""
+    pending = [expression for expression in expressions(body) if 'MetricName="PendingApprovals"' in expression]
+    assert pending, "no pending approvals"
+    assert all(expression.startswith("MAX(SEARCH(") for expression in pending), pending
+    over_range = [
+        row[0]["expression"]
+        for widget in body["widgets"]
+        if widget["properties"].get("setPeriodToTimeRange")
+        for row in widget["properties"]["metrics"]
+    ]
+    assert over_range, "no value over the range"
+    assert all(period == "" for expression in over_range for *_, period in SEARCH.findall(expression)), over_range
 
 
 def check_searches(_template: Template, body: dict[str, Any], environment: Any) -> None:

@@ -12,6 +12,7 @@ import pytest
 from infra.config import EnvironmentTable
 from infra.quotas import GUARD, QUOTAS, QuotaExceeded, StackFigures, check, figures_of
 from keel.bench.generated_catalog import generate_catalog
+from keel.local.template import is_stale
 from tests.conftest import REPO_ROOT
 
 
@@ -118,6 +119,10 @@ def test_an_automation_too_big_for_its_stack_stops_synth_naming_it(temp_repo) ->
     # When dev is synthesized / Then the guard stops it, naming that automation's stack and its resources
     with pytest.raises(QuotaExceeded, match=r"^stack keel-dev-automation-sample-automation: resources 4\d\d is 8\d%"):
         temp_repo.synthesize(["dev"])
+    # And the assembly it refused cannot be deployed: its manifests are gone, so it reads as not synthesized
+    assert not (temp_repo.outdir / "manifest.json").exists()
+    assert not (temp_repo.outdir / "assembly-dev" / "manifest.json").exists()
+    assert is_stale(temp_repo.outdir, "dev", temp_repo.root)
 
 
 def test_a_generated_catalog_of_40_automations_stays_under_the_guard(tmp_path, synthesized) -> None:

@@ -326,3 +326,72 @@ def test_every_platform_name_an_automation_stack_uses_is_one_the_platform_stack_
     assert all(used.values()), used
     for kind in patterns:
         assert used[kind] <= created[kind], (kind, used[kind] - created[kind])
+
+
+def role_actions(template: dict, env: str, automation: str, module: str) -> dict[str, set[str]]:
+    """Resource (as deployed) -> the actions the automation's own instance of the module may take on it."""
+    function = checks.properties(template, checks.function_id(template, env, automation, module))
+    (role,) = checks.referenced_ids(function["Role"])
+    allowed: dict[str, set[str]] = {}
+    for owner, statement in checks.identity_policy_statements(template):
+        roles = checks.properties(template, owner).get("Roles", []) if owner in template["Resources"] else []
+        if role in checks.referenced_ids(roles) and statement["Effect"] == "Allow":
+            for resource in checks.as_list(statement["Resource"]):
+                allowed.setdefault(checks.text(resource), set()).update(checks.as_list(statement["Action"]))
+    return allowed
+
+
+@pytest.mark.parametrize("env", ENV_NAMES)
+def test_the_heartbeat_may_read_approvals_and_never_write_them(synthesized, env) -> None:
+    # Given the heartbeat's role (it counts the approvals waiting)
+    environment = ENVIRONMENTS.get(env)
+    table = f"arn:aws:dynamodb:{environment.region}:{environment.account}:table/keel-{env}-approvals"
+    allowed = role_actions(synthesized.template(env), env, "platform_heartbeat", "emit_heartbeat")
+
+    # Then it may query the table and its index, and neither put, update nor delete anything in it
+    assert "dynamodb:Query" in allowed[table]
+    assert "dynamodb:Query" in allowed[f"{table}/index/*"]
+    writes = {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"}
+    assert not writes & (allowed[table] | allowed[f"{table}/index/*"])
+
+
+PUBLISHERS = [(env, automation) for env, automation in AUTOMATIONS if "request_approval" in automation.manifest.functions]
+
+
+@pytest.mark.parametrize(("env", "automation"), PUBLISHERS, ids=[f"{env}-{a.name}" for env, a in PUBLISHERS])
+def test_an_automation_pages_only_its_own_routes(synthesized, env, automation) -> None:
+    # Given an automation whose functions may publish to on-call topics (request_approval)
+    manifest = automation.manifest
+    template = synthesized.template(env)
+    environment = ENVIRONMENTS.get(env)
+    routes = {manifest.oncall, manifest.escalation, *manifest.approvers}
+    function = checks.properties(template, checks.function_id(template, env, automation.name, "request_approval"))
+
+    # Then its role publishes to its own routes' topics only, and the function knows only those
+    allowed = role_actions(template, env, automation.name, "request_approval")
+    published = {resource for resource, actions in allowed.items() if "sns:Publish" in actions}
+    assert published == {checks.topic_arn(environment, route) for route in routes}
+    topics = json.loads(checks.text(function["Environment"]["Variables"]["KEEL_ONCALL_TOPICS"]))
+    assert set(topics) == routes
+    # And it may use the platform key those topics are encrypted with
+    key = next(
+        resource for resource, actions in allowed.items() if "kms:GenerateDataKey" in actions or "kms:GenerateDataKey*" in actions
+    )
+    assert key.startswith("<Ref:")
+    assert "KeyArn" in key
+
+
+@pytest.mark.parametrize("env", ENV_NAMES)
+def test_deploy_time_parameters_do_not_make_an_unchanged_stack_redeploy(synthesized, env) -> None:
+    # Given every stack's SSM-typed parameters (the Powertools layer's ARN, the platform key's)
+    parameters = [
+        (name, parameter)
+        for name, template in synthesized.stacks[env].items()
+        for parameter in template.get("Parameters", {}).values()
+        if parameter["Type"].startswith("AWS::SSM::Parameter::Value")
+    ]
+
+    # Then each is marked [cdk:skip]: the CDK CLI otherwise redeploys its stack on every `cdk deploy`
+    assert parameters
+    for name, parameter in parameters:
+        assert "[cdk:skip]" in parameter.get("Description", ""), name

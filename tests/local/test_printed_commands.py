@@ -78,6 +78,7 @@ def test_approval_requests_and_pages_carry_commands_that_run_as_printed(
         assert len(commands_of(requests, "approve")) == 2, requests
 
         # When the approvers paste the commands their requests carry: explain, then answer
+        assert len(commands_of(requests, "explain")) == 2, requests
         for command in commands_of(requests, "explain"):
             assert "planned" in succeeded(paste(command, tmp_path, endpoint)).out
         answers = [

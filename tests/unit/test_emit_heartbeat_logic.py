@@ -31,13 +31,13 @@ class MetricLog:
 
 
 class Waiting:
-    """Approval requests waiting: each counts until its expiry."""
+    """The approvals table's pending requests, by when each expires."""
 
     def __init__(self, *expiries: datetime) -> None:
-        self.expiries = expiries
+        self.expiries = list(expiries)
 
-    def __call__(self, now: datetime) -> int:
-        return sum(1 for expiry in self.expiries if now < expiry)
+    def __call__(self) -> list[datetime]:
+        return self.expiries
 
 
 def beat(
@@ -86,9 +86,12 @@ def test_a_heartbeat_writes_a_probe_that_expires_and_emits_both_metrics() -> Non
 
 
 def test_the_heartbeat_counts_the_approvals_still_waiting() -> None:
-    # Given three requests: two expire after the beat, one expired before it (it has escalated)
+    # Given four requests marked pending: two expire after the beat, one expired before it (it has
+    # escalated), one expires at the very instant of the beat (expired: request.expired is now >= expiry)
     store, emit = MemoryStore(), MetricLog()
-    waiting = Waiting(SCHEDULED + timedelta(minutes=30), SCHEDULED + timedelta(hours=1), SCHEDULED - timedelta(minutes=1))
+    waiting = Waiting(
+        SCHEDULED + timedelta(minutes=30), SCHEDULED + timedelta(hours=1), SCHEDULED - timedelta(minutes=1), SCHEDULED
+    )
 
     # When the heartbeat beats / Then it reports the two still waiting
     assert beat(SCHEDULED, store, emit, pending=waiting).pending_approvals == 2

@@ -29,7 +29,6 @@ def test_the_checked_in_table_loads_with_every_environment(repo_root: Path) -> N
     assert sorted(table.environments) == ["dev", "prod", "staging"]
     for name, env in table.environments.items():
         assert env.name == name
-        assert env.stack_name == f"keel-{name}"
         assert env.platform_oncall in env.oncall_routes
     assert {sub.protocol for sub in table.get("prod").oncall_routes["platform-oncall"].subscriptions} == {"email", "https"}
 

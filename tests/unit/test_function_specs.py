@@ -39,7 +39,7 @@ def test_the_real_specs_load(repo_root: Path) -> None:
     heartbeat = specs["emit_heartbeat"]
     assert heartbeat.handler == "functions.emit_heartbeat.handler.lambda_handler"
     assert (heartbeat.memory_mb, heartbeat.timeout_seconds) == (256, 10)
-    assert heartbeat.platform_access == ["idempotency_table", "approvals_table"]
+    assert heartbeat.platform_access == ["idempotency_table", "approvals_table_read"]
     assert "shared" not in specs
 
 

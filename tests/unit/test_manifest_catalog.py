@@ -154,6 +154,23 @@ def test_an_unknown_secret_is_rejected(temp_repo) -> None:
     assert error.message == "unknown secret 'github-token' in environment 'dev' (known: none)"
 
 
+def test_a_name_too_long_for_aws_in_one_environment_is_rejected(temp_repo) -> None:
+    # Given the longest name a manifest allows, on a schedule: its rule keel-staging-<name>-schedule
+    # is 71 characters, and EventBridge takes 64
+    name = "a" + "b" * 48
+    manifest = temp_repo.manifest_data(
+        name=name,
+        trigger={"schedule": "rate(5 minutes)"},
+        workflow={"definition": f"{name}.asl.json", "type": "standard", "timeout_seconds": 60},
+    )
+    path = temp_repo.add_automation(manifest)
+
+    # When the catalog is loaded / Then the name is rejected, saying which name and where
+    error = rejected(temp_repo)
+    assert (error.path, error.field) == (str(path), "name")
+    assert error.message == (f"'keel-dev-{name}-schedule' is longer than AWS allows (64 characters) in environment 'dev'")
+
+
 def test_a_secret_in_every_environment_is_accepted(temp_repo) -> None:
     # Given the secret is in every environment's catalog
     data = temp_repo.environments_data()
