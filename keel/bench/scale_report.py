@@ -96,4 +96,29 @@ def scale_section(points: list[ScalePoint]) -> list[str]:
         f"What {largest.automations} automations cost in the account (counted from the synthesized templates):",
         "",
         *table(["resource", "count", "quota", "source"], costs),
+        "",
+        *_to_raise(largest),
     ]
+
+
+def _to_raise(point: ScalePoint) -> list[str]:
+    """What an account holding this catalog must ask AWS for, in Service Quotas."""
+    roles = point.resources.get("IAM roles", 0)
+    per_automation = roles / point.automations
+    lines = [
+        f"Each automation brings {per_automation:.2f} IAM roles (its state machine's and one per function instance): "
+        f"an account with {point.automations} automations needs its IAM **Roles per account** quota raised from "
+        f"1,000 to at least {roles:,} plus its other roles (about {int(1000 / per_automation)} automations fit the default)."
+    ]
+    if point.rules_on_default_bus > 0.8 * 300:
+        lines.append(
+            f"{point.rules_on_default_bus} rules listen on the default bus, over 80% of EventBridge's 300 rules per bus: "
+            "raise **Number of rules** (L-244521F2) before adding more AWS-event automations."
+        )
+    else:
+        lines.append(
+            f"{point.rules_on_default_bus} rules listen on the default bus (EventBridge allows 300 per bus by default, "
+            f"L-244521F2): about {int(300 * point.automations / max(point.rules_on_default_bus, 1))} automations of this "
+            "mix fit before it must be raised."
+        )
+    return lines

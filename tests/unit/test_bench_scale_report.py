@@ -41,6 +41,9 @@ def test_the_section_reports_each_size_and_the_growth_per_automation() -> None:
     # And the account quotas 300 automations count against, with what to raise
     assert "| IAM roles | 1,800 | 1,000 per account by default, adjustable to 10,000" in text
     assert "| rules on the default bus | 225 | 300 per event bus" in text
+    # And what to raise: 6 roles per automation, so 1,800 for 300 and about 166 fit the default
+    assert "quota raised from 1,000 to at least 1,800 plus its other roles (about 166 automations fit the default)" in text
+    assert "about 400 automations of this mix fit before it must be raised" in text
 
 
 def test_a_run_without_the_scale_measurement_says_so() -> None:
