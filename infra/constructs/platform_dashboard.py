@@ -179,20 +179,21 @@ class EnvironmentSearch:
         seconds = f", {int(PERIOD.to_seconds())}" if period else ""
         return f"SEARCH('{{{schema}}} {terms} {scope}', '{statistic}'{seconds})"
 
-    def _worst(self, search: str, label: str) -> cloudwatch.MathExpression:
+    def _worst(self, search: str) -> cloudwatch.MathExpression:
+        """The WORST series of a search; labelled by each series' own name alone (an empty label)."""
         return cloudwatch.MathExpression(
-            expression=f"SORT({search}, MAX, DESC, {WORST})", label=label, period=PERIOD, using_metrics={}
+            expression=f"SORT({search}, MAX, DESC, {WORST})", label="", period=PERIOD, using_metrics={}
         )
 
     def worst_state_machines(self, metric: str, statistic: str) -> cloudwatch.MathExpression:
-        return self._worst(self._expression("AWS/States,StateMachineArn", f'MetricName="{metric}"', statistic), "")
+        return self._worst(self._expression("AWS/States,StateMachineArn", f'MetricName="{metric}"', statistic))
 
     def worst_functions(self, metric: str) -> cloudwatch.MathExpression:
-        return self._worst(self._expression("AWS/Lambda,FunctionName", f'MetricName="{metric}"', "Sum"), "")
+        return self._worst(self._expression("AWS/Lambda,FunctionName", f'MetricName="{metric}"', "Sum"))
 
     def worst_queues(self, token: str) -> cloudwatch.MathExpression:
         search = self._expression("AWS/SQS,QueueName", f'MetricName="ApproximateNumberOfMessagesVisible" {token}', "Maximum")
-        return self._worst(search, "")
+        return self._worst(search)
 
     def success_rate(self, *, over_range: bool = False) -> cloudwatch.MathExpression:
         """100 x succeeded / ended over every state machine of the environment; none where nothing ended."""
