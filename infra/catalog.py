@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from infra import asl, names
+from infra import asl, names, workflow_defaults
 from infra.config import Environment, EnvironmentTable
 from infra.errors import KeelConfigError, from_validation_error
 from infra.function_spec import FunctionSpec, load_function_specs
@@ -69,9 +69,41 @@ def _load_automation(path: Path, root: Path, functions: dict[str, FunctionSpec],
     asl_path = root / "statemachines" / manifest.workflow.definition
     if not asl_path.is_file():
         raise KeelConfigError(path, "workflow.definition", f"statemachines/{manifest.workflow.definition} does not exist")
-    definition = asl.load_asl(asl_path)
+    written = asl.load_asl(asl_path)
+    _check_substitutions(path, manifest, written)
+    manifest = _with_decision_writer(manifest)
+    definition = workflow_defaults.bind(written, manifest.workflow.substitutions)
     _check_definition(path, manifest, definition)
-    return Automation(manifest=manifest, path=path, definition=definition)
+    plan = workflow_defaults.WorkflowPlan(
+        modules={module: functions[module].effects for module in manifest.functions},
+        failure_state=manifest.workflow.failure.state,
+        notify=manifest.workflow.failure.notify,
+    )
+    return Automation(manifest=manifest, path=path, definition=workflow_defaults.with_defaults(definition, plan))
+
+
+def _with_decision_writer(manifest: Manifest) -> Manifest:
+    """Keel's failure path records through record_decision: the automation gets its own instance."""
+    writer = workflow_defaults.DECISION_WRITER
+    if manifest.workflow.failure.state is not None or writer in manifest.functions:
+        return manifest
+    return manifest.model_copy(update={"functions": [*manifest.functions, writer]})
+
+
+def _check_substitutions(path: Path, manifest: Manifest, definition: dict[str, Any]) -> None:
+    """Each placeholder a shared workflow names is bound to one of this automation's modules, and used."""
+    used = asl.substitutions_used(definition)
+    functions = ", ".join(manifest.functions) or "none"
+    for name, module in manifest.workflow.substitutions.items():
+        field_name = f"workflow.substitutions.{name}"
+        if name in asl.PLATFORM_SUBSTITUTIONS or name in manifest.functions:
+            raise KeelConfigError(path, field_name, f"'{name}' is already a substitution of its own; pick another placeholder")
+        if module not in manifest.functions:
+            raise KeelConfigError(path, field_name, f"'{module}' is not one of this automation's functions ({functions})")
+        if name not in used:
+            raise KeelConfigError(
+                path, field_name, f"statemachines/{manifest.workflow.definition} has no ${{{name}}} to substitute"
+            )
 
 
 def _parse_manifest(path: Path) -> Manifest:
@@ -161,8 +193,11 @@ def _check_definition(path: Path, manifest: Manifest, definition: dict[str, Any]
             f"{asl_name} references ${{{name}}} but no function of this automation provides it "
             f"(functions: {', '.join(manifest.functions) or 'none'})",
         )
-    for reserved in (asl.CLAIM_STATE, asl.DUPLICATE_STATE):
+    for reserved in (asl.CLAIM_STATE, asl.DUPLICATE_STATE, *workflow_defaults.FAILURE_STATES):
         if reserved in definition["States"]:
             raise KeelConfigError(
-                path, "workflow.definition", f"{asl_name}: state name '{reserved}' is reserved for the Keel prologue"
+                path, "workflow.definition", f"{asl_name}: state name '{reserved}' is reserved for Keel's own states"
             )
+    failure = manifest.workflow.failure.state
+    if failure is not None and failure not in definition["States"]:
+        raise KeelConfigError(path, "workflow.failure.state", f"'{failure}' is not a top-level state of {asl_name}")

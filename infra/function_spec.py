@@ -20,6 +20,7 @@ from infra.errors import KeelConfigError, from_validation_error
 PlatformResource = Literal[
     "idempotency_table", "decisions_table", "approvals_table", "approvals_table_read", "event_bus", "oncall_topics"
 ]
+Effects = Literal["read_only", "idempotent", "not_idempotent"]
 MODULE_NAME = r"^[a-z][a-z0-9_]{1,62}$"
 SPEC_FILE = "function.yaml"
 
@@ -129,6 +130,9 @@ class FunctionSpec(BaseModel):
     memory_mb: int = Field(ge=128, le=10240)
     timeout_seconds: int = Field(ge=1, le=900)
     reserved_concurrency: int | None = Field(default=None, ge=1)
+    # Whether a timed-out invocation may be repeated: read_only and idempotent modules are retried
+    # after a timeout; a not_idempotent one may have acted, so its timeout goes to the failure path.
+    effects: Effects = "not_idempotent"
     platform_access: list[PlatformResource] = Field(default_factory=list)
     permissions: list[Statement] = Field(default_factory=list)
 

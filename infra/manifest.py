@@ -53,10 +53,37 @@ def _check_event_pattern(pattern: dict[str, Any]) -> None:
             raise ValueError(f"event_pattern.{key} must be a list of values or matchers")
 
 
+class FailurePath(Strict):
+    """Where a task's error goes once its retries are spent (infra/workflow_defaults.py)."""
+
+    # The author's own failure path (a state of the definition); none: Keel's, which records the
+    # failure, tells `notify` and fails the execution with the original error.
+    state: str | None = None
+    notify: Literal["oncall", "escalation"] = "oncall"
+
+    @model_validator(mode="after")
+    def _notify_is_keels(self) -> FailurePath:
+        if self.state is not None and "notify" in self.model_fields_set:
+            raise ValueError("notify is for Keel's failure path; a failure path of your own (state) does its own telling")
+        return self
+
+
 class Workflow(Strict):
     definition: str = Field(pattern=r"^[a-z0-9_]+\.asl\.json$")
     type: Literal["standard", "express"] = "standard"
     timeout_seconds: int = Field(ge=1, le=365 * 24 * 3600)
+    # A shared definition's placeholders, bound to this automation's modules: {act: contain_threat}
+    # turns ${act} into ${contain_threat}.
+    substitutions: dict[str, str] = Field(default_factory=dict)
+    failure: FailurePath = Field(default_factory=FailurePath)
+
+    @field_validator("substitutions")
+    @classmethod
+    def _placeholder_names(cls, substitutions: dict[str, str]) -> dict[str, str]:
+        for name in substitutions:
+            if not re.fullmatch(r"[a-z][a-z0-9_]{0,62}", name):
+                raise ValueError(f"placeholder '{name}' must be lower-case letters, digits and underscores")
+        return substitutions
 
     @model_validator(mode="after")
     def _express_limit(self) -> Workflow:

@@ -57,3 +57,5 @@ class TaskInput(Contract):
     event_id: str = Field(min_length=1)
     execution: str = Field(min_length=1)
     keel: KeelContext
+    # The state that invoked the task ($$.State.Name); Keel's payload header always carries it.
+    step: str | None = None

@@ -246,10 +246,13 @@ def test_state_machine_roles_reach_only_the_platform_resources_their_asl_names(e
     assert decisions in new["dynamodb:PutItem"]
     assert new["sns:Publish"] == {tickets_topic}
     assert "events:PutEvents" not in new
-    # And the heartbeat, whose ASL names neither, gets neither
+    # And the heartbeat, whose ASL names no table, gets none; it publishes (Keel's failure path) to
+    # its own on-call route only
     assert decisions not in heartbeat.get("dynamodb:PutItem", set())
-    assert "sns:Publish" not in heartbeat
-    # And each invokes only its own instance of the function its ASL references
+    assert heartbeat["sns:Publish"] == {checks.topic_arn(environment, "platform-oncall")}
+    # And each invokes only its own instances of the functions its ASL references
     for automation, grants in ((NEW, new), ("platform_heartbeat", heartbeat)):
-        function = checks.function_id(template, "staging", automation, "emit_heartbeat")
-        assert grants["lambda:InvokeFunction"] == {f"<{function}.Arn>"}
+        functions = {
+            checks.function_id(template, "staging", automation, module) for module in ("emit_heartbeat", "record_decision")
+        }
+        assert grants["lambda:InvokeFunction"] == {f"<{function}.Arn>" for function in functions}

@@ -112,7 +112,7 @@ def test_an_automation_too_big_for_its_stack_stops_synth_naming_it(temp_repo) ->
             "comparison": "less_than",
             "period_minutes": 5,
         }
-        for index in range(420)
+        for index in range(410)
     ]
     temp_repo.add_automation(temp_repo.manifest_data(alarms=alarms))
 

@@ -165,8 +165,11 @@ def test_an_answer_the_workflow_no_longer_waits_for_is_on_record_as_undelivered(
     # When an operator approves it
     with pytest.raises(OpsError, match="expired: its workflow is no longer waiting"):
         approvals.answer(ops, waiting["approval_id"], approved=True, reason="looks fine")
-    # Then the record says who approved, and that the answer reached no workflow
-    answers = ops.decisions.for_execution(execution)
+    # Then the record holds the workflow's failure (Keel's failure path), who approved, and that the
+    # answer reached no workflow
+    failure, *answers = ops.decisions.for_execution(execution)
+    assert (failure.decision.step, failure.decision.outcome) == ("KeelRecordFailure", "failed")
+    assert failure.decision.reason.startswith("Operator: ")
     assert [(record.decision.step, record.decision.outcome) for record in answers] == [
         ("AskApproval:answer", "approved"),
         ("AskApproval:delivery", "expired"),

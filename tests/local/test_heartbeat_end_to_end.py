@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from keel.local.eventbridge import EventFile
 from keel.local.faults import FaultPlan, FunctionFault
-from keel.local.report import ExecutionReport
+from keel.local.report import ExecutionReport, StateVisit
 from keel.local.runner import LocalRun, RunOptions, run_events
 from keel.local.template import EnvironmentTemplate
 
@@ -55,19 +55,24 @@ def test_transient_errors_are_retried_until_the_function_succeeds(
     assert [error["error"] for error in beat.errors] == ["TransientError", "TransientError"]
 
 
+def visit(execution: ExecutionReport, name: str) -> StateVisit:
+    return next(state for state in execution.states if state.name == name)
+
+
 def test_the_execution_fails_when_retries_run_out(dev_template: EnvironmentTemplate, heartbeat_event: Sample) -> None:
-    # Given emit_heartbeat always fails with TransientError (MaxAttempts 3 in the ASL)
+    # Given emit_heartbeat always fails with TransientError (Keel's default Retry: MaxAttempts 4)
     faults = FaultPlan([FunctionFault("emit_heartbeat", "error", 100)])
 
     # When the heartbeat runs
     execution = only_execution(run(dev_template, heartbeat_event, faults=faults))
 
-    # Then it fails after the first attempt and three retries, with the exception's name
-    assert execution.status == "FAILED"
-    assert execution.error == "TransientError"
-    assert execution.states[-1].attempts == 4
-    assert execution.states[-1].status == "failed"
-    assert faults.functions[0].used == 4
+    # Then it gives up after the first attempt and four retries, takes Keel's failure path (record,
+    # tell on-call) and fails with the exception's name
+    beat = visit(execution, "EmitHeartbeat")
+    assert (beat.attempts, beat.status) == (5, "caught")
+    assert faults.functions[0].used == 5
+    assert [state.name for state in execution.states][-3:] == ["KeelRecordFailure", "KeelNotifyFailure", "KeelFailed"]
+    assert (execution.status, execution.error) == ("FAILED", "TransientError")
 
 
 def test_an_error_the_workflow_does_not_retry_fails_at_once(dev_template: EnvironmentTemplate, heartbeat_event: Sample) -> None:
@@ -76,16 +81,20 @@ def test_an_error_the_workflow_does_not_retry_fails_at_once(dev_template: Enviro
     execution = only_execution(run(dev_template, heartbeat_event, faults=faults))
 
     assert (execution.status, execution.error) == ("FAILED", "DependencyError")
-    assert execution.states[-1].attempts == 1
+    assert visit(execution, "EmitHeartbeat").attempts == 1
 
 
-def test_a_function_timeout_surfaces_as_sandbox_timedout(dev_template: EnvironmentTemplate, heartbeat_event: Sample) -> None:
+def test_a_timeout_of_an_idempotent_module_is_retried(dev_template: EnvironmentTemplate, heartbeat_event: Sample) -> None:
+    # Given emit_heartbeat (effects: idempotent) times out once
     execution = only_execution(
         run(dev_template, heartbeat_event, faults=FaultPlan([FunctionFault("emit_heartbeat", "timeout", 1)]))
     )
 
-    assert (execution.status, execution.error) == ("FAILED", "Sandbox.Timedout")
-    assert "Task timed out after 10.00 seconds" in (execution.cause or "")
+    # Then the timeout surfaces as Lambda's Sandbox.Timedout and Keel's default Retry runs it again
+    beat = visit(execution, "EmitHeartbeat")
+    assert execution.status == "SUCCEEDED"
+    assert [error["error"] for error in beat.errors] == ["Sandbox.Timedout"]
+    assert "Task timed out after 10.00 seconds" in beat.errors[0]["cause"]
 
 
 def test_a_throttled_invocation_is_retried(dev_template: EnvironmentTemplate, heartbeat_event: Sample) -> None:

@@ -302,9 +302,23 @@ def test_a_failing_action_is_retried_then_recorded_and_escalated(dev_template) -
         # Then Act was retried, the failure recorded and escalated, and the execution failed
         act = next(state for state in execution.states if state.name == "Act")
         assert act.attempts == 5
-        assert path(execution)[-3:] == ["RecordFailure", "EscalateFailure", "Failed"]
-        assert execution.status == "FAILED"
-        assert outcomes(decisions(cloud, execution))[-1] == ("remediation", "failed")
+        assert path(execution)[-3:] == ["KeelRecordFailure", "KeelNotifyFailure", "KeelFailed"]
+        assert (execution.status, execution.error) == ("FAILED", "TransientError")
+        assert outcomes(decisions(cloud, execution))[-1] == ("workflow", "failed")
+        page = cloud.pages()[-1]
+        assert (page.route, page.subject) == ("keel-dev-oncall-platform-oncall", "Keel: alarm_remediation failed (dev)")
+        assert f"keel ops explain {execution.execution_arn} --env dev --region eu-west-1" in page.message
+
+
+def test_a_timed_out_action_is_not_repeated(dev_template) -> None:
+    # Given remediate_service (effects: not_idempotent) timing out: it may have acted
+    faults = FaultPlan([FunctionFault("remediate_service", "timeout", 1)])
+
+    # When the alarm fires / Then Act runs once and its timeout goes to the failure path
+    with remediating(dev_template, RESTART, faults=faults) as (_cloud, (execution,)):
+        act = next(state for state in execution.states if state.name == "Act")
+        assert (act.attempts, [error["error"] for error in act.errors]) == (1, ["Sandbox.Timedout"])
+        assert (execution.status, execution.error) == ("FAILED", "Sandbox.Timedout")
 
 
 def test_a_throttled_action_is_retried_not_fatal(dev_template) -> None:

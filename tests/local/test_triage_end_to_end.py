@@ -189,7 +189,12 @@ def test_a_malformed_ticket_fails_with_the_fields_it_breaks(cloud: LocalCloud, o
     for field in ("ticket.ticket_id", "ticket.subject: Field required", "ticket.customer: Field required", "ticket.channel"):
         assert field in (execution.cause or "")
     assert sum(all_queued(cloud).values()) == 0
-    assert ops.decisions.for_execution(arn) == []
+    # Keel's failure path recorded why and told the owner's on-call
+    [failure] = ops.decisions.for_execution(arn)
+    assert (failure.decision.step, failure.decision.outcome) == ("KeelRecordFailure", "failed")
+    assert failure.decision.reason.startswith("InvalidInputError: ")
+    assert "TriageInput: ticket.ticket_id" in failure.decision.reason
+    assert cloud.pages()[-1].subject == "Keel: ticket_triage failed (dev)"
 
 
 def test_replay_reports_what_a_stricter_policy_would_change(cloud: LocalCloud, ops: OpsSession) -> None:

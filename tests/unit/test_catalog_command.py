@@ -19,7 +19,8 @@ def test_catalog_json_lists_every_automation_with_its_governance(capsys: pytest.
         "platform-oncall",
         "rate(5 minutes)",
     )
-    assert heartbeat["functions"] == "emit_heartbeat"
+    # Keel's failure path records through the automation's own record_decision
+    assert heartbeat["functions"] == "emit_heartbeat, record_decision"
 
 
 def test_catalog_table_has_a_header_and_a_row_per_automation(capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,0 +1,239 @@
+"""What Keel fills in to a workflow so its author writes only the decisions.
+
+For every task that invokes one of the automation's modules (`"FunctionName": "${module}"`), and
+only where the author has not written it:
+
+- the payload header every module reads (event id, execution, `$.keel` context, the state's name,
+  and the task token for `.waitForTaskToken` tasks);
+- the standard Retry: our own transient and throttling errors and Lambda's service errors, with
+  full jitter; function timeouts too, but only for modules whose function.yaml declares them
+  read-only or idempotent (a timed-out action may have acted);
+- a catch-all Catch to the automation's failure path.
+
+SNS publish tasks get SNS's transient errors as their Retry and the same Catch. The failure path is
+Keel's own unless the manifest names one (`workflow.failure.state`): it records the failure with
+record_decision, tells the owner's on-call (or escalation) route, and fails the execution with the
+original error. So every automation leaves a decision record and a page when it fails.
+
+An author opts out per state by writing the field: `"Retry": []` retries nothing, a Catch list that
+matches States.ALL itself keeps it, `"Payload.$"` passes a payload of its own.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from infra import asl
+from infra.function_spec import Effects
+
+LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
+WAIT_FOR_TASK_TOKEN = f"{LAMBDA_INVOKE}.waitForTaskToken"
+SNS_PUBLISH = "arn:aws:states:::sns:publish"
+
+RECORD_FAILURE = "KeelRecordFailure"
+NOTIFY_FAILURE = "KeelNotifyFailure"
+FAILED = "KeelFailed"
+FAILURE_STATES = (RECORD_FAILURE, NOTIFY_FAILURE, FAILED)
+# The decision writer: Keel's failure path records every failure through it.
+DECISION_WRITER = "record_decision"
+
+PAYLOAD_HEADER = {
+    "event_id.$": "$.id",
+    "execution.$": "$$.Execution.Id",
+    "keel.$": "$.keel",
+    "step.$": "$$.State.Name",
+}
+TASK_TOKEN = {"task_token.$": "$$.Task.Token"}
+
+# Lambda's transient service errors, as Step Functions' best practice lists them
+# (https://docs.aws.amazon.com/step-functions/latest/dg/bp-lambda-serviceexception.html), its
+# throttle, and the project's own TransientError/ThrottledError (functions/shared/errors.py).
+LAMBDA_TRANSIENT = (
+    "TransientError",
+    "ThrottledError",
+    "Lambda.ClientExecutionTimeoutException",
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.TooManyRequestsException",
+)
+# A function timeout: Sandbox.Timedout in the error output; Lambda.Unknown is how Step Functions
+# reports unhandled runtime failures, timeouts included (same page).
+LAMBDA_TIMEOUTS = ("Sandbox.Timedout", "Lambda.Unknown")
+SNS_TRANSIENT = ("SNS.ThrottledException", "SNS.InternalErrorException", "SNS.KMSThrottlingException", "SNS.SdkClientException")
+BACKOFF = {"IntervalSeconds": 2, "MaxAttempts": 4, "BackoffRate": 2.0, "JitterStrategy": "FULL"}
+CATCH_ALL = "States.ALL"
+
+Route = Literal["oncall", "escalation"]
+TOPICS: dict[Route, str] = {"oncall": "KeelOncallTopic", "escalation": "KeelEscalationTopic"}
+
+
+@dataclass(frozen=True)
+class WorkflowPlan:
+    """How one automation's workflow is completed."""
+
+    # Module name -> what its function.yaml says about repeating it.
+    modules: Mapping[str, Effects]
+    # The author's failure path, or None for Keel's.
+    failure_state: str | None
+    notify: Route
+
+
+def bind(definition: dict[str, Any], substitutions: Mapping[str, str]) -> dict[str, Any]:
+    """A shared workflow with this automation's names: `${act}` -> `${remediate_service}`."""
+    if not substitutions:
+        return definition
+    placeholders = {f"${{{name}}}": f"${{{module}}}" for name, module in substitutions.items()}
+
+    def rename(value: Any) -> Any:
+        if isinstance(value, str):
+            for placeholder, module in placeholders.items():
+                value = value.replace(placeholder, module)
+            return value
+        if isinstance(value, dict):
+            return {key: rename(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [rename(item) for item in value]
+        return value
+
+    bound: dict[str, Any] = rename(definition)
+    return bound
+
+
+def with_defaults(definition: dict[str, Any], plan: WorkflowPlan) -> dict[str, Any]:
+    """The definition as it runs: defaults filled in, Keel's failure path added where used."""
+    completed = copy.deepcopy(definition)
+    failure = plan.failure_state or RECORD_FAILURE
+    # The author's failure path must not catch into itself: a failure there would loop.
+    on_failure_path = reachable(completed["States"], plan.failure_state) if plan.failure_state else set()
+    for name, state, top_level in _task_states(completed):
+        _complete(state, plan, failure if top_level and name not in on_failure_path else None)
+    caught = any(
+        catcher.get("Next") == RECORD_FAILURE for state in completed["States"].values() for catcher in state.get("Catch", [])
+    )
+    # Step Functions refuses unreachable states: Keel's path only where a Catch leads to it.
+    if plan.failure_state is None and caught:
+        completed["States"].update(failure_path(plan.modules, plan.notify))
+    return completed
+
+
+def invoked_module(state: Mapping[str, Any], modules: Mapping[str, Effects]) -> str | None:
+    """The module a Lambda task invokes through its `${module}` substitution, if any."""
+    if state.get("Resource") not in (LAMBDA_INVOKE, WAIT_FOR_TASK_TOKEN):
+        return None
+    match = asl.SUBSTITUTION.fullmatch(str(state.get("Parameters", {}).get("FunctionName", "")))
+    return match.group(1) if match and match.group(1) in modules else None
+
+
+def failure_path(modules: Mapping[str, Effects], notify: Route) -> dict[str, dict[str, Any]]:
+    """Record the failure, tell the route, fail with the original error; each step survives the one before failing."""
+    record: dict[str, Any] = {
+        "Type": "Task",
+        "Comment": "Keel failure path: record why the workflow failed.",
+        "Resource": LAMBDA_INVOKE,
+        "Parameters": {
+            "FunctionName": f"${{{DECISION_WRITER}}}",
+            "Payload": {
+                "action": "workflow",
+                "outcome": "failed",
+                "reason.$": "States.Format('{}: {}', $.error.Error, $.error.Cause)",
+                "evidence.$": "$.error",
+            },
+        },
+        "ResultSelector": {"seq.$": "$.Payload.seq"},
+        "ResultPath": "$.recorded",
+        "Catch": [{"ErrorEquals": [CATCH_ALL], "ResultPath": "$.record_error", "Next": NOTIFY_FAILURE}],
+        "Next": NOTIFY_FAILURE,
+    }
+    if DECISION_WRITER not in modules:
+        raise ValueError(f"Keel's failure path records with {DECISION_WRITER}: it must be one of the modules")
+    _complete(record, WorkflowPlan(modules=modules, failure_state=None, notify=notify), None)
+    message = (
+        "States.Format('{} {} ({}) failed: {}\\nCause: {}\\nEvent: {}\\n"
+        "Explain: keel ops explain {} --env {} --region {}', $.keel.automation, $.keel.version, "
+        "$.keel.environment, $.error.Error, $.error.Cause, $.id, $$.Execution.Id, $.keel.environment, $.keel.region)"
+    )
+    notify_state: dict[str, Any] = {
+        "Type": "Task",
+        "Comment": f"Keel failure path: tell the automation's {notify} route.",
+        "Resource": SNS_PUBLISH,
+        "Parameters": {
+            "TopicArn": f"${{{TOPICS[notify]}}}",
+            "Subject.$": "States.Format('Keel: {} failed ({})', $.keel.automation, $.keel.environment)",
+            "Message.$": message,
+        },
+        "ResultPath": None,
+        "Retry": [_retry(SNS_TRANSIENT)],
+        "Catch": [{"ErrorEquals": [CATCH_ALL], "ResultPath": "$.notify_error", "Next": FAILED}],
+        "Next": FAILED,
+    }
+    failed = {
+        "Type": "Fail",
+        "Comment": "Keel failure path: the original error.",
+        "ErrorPath": "$.error.Error",
+        "CausePath": "$.error.Cause",
+    }
+    return {RECORD_FAILURE: record, NOTIFY_FAILURE: notify_state, FAILED: failed}
+
+
+def reachable(states: Mapping[str, Any], start: str) -> set[str]:
+    """The top-level states a run can reach from `start` (Next, Default, Choices, Catch)."""
+    seen: set[str] = set()
+    pending = [start]
+    while pending:
+        name = pending.pop()
+        if name in seen or name not in states:
+            continue
+        seen.add(name)
+        state = states[name]
+        targets = [state.get("Next"), state.get("Default")]
+        targets += [choice.get("Next") for choice in state.get("Choices", [])]
+        targets += [catcher.get("Next") for catcher in state.get("Catch", [])]
+        pending.extend(target for target in targets if isinstance(target, str))
+    return seen
+
+
+def _task_states(definition: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any], bool]]:
+    """Every state that may get defaults, and whether it is at the top level (where the failure path is)."""
+    top = definition.get("States", {})
+    for name, state in asl.iter_states(definition):
+        if state.get("Type") in ("Task", "Map", "Parallel"):
+            # A nested state may share a top-level state's name; identity tells them apart.
+            yield name, state, top.get(name) is state
+
+
+def _complete(state: dict[str, Any], plan: WorkflowPlan, failure: str | None) -> None:
+    module = invoked_module(state, plan.modules)
+    if module is not None:
+        _add_payload_header(state)
+        errors = LAMBDA_TRANSIENT + (LAMBDA_TIMEOUTS if plan.modules[module] != "not_idempotent" else ())
+        state.setdefault("Retry", [_retry(errors)])
+    elif state.get("Resource") == SNS_PUBLISH:
+        state.setdefault("Retry", [_retry(SNS_TRANSIENT)])
+    if failure is not None:
+        catchers = state.setdefault("Catch", [])
+        if not any(CATCH_ALL in catcher.get("ErrorEquals", []) for catcher in catchers):
+            catchers.append({"ErrorEquals": [CATCH_ALL], "ResultPath": "$.error", "Next": failure})
+
+
+def _add_payload_header(state: dict[str, Any]) -> None:
+    parameters = state.setdefault("Parameters", {})
+    if "Payload.$" in parameters:
+        return
+    payload = parameters.setdefault("Payload", {})
+    header = PAYLOAD_HEADER | (TASK_TOKEN if state["Resource"] == WAIT_FOR_TASK_TOKEN else {})
+    for key, path in header.items():
+        if key not in payload and key.removesuffix(".$") not in payload:
+            payload[key] = path
+    # The header first, as authors wrote it before Keel filled it in.
+    first = [key for name in header for key in (name, name.removesuffix(".$")) if key in payload]
+    parameters["Payload"] = {key: payload[key] for key in first} | {
+        key: value for key, value in payload.items() if key not in first
+    }
+
+
+def _retry(errors: tuple[str, ...]) -> dict[str, Any]:
+    return {"ErrorEquals": list(errors), **BACKOFF}
