@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
 import yaml
 
 from infra.function_spec import FunctionSpec
-from infra.manifest import Manifest
+from infra.manifest import Manifest, Workflow
+from infra.workflow_defaults import WorkflowPlan, with_defaults
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -37,3 +39,28 @@ def test_readme_function_spec_example_is_valid() -> None:
     # Then its handler path is the import path used everywhere
     assert spec.handler == "functions.free_disk_space.handler.lambda_handler"
     assert spec.permissions[0].actions == ["ecs:UpdateService"]
+
+
+def test_readme_shared_workflow_example_binds_a_placeholder() -> None:
+    # Given the README's shared-workflow block
+    block = next(block for block in _yaml_blocks() if block.startswith("workflow:"))
+    # When it is validated / Then ${act} is bound to the acting module and failures are escalated
+    workflow = Workflow.model_validate(yaml.safe_load(block)["workflow"])
+    assert workflow.substitutions == {"act": "contain_threat"}
+    assert workflow.failure.notify == "escalation"
+
+
+def test_readme_task_example_gets_keels_defaults() -> None:
+    # Given the README's module task, which names only its own payload field
+    block = next(b for b in re.findall(r"```json\n(.*?)```", README.read_text(), flags=re.DOTALL) if '"Plan"' in b)
+    state = json.loads("{" + re.sub(r"(?m)^   ", "", block) + "}")["Plan"]
+    plan = WorkflowPlan(
+        modules={"free_disk_space": "not_idempotent", "record_decision": "idempotent"}, failure_state=None, notify="oncall"
+    )
+    # When Keel completes it
+    completed = with_defaults({"StartAt": "Plan", "States": {"Plan": state, "Done": {"Type": "Succeed"}}}, plan)
+    # Then it carries the header, the standard Retry and the catch-all
+    task = completed["States"]["Plan"]
+    assert list(task["Parameters"]["Payload"]) == ["event_id.$", "execution.$", "keel.$", "step.$", "alarm.$"]
+    assert "TransientError" in task["Retry"][0]["ErrorEquals"]
+    assert task["Catch"][-1]["Next"] == "KeelRecordFailure"
