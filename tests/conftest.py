@@ -36,7 +36,7 @@ for _variable in ("AWS_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE
 os.environ["AWS_CONFIG_FILE"] = os.devnull
 os.environ["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
 # Every deployed function gets this namespace (infra/constructs/function.py). Powertools reads it when
-# functions.shared.observability is first imported, which in one test process may be any test: set it
+# functions.shared.runtime.observability is first imported, which in one test process may be any test: set it
 # before all of them, as Lambda does, so no test depends on which one imported the module first.
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "Keel")
 

@@ -15,10 +15,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal, Protocol
 
-from functions.shared.decisions import Decision, DecisionRecord, Outcome
-from functions.shared.models import KeelContext
-from functions.shared.overrides import Override
-from functions.shared.remediation import Plan, plan_decision
+from functions.shared.domain.context import KeelContext
+from functions.shared.domain.decisions import Decision, DecisionRecord, Outcome
+from functions.shared.domain.overrides import Override
+from functions.shared.remediation.plan import Plan, PlanInput
+from functions.shared.remediation.recording import plan_decision
+from functions.shared.runtime.clock import Clock
 
 Verdict = Literal["proceed", "approval", "refused", "dry_run"]
 
@@ -35,6 +37,15 @@ class DecisionReader(Protocol):
 
 class OverrideReader(Protocol):
     def disabling(self, automation: str, runbook: str) -> Override | None: ...
+
+
+@dataclass(frozen=True)
+class Dependencies:
+    log: DecisionReader
+    overrides: OverrideReader
+    clock: Clock
+    # Which code decided: the deployment package's digest.
+    code_version: str
 
 
 @dataclass(frozen=True)
@@ -134,20 +145,14 @@ def check_approval(keel: KeelContext, plan: Plan) -> Check:
     return Check("approval_policy", True, reason, {"approval_required": needed, "risk": plan.risk})
 
 
-def evaluate(
-    *,
-    keel: KeelContext,
-    plan: Plan,
-    execution: str,
-    log: DecisionReader,
-    overrides: OverrideReader,
-    now: datetime,
-) -> Result:
+def evaluate(task: PlanInput, deps: Dependencies) -> Result:
+    """Every guardrail in order, up to the first refusal."""
+    keel, plan, now = task.keel, task.plan, deps.clock()
     checks: list[Check] = []
     steps: list[Callable[[], Check]] = [
-        lambda: check_override(keel, plan, overrides),
-        lambda: check_cooldown(plan, execution, log, now),
-        lambda: check_blast_radius(keel, log, now),
+        lambda: check_override(keel, plan, deps.overrides),
+        lambda: check_cooldown(plan, task.execution, deps.log, now),
+        lambda: check_blast_radius(keel, deps.log, now),
         lambda: check_approval(keel, plan),
     ]
     for step in steps:
@@ -167,20 +172,10 @@ def evaluate(
     return Result("approval" if approval_required else "proceed", checks, approval_required)
 
 
-def check_and_record(
-    *,
-    keel: KeelContext,
-    event_id: str,
-    execution: str,
-    step: str,
-    plan: Plan,
-    log: DecisionReader,
-    overrides: OverrideReader,
-    now: datetime,
-    code_version: str,
-) -> Result:
+def check_and_record(task: PlanInput, deps: Dependencies) -> Result:
     """Evaluate, then record one decision per guardrail (and the plan itself in a dry run)."""
-    result = evaluate(keel=keel, plan=plan, execution=execution, log=log, overrides=overrides, now=now)
+    plan = task.plan
+    result = evaluate(task, deps)
     for check in result.checks:
         outcome: Outcome
         action: str
@@ -188,17 +183,14 @@ def check_and_record(
             outcome, action = "planned", plan.action
         else:
             outcome, action = ("passed" if check.passed else "refused"), f"guardrail:{check.name}"
-        log.record(
+        deps.log.record(
             plan_decision(
-                keel=keel,
-                event_id=event_id,
-                execution=execution,
-                step=f"{step}:{check.name}",
-                plan=plan,
+                task,
+                step=f"{task.step}:{check.name}",
                 action=action,
                 outcome=outcome,
                 reason=check.reason,
-                code_version=code_version,
+                code_version=deps.code_version,
                 details={**check.details, "target": plan.target, "parameters": plan.parameters}
                 if check.name == "dry_run"
                 else check.details,

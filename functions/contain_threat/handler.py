@@ -6,17 +6,25 @@ from functools import cache
 from typing import Any
 
 from functions.contain_threat import logic
-from functions.shared.act_handler import act_and_record
+from functions.shared.adapters.dynamodb import Table
 from functions.shared.adapters.resources import Ec2Instances, IamKeys
-from functions.shared.handler import task_handler
-from functions.shared.remediation import ActInput
+from functions.shared.domain.decisions import DecisionLog
+from functions.shared.remediation.plan import ActInput
+from functions.shared.runtime.handler import task_handler
+from functions.shared.runtime.settings import DecisionSettings, settings_reader
+
+settings = settings_reader(DecisionSettings)
 
 
 @cache
-def services() -> logic.Services:
-    return logic.Services(ec2=Ec2Instances(), iam=IamKeys())
+def dependencies() -> logic.Dependencies:
+    return logic.Dependencies(
+        services=logic.Services(ec2=Ec2Instances(), iam=IamKeys()),
+        log=DecisionLog(Table(settings().keel_decisions_table)),
+        code_version=settings().keel_code_version,
+    )
 
 
 @task_handler(ActInput)
 def lambda_handler(task: ActInput, _context: Any) -> dict[str, Any]:
-    return act_and_record(task, lambda: logic.act(task.plan, task.execution, services()))
+    return logic.act_and_record(task, dependencies())

@@ -11,10 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from functions.shared.adapters.resources import Ec2Instances, IamKeys
-from functions.shared.errors import InvalidInputError
-from functions.shared.remediation import OPT_IN_TAG, ActionResult, Plan
+from functions.shared.domain.decisions import Recorder
+from functions.shared.remediation.plan import OPT_IN_TAG, ActInput, ActionResult, Plan
+from functions.shared.remediation.recording import record_action
+from functions.shared.runtime.errors import InvalidInputError
 
 ORIGINAL_GROUPS_TAG = "keel:original-groups"
 ISOLATED_BY_TAG = "keel:isolated-by"
@@ -24,6 +27,15 @@ ISOLATED_BY_TAG = "keel:isolated-by"
 class Services:
     ec2: Ec2Instances
     iam: IamKeys
+
+
+@dataclass(frozen=True)
+class Dependencies:
+    # The AWS resources it acts on.
+    services: Services
+    log: Recorder
+    # Which code acted: the deployment package's digest.
+    code_version: str
 
 
 def execution_name(execution: str) -> str:
@@ -105,3 +117,8 @@ def act(plan: Plan, execution: str, services: Services) -> ActionResult:
     if plan.action not in ACTIONS:
         raise InvalidInputError(f"contain_threat does not carry out {plan.action} (it does: {', '.join(sorted(ACTIONS))})")
     return ACTIONS[plan.action](plan, execution, services)
+
+
+def act_and_record(task: ActInput, deps: Dependencies) -> dict[str, Any]:
+    """Carry out the plan, then record what was done (`taken`, or `skipped` when nothing changed)."""
+    return record_action(task, act(task.plan, task.execution, deps.services), deps.log, deps.code_version)

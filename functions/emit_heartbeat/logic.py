@@ -7,7 +7,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from functions.shared.domain.context import TaskInput
+from functions.shared.runtime.clock import Clock
+
 PROBE_TTL = timedelta(days=1)
+
+
+class HeartbeatInput(TaskInput):
+    # The scheduled event's time: when EventBridge meant the heartbeat to fire.
+    time: datetime
 
 
 class ProbeStore(Protocol):
@@ -15,13 +23,24 @@ class ProbeStore(Protocol):
 
 
 class MetricSink(Protocol):
-    def __call__(self, name: str, unit: str, value: float) -> None: ...
+    def add(self, name: str, value: float, unit: str) -> None: ...
 
 
 class PendingApprovals(Protocol):
     """When each request still marked pending expires (an expired one has escalated, whatever its mark)."""
 
     def __call__(self) -> list[datetime]: ...
+
+
+@dataclass(frozen=True)
+class Dependencies:
+    # The platform table the probe item goes to.
+    store: ProbeStore
+    pending: PendingApprovals
+    metrics: MetricSink
+    clock: Clock
+    # The function's environment (KEEL_ENVIRONMENT): the probe item is the environment's.
+    environment: str
 
 
 @dataclass(frozen=True)
@@ -44,38 +63,30 @@ class Heartbeat:
         }
 
 
-def beat(
-    *,
-    environment: str,
-    scheduled_at: datetime,
-    now: datetime,
-    execution: str,
-    store: ProbeStore,
-    pending: PendingApprovals,
-    emit: MetricSink,
-) -> Heartbeat:
+def beat(task: HeartbeatInput, deps: Dependencies) -> Heartbeat:
     """Write the probe item (a failure raises, failing the execution and paging), then emit metrics."""
+    scheduled_at, now = task.time, deps.clock()
     if scheduled_at.tzinfo is None or now.tzinfo is None:
         raise ValueError("heartbeat times must be timezone-aware")
     lag = max(0.0, (now - scheduled_at).total_seconds())
-    store.put(
+    deps.store.put(
         {
-            "id": f"heartbeat#{environment}",
-            "execution": execution,
+            "id": f"heartbeat#{deps.environment}",
+            "execution": task.execution,
             "scheduled_at": scheduled_at.isoformat(),
             "beat_at": now.isoformat(),
             "expiration": int((now + PROBE_TTL).timestamp()),
         }
     )
-    waiting = sum(1 for expires_at in pending() if now < expires_at)
-    emit("Heartbeat", "Count", 1)
-    emit("ScheduleLagSeconds", "Seconds", lag)
-    emit("PendingApprovals", "Count", waiting)
+    waiting = sum(1 for expires_at in deps.pending() if now < expires_at)
+    deps.metrics.add("Heartbeat", 1, "Count")
+    deps.metrics.add("ScheduleLagSeconds", lag, "Seconds")
+    deps.metrics.add("PendingApprovals", waiting, "Count")
     return Heartbeat(
-        environment=environment,
+        environment=deps.environment,
         scheduled_at=scheduled_at,
         beat_at=now,
         lag_seconds=lag,
-        execution=execution,
+        execution=task.execution,
         pending_approvals=waiting,
     )

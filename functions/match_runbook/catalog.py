@@ -15,9 +15,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
-from functions.shared.contract import ConfigDict, Field, Model, ValidationError, model_validator
-from functions.shared.errors import ConfigurationError, InvalidInputError
-from functions.shared.remediation import ActionName, Risk, Verification
+from functions.shared.remediation.plan import ActionName, Risk, Verification
+from functions.shared.runtime.contract import ConfigDict, Field, Model, ValidationError, model_validator
+from functions.shared.runtime.errors import ConfigurationError, InvalidInputError
 
 CATALOG = Path(__file__).with_name("runbooks.json")
 # What each action needs to know about its resource.

@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from functions.match_runbook import logic
 from functions.match_runbook.catalog import load_catalog
 from functions.shared.adapters.aws import aws_errors, client
-from functions.shared.errors import AccessDeniedError
-from functions.shared.handler import task_handler
-from functions.shared.models import TaskInput
-from functions.shared.observability import logger
-
-
-class MatchInput(TaskInput):
-    step: str
-    event: logic.SourceEvent
+from functions.shared.runtime.errors import AccessDeniedError
+from functions.shared.runtime.handler import task_handler
+from functions.shared.runtime.observability import logger
 
 
 def alarm_tags(alarm_arn: str) -> dict[str, str] | None:
@@ -30,6 +25,11 @@ def alarm_tags(alarm_arn: str) -> dict[str, str] | None:
     return {tag["Key"]: tag["Value"] for tag in response.get("Tags", [])}
 
 
-@task_handler(MatchInput)
-def lambda_handler(task: MatchInput, _context: Any) -> dict[str, Any]:
-    return logic.plan_for(task.event, load_catalog(), alarm_tags).model_dump(mode="json")
+@cache
+def dependencies() -> logic.Dependencies:
+    return logic.Dependencies(catalog=load_catalog(), read_tags=alarm_tags)
+
+
+@task_handler(logic.MatchInput)
+def lambda_handler(task: logic.MatchInput, _context: Any) -> dict[str, Any]:
+    return logic.plan_for(task, dependencies()).model_dump(mode="json")

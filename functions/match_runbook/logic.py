@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from functions.match_runbook.catalog import RunbookCatalog, Signal, find_runbook, resolve_target, resource_arn, severity_risk
-from functions.shared.contract import ConfigDict, Field, Model
-from functions.shared.errors import InvalidInputError
-from functions.shared.remediation import Plan, Verification
+from functions.shared.domain.context import TaskInput
+from functions.shared.remediation.plan import Plan, Verification
+from functions.shared.runtime.contract import ConfigDict, Field, Model
+from functions.shared.runtime.errors import InvalidInputError
 
 # Reads an alarm's tags by ARN; None when the alarm has not opted in (its tags are not ours to read).
 TagReader = Callable[[str], dict[str, str] | None]
@@ -25,6 +27,17 @@ class SourceEvent(Model):
     region: str
     resources: list[str] = Field(default_factory=list)
     detail: dict[str, Any]
+
+
+class MatchInput(TaskInput):
+    step: str
+    event: SourceEvent
+
+
+@dataclass(frozen=True)
+class Dependencies:
+    catalog: RunbookCatalog
+    read_tags: TagReader
 
 
 class Matched(Model):
@@ -94,8 +107,9 @@ def _finding_signal(event: SourceEvent) -> Signal:
     )
 
 
-def plan_for(event: SourceEvent, catalog: RunbookCatalog, read_tags: TagReader) -> Matched:
-    signal = signal_of(event, read_tags)
+def plan_for(task: MatchInput, deps: Dependencies) -> Matched:
+    catalog = deps.catalog
+    signal = signal_of(task.event, deps.read_tags)
     runbook = find_runbook(catalog, signal)
     if runbook is None:
         return Matched(

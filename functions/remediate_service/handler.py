@@ -6,17 +6,25 @@ from functools import cache
 from typing import Any
 
 from functions.remediate_service import logic
-from functions.shared.act_handler import act_and_record
+from functions.shared.adapters.dynamodb import Table
 from functions.shared.adapters.resources import Ec2Instances, EcsServices, SqsQueues
-from functions.shared.handler import task_handler
-from functions.shared.remediation import ActInput
+from functions.shared.domain.decisions import DecisionLog
+from functions.shared.remediation.plan import ActInput
+from functions.shared.runtime.handler import task_handler
+from functions.shared.runtime.settings import DecisionSettings, settings_reader
+
+settings = settings_reader(DecisionSettings)
 
 
 @cache
-def services() -> logic.Services:
-    return logic.Services(ecs=EcsServices(), ec2=Ec2Instances(), sqs=SqsQueues())
+def dependencies() -> logic.Dependencies:
+    return logic.Dependencies(
+        services=logic.Services(ecs=EcsServices(), ec2=Ec2Instances(), sqs=SqsQueues()),
+        log=DecisionLog(Table(settings().keel_decisions_table)),
+        code_version=settings().keel_code_version,
+    )
 
 
 @task_handler(ActInput)
 def lambda_handler(task: ActInput, _context: Any) -> dict[str, Any]:
-    return act_and_record(task, lambda: logic.act(task.plan, services()))
+    return logic.act_and_record(task, dependencies())

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from functions.shared.adapters.resources import Ec2Instances, EcsServices, SqsQueues
-from functions.shared.errors import InvalidInputError
-from functions.shared.remediation import ActionResult, Plan
+from functions.shared.domain.decisions import Recorder
+from functions.shared.remediation.plan import ActInput, ActionResult, Plan
+from functions.shared.remediation.recording import record_action
+from functions.shared.runtime.errors import InvalidInputError
 
 
 @dataclass(frozen=True)
@@ -15,6 +18,15 @@ class Services:
     ecs: EcsServices
     ec2: Ec2Instances
     sqs: SqsQueues
+
+
+@dataclass(frozen=True)
+class Dependencies:
+    # The AWS resources it acts on.
+    services: Services
+    log: Recorder
+    # Which code acted: the deployment package's digest.
+    code_version: str
 
 
 def force_new_deployment(plan: Plan, services: Services) -> ActionResult:
@@ -90,3 +102,8 @@ def act(plan: Plan, services: Services) -> ActionResult:
     if plan.action not in ACTIONS:
         raise InvalidInputError(f"remediate_service does not carry out {plan.action} (it does: {', '.join(sorted(ACTIONS))})")
     return ACTIONS[plan.action](plan, services)
+
+
+def act_and_record(task: ActInput, deps: Dependencies) -> dict[str, Any]:
+    """Carry out the plan, then record what was done (`taken`, or `skipped` when nothing changed)."""
+    return record_action(task, act(task.plan, deps.services), deps.log, deps.code_version)

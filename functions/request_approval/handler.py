@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from functools import cache
-from typing import Any, Literal
+from typing import Any
 
 from functions.request_approval import logic
 from functions.shared.adapters.dynamodb import Table
 from functions.shared.adapters.notify import Notifier
-from functions.shared.approvals import ApprovalStore
-from functions.shared.contract import ConfigDict, Field, Model
-from functions.shared.handler import task_handler
-from functions.shared.models import TaskInput
-from functions.shared.settings import FunctionSettings, settings_reader
+from functions.shared.domain.approvals import ApprovalStore
+from functions.shared.runtime.clock import utc_now
+from functions.shared.runtime.handler import task_handler
+from functions.shared.runtime.settings import FunctionSettings, settings_reader
 
 
 class Settings(FunctionSettings):
@@ -21,51 +19,17 @@ class Settings(FunctionSettings):
     keel_oncall_topics: str
 
 
-class Request(Model):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    action: str = Field(min_length=1)
-    resource: str | None = None
-    risk: Literal["low", "medium", "high", "critical"]
-    why: str = Field(min_length=1)
-    details: dict[str, Any] = Field(default_factory=dict)
-
-
-class ApprovalInput(TaskInput):
-    task_token: str = Field(min_length=1)
-    # The state asking, from $$.State.Name: with the execution it identifies the request.
-    step: str = Field(min_length=1)
-    request: Request
-
-
 settings = settings_reader(Settings)
 
 
 @cache
-def store() -> ApprovalStore:
-    return ApprovalStore(Table(settings().keel_approvals_table))
-
-
-@cache
-def notifier() -> Notifier:
-    return Notifier(settings().keel_oncall_topics)
-
-
-@task_handler(ApprovalInput)
-def lambda_handler(task: ApprovalInput, _context: Any) -> dict[str, Any]:
-    request = logic.request_approval(
-        keel=task.keel,
-        event_id=task.event_id,
-        execution=task.execution,
-        step=task.step,
-        action=task.request.action,
-        resource=task.request.resource,
-        risk=task.request.risk,
-        why=task.request.why,
-        details=task.request.details,
-        task_token=task.task_token,
-        now=datetime.now(UTC),
-        store=store(),
-        notify=notifier(),
+def dependencies() -> logic.Dependencies:
+    return logic.Dependencies(
+        store=ApprovalStore(Table(settings().keel_approvals_table)), notify=Notifier(settings().keel_oncall_topics), clock=utc_now
     )
+
+
+@task_handler(logic.ApprovalInput)
+def lambda_handler(task: logic.ApprovalInput, _context: Any) -> dict[str, Any]:
+    request = logic.request_approval(task, dependencies())
     return {"approval_id": request.approval_id, "expires_at": request.expires_at.isoformat()}

@@ -3,11 +3,31 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
-from typing import Any, Protocol
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Literal, Protocol
 
-from functions.shared.approvals import ApprovalRequest, approval_id
-from functions.shared.models import KeelContext
+from functions.shared.domain.approvals import ApprovalRequest, approval_id
+from functions.shared.domain.context import KeelContext, TaskInput
+from functions.shared.runtime.clock import Clock
+from functions.shared.runtime.contract import ConfigDict, Field, Model
+
+
+class Request(Model):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    action: str = Field(min_length=1)
+    resource: str | None = None
+    risk: Literal["low", "medium", "high", "critical"]
+    why: str = Field(min_length=1)
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class ApprovalInput(TaskInput):
+    task_token: str = Field(min_length=1)
+    # The state asking, from $$.State.Name: with the execution it identifies the request.
+    step: str = Field(min_length=1)
+    request: Request
 
 
 class RequestStore(Protocol):
@@ -18,47 +38,41 @@ class Notify(Protocol):
     def publish(self, route: str, subject: str, message: str) -> str: ...
 
 
-def request_approval(
-    *,
-    keel: KeelContext,
-    event_id: str,
-    execution: str,
-    step: str,
-    action: str,
-    resource: str | None,
-    risk: str,
-    why: str,
-    details: dict[str, Any],
-    task_token: str,
-    now: datetime,
-    store: RequestStore,
-    notify: Notify,
-) -> ApprovalRequest:
+@dataclass(frozen=True)
+class Dependencies:
+    store: RequestStore
+    # The on-call routes' topics: each approver route is told.
+    notify: Notify
+    clock: Clock
+
+
+def request_approval(task: ApprovalInput, deps: Dependencies) -> ApprovalRequest:
+    keel, asked, now = task.keel, task.request, deps.clock()
     request = ApprovalRequest(
-        approval_id=approval_id(execution, step),
+        approval_id=approval_id(task.execution, task.step),
         automation=keel.automation,
         automation_version=keel.version,
         environment=keel.environment,
-        event_id=event_id,
-        execution_arn=execution,
-        step=step,
-        action=action,
-        resource=resource,
-        risk=risk,
-        why=why,
-        details=details,
+        event_id=task.event_id,
+        execution_arn=task.execution,
+        step=task.step,
+        action=asked.action,
+        resource=asked.resource,
+        risk=asked.risk,
+        why=asked.why,
+        details=asked.details,
         approvers=keel.approvers,
         escalation=keel.escalation,
         requested_at=now,
         expires_at=now + timedelta(seconds=keel.approval_timeout_seconds),
     )
-    store.save_request(request, task_token)
-    subject = f"[Keel {keel.environment}] Approval needed: {keel.automation} wants to {action}" + (
-        f" {resource}" if resource else ""
+    deps.store.save_request(request, task.task_token)
+    subject = f"[Keel {keel.environment}] Approval needed: {keel.automation} wants to {asked.action}" + (
+        f" {asked.resource}" if asked.resource else ""
     )
     message = approval_message(request, keel)
     for route in keel.approvers:
-        notify.publish(route, subject, message)
+        deps.notify.publish(route, subject, message)
     return request
 
 

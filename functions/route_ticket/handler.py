@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
 from functions.route_ticket import logic
 from functions.shared.adapters.dynamodb import Table
 from functions.shared.adapters.sqs import QueueSender, queue_urls
-from functions.shared.contract import Field
-from functions.shared.decisions import DecisionLog
-from functions.shared.handler import task_handler
-from functions.shared.metric_sink import PowertoolsMetrics
-from functions.shared.models import TaskInput
-from functions.shared.settings import DecisionSettings, settings_reader
+from functions.shared.domain.decisions import DecisionLog
+from functions.shared.runtime.clock import utc_now
+from functions.shared.runtime.handler import task_handler
+from functions.shared.runtime.metric_sink import PowertoolsMetrics
+from functions.shared.runtime.settings import DecisionSettings, settings_reader
 
 
 class Settings(DecisionSettings):
@@ -22,35 +20,22 @@ class Settings(DecisionSettings):
     keel_queues: str
 
 
-class RouteInput(TaskInput):
-    step: str = Field(min_length=1)
-    ticket: logic.Ticket
-    triage: logic.TriageOutcome
-    review: logic.Review | None = None
-
-
 settings = settings_reader(Settings)
 
 
 @cache
-def sender(automation: str) -> QueueSender:
-    return QueueSender(queue_urls(settings().keel_queues, automation))
-
-
-@task_handler(RouteInput)
-def lambda_handler(task: RouteInput, _context: Any) -> dict[str, Any]:
-    return logic.route(
-        keel=task.keel,
-        event_id=task.event_id,
-        execution=task.execution,
-        step=task.step,
-        ticket=task.ticket,
-        triage=task.triage,
-        review=task.review,
-        code_version=settings().keel_code_version,
-        now=datetime.now(UTC),
-        queues=sender(task.keel.automation),
+def dependencies(automation: str) -> logic.Dependencies:
+    """Per automation: a function used by several automations sends to each one's own queues."""
+    return logic.Dependencies(
+        queues=QueueSender(queue_urls(settings().keel_queues, automation)),
         markers=Table(settings().keel_idempotency_table),
         log=DecisionLog(Table(settings().keel_decisions_table)),
         metrics=PowertoolsMetrics(),
+        clock=utc_now,
+        code_version=settings().keel_code_version,
     )
+
+
+@task_handler(logic.RouteInput)
+def lambda_handler(task: logic.RouteInput, _context: Any) -> dict[str, Any]:
+    return logic.route(task, dependencies(task.keel.automation))

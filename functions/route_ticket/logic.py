@@ -8,13 +8,14 @@ duplicate delivery; the marker covers a retry after the message went out.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any, Literal, Protocol
 
-from functions.shared.contract import ConfigDict, Field, Model
-from functions.shared.decisions import Advice, Decision, DecisionRecord, decision_in
-from functions.shared.errors import InvalidInputError
-from functions.shared.models import KeelContext
+from functions.shared.domain.context import TaskInput
+from functions.shared.domain.decisions import Advice, Decision, Recorder, decision_in
+from functions.shared.runtime.clock import Clock
+from functions.shared.runtime.contract import ConfigDict, Field, Model
+from functions.shared.runtime.errors import InvalidInputError
 
 MARKER_DAYS = 90
 
@@ -29,7 +30,7 @@ class Customer(Model):
 class Ticket(Model):
     """The fields of the "Ticket Created" detail a team's queue message carries (triage validated the rest).
 
-    Its own model, not triage_ticket's contract: each module's package holds only itself and shared/.
+    Its own model, not triage_ticket's contract: a module's package holds only itself and functions/shared.
     """
 
     model_config = ConfigDict(frozen=True, extra="ignore")
@@ -72,8 +73,11 @@ class Review(Model):
     timed_out: bool = False
 
 
-class Recorder(Protocol):
-    def record(self, decision: Decision) -> DecisionRecord: ...
+class RouteInput(TaskInput):
+    step: str = Field(min_length=1)
+    ticket: Ticket
+    triage: TriageOutcome
+    review: Review | None = None
 
 
 class Sender(Protocol):
@@ -88,6 +92,19 @@ class Markers(Protocol):
 
 class MetricSink(Protocol):
     def add(self, name: str, value: float, unit: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class Dependencies:
+    # The team queues of the task's automation (KEEL_QUEUES).
+    queues: Sender
+    # "Sent" markers in the idempotency table: a retried task does not send twice.
+    markers: Markers
+    log: Recorder
+    metrics: MetricSink
+    clock: Clock
+    # Which code decided: the deployment package's digest.
+    code_version: str
 
 
 @dataclass(frozen=True)
@@ -122,25 +139,11 @@ def plan(triage: TriageOutcome, review: Review | None) -> Plan:
     return Plan(category, triage.routing[category], review.decided_by or "reviewer", "reviewer", "taken", rule, reason)
 
 
-def route(
-    *,
-    keel: KeelContext,
-    event_id: str,
-    execution: str,
-    step: str,
-    ticket: Ticket,
-    triage: TriageOutcome,
-    review: Review | None,
-    code_version: str,
-    now: datetime,
-    queues: Sender,
-    markers: Markers,
-    log: Recorder,
-    metrics: MetricSink,
-) -> dict[str, Any]:
-    chosen = plan(triage, review)
-    marker_key = {"id": f"route#{keel.automation}#{event_id}"}
-    marker = markers.get(marker_key)
+def route(task: RouteInput, deps: Dependencies) -> dict[str, Any]:
+    keel, triage = task.keel, task.triage
+    chosen = plan(triage, task.review)
+    marker_key = {"id": f"route#{keel.automation}#{task.event_id}"}
+    marker = deps.markers.get(marker_key)
     already = marker is not None and marker.get("status") == "sent"
     if keel.dry_run:
         # Dry run: decide and record what would be sent, send nothing.
@@ -149,28 +152,18 @@ def route(
     elif already and marker is not None:
         message_id = str(marker["message_id"])
     else:
-        expiration = int((now + timedelta(days=MARKER_DAYS)).timestamp())
-        markers.put({**marker_key, "status": "sending", "queue": chosen.queue, "expiration": expiration})
-        message_id = queues.send(chosen.queue, _message(event_id, ticket, chosen, triage), _attributes(event_id, chosen, triage))
-        markers.put({**marker_key, "status": "sent", "queue": chosen.queue, "message_id": message_id, "expiration": expiration})
-        _emit(metrics, chosen, triage)
-    log.record(
-        _decision(
-            keel=keel,
-            event_id=event_id,
-            execution=execution,
-            step=step,
-            ticket=ticket,
-            triage=triage,
-            review=review,
-            chosen=chosen,
-            code_version=code_version,
-            message_id=message_id,
-            already=already,
+        expiration = int((deps.clock() + timedelta(days=MARKER_DAYS)).timestamp())
+        deps.markers.put({**marker_key, "status": "sending", "queue": chosen.queue, "expiration": expiration})
+        message_id = deps.queues.send(
+            chosen.queue, _message(task.event_id, task.ticket, chosen, triage), _attributes(task.event_id, chosen, triage)
         )
-    )
+        deps.markers.put(
+            {**marker_key, "status": "sent", "queue": chosen.queue, "message_id": message_id, "expiration": expiration}
+        )
+        _emit(deps.metrics, chosen, triage)
+    deps.log.record(_decision(task, chosen, deps.code_version, message_id=message_id, already=already))
     return {
-        "ticket_id": ticket.ticket_id,
+        "ticket_id": task.ticket.ticket_id,
         "routed_to": chosen.queue,
         "category": chosen.category,
         "priority": triage.priority,
@@ -178,7 +171,7 @@ def route(
         "advised": f"{triage.advice.label} at {triage.advice.confidence:.2f} by {triage.advice.model_version}",
         "overridden": chosen.source == "reviewer" and chosen.category != triage.advice.label,
         "already_routed": already,
-        "explain": keel.ops_command("explain", event_id),
+        "explain": keel.ops_command("explain", task.event_id),
     }
 
 
@@ -209,30 +202,17 @@ def _emit(metrics: MetricSink, chosen: Plan, triage: TriageOutcome) -> None:
         metrics.add("ReviewTimedOut", 1, "Count")
 
 
-def _decision(
-    *,
-    keel: KeelContext,
-    event_id: str,
-    execution: str,
-    step: str,
-    ticket: Ticket,
-    triage: TriageOutcome,
-    review: Review | None,
-    chosen: Plan,
-    code_version: str,
-    message_id: str,
-    already: bool,
-) -> Decision:
+def _decision(task: RouteInput, chosen: Plan, code_version: str, *, message_id: str, already: bool) -> Decision:
+    """The routing decision; `already` when an earlier try of this task sent the message."""
+    triage, review = task.triage, task.review
     return decision_in(
-        keel,
-        event_id=event_id,
-        execution_arn=execution,
-        step=step,
+        task,
+        step=task.step,
         action=f"route_ticket to {chosen.queue}",
         outcome=chosen.outcome,
         reason=chosen.reason,
         rule=chosen.rule,
-        resource=f"ticket/{ticket.ticket_id}",
+        resource=f"ticket/{task.ticket.ticket_id}",
         input_digest=triage.input_digest,
         code_version=code_version,
         versions=triage.versions,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from functions.shared.contract import ConfigDict, Field, Model
+from functions.shared.runtime.contract import ConfigDict, Field, Model
 
 SOURCE = "keel.support"
 DETAIL_TYPE = "Ticket Created"

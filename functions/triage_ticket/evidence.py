@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from functions.shared.adapters.dynamodb import Table
-from functions.shared.decisions import canonical
+from functions.shared.domain.decisions import canonical
 from functions.triage_ticket.contract import TicketCreated
 
 

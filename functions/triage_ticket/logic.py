@@ -7,19 +7,24 @@ policy, model and shadow model versions, and the evidence is kept for replay.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from functions.shared.decisions import Advice, Decision, DecisionRecord, decision_in, digest
-from functions.shared.models import KeelContext
+from functions.shared.domain.context import TaskInput
+from functions.shared.domain.decisions import Advice, DecisionRecord, Recorder, decision_in, digest
+from functions.shared.runtime.clock import Clock
+from functions.shared.runtime.contract import Field
 from functions.triage_ticket.advisors import Advisor
 from functions.triage_ticket.contract import TicketCreated
 from functions.triage_ticket.evidence import evidence_of
 from functions.triage_ticket.policy import Policy, Verdict
 
 
-class Recorder(Protocol):
-    def record(self, decision: Decision) -> DecisionRecord: ...
+class TriageInput(TaskInput):
+    step: str = Field(min_length=1)
+    # The event's detail: a malformed ticket fails here, naming each field that breaks the contract.
+    ticket: TicketCreated
 
 
 class Evidence(Protocol):
@@ -30,27 +35,28 @@ class MetricSink(Protocol):
     def add(self, name: str, value: float, unit: str) -> None: ...
 
 
-def triage(
-    *,
-    keel: KeelContext,
-    event_id: str,
-    execution: str,
-    step: str,
-    ticket: TicketCreated,
-    policy: Policy,
-    live: Advisor,
-    shadow: Advisor | None,
-    code_version: str,
-    now: datetime,
-    log: Recorder,
-    evidence: Evidence,
-    metrics: MetricSink,
-) -> dict[str, Any]:
-    advice = live.advise(ticket)
-    shadow_advice = shadow.advise(ticket) if shadow is not None else None
+@dataclass(frozen=True)
+class Dependencies:
+    policy: Policy
+    live: Advisor
+    # Advises on every ticket too; recorded, never acted on.
+    shadow: Advisor | None
+    log: Recorder
+    evidence: Evidence
+    metrics: MetricSink
+    clock: Clock
+    # Which code decided: the deployment package's digest.
+    code_version: str
+
+
+def triage(task: TriageInput, deps: Dependencies) -> dict[str, Any]:
+    ticket, policy = task.ticket, deps.policy
+    advice = deps.live.advise(ticket)
+    shadow_advice = deps.shadow.advise(ticket) if deps.shadow is not None else None
     verdict = policy.decide(ticket, advice)
     snapshot = evidence_of(ticket)
-    evidence.keep(keel.automation, event_id, snapshot, now + timedelta(days=policy.evidence_retention_days))
+    expires_at = deps.clock() + timedelta(days=policy.evidence_retention_days)
+    deps.evidence.keep(task.keel.automation, task.event_id, snapshot, expires_at)
     versions = {"policy": f"{policy.name}-{policy.version}", "model": advice.model_version}
     details: dict[str, Any] = {
         "category": verdict.category,
@@ -62,12 +68,10 @@ def triage(
     if shadow_advice is not None:
         versions["shadow_model"] = shadow_advice.model_version
         details["shadow"] = _shadow_details(shadow_advice, advice)
-    record = log.record(
+    record = deps.log.record(
         decision_in(
-            keel,
-            event_id=event_id,
-            execution_arn=execution,
-            step=step,
+            task,
+            step=task.step,
             action="route_ticket" if verdict.action == "route" else "ask_reviewer",
             outcome="planned" if verdict.action == "route" else "escalated",
             reason=verdict.reason,
@@ -75,13 +79,13 @@ def triage(
             resource=f"ticket/{ticket.ticket_id}",
             trigger=f"Ticket Created {ticket.ticket_id} via {ticket.channel}",
             input_digest=digest(snapshot),
-            code_version=code_version,
+            code_version=deps.code_version,
             versions=versions,
             advice=advice,
             details=details,
         )
     )
-    _emit(metrics, advice, shadow_advice, verdict)
+    _emit(deps.metrics, advice, shadow_advice, verdict)
     return _result(ticket=ticket, policy=policy, advice=advice, verdict=verdict, versions=versions, record=record)
 
 

@@ -19,8 +19,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from functions.shared.contract import ConfigDict, Field, Model, model_validator
-from functions.shared.decisions import Advice
+from functions.shared.domain.decisions import Advice
+from functions.shared.runtime.contract import ConfigDict, Field, Model, model_validator
 from functions.triage_ticket.contract import TicketCreated
 
 SEMVER = r"^\d+\.\d+\.\d+$"

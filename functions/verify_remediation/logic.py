@@ -7,9 +7,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from functions.shared.adapters.resources import Alarms, Ec2Instances, EcsServices, IamKeys, SqsQueues
-from functions.shared.remediation import Plan
+from functions.shared.domain.decisions import Outcome, Recorder
+from functions.shared.remediation.plan import Plan, PlanInput
+from functions.shared.remediation.recording import plan_decision, record_summary
+from functions.shared.runtime.contract import Field
 
 ORIGINAL_GROUPS_TAG = "keel:original-groups"
+
+
+class VerifyInput(PlanInput):
+    # What the action returned (its details, e.g. the quarantine group).
+    action: dict[str, Any] = Field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -19,6 +27,14 @@ class Readers:
     ec2: Ec2Instances
     sqs: SqsQueues
     iam: IamKeys
+
+
+@dataclass(frozen=True)
+class Dependencies:
+    readers: Readers
+    log: Recorder
+    # Which code decided: the deployment package's digest.
+    code_version: str
 
 
 @dataclass(frozen=True)
@@ -81,3 +97,20 @@ CHECKS: dict[str, Callable[[Plan, dict[str, Any], Readers], Check]] = {
 
 def verify(plan: Plan, action: dict[str, Any], readers: Readers) -> Check:
     return CHECKS[plan.verify.kind](plan, action, readers)
+
+
+def verify_and_record(task: VerifyInput, deps: Dependencies) -> dict[str, Any]:
+    """Check the plan's verification and record `resolved` or `unresolved` with what was seen."""
+    check = verify(task.plan, task.action, deps.readers)
+    verdict: Outcome = "resolved" if check.resolved else "unresolved"
+    record = deps.log.record(
+        plan_decision(
+            task,
+            action=f"verify:{task.plan.verify.kind}",
+            outcome=verdict,
+            reason=f"{check.observed} after {task.plan.verify.wait_seconds} s",
+            code_version=deps.code_version,
+            details={"observed": check.observed},
+        )
+    )
+    return {"resolved": check.resolved, "verdict": verdict, "observed": check.observed, "decision": record_summary(record)}

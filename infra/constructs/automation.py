@@ -19,6 +19,7 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from functions.shared.domain.context import KeelContext, Limits
 from infra import asl, names
 from infra.catalog import Automation
 from infra.constructs.function import KeelFunction
@@ -65,23 +66,29 @@ class AutomationResources(Construct):
             },
         )
         self.log_group = platform_log_group(self, "Logs", f"/keel/{env.name}/statemachines/{manifest.name}", platform)
-        context = {
-            "automation": manifest.name,
-            "version": manifest.version,
-            "environment": env.name,
-            "region": env.region,
-            "owner": manifest.owner,
-            "data_classification": manifest.data_classification,
-            "dry_run": settings.limits.dry_run,
-            "approval_required": settings.approval_required,
-            "approval_from_risk": env.approval.required_from_risk,
-            "approval_timeout_seconds": env.approval.timeout_minutes * 60,
-            "oncall": manifest.oncall,
-            "escalation": manifest.escalation,
-            "approvers": manifest.approvers,
-            "definition_hash": asl.definition_hash(props.automation.definition),
-            "limits": settings.limits.model_dump(exclude={"dry_run"}),
-        }
+        # The tasks' own contract builds the context, so the prologue writes exactly what they parse.
+        limits = settings.limits
+        context = KeelContext(
+            automation=manifest.name,
+            version=manifest.version,
+            environment=env.name,
+            region=env.region,
+            owner=manifest.owner,
+            data_classification=manifest.data_classification,
+            dry_run=limits.dry_run,
+            approval_required=settings.approval_required,
+            approval_from_risk=env.approval.required_from_risk,
+            approval_timeout_seconds=env.approval.timeout_minutes * 60,
+            oncall=manifest.oncall,
+            escalation=manifest.escalation,
+            approvers=manifest.approvers,
+            definition_hash=asl.definition_hash(props.automation.definition),
+            limits=Limits(
+                max_concurrency=limits.max_concurrency,
+                max_actions_per_window=limits.max_actions_per_window,
+                window_minutes=limits.window_minutes,
+            ),
+        ).model_dump(mode="json")
         definition = asl.with_prologue(props.automation.definition, manifest.name, context)
         # CDK's `timeout` prop only applies to definitions it builds itself; ours come from a file.
         definition["TimeoutSeconds"] = manifest.workflow.timeout_seconds

@@ -181,7 +181,7 @@ class AutomationMonitoring(Construct):
 
 
 def keel_dimensions(module: str, environment: str, automation: str) -> dict[str, str]:
-    """The dimensions of a metric a function emits through Powertools (functions/shared/handler.py)."""
+    """The dimensions of a metric a function emits through Powertools (functions/shared/runtime/handler.py)."""
     return {"service": module, "environment": environment, "automation": automation}
 
 

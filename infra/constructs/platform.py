@@ -23,8 +23,8 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
-from functions.shared.approvals import BY_STATUS
-from functions.shared.decisions import INDEXES as DECISION_INDEXES
+from functions.shared.domain.approvals import BY_STATUS
+from functions.shared.domain.decisions import INDEXES as DECISION_INDEXES
 from infra import names
 from infra.config import Environment, Subscription
 from infra.constructs.deploy_time import deploy_time_value

@@ -212,7 +212,7 @@ class EnvironmentSearch:
         )
 
     def keel_total(self, metric: str, statistic: str, label: str, service: str | None = None) -> cloudwatch.MathExpression:
-        """A Keel metric (Powertools, functions/shared/handler.py) summed over the environment's automations."""
+        """A Keel metric (Powertools, functions/shared/runtime/handler.py) summed over the environment's automations."""
         return self._keel(metric, statistic, label, service, "SUM")
 
     def keel_gauge(self, metric: str, label: str) -> cloudwatch.MathExpression:

@@ -24,7 +24,7 @@ from keel.bench.stats import median
 BARE = "bare handler (boto3 only)"
 # Reference points measured in the same run: what the platform's dependencies cost on their own.
 # Functions use Powertools Logger and Metrics (the floor); pydantic, which they no longer import
-# (functions/shared/contract.py), is kept as a reference for what a pydantic parser would add.
+# (functions/shared/runtime/contract.py), is kept as a reference for what a pydantic parser would add.
 REFERENCES = {
     BARE: "import boto3\n",
     "floor: boto3 + Powertools Logger, Metrics": (

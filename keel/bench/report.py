@@ -83,7 +83,7 @@ def cold_section(results: Results) -> list[str]:
         f"A fresh interpreter per sample imports the handler from its staged deployment package (no bytecode caches, "
         f"as on Lambda), then boto3; median of {results.cold_runs} rounds, targets interleaved. The floors are "
         "measured in the same run: what Powertools Logger and Metrics cost on their own, before any of our code; "
-        "pydantic is a reference only (functions validate with functions/shared/contract.py).",
+        "pydantic is a reference only (functions validate with functions/shared/runtime/contract.py).",
         "",
         *table(
             ["handler", "import ms", "vs bare", "process ms", "vs bare", f"<= {COLD_TARGET}x"],
@@ -289,7 +289,7 @@ def package_section(results: Results) -> list[str]:
     lines = [
         "## 6. Deployment package size",
         "",
-        "Staged by `infra/packaging.stage_package` (the module and `functions/shared`); zip = deflated.",
+        "Staged by `infra/packaging.stage_package` (the module and the `functions/shared` files it imports); zip = deflated.",
         "",
         *table(["function", "files", "KiB", "zip KiB"], rows),
     ]

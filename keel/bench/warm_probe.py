@@ -72,9 +72,9 @@ def main() -> None:
     os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "Keel")
     from aws_lambda_powertools.metrics import MetricUnit
 
-    from functions.shared.handler import parse, task_handler
-    from functions.shared.models import TaskInput
-    from functions.shared.observability import logger, metrics
+    from functions.shared.domain.context import TaskInput
+    from functions.shared.runtime.handler import parse, task_handler
+    from functions.shared.runtime.observability import logger, metrics
 
     def bare(event: dict[str, Any], _context: Any) -> dict[str, Any]:
         return {"ok": True, "event_id": event["event_id"]}

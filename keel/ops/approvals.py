@@ -7,8 +7,8 @@ import json
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from functions.shared.approvals import Answer, ApprovalRequest
-from functions.shared.decisions import Decision, digest
+from functions.shared.domain.approvals import Answer, ApprovalRequest
+from functions.shared.domain.decisions import Decision, digest
 from keel.ops.session import OpsError, OpsSession, aws_call
 
 # Step Functions' answers for a token whose task is gone: it timed out (and escalated) or ended.

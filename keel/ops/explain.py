@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from functions.shared.decisions import DecisionRecord
+from functions.shared.domain.decisions import DecisionRecord
 from keel.ops.session import OpsError, OpsSession, aws_call
 
 

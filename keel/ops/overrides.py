@@ -1,6 +1,6 @@
 """`keel ops disable|enable AUTOMATION [--runbook ID] --reason ...`: stop remediation without a deploy.
 
-The override is an item in the environment's decisions table (functions/shared/overrides.py); the
+The override is an item in the environment's decisions table (functions/shared/domain/overrides.py); the
 check_guardrails module reads it before every action, so it takes effect on the next execution.
 `keel ops overrides AUTOMATION` lists the current ones.
 """
@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from functions.shared.adapters.dynamodb import Table
-from functions.shared.overrides import Override, OverrideStore
+from functions.shared.domain.overrides import Override, OverrideStore
 from infra import names
 from keel.ops.session import OpsError, OpsSession, aws_call
 from keel.render import table, to_json

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from functions.shared.adapters.dynamodb import Table
-from functions.shared.decisions import DecisionRecord, digest
+from functions.shared.domain.decisions import DecisionRecord, digest
 from functions.triage_ticket.advisors import Advisor, build_advisor
 from functions.triage_ticket.evidence import EvidenceStore, ticket_from_evidence
 from functions.triage_ticket.policy import Policy, load_policy

@@ -14,9 +14,9 @@ from typing import Any
 from urllib.parse import urlparse
 
 from functions.shared.adapters.dynamodb import Table
-from functions.shared.approvals import ApprovalStore
-from functions.shared.decisions import DecisionLog
-from functions.shared.errors import KeelError
+from functions.shared.domain.approvals import ApprovalStore
+from functions.shared.domain.decisions import DecisionLog
+from functions.shared.runtime.errors import KeelError
 from infra import names
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}

@@ -14,9 +14,9 @@ from moto import mock_aws
 
 from functions.shared.adapters import aws
 from functions.shared.adapters.dynamodb import Table
-from functions.shared.approvals import Answer, ApprovalStore, approval_id
-from functions.shared.decisions import DecisionLog
-from functions.shared.errors import ConflictError, InvalidInputError
+from functions.shared.domain.approvals import Answer, ApprovalStore, approval_id
+from functions.shared.domain.decisions import DecisionLog
+from functions.shared.runtime.errors import ConflictError, InvalidInputError
 from tests.support.keel_context import keel_fields
 from tests.support.platform_tables import create_tables_from_template
 
@@ -62,9 +62,12 @@ def platform(synthesized: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict
         from functions.record_decision import handler as record_handler
         from functions.request_approval import handler as approval_handler
 
-        for cached in (approval_handler.settings, approval_handler.store, approval_handler.notifier):
-            cached.cache_clear()
-        for cached in (record_handler.settings, record_handler.decision_log):
+        for cached in (
+            approval_handler.settings,
+            approval_handler.dependencies,
+            record_handler.settings,
+            record_handler.dependencies,
+        ):
             cached.cache_clear()
         yield {"dynamodb": dynamodb, "sqs": sqs, "inbox": inbox, "approve": approval_handler, "record": record_handler}
         aws.client.cache_clear()

@@ -11,7 +11,7 @@ import pytest
 from moto import mock_aws
 
 from functions.shared.adapters.dynamodb import Table
-from functions.shared.decisions import ACTIONS_PAGE, GENESIS, INDEXES, WINDOW_PAGE, Advice, Decision, DecisionLog, digest
+from functions.shared.domain.decisions import ACTIONS_PAGE, GENESIS, INDEXES, WINDOW_PAGE, Advice, Decision, DecisionLog, digest
 
 
 class Clock:

@@ -1,4 +1,4 @@
-"""functions/shared/event_claim.py and the DynamoDB adapter against a moto table."""
+"""functions/shared/domain/event_claim.py and the DynamoDB adapter against a moto table."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 from moto import mock_aws
 
 from functions.shared.adapters.dynamodb import Table
-from functions.shared.errors import NotFoundError
-from functions.shared.event_claim import claim_event
+from functions.shared.domain.event_claim import claim_event
+from functions.shared.runtime.errors import NotFoundError
 
 TABLE = "keel-dev-idempotency"
 

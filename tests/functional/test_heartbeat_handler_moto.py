@@ -72,13 +72,12 @@ def cold_start(monkeypatch) -> Any:
             del sys.modules[name]
         handler = importlib.import_module(f"functions.{module}.handler")
         started.append(handler)
-        return ColdStart(handler=handler, errors=importlib.import_module("functions.shared.errors"))
+        return ColdStart(handler=handler, errors=importlib.import_module("functions.shared.runtime.errors"))
 
     yield start
     for handler in started:
         handler.settings.cache_clear()
-        handler.probe_table.cache_clear()
-        handler.approvals.cache_clear()
+        handler.dependencies.cache_clear()
         sys.modules["functions.shared.adapters.aws"].client.cache_clear()
     for name in [name for name in sys.modules if is_function_module(name)]:
         del sys.modules[name]

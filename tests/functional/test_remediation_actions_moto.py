@@ -15,8 +15,8 @@ from functions.contain_threat import logic as contain
 from functions.remediate_service import logic as remediate
 from functions.shared.adapters import aws
 from functions.shared.adapters.resources import Alarms, Ec2Instances, EcsServices, IamKeys, SqsQueues
-from functions.shared.errors import ConfigurationError, NotFoundError
-from functions.shared.remediation import Plan
+from functions.shared.remediation.plan import Plan
+from functions.shared.runtime.errors import ConfigurationError, NotFoundError
 from functions.verify_remediation import logic as verify
 
 REGION, ACCOUNT = "eu-west-1", "123456789012"
@@ -340,7 +340,7 @@ def test_alarm_verification_reads_the_alarm_state(cloud, state, resolved) -> Non
 
 def test_actions_the_module_does_not_carry_out_are_invalid_input(cloud) -> None:
     # Given a containment plan sent to the service module, and the reverse / Then each refuses it
-    from functions.shared.errors import InvalidInputError
+    from functions.shared.runtime.errors import InvalidInputError
 
     with pytest.raises(InvalidInputError, match="remediate_service does not carry out ec2_isolate"):
         remediate.act(plan("ec2_isolate", {"instance_id": "i-1"}, "instance_isolated"), services(cloud))

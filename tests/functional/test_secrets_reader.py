@@ -1,4 +1,4 @@
-"""functions.shared.secrets against moto's Secrets Manager."""
+"""functions.shared.adapters.secrets against moto's Secrets Manager."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from functions.shared.errors import ConfigurationError, NotFoundError
-from functions.shared.secrets import CACHE_SECONDS, SecretReader
+from functions.shared.adapters.secrets import CACHE_SECONDS, SecretReader
+from functions.shared.runtime.errors import ConfigurationError, NotFoundError
 
 
 @pytest.fixture

@@ -198,7 +198,7 @@ def test_environments_differ_only_where_the_table_says(synthesized) -> None:
 @pytest.mark.parametrize(("env", "automation"), AUTOMATIONS, ids=[f"{env}-{a.name}" for env, a in AUTOMATIONS])
 def test_the_prologue_hands_tasks_a_context_their_contract_accepts(synthesized, env, automation) -> None:
     # Given the context the claim prologue puts under $.keel in the deployed definition
-    from functions.shared.models import KeelContext
+    from functions.shared.domain.context import KeelContext, Limits
 
     template = synthesized.template(env)
     definition = checks.definition_of(template, checks.state_machine_id(template, env, automation.name))
@@ -213,6 +213,10 @@ def test_the_prologue_hands_tasks_a_context_their_contract_accepts(synthesized, 
         manifest.oncall,
         manifest.data_classification,
     )
+    # And it holds exactly the contract's fields, as the contract dumps them: one definition, not two
+    assert set(context) == set(KeelContext.model_fields)
+    assert set(context["limits"]) == set(Limits.model_fields)
+    assert parsed.model_dump(mode="json") == context
 
 
 def test_the_heartbeat_alarm_watches_the_metric_the_function_emits(synthesized) -> None:

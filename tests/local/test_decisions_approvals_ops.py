@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
-from functions.shared.errors import ConflictError
+from functions.shared.runtime.errors import ConflictError
 from keel.local.cloud import LocalCloud
 from keel.local.faults import FaultPlan
 from keel.local.template import EnvironmentTemplate, load_environment

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from functions.shared.approvals import approval_id
+from functions.shared.domain.approvals import approval_id
 from keel.local.cloud import LocalCloud
 from keel.local.eventbridge import EventFile
 from keel.local.template import EnvironmentTemplate

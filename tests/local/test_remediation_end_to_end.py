@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from functions.shared.decisions import Decision, DecisionRecord
+from functions.shared.domain.decisions import Decision, DecisionRecord
 from keel.local.cloud import Decision as Answer
 from keel.local.cloud import LocalCloud
 from keel.local.eventbridge import load_event_file

@@ -65,7 +65,7 @@ def test_the_prologue_claims_the_event_before_the_teams_start_state() -> None:
 
 def test_the_claim_key_matches_the_event_claim_helper() -> None:
     # Given the prologue and the Python helper used outside workflows
-    from functions.shared.event_claim import claim_key
+    from functions.shared.domain.event_claim import claim_key
 
     wrapped = asl.with_prologue(TEAM_DEFINITION, "ticket_triage", CONTEXT)
     template = wrapped["States"][asl.CLAIM_STATE]["Parameters"]["Item"]["id"]["S.$"]

@@ -86,7 +86,7 @@ def test_importtime_output_is_parsed_and_grouped_by_package() -> None:
             "import time:       500 |        500 |   botocore.model",
             "import time:      2000 |       2500 | botocore",
             "import time:      3000 |       3000 |     pydantic.main",
-            "import time:      1500 |       1500 |   functions.shared.models",
+            "import time:      1500 |       1500 |   functions.shared.domain.context",
             "import time:       700 |       700 | functions.emit_heartbeat.handler",
         ]
     )

@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from functions.emit_heartbeat import logic
+from functions.shared.domain.context import KeelContext
+from tests.support.keel_context import keel_fields
 
 SCHEDULED = datetime(2026, 11, 22, 9, 0, 0, tzinfo=UTC)
 
@@ -26,7 +28,7 @@ class MetricLog:
     def __init__(self) -> None:
         self.points: list[tuple[str, str, float]] = []
 
-    def __call__(self, name: str, unit: str, value: float) -> None:
+    def add(self, name: str, value: float, unit: str) -> None:
         self.points.append((name, unit, value))
 
 
@@ -43,15 +45,11 @@ class Waiting:
 def beat(
     now: datetime, store: MemoryStore, emit: MetricLog, scheduled_at: datetime = SCHEDULED, pending: Waiting | None = None
 ) -> logic.Heartbeat:
-    return logic.beat(
-        environment="dev",
-        scheduled_at=scheduled_at,
-        now=now,
-        execution="arn:exec:1",
-        store=store,
-        pending=pending or Waiting(),
-        emit=emit,
+    task = logic.HeartbeatInput(
+        event_id="evt-1", execution="arn:exec:1", keel=KeelContext.model_validate(keel_fields()), time=scheduled_at
     )
+    deps = logic.Dependencies(store=store, pending=pending or Waiting(), metrics=emit, clock=lambda: now, environment="dev")
+    return logic.beat(task, deps)
 
 
 def test_a_heartbeat_writes_a_probe_that_expires_and_emits_both_metrics() -> None:

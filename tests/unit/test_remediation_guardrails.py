@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from functions.check_guardrails.logic import Result, check_and_record, evaluate
-from functions.shared.decisions import Decision, DecisionRecord
-from functions.shared.models import KeelContext
-from functions.shared.overrides import Override
-from functions.shared.remediation import Plan
+from functions.check_guardrails.logic import Dependencies, Result, check_and_record, evaluate
+from functions.shared.domain.context import KeelContext
+from functions.shared.domain.decisions import Decision, DecisionRecord
+from functions.shared.domain.overrides import Override
+from functions.shared.remediation.plan import Plan, PlanInput
 from tests.support.keel_context import keel_fields
 
 NOW = datetime(2026, 11, 22, 3, 20, tzinfo=UTC)
@@ -129,25 +129,38 @@ def taken(resource: str = RESOURCE, *, dry_run: bool = False, automation: str = 
     )
 
 
-def check_recorded(log: FakeDecisions, *, keel: KeelContext, event_id: str, execution: str) -> Result:
-    """check_and_record of the default plan at NOW, with no overrides."""
-    return check_and_record(
-        keel=keel,
+def task(
+    context: KeelContext | None = None, runbook_plan: Plan | None = None, *, execution: str = EXECUTION, event_id: str = "evt"
+) -> PlanInput:
+    """check_guardrails' input: the default plan in the default context unless given."""
+    return PlanInput(
         event_id=event_id,
         execution=execution,
+        keel=keel() if context is None else context,
         step="CheckGuardrails",
-        plan=plan(),
-        log=log,
-        overrides=FakeOverrides(),
-        now=NOW,
+        plan=plan() if runbook_plan is None else runbook_plan,
+    )
+
+
+def guard(log: FakeDecisions | None = None, overrides: FakeOverrides | None = None) -> Dependencies:
+    """The decision log and overrides (empty unless given), at NOW."""
+    return Dependencies(
+        log=FakeDecisions() if log is None else log,
+        overrides=FakeOverrides() if overrides is None else overrides,
+        clock=lambda: NOW,
         code_version="sha256:code",
     )
+
+
+def check_recorded(log: FakeDecisions, *, keel: KeelContext, event_id: str, execution: str) -> Result:
+    """check_and_record of the default plan at NOW, with no overrides."""
+    return check_and_record(task(keel, execution=execution, event_id=event_id), guard(log))
 
 
 def test_with_nothing_in_the_way_the_plan_proceeds_without_approval_in_dev() -> None:
     # Given a clean history in dev (approval never)
     # When the guardrails are evaluated
-    result = evaluate(execution=EXECUTION, keel=keel(), plan=plan(), log=FakeDecisions(), overrides=FakeOverrides(), now=NOW)
+    result = evaluate(task(), guard())
 
     # Then every check passes, in order, and the plan proceeds
     assert result.verdict == "proceed"
@@ -169,9 +182,7 @@ def test_with_nothing_in_the_way_the_plan_proceeds_without_approval_in_dev() -> 
 )
 def test_the_environment_policy_decides_who_approves(context, runbook, verdict) -> None:
     # Given an environment policy and a runbook's risk / When evaluated / Then approval follows the policy
-    result = evaluate(
-        execution=EXECUTION, keel=keel(**context), plan=plan(**runbook), log=FakeDecisions(), overrides=FakeOverrides(), now=NOW
-    )
+    result = evaluate(task(keel(**context), plan(**runbook)), guard())
     assert result.verdict == verdict
 
 
@@ -181,7 +192,7 @@ def test_an_earlier_action_on_the_resource_refuses_within_the_cooldown() -> None
     log.add(taken(), NOW - timedelta(minutes=10))
 
     # When evaluated
-    result = evaluate(execution=EXECUTION, keel=keel(), plan=plan(), log=log, overrides=FakeOverrides(), now=NOW)
+    result = evaluate(task(), guard(log))
 
     # Then the cooldown refuses, naming the earlier execution, and later checks do not run
     assert (result.verdict, result.refused_by) == ("refused", "cooldown")
@@ -199,9 +210,7 @@ def test_after_the_cooldown_or_on_another_resource_or_in_a_dry_run_the_action_ma
     log.add(taken(dry_run=True), NOW - timedelta(minutes=1))
 
     # When evaluated / Then none of them holds the restart back
-    assert (
-        evaluate(execution=EXECUTION, keel=keel(), plan=plan(), log=log, overrides=FakeOverrides(), now=NOW).verdict == "proceed"
-    )
+    assert evaluate(task(), guard(log)).verdict == "proceed"
 
 
 def test_over_the_blast_radius_the_automation_stops_and_pages() -> None:
@@ -211,7 +220,7 @@ def test_over_the_blast_radius_the_automation_stops_and_pages() -> None:
         log.add(taken(f"arn:aws:ecs:eu-west-1:111111111111:service/x/{name}"), NOW - timedelta(minutes=minutes))
 
     # When evaluated
-    result = evaluate(execution=EXECUTION, keel=keel(), plan=plan(), log=log, overrides=FakeOverrides(), now=NOW)
+    result = evaluate(task(), guard(log))
 
     # Then it refuses, asks for a page, and says who is paged
     assert (result.verdict, result.refused_by) == ("refused", "blast_radius")
@@ -229,9 +238,7 @@ def test_another_automation_actions_do_not_count_towards_this_blast_radius() -> 
         log.add(taken(f"arn:x:{name}", automation="security_finding_response"), NOW)
 
     # When alarm_remediation evaluates / Then its own window is empty
-    assert (
-        evaluate(execution=EXECUTION, keel=keel(), plan=plan(), log=log, overrides=FakeOverrides(), now=NOW).verdict == "proceed"
-    )
+    assert evaluate(task(), guard(log)).verdict == "proceed"
 
 
 @pytest.mark.parametrize("runbook", [None, "ecs-5xx-restart"], ids=["automation", "runbook"])
@@ -241,7 +248,7 @@ def test_a_manual_override_refuses_first(runbook) -> None:
     overrides.disable("alarm_remediation", runbook)
 
     # When evaluated
-    result = evaluate(execution=EXECUTION, keel=keel(), plan=plan(), log=FakeDecisions(), overrides=overrides, now=NOW)
+    result = evaluate(task(), guard(overrides=overrides))
 
     # Then the override refuses before anything else, with who and why
     assert (result.verdict, result.refused_by, len(result.checks)) == ("refused", "override", 1)
@@ -253,10 +260,7 @@ def test_another_runbook_disabled_does_not_stop_this_one() -> None:
     # Given only the scale-out runbook disabled / When the restart runbook is evaluated / Then it proceeds
     overrides = FakeOverrides()
     overrides.disable("alarm_remediation", "ecs-cpu-scale-out")
-    assert (
-        evaluate(execution=EXECUTION, keel=keel(), plan=plan(), log=FakeDecisions(), overrides=overrides, now=NOW).verdict
-        == "proceed"
-    )
+    assert evaluate(task(), guard(overrides=overrides)).verdict == "proceed"
 
 
 def test_a_dry_run_plans_and_records_but_acts_on_nothing() -> None:
@@ -307,8 +311,8 @@ def test_a_passed_plan_is_recorded_as_planned_and_holds_the_cooldown_for_others_
     first = check_recorded(log, keel=keel(), event_id="evt-1", execution=EXECUTION)
 
     # When the same execution checks again (a retry), and another execution checks the same resource
-    again = evaluate(execution=EXECUTION, keel=keel(), plan=plan(), log=log, overrides=FakeOverrides(), now=NOW)
-    other = evaluate(execution=EXECUTION + "-other", keel=keel(), plan=plan(), log=log, overrides=FakeOverrides(), now=NOW)
+    again = evaluate(task(), guard(log))
+    other = evaluate(task(execution=EXECUTION + "-other"), guard(log))
 
     # Then the plan is on the record, the retry still proceeds, and the other execution is held back
     assert first.verdict == "proceed"

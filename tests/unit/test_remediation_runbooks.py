@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 
 from functions.match_runbook.catalog import CATALOG, load_catalog, parse_catalog, severity_risk
-from functions.match_runbook.logic import SourceEvent, plan_for
-from functions.shared.errors import ConfigurationError, InvalidInputError
+from functions.match_runbook.logic import Dependencies, Matched, MatchInput, SourceEvent, TagReader, plan_for
+from functions.shared.runtime.errors import ConfigurationError, InvalidInputError
+from tests.support.keel_context import keel_fields
 
 ROOT = Path(__file__).resolve().parents[2]
 ALARMS = ROOT / "events" / "alarm_remediation"
@@ -29,6 +30,14 @@ def tags_of(known: dict[str, dict[str, str]]) -> Any:
 
 def no_tags(_arn: str) -> None:
     return None
+
+
+def match(source: SourceEvent, read_tags: TagReader) -> Matched:
+    """match_runbook's logic on one event, against the shipped catalog."""
+    task = MatchInput(
+        event_id=source.id, execution="arn:exec", keel=keel_fields(automation="alarm_remediation"), step="Match", event=source
+    )
+    return plan_for(task, Dependencies(catalog=load_catalog(CATALOG), read_tags=read_tags))
 
 
 def test_the_shipped_catalog_is_valid_and_versioned() -> None:
@@ -116,7 +125,7 @@ def test_the_shipped_catalog_is_valid_and_versioned() -> None:
 def test_each_sample_signal_gets_its_runbook_target_and_risk(sample, expected) -> None:
     # Given a sample event and the tags its alarm carries
     # When it is matched against the shipped catalog
-    matched = plan_for(event(sample), load_catalog(CATALOG), tags_of({"orders-api-5xx": ORDERS_ALARM_TAGS}))
+    matched = match(event(sample), tags_of({"orders-api-5xx": ORDERS_ALARM_TAGS}))
 
     # Then the plan names the runbook, the action, the resource and the risk
     assert matched.matched
@@ -128,9 +137,7 @@ def test_each_sample_signal_gets_its_runbook_target_and_risk(sample, expected) -
 
 def test_an_alarm_runbook_verifies_the_alarm_that_fired() -> None:
     # Given the 5xx alarm with its tags / When it is matched
-    matched = plan_for(
-        event(ALARMS / "api-5xx-restart.json"), load_catalog(CATALOG), tags_of({"orders-api-5xx": ORDERS_ALARM_TAGS})
-    )
+    matched = match(event(ALARMS / "api-5xx-restart.json"), tags_of({"orders-api-5xx": ORDERS_ALARM_TAGS}))
 
     # Then verification waits, then checks that very alarm
     assert matched.plan is not None
@@ -144,7 +151,7 @@ def test_an_alarm_runbook_verifies_the_alarm_that_fired() -> None:
 def test_an_alarm_that_did_not_opt_in_does_not_match_a_tag_runbook() -> None:
     # Given the 5xx alarm whose tags are not readable (it is not tagged keel:remediation=enabled)
     # When it is matched
-    matched = plan_for(event(ALARMS / "api-5xx-restart.json"), load_catalog(CATALOG), no_tags)
+    matched = match(event(ALARMS / "api-5xx-restart.json"), no_tags)
 
     # Then no runbook applies and the reason says which catalog was asked
     assert not matched.matched
@@ -155,7 +162,7 @@ def test_an_alarm_that_did_not_opt_in_does_not_match_a_tag_runbook() -> None:
 @pytest.mark.parametrize("sample", [ALARMS / "billing-no-runbook.json", FINDINGS / "portscan-no-runbook.json"])
 def test_signals_without_a_runbook_end_as_no_runbook(sample) -> None:
     # Given a billing alarm or a low-severity port scan / When matched
-    matched = plan_for(event(sample), load_catalog(CATALOG), no_tags)
+    matched = match(event(sample), no_tags)
 
     # Then nothing is planned, and the trigger is told in words
     assert not matched.matched
@@ -170,7 +177,7 @@ def test_a_finding_below_the_runbook_severity_is_not_acted_on() -> None:
     raw["detail"]["severity"] = 3.5
 
     # When matched / Then the isolation runbook (from severity 4) does not apply
-    assert not plan_for(SourceEvent.model_validate(raw), load_catalog(CATALOG), no_tags).matched
+    assert not match(SourceEvent.model_validate(raw), no_tags).matched
 
 
 @pytest.mark.parametrize(
@@ -188,14 +195,14 @@ def test_a_runbook_target_the_signal_does_not_carry_is_invalid_input() -> None:
 
     # When matched / Then the error names the runbook and the missing reference
     with pytest.raises(InvalidInputError, match="runbook ecs-cpu-scale-out: target service needs dimension:ServiceName"):
-        plan_for(SourceEvent.model_validate(raw), load_catalog(CATALOG), no_tags)
+        match(SourceEvent.model_validate(raw), no_tags)
 
 
 def test_events_from_other_sources_are_invalid_input() -> None:
     # Given an S3 event / When matched / Then it is refused as input no runbook could cover
     raw = json.loads((ALARMS / "api-5xx-restart.json").read_text()) | {"source": "aws.s3"}
     with pytest.raises(InvalidInputError, match=r"no runbooks for events from aws\.s3"):
-        plan_for(SourceEvent.model_validate(raw), load_catalog(CATALOG), no_tags)
+        match(SourceEvent.model_validate(raw), no_tags)
 
 
 def catalog_with(runbook: dict[str, Any]) -> str:

@@ -1,4 +1,4 @@
-"""functions/shared/contract.py: the light model layer Lambda code uses instead of pydantic.
+"""functions/shared/runtime/contract.py: the light model layer Lambda code uses instead of pydantic.
 
 The same model is declared twice, once with the contract module and once with pydantic, and both
 must accept the same inputs into the same values and refuse the same inputs at the same places
@@ -13,8 +13,8 @@ from typing import Any, Literal
 import pydantic
 import pytest
 
-from functions.shared import contract
-from functions.shared.contract import ConfigDict, Field, Model, ValidationError, model_validator
+from functions.shared.runtime import contract
+from functions.shared.runtime.contract import ConfigDict, Field, Model, ValidationError, model_validator
 
 
 class Limits(Model):

@@ -7,11 +7,11 @@ from datetime import datetime
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
 
-from functions.shared import errors
 from functions.shared.adapters.aws import aws_errors, error_for
-from functions.shared.contract import Model
-from functions.shared.event_claim import claim_key
-from functions.shared.settings import FunctionSettings, load_settings
+from functions.shared.domain.event_claim import claim_key
+from functions.shared.runtime import errors
+from functions.shared.runtime.contract import Model
+from functions.shared.runtime.settings import FunctionSettings, load_settings
 
 
 class ProbeSettings(FunctionSettings):
@@ -148,7 +148,7 @@ class Sample(Model):
 
 def test_parse_names_every_bad_field_and_the_model() -> None:
     # Given input missing one field and with a wrong nested type
-    from functions.shared.handler import parse
+    from functions.shared.runtime.handler import parse
 
     # When it is parsed / Then InvalidInputError names the model and each field's dotted path
     with pytest.raises(errors.InvalidInputError) as caught:
@@ -160,7 +160,7 @@ def test_parse_names_every_bad_field_and_the_model() -> None:
 
 
 def test_parse_of_something_that_is_not_an_object_names_the_input() -> None:
-    from functions.shared.handler import parse
+    from functions.shared.runtime.handler import parse
 
     # Given a list where an object is expected / When parsed / Then the whole input is named
     with pytest.raises(errors.InvalidInputError, match=r"^Sample: \(input\): "):
@@ -168,7 +168,7 @@ def test_parse_of_something_that_is_not_an_object_names_the_input() -> None:
 
 
 def test_parse_returns_the_model() -> None:
-    from functions.shared.handler import parse
+    from functions.shared.runtime.handler import parse
 
     # Given valid input / When parsed / Then the typed model comes back
     parsed = parse(Sample, {"when": "2026-11-22T09:00:00Z", "nested": {"count": 3}})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from functions.shared.models import KeelContext
+from functions.shared.domain.context import KeelContext
 from infra.event_pattern import to_event_pattern
 from infra.nag import acknowledge
 from tests.support.keel_context import keel_fields

@@ -9,7 +9,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from functions.shared.errors import ThrottledError
+from functions.shared.runtime.errors import ThrottledError
 from functions.triage_ticket.advisors import ABSTAINED, BedrockAdvisor, build_advisor, load_prompt
 from functions.triage_ticket.contract import TicketCreated
 from functions.triage_ticket.policy import BedrockAdvisorConfig, load_policy

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from functions.shared.contract import ValidationError
+from functions.shared.runtime.contract import ValidationError
 from functions.triage_ticket.contract import TicketCreated, TicketCreatedEvent
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from functions.shared.contract import ValidationError
-from functions.shared.decisions import Advice
+from functions.shared.domain.decisions import Advice
+from functions.shared.runtime.contract import ValidationError
 from functions.triage_ticket.contract import TicketCreated
 from functions.triage_ticket.policy import POLICY_FILE, Policy, load_policy
 

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from functions.route_ticket.logic import Review, Ticket, TriageOutcome, plan, route
-from functions.shared.decisions import Advice, Decision, DecisionRecord
-from functions.shared.errors import InvalidInputError
-from functions.shared.models import KeelContext
+from functions.route_ticket.logic import Dependencies, Review, RouteInput, Ticket, TriageOutcome, plan, route
+from functions.shared.domain.context import KeelContext
+from functions.shared.domain.decisions import Advice, Decision, DecisionRecord
+from functions.shared.runtime.errors import InvalidInputError
 from tests.support.keel_context import keel_fields
 
 NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
@@ -83,21 +83,24 @@ class Metrics:
 
 
 def run(outcome: TriageOutcome, review: Review | None, queues: Queues, markers: Markers, **extra: Any) -> dict[str, Any]:
-    return route(
-        keel=extra.get("keel", KEEL),
+    task = RouteInput(
         event_id="evt-1",
         execution="arn:exec",
+        keel=extra.get("keel", KEEL),
         step="Route",
         ticket=TICKET,
         triage=outcome,
         review=review,
-        code_version="sha256:code",
-        now=NOW,
+    )
+    deps = Dependencies(
         queues=queues,
         markers=markers,
         log=extra.get("log", Log()),
         metrics=extra.get("metrics", Metrics()),
+        clock=lambda: NOW,
+        code_version="sha256:code",
     )
+    return route(task, deps)
 
 
 def test_a_confident_ticket_goes_to_its_category_queue_on_the_advisors_word() -> None:

@@ -1,1 +1,4 @@
-"""Every AWS call goes through an adapter here; logic never sees botocore's ClientError."""
+"""Every AWS call goes through an adapter here; logic never sees botocore's ClientError.
+
+Clients are passed in or made once per process on first use, never at import time.
+"""

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from functools import cache
 from typing import Any
 
-from functions.shared.errors import (
+from functions.shared.runtime.errors import (
     AccessDeniedError,
     ConflictError,
     DependencyError,

@@ -9,7 +9,7 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 from functions.shared.adapters.aws import aws_errors, client
-from functions.shared.errors import ConflictError
+from functions.shared.runtime.errors import ConflictError
 
 _serialize = TypeSerializer().serialize
 _deserialize = TypeDeserializer().deserialize

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from functions.shared.adapters.aws import aws_errors, client
-from functions.shared.errors import ConfigurationError
-from functions.shared.settings import json_map
+from functions.shared.runtime.errors import ConfigurationError
+from functions.shared.runtime.settings import json_map
 
 SUBJECT_LIMIT = 100
 

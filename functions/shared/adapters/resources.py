@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from functions.shared.adapters.aws import aws_errors, client
-from functions.shared.errors import ConfigurationError, NotFoundError
+from functions.shared.runtime.errors import ConfigurationError, NotFoundError
 
 
 def _client(given: Any | None, service: str) -> Any:

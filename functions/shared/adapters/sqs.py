@@ -10,7 +10,7 @@ import json
 from typing import Any
 
 from functions.shared.adapters.aws import aws_errors, client
-from functions.shared.errors import ConfigurationError
+from functions.shared.runtime.errors import ConfigurationError
 
 
 def queue_urls(raw: str, automation: str) -> dict[str, str]:

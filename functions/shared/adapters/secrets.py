@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from functions.shared.adapters.aws import aws_errors, client
-from functions.shared.errors import ConfigurationError
-from functions.shared.settings import json_map
+from functions.shared.runtime.errors import ConfigurationError
+from functions.shared.runtime.settings import json_map
 
 CACHE_SECONDS = 300.0
 

@@ -276,7 +276,7 @@ class Model:
     @classmethod
     def model_json_schema(cls, by_alias: bool = True) -> dict[str, Any]:
         # Imported here: publishing a schema is a build step (scripts/), never part of a cold start.
-        from functions.shared.contract_schema import json_schema
+        from functions.shared.runtime.contract_schema import json_schema
 
         return json_schema(cls, by_alias)
 

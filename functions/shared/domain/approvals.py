@@ -14,8 +14,8 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from functions.shared.adapters.dynamodb import Table
-from functions.shared.contract import ConfigDict, Field, Model
-from functions.shared.errors import ConflictError, InvalidInputError, NotFoundError
+from functions.shared.runtime.contract import ConfigDict, Field, Model
+from functions.shared.runtime.errors import ConflictError, InvalidInputError, NotFoundError
 
 Status = Literal["pending", "approved", "rejected", "expired"]
 PURGE_AFTER = timedelta(days=90)

@@ -19,12 +19,12 @@ import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from functions.shared.adapters.dynamodb import Table, TransactionConflict
-from functions.shared.contract import ConfigDict, Field, Model
-from functions.shared.errors import ConflictError
-from functions.shared.models import KeelContext
+from functions.shared.domain.context import TaskInput
+from functions.shared.runtime.contract import ConfigDict, Field, Model
+from functions.shared.runtime.errors import ConflictError
 
 GENESIS = "0" * 64
 # Chain records read per page when walking back through a time window.
@@ -93,17 +93,18 @@ class Decision(Model):
     details: dict[str, Any] = Field(default_factory=dict)
 
 
-def decision_in(keel: KeelContext, *, event_id: str, execution_arn: str, dry_run: bool | None = None, **fields: Any) -> Decision:
-    """A Decision of the running workflow: automation, version, environment, dry-run (unless
-    given) and the definition hash come from its context, the rest from `fields`."""
+def decision_in(task: TaskInput, **fields: Any) -> Decision:
+    """A Decision of the running workflow: automation, version, environment, dry run and definition
+    hash from the task's context, the event and execution from the task, the rest from `fields`."""
+    keel = task.keel
     return Decision(
         automation=keel.automation,
         automation_version=keel.version,
         environment=keel.environment,
-        dry_run=keel.dry_run if dry_run is None else dry_run,
+        dry_run=keel.dry_run,
         definition_hash=keel.definition_hash,
-        event_id=event_id,
-        execution_arn=execution_arn,
+        event_id=task.event_id,
+        execution_arn=task.execution,
         **fields,
     )
 
@@ -116,6 +117,12 @@ class DecisionRecord(Model):
     prev_hash: str
     hash: str
     decision: Decision
+
+
+class Recorder(Protocol):
+    """What logic needs of the decision log: append a decision (DecisionLog in production, a fake in tests)."""
+
+    def record(self, decision: Decision) -> DecisionRecord: ...
 
 
 @dataclass(frozen=True)

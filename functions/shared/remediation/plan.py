@@ -1,4 +1,4 @@
-"""Contracts shared by the remediation modules: the plan a runbook makes, and how actions record.
+"""The plan a runbook makes, the task inputs that carry it, and what an action reports.
 
 match_runbook turns an alarm or a finding into a Plan; check_guardrails decides whether it may run;
 remediate_service / contain_threat carry it out; verify_remediation checks that it worked. The plan
@@ -7,11 +7,10 @@ travels through the workflow's state as JSON, so every task sees exactly what wa
 
 from __future__ import annotations
 
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
-from functions.shared.contract import Field
-from functions.shared.decisions import Decision, DecisionRecord, Outcome, decision_in, digest
-from functions.shared.models import Contract, KeelContext, TaskInput
+from functions.shared.domain.context import Contract, TaskInput
+from functions.shared.runtime.contract import Field
 
 Risk = Literal["low", "medium", "high", "critical"]
 ActionName = Literal[
@@ -66,44 +65,6 @@ class PlanInput(TaskInput):
     plan: Plan
 
 
-def plan_decision(
-    *,
-    keel: KeelContext,
-    event_id: str,
-    execution: str,
-    step: str,
-    plan: Plan,
-    action: str,
-    outcome: Outcome,
-    reason: str,
-    code_version: str,
-    details: dict[str, Any] | None = None,
-    dry_run: bool | None = None,
-) -> Decision:
-    """A decision about a plan, with the runbook as its rule and the plan as its evidence."""
-    return decision_in(
-        keel,
-        event_id=event_id,
-        execution_arn=execution,
-        dry_run=dry_run,
-        step=step,
-        action=action,
-        outcome=outcome,
-        reason=reason,
-        rule=plan.rule,
-        resource=plan.resource,
-        trigger=plan.trigger,
-        input_digest=digest(plan.model_dump(mode="json")),
-        code_version=code_version,
-        versions={"runbooks": plan.catalog_version},
-        details=details or {},
-    )
-
-
-def record_summary(record: DecisionRecord) -> dict[str, Any]:
-    return {"seq": record.seq, "hash": record.hash, "outcome": record.decision.outcome}
-
-
 class ActionResult(Contract):
     """What an action did: recorded in the decision and handed to verification."""
 
@@ -112,34 +73,6 @@ class ActionResult(Contract):
     details: dict[str, Any] = Field(default_factory=dict)
     # How to reverse it, when it can be: a description and the command an operator runs.
     undo: dict[str, Any] | None = None
-
-
-class Recorder(Protocol):
-    def record(self, decision: Decision) -> DecisionRecord: ...
-
-
-def record_action(
-    *,
-    task: PlanInput,
-    result: ActionResult,
-    approved_by: str | None,
-    approval_id: str | None,
-    code_version: str,
-    log: Recorder,
-) -> DecisionRecord:
-    decision = plan_decision(
-        keel=task.keel,
-        event_id=task.event_id,
-        execution=task.execution,
-        step=task.step,
-        plan=task.plan,
-        action=task.plan.action,
-        outcome="taken" if result.changed else "skipped",
-        reason=result.summary,
-        code_version=code_version,
-        details={**result.details, "target": task.plan.target, **({"undo": result.undo} if result.undo else {})},
-    )
-    return log.record(decision.model_copy(update={"approved_by": approved_by, "approval_id": approval_id}))
 
 
 class ActInput(PlanInput):

@@ -1,8 +1,13 @@
-"""Contracts shared by every task: the platform context the prologue hands each workflow."""
+"""`$.keel`, the context every task receives, and the fields every task input starts with.
+
+This model is the context's one definition: infra/constructs/automation.py builds the state machine
+prologue's ResultSelector by dumping a KeelContext, so a field added here is one that synth must fill
+(and mypy checks the call), and tasks parse exactly what the prologue writes.
+"""
 
 from __future__ import annotations
 
-from functions.shared.contract import ConfigDict, Field, Model
+from functions.shared.runtime.contract import ConfigDict, Field, Model
 
 RISKS = ("low", "medium", "high", "critical")
 

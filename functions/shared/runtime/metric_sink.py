@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from functions.shared.observability import metrics
+from functions.shared.runtime.observability import metrics
 
 
 class PowertoolsMetrics:

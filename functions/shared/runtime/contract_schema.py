@@ -1,6 +1,6 @@
 """JSON schema (draft 2020-12) of a contract model, for publishing event contracts (scripts/).
 
-Kept apart from functions/shared/contract.py so Lambda code never compiles it.
+Kept apart from functions/shared/runtime/contract.py so Lambda code never compiles it.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import typing
 from datetime import datetime
 from typing import Any, Literal
 
-from functions.shared.contract import Model, dump_value
+from functions.shared.runtime.contract import Model, dump_value
 
 _SCALAR_SCHEMAS: dict[Any, dict[str, Any]] = {
     str: {"type": "string"},

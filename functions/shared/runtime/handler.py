@@ -16,10 +16,10 @@ from typing import Any, TypeVar
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from functions.shared.contract import Model, ValidationError
-from functions.shared.errors import InvalidInputError
-from functions.shared.models import TaskInput
-from functions.shared.observability import logger, metrics
+from functions.shared.domain.context import TaskInput
+from functions.shared.runtime.contract import Model, ValidationError
+from functions.shared.runtime.errors import InvalidInputError
+from functions.shared.runtime.observability import logger, metrics
 
 M = TypeVar("M", bound=Model)
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]

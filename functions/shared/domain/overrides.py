@@ -12,8 +12,8 @@ from datetime import datetime
 from typing import Any
 
 from functions.shared.adapters.dynamodb import Table
-from functions.shared.contract import ConfigDict, Model
-from functions.shared.errors import InvalidInputError
+from functions.shared.runtime.contract import ConfigDict, Model
+from functions.shared.runtime.errors import InvalidInputError
 
 AUTOMATION_WIDE = "automation"
 

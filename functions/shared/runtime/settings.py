@@ -11,8 +11,8 @@ from collections.abc import Callable, Mapping
 from functools import cache, partial
 from typing import TypeVar
 
-from functions.shared.contract import ConfigDict, Model, ValidationError
-from functions.shared.errors import ConfigurationError
+from functions.shared.runtime.contract import ConfigDict, Model, ValidationError
+from functions.shared.runtime.errors import ConfigurationError
 
 
 class FunctionSettings(Model):
