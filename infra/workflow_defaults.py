@@ -35,8 +35,9 @@ SNS_PUBLISH = "arn:aws:states:::sns:publish"
 
 RECORD_FAILURE = "KeelRecordFailure"
 NOTIFY_FAILURE = "KeelNotifyFailure"
+NOTIFY_UNRECORDED = "KeelNotifyUnrecordedFailure"
 FAILED = "KeelFailed"
-FAILURE_STATES = (RECORD_FAILURE, NOTIFY_FAILURE, FAILED)
+FAILURE_STATES = (RECORD_FAILURE, NOTIFY_FAILURE, NOTIFY_UNRECORDED, FAILED)
 # The decision writer: Keel's failure path records every failure through it.
 DECISION_WRITER = "record_decision"
 
@@ -50,7 +51,7 @@ TASK_TOKEN = {"task_token.$": "$$.Task.Token"}
 
 # Lambda's transient service errors, as Step Functions' best practice lists them
 # (https://docs.aws.amazon.com/step-functions/latest/dg/bp-lambda-serviceexception.html), its
-# throttle, and the project's own TransientError/ThrottledError (functions/shared/errors.py).
+# throttle, and the project's own TransientError/ThrottledError (functions/shared/runtime/errors.py).
 LAMBDA_TRANSIENT = (
     "TransientError",
     "ThrottledError",
@@ -130,53 +131,56 @@ def invoked_module(state: Mapping[str, Any], modules: Mapping[str, Effects]) -> 
 
 def failure_path(modules: Mapping[str, Effects], notify: Route) -> dict[str, dict[str, Any]]:
     """Record the failure, tell the route, fail with the original error; each step survives the one before failing."""
+    if DECISION_WRITER not in modules:
+        raise ValueError(f"Keel's failure path records with {DECISION_WRITER}: it must be one of the modules")
     record: dict[str, Any] = {
         "Type": "Task",
         "Comment": "Keel failure path: record why the workflow failed.",
         "Resource": LAMBDA_INVOKE,
         "Parameters": {
             "FunctionName": f"${{{DECISION_WRITER}}}",
-            "Payload": {
-                "action": "workflow",
-                "outcome": "failed",
-                "reason.$": "States.Format('{}: {}', $.error.Error, $.error.Cause)",
-                "evidence.$": "$.error",
-            },
+            "Payload": {"action": "workflow", "outcome": "failed", "failure.$": "$.error", "evidence.$": "$.error"},
         },
-        "ResultSelector": {"seq.$": "$.Payload.seq"},
+        "ResultSelector": {"seq.$": "$.Payload.seq", "reason.$": "$.Payload.reason"},
         "ResultPath": "$.recorded",
-        "Catch": [{"ErrorEquals": [CATCH_ALL], "ResultPath": "$.record_error", "Next": NOTIFY_FAILURE}],
+        "Catch": [{"ErrorEquals": [CATCH_ALL], "ResultPath": "$.record_error", "Next": NOTIFY_UNRECORDED}],
         "Next": NOTIFY_FAILURE,
     }
-    if DECISION_WRITER not in modules:
-        raise ValueError(f"Keel's failure path records with {DECISION_WRITER}: it must be one of the modules")
     _complete(record, WorkflowPlan(modules=modules, failure_state=None, notify=notify), None)
-    message = (
-        "States.Format('{} {} ({}) failed: {}\\nCause: {}\\nEvent: {}\\n"
-        "Explain: keel ops explain {} --env {} --region {}', $.keel.automation, $.keel.version, "
-        "$.keel.environment, $.error.Error, $.error.Cause, $.id, $$.Execution.Id, $.keel.environment, $.keel.region)"
-    )
-    notify_state: dict[str, Any] = {
-        "Type": "Task",
-        "Comment": f"Keel failure path: tell the automation's {notify} route.",
-        "Resource": SNS_PUBLISH,
-        "Parameters": {
-            "TopicArn": f"${{{TOPICS[notify]}}}",
-            "Subject.$": "States.Format('Keel: {} failed ({})', $.keel.automation, $.keel.environment)",
-            "Message.$": message,
-        },
-        "ResultPath": None,
-        "Retry": [_retry(SNS_TRANSIENT)],
-        "Catch": [{"ErrorEquals": [CATCH_ALL], "ResultPath": "$.notify_error", "Next": FAILED}],
-        "Next": FAILED,
+    # The recorded reason is the error's message (record_decision reads a Lambda error's JSON cause);
+    # unrecorded, the page carries the raw cause and says the record is missing.
+    told = {
+        NOTIFY_FAILURE: ("failed: {}", "$.recorded.reason"),
+        NOTIFY_UNRECORDED: ("failed, and the failure could not be recorded: {}: {}", "$.error.Error, $.error.Cause"),
     }
-    failed = {
+    path: dict[str, dict[str, Any]] = {RECORD_FAILURE: record}
+    for name, (what, values) in told.items():
+        message = (
+            f"States.Format('{{}} {{}} ({{}}) {what}\\nEvent: {{}}\\nExplain: keel ops explain {{}} --env {{}} --region {{}}', "
+            f"$.keel.automation, $.keel.version, $.keel.environment, {values}, $.id, $$.Execution.Id, $.keel.environment, "
+            "$.keel.region)"
+        )
+        path[name] = {
+            "Type": "Task",
+            "Comment": f"Keel failure path: tell the automation's {notify} route.",
+            "Resource": SNS_PUBLISH,
+            "Parameters": {
+                "TopicArn": f"${{{TOPICS[notify]}}}",
+                "Subject.$": "States.Format('Keel: {} failed ({})', $.keel.automation, $.keel.environment)",
+                "Message.$": message,
+            },
+            "ResultPath": None,
+            "Retry": [_retry(SNS_TRANSIENT)],
+            "Catch": [{"ErrorEquals": [CATCH_ALL], "ResultPath": "$.notify_error", "Next": FAILED}],
+            "Next": FAILED,
+        }
+    path[FAILED] = {
         "Type": "Fail",
         "Comment": "Keel failure path: the original error.",
         "ErrorPath": "$.error.Error",
         "CausePath": "$.error.Cause",
     }
-    return {RECORD_FAILURE: record, NOTIFY_FAILURE: notify_state, FAILED: failed}
+    return path
 
 
 def reachable(states: Mapping[str, Any], start: str) -> set[str]:

@@ -22,4 +22,4 @@ def dependencies() -> logic.Dependencies:
 @task_handler(logic.RecordInput)
 def lambda_handler(task: logic.RecordInput, _context: Any) -> dict[str, Any]:
     record = logic.record_decision(task, dependencies())
-    return {"seq": record.seq, "hash": record.hash, "outcome": record.decision.outcome}
+    return {"seq": record.seq, "hash": record.hash, "outcome": record.decision.outcome, "reason": record.decision.reason}

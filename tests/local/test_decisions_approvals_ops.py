@@ -169,7 +169,7 @@ def test_an_answer_the_workflow_no_longer_waits_for_is_on_record_as_undelivered(
     # answer reached no workflow
     failure, *answers = ops.decisions.for_execution(execution)
     assert (failure.decision.step, failure.decision.outcome) == ("KeelRecordFailure", "failed")
-    assert failure.decision.reason.startswith("Operator: ")
+    assert failure.decision.reason.startswith("Operator")
     assert [(record.decision.step, record.decision.outcome) for record in answers] == [
         ("AskApproval:answer", "approved"),
         ("AskApproval:delivery", "expired"),

@@ -101,15 +101,20 @@ def test_keels_failure_path_records_tells_the_route_and_fails_with_the_original_
     completed = defaults.with_defaults(workflow(Act=invoke("act", End=True)), plan(notify="escalation"))
     states = completed["States"]
 
-    record, notify, failed = (states[name] for name in defaults.FAILURE_STATES)
+    record, notify, unrecorded, failed = (states[name] for name in defaults.FAILURE_STATES)
     assert record["Parameters"]["FunctionName"] == "${record_decision}"
     assert record["Parameters"]["Payload"]["outcome"] == "failed"
     assert record["Parameters"]["Payload"]["step.$"] == "$$.State.Name"
-    # A failure to record still tells the route; a failure to tell still fails the execution
-    assert record["Catch"][0]["Next"] == defaults.NOTIFY_FAILURE
-    assert notify["Parameters"]["TopicArn"] == "${KeelEscalationTopic}"
-    assert "keel ops explain {} --env {} --region {}" in notify["Parameters"]["Message.$"]
-    assert notify["Catch"][0]["Next"] == defaults.FAILED
+    assert record["Parameters"]["Payload"]["failure.$"] == "$.error"
+    # The page carries the recorded reason; a failure to record still tells the route, saying so
+    assert (record["Next"], record["Catch"][0]["Next"]) == (defaults.NOTIFY_FAILURE, defaults.NOTIFY_UNRECORDED)
+    assert "$.recorded.reason" in notify["Parameters"]["Message.$"]
+    assert "could not be recorded" in unrecorded["Parameters"]["Message.$"]
+    for page in (notify, unrecorded):
+        assert page["Parameters"]["TopicArn"] == "${KeelEscalationTopic}"
+        assert "keel ops explain {} --env {} --region {}" in page["Parameters"]["Message.$"]
+        # A failure to tell still fails the execution
+        assert page["Catch"][0]["Next"] == defaults.FAILED
     assert (failed["ErrorPath"], failed["CausePath"]) == ("$.error.Error", "$.error.Cause")
 
 
