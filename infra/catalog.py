@@ -14,6 +14,7 @@ import yaml
 from pydantic import ValidationError
 
 from infra import asl, names
+from infra.asl_validation import validate_definition
 from infra.config import Environment, EnvironmentTable
 from infra.errors import KeelConfigError, from_validation_error
 from infra.function_spec import FunctionSpec, load_function_specs
@@ -70,6 +71,7 @@ def _load_automation(path: Path, root: Path, functions: dict[str, FunctionSpec],
     if not asl_path.is_file():
         raise KeelConfigError(path, "workflow.definition", f"statemachines/{manifest.workflow.definition} does not exist")
     definition = asl.load_asl(asl_path)
+    validate_definition(asl_path, definition)
     _check_definition(path, manifest, definition)
     return Automation(manifest=manifest, path=path, definition=definition)
 
