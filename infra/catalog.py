@@ -6,6 +6,7 @@ automation needs is resolved here, once, so constructs never re-read files or re
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -157,11 +158,14 @@ def _check_definition(path: Path, manifest: Manifest, definition: dict[str, Any]
             )
     provided = set(manifest.functions) | asl.PLATFORM_SUBSTITUTIONS
     for name in sorted(asl.substitutions_used(definition) - provided):
+        close = difflib.get_close_matches(name, sorted(provided), n=1)
+        hint = f"did you mean ${{{close[0]}}}? " if close else ""
         raise KeelConfigError(
             path,
             "functions",
-            f"{asl_name} references ${{{name}}} but no function of this automation provides it "
-            f"(functions: {', '.join(manifest.functions) or 'none'})",
+            f"{asl_name} references ${{{name}}}, which neither the platform nor a function of this automation provides; "
+            f"{hint}(platform: {', '.join(sorted(asl.PLATFORM_SUBSTITUTIONS))}; "
+            f"functions: {', '.join(manifest.functions) or 'none'})",
         )
     for reserved in (asl.CLAIM_STATE, asl.DUPLICATE_STATE):
         if reserved in definition["States"]:
