@@ -6,6 +6,7 @@ automation needs is resolved here, once, so constructs never re-read files or re
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ import yaml
 from pydantic import ValidationError
 
 from infra import asl, names, workflow_defaults
+from infra.asl_validation import validate_definition
 from infra.config import Environment, EnvironmentTable
 from infra.errors import KeelConfigError, from_validation_error
 from infra.function_spec import FunctionSpec, load_function_specs
@@ -70,6 +72,7 @@ def _load_automation(path: Path, root: Path, functions: dict[str, FunctionSpec],
     if not asl_path.is_file():
         raise KeelConfigError(path, "workflow.definition", f"statemachines/{manifest.workflow.definition} does not exist")
     written = asl.load_asl(asl_path)
+    validate_definition(asl_path, written)
     _check_substitutions(path, manifest, written)
     manifest = _with_decision_writer(manifest)
     definition = workflow_defaults.bind(written, manifest.workflow.substitutions)
@@ -187,11 +190,14 @@ def _check_definition(path: Path, manifest: Manifest, definition: dict[str, Any]
             )
     provided = set(manifest.functions) | asl.PLATFORM_SUBSTITUTIONS
     for name in sorted(asl.substitutions_used(definition) - provided):
+        close = difflib.get_close_matches(name, sorted(provided), n=1)
+        hint = f"did you mean ${{{close[0]}}}? " if close else ""
         raise KeelConfigError(
             path,
             "functions",
-            f"{asl_name} references ${{{name}}} but no function of this automation provides it "
-            f"(functions: {', '.join(manifest.functions) or 'none'})",
+            f"{asl_name} references ${{{name}}}, which neither the platform nor a function of this automation provides; "
+            f"{hint}(platform: {', '.join(sorted(asl.PLATFORM_SUBSTITUTIONS))}; "
+            f"functions: {', '.join(manifest.functions) or 'none'})",
         )
     for reserved in (asl.CLAIM_STATE, asl.DUPLICATE_STATE, *workflow_defaults.FAILURE_STATES):
         if reserved in definition["States"]:

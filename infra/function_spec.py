@@ -37,25 +37,46 @@ UNSCOPABLE_ACTIONS = frozenset(
         "ec2:DescribeVolumes",
     }
 )
-# Condition keys that narrow a wildcard resource to what a module may touch.
+# Condition keys that bound a wildcard resource to what a module may touch. S3 objects carry no
+# aws:ResourceTag: their tags are s3:ExistingObjectTag/<key> ("Actions, resources, and condition keys
+# for Amazon S3", https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html).
 SCOPING_CONDITION_KEYS = re.compile(
-    r"^(aws:ResourceTag/.+|aws:RequestTag/.+|ec2:CreateAction|ecs:cluster|[a-z0-9-]+:ResourceTag/.+)$"
+    r"^(aws:ResourceTag/.+|aws:RequestTag/.+|ec2:CreateAction|ecs:cluster|[a-z0-9-]+:ResourceTag/.+|s3:ExistingObjectTag/.+)$"
 )
+# Keys that narrow a statement further but do not by themselves bound which resources it reaches.
+# s3:RequestObjectTag/<key> and s3:RequestObjectTagKeys constrain the tags a PutObject writes, yet
+# a PutObject may overwrite any key the resource covers; unlike aws:RequestTag on a create, which
+# makes a new resource, they bound nothing already there. s3:prefix bounds what s3:ListBucket
+# lists; s3:ResourceAccount pins a named bucket to this account.
+NARROWING_CONDITION_KEYS = re.compile(r"^(s3:prefix|s3:RequestObjectTag/.+|s3:RequestObjectTagKeys|s3:ResourceAccount)$")
+# Operators under which a missing key still allows: `...IfExists` and ForAllValues are true when the
+# request lacks the key, and a negated operator allows everything but one value (IAM User Guide,
+# https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html).
+# A key under one of them narrows; it does not bound.
+NON_BOUNDING_OPERATOR = re.compile(r"^ForAllValues:|IfExists$|Not")
+# S3 does not evaluate s3:ExistingObjectTag for these ("Tagging and access control policies",
+# https://docs.aws.amazon.com/AmazonS3/latest/userguide/tagging-and-policies.html): a statement
+# bounded by it would never allow them.
+UNTAGGABLE_OBJECT_ACTIONS = frozenset({"s3:PutObject", "s3:DeleteObject"})
+# arn:<partition>:s3:::<bucket>/<key>: an object, or objects where the key has a wildcard.
+S3_OBJECT_ARN = re.compile(r"arn:[^:*?]+:s3:::(?P<bucket>[^/]+)/(?P<key>.+)")
 ConditionValues = str | list[str]
+Conditions = dict[str, dict[str, ConditionValues]]
 # arn:partition:service:region:account:<resource>: the wildcard only in the resource part.
 WILDCARD_IN_RESOURCE_PART = re.compile(r"arn:[^*:]+:[^*:]+:[^*:]*:[^*:]*:.*\*.*")
 
 
 class Statement(BaseModel):
-    """One IAM statement. Named resources need nothing else; a wildcard needs a reason and either a
-    scoping condition (tag, name prefix) or actions that support no resource-level permissions."""
+    """One IAM statement. Named resources need nothing else (a condition may narrow them); a wildcard
+    needs a reason and either a bounding condition (tag, object tag), an S3 key prefix that bounds it
+    in the ARN itself, or actions that support no resource-level permissions."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     actions: list[str] = Field(min_length=1)
     # IAM condition block: operator -> condition key -> value(s), e.g.
     # {StringEquals: {"aws:ResourceTag/keel:remediation": "enabled"}}.
-    conditions: dict[str, dict[str, ConditionValues]] | None = None
+    conditions: Conditions | None = None
     # Why the wildcard is needed and what bounds it: becomes the cdk-nag acknowledgment's reason.
     reason: str | None = Field(default=None, min_length=20)
     # Resource ARNs may use ${AWS::Region}, ${AWS::AccountId} and ${AWS::Partition}. Validated last,
@@ -72,9 +93,7 @@ class Statement(BaseModel):
 
     @field_validator("conditions")
     @classmethod
-    def _scoping_conditions(
-        cls, conditions: dict[str, dict[str, ConditionValues]] | None
-    ) -> dict[str, dict[str, ConditionValues]] | None:
+    def _scoping_conditions(cls, conditions: Conditions | None) -> Conditions | None:
         if conditions is None:
             return None
         if not conditions or not all(conditions.values()):
@@ -83,18 +102,23 @@ class Statement(BaseModel):
             if not re.fullmatch(r"(ForAllValues:|ForAnyValue:)?[A-Z][A-Za-z]+(IfExists)?", operator):
                 raise ValueError(f"'{operator}' is not an IAM condition operator")
             for key in keys:
-                if not SCOPING_CONDITION_KEYS.fullmatch(key):
-                    raise ValueError(f"'{key}' does not scope a resource (use aws:ResourceTag/..., aws:RequestTag/..., ...)")
+                if not (SCOPING_CONDITION_KEYS.fullmatch(key) or NARROWING_CONDITION_KEYS.fullmatch(key)):
+                    raise ValueError(
+                        f"'{key}' does not scope a resource (use aws:ResourceTag/..., aws:RequestTag/..., "
+                        "s3:ExistingObjectTag/..., s3:prefix, ...)"
+                    )
         return conditions
 
     @field_validator("resources")
     @classmethod
     def _wildcards_are_bounded(cls, resources: list[str], info: ValidationInfo) -> list[str]:
         actions, conditions, reason = (info.data.get(key) for key in ("actions", "conditions", "reason"))
+        if conditions is not None:
+            _check_s3_conditions(actions or [], resources, conditions)
         wildcards = [resource for resource in resources if "*" in resource]
         if not wildcards:
-            if conditions is not None or reason is not None:
-                raise ValueError("conditions and reason are for wildcard resources; named resources need neither")
+            if reason is not None:
+                raise ValueError("a reason is for wildcard resources; named resources need neither a reason nor a condition")
             return resources
         if reason is None:
             raise ValueError(f"'{wildcards[0]}' contains a wildcard: say why in `reason` (it becomes the nag acknowledgment)")
@@ -102,14 +126,59 @@ class Statement(BaseModel):
             _check_unscopable(actions or [], resources, conditions)
             return resources
         for resource in wildcards:
-            if not WILDCARD_IN_RESOURCE_PART.fullmatch(re.sub(r"\$\{[^}]+\}", "x", resource)):
+            if not WILDCARD_IN_RESOURCE_PART.fullmatch(_plain(resource)):
                 raise ValueError(f"'{resource}': a wildcard belongs in the resource part (service, region and account named)")
-        if conditions is None:
+        unbounded = [resource for resource in wildcards if not bounded_by_its_arn(resource)]
+        if unbounded and not _bounds(conditions):
             raise ValueError(
-                f"'{wildcards[0]}' contains a wildcard: bound it with `conditions` (e.g. aws:ResourceTag/...) "
-                "or name the resources"
+                f"'{unbounded[0]}' contains a wildcard: bound it with `conditions` (e.g. aws:ResourceTag/..., "
+                "s3:ExistingObjectTag/...) or name the resources (S3 objects: a named bucket and folder, bucket/prefix/*)"
             )
         return resources
+
+
+def _plain(resource: str) -> str:
+    """The ARN with its ${AWS::...} pseudo parameters as plain text, so only real wildcards remain."""
+    return re.sub(r"\$\{[^}]+\}", "x", resource)
+
+
+def bounded_by_its_arn(resource: str) -> bool:
+    """An S3 object ARN whose one wildcard is a final `*` after a named bucket and a folder, e.g.
+    arn:aws:s3:::reports/exports/*. It reaches only the keys under that folder of that bucket: the
+    place the bucket's owner chose for the module, bounded as tightly as objects whose keys are data
+    (a new key per run) can be, so it needs no condition. A partial name (bucket/ex*) or a wildcard
+    before the end (bucket/*/exports/*) reaches whatever keys happen to match, and needs one."""
+    match = S3_OBJECT_ARN.fullmatch(_plain(resource))
+    if match is None or not match["key"].endswith("/*"):
+        return False
+    folder = match["key"][:-1]
+    return not re.search(r"[*?]", match["bucket"] + folder) and bool(folder.strip("/"))
+
+
+def _bounds(conditions: Conditions | None) -> bool:
+    """Whether a condition limits the statement to resources that carry a mark (a tag, an object tag)."""
+    return any(
+        SCOPING_CONDITION_KEYS.fullmatch(key)
+        for operator, keys in (conditions or {}).items()
+        if not NON_BOUNDING_OPERATOR.search(operator)
+        for key in keys
+    )
+
+
+def _check_s3_conditions(actions: list[str], resources: list[str], conditions: Conditions) -> None:
+    keys = {key for keyed in conditions.values() for key in keyed}
+    objects = [resource for resource in resources if S3_OBJECT_ARN.fullmatch(_plain(resource))]
+    if "s3:prefix" in keys and objects:
+        raise ValueError(
+            f"s3:prefix bounds only s3:ListBucket on a bucket's ARN, not '{objects[0]}': "
+            "put the prefix in the object ARN instead (bucket/prefix/*)"
+        )
+    untaggable = sorted(UNTAGGABLE_OBJECT_ACTIONS & set(actions))
+    if untaggable and any(key.startswith("s3:ExistingObjectTag/") for key in keys):
+        raise ValueError(
+            f"S3 does not evaluate s3:ExistingObjectTag for {', '.join(untaggable)}, so this statement would never "
+            "allow it: bound writes and deletes by a folder in the ARN (bucket/prefix/*)"
+        )
 
 
 def _check_unscopable(actions: list[str], resources: list[str], conditions: object) -> None:

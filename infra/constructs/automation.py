@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from aws_cdk import Duration, Stack, Tags
 from aws_cdk import aws_dynamodb as dynamodb
@@ -25,7 +25,7 @@ from infra.catalog import Automation
 from infra.constructs.function import KeelFunction
 from infra.constructs.log_group import platform_log_group
 from infra.constructs.platform import PlatformResources
-from infra.event_pattern import to_event_pattern
+from infra.event_pattern import rule_pattern
 from infra.nag import acknowledge_all, nag_resource_of
 
 
@@ -239,18 +239,23 @@ class AutomationResources(Construct):
         )
         rules = []
         if trigger.event_pattern is not None:
-            rules.append(
-                events.Rule(
-                    self,
-                    "EventRule",
-                    rule_name=names.rule(platform.environment.name, manifest.name, "events"),
-                    description=f"{manifest.name} {manifest.version}: {manifest.description}"[:512],
-                    event_bus=platform.event_bus if trigger.bus == "keel" else None,
-                    event_pattern=to_event_pattern(trigger.event_pattern),
-                    enabled=enabled,
-                    targets=[target],
-                )
+            rule = events.Rule(
+                self,
+                "EventRule",
+                rule_name=names.rule(platform.environment.name, manifest.name, "events"),
+                description=f"{manifest.name} {manifest.version}: {manifest.description}"[:512],
+                event_bus=platform.event_bus if trigger.bus == "keel" else None,
+                # CDK's own validation wants the rule to hold a pattern (or a schedule); this stand-in
+                # satisfies it and is never rendered: the L1 property below replaces CDK's rendering.
+                event_pattern=events.EventPattern(detail={}),
+                enabled=enabled,
+                targets=[target],
             )
+            # CDK's typed EventPattern takes only strings where EventBridge also takes matchers
+            # (`source: [{prefix: ...}]`); the L1 property carries the manifest's pattern as written,
+            # already checked by infra/event_pattern.py.
+            cast(events.CfnRule, rule.node.default_child).event_pattern = rule_pattern(trigger.event_pattern)
+            rules.append(rule)
         if trigger.schedule is not None:
             rules.append(
                 events.Rule(

@@ -25,7 +25,7 @@ from infra import names
 from infra.constructs.deploy_time import deploy_time_value
 from infra.constructs.log_group import platform_log_group
 from infra.constructs.platform import PlatformResources
-from infra.function_spec import FunctionSpec
+from infra.function_spec import FunctionSpec, bounded_by_its_arn
 from infra.nag import acknowledge_all, nag_resource_of
 from infra.packaging import package_digest
 
@@ -236,18 +236,20 @@ def _role_wildcards(spec: FunctionSpec, indexed_tables: list[str]) -> dict[str, 
 
 
 def _declared_wildcards(spec: FunctionSpec) -> dict[str, str]:
-    """A wildcard function.yaml bounds with a condition: acknowledged on this role, with its reason."""
+    """A wildcard function.yaml bounds (with a condition, or by an S3 folder in the ARN): acknowledged
+    on this role, with its reason."""
     findings = {}
     for statement in spec.permissions:
-        if statement.conditions is None:
+        if statement.conditions is None and not any(bounded_by_its_arn(resource) for resource in statement.resources):
             continue
         bound = "; ".join(
-            f"{operator} {key}={value}" for operator, keys in statement.conditions.items() for key, value in keys.items()
+            f"{operator} {key}={value}" for operator, keys in (statement.conditions or {}).items() for key, value in keys.items()
         )
+        scope = f"where {bound}" if bound else "on the keys under the folder its ARN names"
         for resource in statement.resources:
             if "*" in resource:
                 findings[f"AwsSolutions-IAM5[Resource::{nag_resource(resource)}]"] = (
-                    f"{spec.module}: {', '.join(statement.actions)} only where {bound}. {statement.reason}"
+                    f"{spec.module}: {', '.join(statement.actions)} only {scope}. {statement.reason}"
                 )
     return findings
 

@@ -121,3 +121,18 @@ def _environ() -> dict[str, str]:
     import os
 
     return {key: value for key, value in os.environ.items() if not key.startswith(("COV_", "PYTEST_"))}
+
+
+def test_every_synthesized_state_machine_is_valid_asl(synthesized) -> None:
+    # Given every state machine of every environment as it deploys: the team's states behind Keel's prologue
+    from infra.asl_validation import validate_definition
+
+    for env, template in synthesized.templates.items():
+        machines = [r["Properties"] for r in template["Resources"].values() if r["Type"] == "AWS::StepFunctions::StateMachine"]
+        assert machines, env
+
+        # Then each passes the States Language checks its ASL file passed at load
+        for machine in machines:
+            definition = json.loads(machine["DefinitionString"])
+            assert definition["StartAt"] == "KeelClaimEvent"
+            validate_definition(f"{env}: {machine['StateMachineName']}", definition)

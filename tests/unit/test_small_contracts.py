@@ -1,11 +1,11 @@
-"""Small contracts: nag acknowledgments need a reason, event patterns keep EventBridge's fields, approval by risk."""
+"""Small contracts: nag acknowledgments need a reason, rules keep the manifest's event pattern, approval by risk."""
 
 from __future__ import annotations
 
 import pytest
 
 from functions.shared.domain.context import KeelContext
-from infra.event_pattern import to_event_pattern
+from infra.event_pattern import rule_pattern
 from infra.nag import acknowledge
 from tests.support.keel_context import keel_fields
 
@@ -28,22 +28,22 @@ def test_an_acknowledgment_without_a_specific_reason_is_refused() -> None:
         acknowledge(None, "AwsSolutions-SQS3", "not needed")  # type: ignore[arg-type]
 
 
-def test_an_event_pattern_with_an_unknown_field_is_refused() -> None:
-    # Given a pattern with a field EventBridge events do not have / When converted / Then it is refused, naming it
-    with pytest.raises(ValueError, match="unknown top-level event field\\(s\\) detail_type"):
-        to_event_pattern({"source": ["keel.test"], "detail_type": ["X"]})
+def test_a_rule_keeps_the_manifests_pattern_in_cdks_field_order() -> None:
+    # Given a pattern with a top-level matcher (which CDK's typed EventPattern refuses) and an $or
+    pattern = {
+        "source": [{"prefix": "app."}],
+        "detail": {"x": [1, {"numeric": [">", 0]}]},
+        "$or": [{"resources": [{"suffix": "-prod"}]}, {"account": ["111111111111"]}],
+        "detail-type": ["Order Placed"],
+    }
 
+    # When it becomes the rule's EventPattern
+    rendered = rule_pattern(pattern)
 
-def test_an_event_pattern_keeps_its_values() -> None:
-    # Given EventBridge's own field names / When converted / Then each lands on CDK's keyword
-    pattern = to_event_pattern(
-        {"source": ["aws.cloudwatch"], "detail-type": ["CloudWatch Alarm State Change"], "detail": {"x": [1]}}
-    )
-    assert (pattern.source, pattern.detail_type, pattern.detail) == (
-        ["aws.cloudwatch"],
-        ["CloudWatch Alarm State Change"],
-        {"x": [1]},
-    )
+    # Then every field and value is the manifest's, in the order CDK rendered fields (so old templates are unchanged)
+    assert rendered == pattern
+    assert list(rendered) == ["detail", "detail-type", "source", "$or"]
+    assert rendered["source"] is pattern["source"]
 
 
 @pytest.mark.parametrize(
