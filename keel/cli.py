@@ -263,6 +263,9 @@ def parser() -> argparse.ArgumentParser:
     demo.set_defaults(run=_demo)
 
     _add_local(commands)
+    from keel.scaffold.cli import register as register_new
+
+    register_new(commands)
     from keel.ops.cli import register as register_ops
 
     register_ops(commands)
