@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -58,9 +60,31 @@ def in_checkout(checkout: Path, *command: str, timeout: int = 600) -> subprocess
     return subprocess.run(command, cwd=checkout, env=environment, capture_output=True, text=True, timeout=timeout, check=False)
 
 
+README = ROOT / "README.md"
+# The README's first-automation commands, as this test runs them.
+README_NEW = ".venv/bin/keel new automation disk_cleanup --owner storage-team"
+README_RUN = ".venv/bin/keel local run --synth events/disk_cleanup/"
+
+
+def test_the_readme_shows_the_commands_this_test_runs() -> None:
+    commands = [line.split("#")[0].strip() for line in README.read_text().splitlines()]
+    assert README_NEW in commands
+    assert README_RUN in commands
+
+
+def test_the_readme_shows_the_handler_and_the_test_keel_new_writes(checkout: Path) -> None:
+    from keel.scaffold.generate import new_module
+
+    written = new_module(checkout / "nowhere", "disk_cleanup").contents
+    handler, test = written[Path("functions/disk_cleanup/handler.py")], written[Path("tests/unit/test_disk_cleanup_logic.py")]
+    blocks = [textwrap.dedent(block) for block in re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.DOTALL)]
+    assert any(block in handler and "def lambda_handler" in block for block in blocks)
+    assert any(block in test and "decide(task(severity=" in block for block in blocks)
+
+
 def test_a_new_automation_and_module_pass_the_checks_and_run_locally(checkout: Path, capsys) -> None:
-    # Given an author who writes a new automation, one like an existing automation, and a module
-    code, out, _ = keel(checkout, capsys, "new", "automation", "disk_cleanup", "--owner", "storage-team")
+    # Given an author who writes a new automation (as the README says), one like an existing automation, and a module
+    code, out, _ = keel(checkout, capsys, *README_NEW.split()[1:])
     assert code == 0
     assert "wrote functions/disk_cleanup/logic.py" in out
     assert "keel local run --synth events/disk_cleanup/" in out
@@ -85,7 +109,7 @@ def test_a_new_automation_and_module_pass_the_checks_and_run_locally(checkout: P
     assert tests.returncode == 0, tests.stdout[-3000:] + tests.stderr[-3000:]
 
     # And `keel local run` runs its sample events: one planned (the owner told), one skipped
-    run = in_checkout(checkout, sys.executable, "-m", "keel", "local", "run", "--synth", "--json", "events/disk_cleanup/")
+    run = in_checkout(checkout, sys.executable, "-m", "keel", *README_RUN.split()[1:], "--json")
     assert run.returncode == 0, run.stderr
     executions = json.loads(run.stdout)["executions"]
     assert [(execution["status"], execution["output"]["outcome"]) for execution in executions] == [

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import textwrap
 from pathlib import Path
 
 import yaml
@@ -11,13 +12,14 @@ import yaml
 from infra.function_spec import FunctionSpec
 from infra.manifest import Manifest, Workflow
 from infra.workflow_defaults import WorkflowPlan, with_defaults
+from keel.local.world import World
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def _yaml_blocks() -> list[str]:
     blocks = re.findall(r"```yaml\n(.*?)```", README.read_text(), flags=re.DOTALL)
-    return [re.sub(r"(?m)^   ", "", block) for block in blocks]
+    return [textwrap.dedent(block) for block in blocks]
 
 
 def test_readme_manifest_example_is_a_valid_manifest() -> None:
@@ -64,3 +66,27 @@ def test_readme_task_example_gets_keels_defaults() -> None:
     assert list(task["Parameters"]["Payload"]) == ["event_id.$", "execution.$", "keel.$", "step.$", "alarm.$"]
     assert "TransientError" in task["Retry"][0]["ErrorEquals"]
     assert task["Catch"][-1]["Next"] == "KeelRecordFailure"
+
+
+def _python_blocks() -> list[str]:
+    return [textwrap.dedent(block) for block in re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.DOTALL)]
+
+
+def test_readme_stub_example_runs_and_its_test_passes() -> None:
+    # Given the README's example of stubbing an external call through the dependencies
+    block = next(block for block in _python_blocks() if "class FakeTickets" in block)
+    namespace: dict[str, object] = {}
+    exec(  # the README's own example, run to prove it works as shown
+        "from __future__ import annotations\nfrom dataclasses import dataclass, field\nfrom typing import Protocol\n" + block,
+        namespace,
+    )
+    # When its test runs / Then it passes
+    test = namespace["test_an_escalation_opens_one_ticket"]
+    assert callable(test)
+    test()
+
+
+def test_readme_world_example_is_a_valid_world() -> None:
+    block = next(block for block in _yaml_blocks() if block.startswith("calls:"))
+    world = World.model_validate(yaml.safe_load(block))
+    assert [call.call for call in world.calls] == ["ecs.create_cluster", "ec2.run_instances"]
