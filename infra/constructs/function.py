@@ -154,6 +154,11 @@ class KeelFunction(Construct):
         }
         for resource in spec.platform_access:
             grants[resource]()
+        # Lambda writes the function's logs with its execution role: without these two actions on its
+        # log group nothing reaches CloudWatch Logs
+        # (https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs.html, "Required IAM permissions";
+        # the group exists, made by the stack, so logs:CreateLogGroup is not needed).
+        self.log_group.grant_write(role)
         for name in props.secrets:
             platform.secret(name).grant_read(role)
         for statement in spec.permissions:

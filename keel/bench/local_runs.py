@@ -217,7 +217,13 @@ class _Bench:
     def __init__(self, template: EnvironmentTemplate, automation: BenchAutomation) -> None:
         self.automation = automation
         self.cloud = LocalCloud(template, drive_limit_seconds=600.0)
-        self.runtime = MeasuredRuntime(clock=self.cloud.clock, base_environment=self.cloud.aws_environment(), faults=FaultPlan())
+        # With the cloud's function credentials: what is measured runs with IAM evaluated, as `keel local run` does.
+        self.runtime = MeasuredRuntime(
+            clock=self.cloud.clock,
+            base_environment=self.cloud.aws_environment(),
+            faults=FaultPlan(),
+            credentials=self.cloud.runtime.credentials,
+        )
         self.cloud.runtime = self.runtime
         self.cloud.faults = self.runtime.faults
 

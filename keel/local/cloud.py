@@ -7,6 +7,8 @@
 
 It always runs with fake credentials, the template's account and region, and moto intercepting every
 AWS call made in the process (so nothing can reach real AWS), and restores the process on exit.
+Each function runs with its own role's credentials, and IAM refuses its calls that the role does
+not allow, as on AWS (keel/local/function_roles.py says what is evaluated and what is not).
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ from keel.local.eventbridge import (
     target_input,
 )
 from keel.local.faults import FaultPlan
+from keel.local.function_roles import Denial, FunctionRoles
+from keel.local.iam_requests import ApiCall
 from keel.local.lambda_runtime import FunctionConfig, LambdaRuntime
 from keel.local.template import EnvironmentTemplate
 
@@ -125,7 +129,13 @@ class LocalCloud:
         self._sequence = 0
         self._stack: ExitStack | None = None
         self._clients: dict[str, Any] = {}
-        self.runtime = LambdaRuntime(clock=self.clock, base_environment=self.aws_environment(), faults=self.faults)
+        self.roles = FunctionRoles(self._assume_role, self._role_policies)
+        self.runtime = LambdaRuntime(
+            clock=self.clock,
+            base_environment=self.aws_environment(),
+            faults=self.faults,
+            credentials=lambda function: self.roles.session_for(function).environment(),
+        )
 
     # Life cycle.
 
@@ -198,6 +208,20 @@ class LocalCloud:
 
     def invoke_lambda(self, function: Any, event: Any) -> tuple[str, bool, str]:
         return self.runtime.invoke(FunctionConfig(**moto_patches.lambda_function_facts(function)), event)
+
+    def evaluates(self, access_key_id: str) -> bool:
+        return self.roles.evaluates(access_key_id)
+
+    def authorize(self, access_key_id: str, call: ApiCall) -> Denial | None:
+        return self.roles.authorize(access_key_id, call)
+
+    def _assume_role(self, role_arn: str, session_name: str) -> dict[str, Any]:
+        """What Lambda does at a cold start: a session of the function's role, named after the function."""
+        assumed: dict[str, Any] = self.client("sts").assume_role(RoleArn=role_arn, RoleSessionName=session_name)
+        return assumed
+
+    def _role_policies(self, role_arn: str) -> tuple[list[str | dict[str, Any]], str | None]:
+        return moto_patches.role_policies(self.template.account, role_arn)
 
     def send_to_targets(self, rule: Any, event: dict[str, Any], original: Callable[..., None]) -> None:
         facts = moto_patches.rule_facts(rule)

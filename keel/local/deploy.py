@@ -263,12 +263,15 @@ def _generated_secret(spec: dict[str, Any]) -> str:
 def _iam_role(deployer: Deployer, logical_id: str, properties: dict[str, Any]) -> Attributes:
     name = properties.get("RoleName") or deployer.physical_name(logical_id)
     iam = deployer.client("iam")
+    # A permissions boundary bounds what the role's functions may do locally too (keel/local/function_roles.py).
+    boundary = {"PermissionsBoundary": properties["PermissionsBoundary"]} if "PermissionsBoundary" in properties else {}
     role = iam.create_role(
         RoleName=name,
         Path=properties.get("Path", "/"),
         AssumeRolePolicyDocument=json.dumps(properties["AssumeRolePolicyDocument"]),
         Description=properties.get("Description", ""),
         Tags=_tag_list(properties),
+        **boundary,
     )["Role"]
     for policy in properties.get("Policies", []):
         iam.put_role_policy(RoleName=name, PolicyName=policy["PolicyName"], PolicyDocument=json.dumps(policy["PolicyDocument"]))

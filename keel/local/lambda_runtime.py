@@ -11,6 +11,11 @@ moto runs other executions in their own threads meanwhile, and they read `os.env
 scans it for proxies on every client it makes): a handler's variables are seen by the handler's own
 thread only, every other thread keeps reading the process's environment, unchanged.
 
+With a `credentials` source (the local cloud's, keel/local/function_roles.py), a function signs its
+calls with its own role's session, as on Lambda: the session's keys are in its environment (what a
+new boto3 or Powertools session reads), and boto3.client() on the handler's thread uses them too
+(boto3's default session is process-wide and keeps the first credentials it found).
+
 An unhandled exception becomes Lambda's error payload {"errorType": <class name>, ...}, so ASL
 Retry/Catch match on the exception's name as on AWS.
 """
@@ -34,8 +39,10 @@ from keel.local.clock import VirtualClock
 from keel.local.faults import FaultPlan, Injected
 
 PACKAGE = "functions"
-# Host variables hidden from handlers: a function must get these from its own configuration.
-HIDDEN_PREFIXES = ("KEEL_", "POWERTOOLS_", "AWS_LAMBDA_", "LAMBDA_", "_HANDLER", "_X_AMZN")
+# Host variables hidden from handlers: a function must get these from its own configuration. The
+# host's AWS_SECURITY_TOKEN too: botocore reads it before AWS_SESSION_TOKEN, so it would pair the
+# host's token with the function's keys.
+HIDDEN_PREFIXES = ("KEEL_", "POWERTOOLS_", "AWS_LAMBDA_", "LAMBDA_", "_HANDLER", "_X_AMZN", "AWS_SECURITY_TOKEN")
 
 _LOCK = threading.RLock()
 
@@ -88,6 +95,7 @@ class FunctionConfig:
     memory: int
     version: str
     log_group: str
+    role: str = ""  # the execution role's ARN
 
     @property
     def module(self) -> str:
@@ -119,6 +127,8 @@ class Sandbox:
     config: FunctionConfig
     modules: dict[str, Any] = field(default_factory=dict)
     handler: Callable[[Any, Any], Any] | None = None
+    # AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN of its role session, once assumed.
+    credentials: dict[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -137,6 +147,8 @@ class LambdaRuntime:
     faults: FaultPlan
     sandboxes: dict[str, Sandbox] = field(default_factory=dict)
     invocations: list[Invocation] = field(default_factory=list)
+    # The credential variables of a function's role session; None: the base environment's credentials.
+    credentials: Callable[[FunctionConfig], dict[str, str]] | None = None
 
     def invoke(self, config: FunctionConfig, event: Any) -> tuple[str, bool, str]:
         """Run one invocation; (payload JSON, errored, log) as moto's _invoke_lambda returns."""
@@ -171,7 +183,10 @@ class LambdaRuntime:
         return {"errorType": injected.error, "errorMessage": f"injected by keel local ({injected.note})", "stackTrace": []}, True
 
     def _run(self, sandbox: Sandbox, event: Any, context: LambdaContext, log: io.StringIO) -> tuple[Any, bool]:
-        with _environment(self._variables(sandbox.config)), _capture(log), _modules_of(sandbox):
+        if sandbox.credentials is None:
+            sandbox.credentials = self.credentials(sandbox.config) if self.credentials is not None else {}
+        variables = {**self._variables(sandbox.config), **sandbox.credentials}
+        with _environment(variables), _signing_with(sandbox.credentials), _capture(log), _modules_of(sandbox):
             try:
                 if sandbox.handler is None:
                     sandbox.handler = _load_handler(sandbox.config.handler)
@@ -290,6 +305,68 @@ def _environment(variables: dict[str, str]) -> Iterator[None]:
         threads.own = outer
         if outer is None:
             environ._data = threads.process
+
+
+_CLIENT_ARGUMENTS = {
+    "AWS_ACCESS_KEY_ID": "aws_access_key_id",
+    "AWS_SECRET_ACCESS_KEY": "aws_secret_access_key",
+    "AWS_SESSION_TOKEN": "aws_session_token",
+}
+
+
+class _ThreadCredentials:
+    """boto3's default session while a handler runs: clients made on the handler's thread are signed
+    with the function's credentials (unless the caller passes its own), clients made on any other
+    thread with whatever the process's session finds, as before. Everything else is the session's."""
+
+    def __init__(self, session: Any) -> None:
+        self.session = session
+        self._local = threading.local()
+
+    @property
+    def own(self) -> dict[str, str] | None:
+        own: dict[str, str] | None = getattr(self._local, "own", None)
+        return own
+
+    @own.setter
+    def own(self, credentials: dict[str, str] | None) -> None:
+        self._local.own = credentials
+
+    def _signed(self, arguments: dict[str, Any]) -> dict[str, Any]:
+        own = self.own
+        if own is None or any(name in arguments for name in _CLIENT_ARGUMENTS.values()):
+            return arguments
+        return {**arguments, **{_CLIENT_ARGUMENTS[name]: value for name, value in own.items()}}
+
+    def client(self, *args: Any, **kwargs: Any) -> Any:
+        return self.session.client(*args, **self._signed(kwargs))
+
+    def resource(self, *args: Any, **kwargs: Any) -> Any:
+        return self.session.resource(*args, **self._signed(kwargs))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.session, name)
+
+
+@contextmanager
+def _signing_with(credentials: dict[str, str]) -> Iterator[None]:
+    """boto3.client() and boto3.resource() on this thread sign with these credentials (nesting like
+    _environment; invocations are serialized, so the outermost one puts the process's session back)."""
+    if not credentials:
+        yield
+        return
+    import boto3
+
+    current = boto3.DEFAULT_SESSION
+    threads = current if isinstance(current, _ThreadCredentials) else _ThreadCredentials(current or boto3.session.Session())
+    outer, threads.own = threads.own, credentials
+    vars(boto3)["DEFAULT_SESSION"] = threads
+    try:
+        yield
+    finally:
+        threads.own = outer
+        if outer is None:
+            vars(boto3)["DEFAULT_SESSION"] = threads.session
 
 
 def _is_package_module(name: str) -> bool:

@@ -19,6 +19,9 @@ nothing else (tests/local/test_moto_canary.py fails loudly, naming the point, if
   we register the wait so the runner can answer it (--approve/--reject) or let its timeout expire on
   the virtual clock.
 
+- moto.core.responses.BaseResponse.call_action(self): every request a service handles (in-process or
+  through `keel local up`); a request signed with a function's role credentials is answered with
+  the service's AccessDenied when the role does not allow it (keel/local/function_roles.py).
 - moto.core.botocore_stubber.BotocoreStubber.__call__: every in-process AWS call, serialized (below).
 - moto.dynamodb.models.DynamoDBBackend.transact_write_items: without copying whole tables
   (keel/local/moto_transactions.py).
@@ -37,12 +40,15 @@ import datetime as _datetime
 import importlib
 import threading
 import types
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, Protocol
 
 from keel.local.clock import VirtualClock
 from keel.local.errors import LocalCloudError
+from keel.local.function_roles import Denial
+from keel.local.iam_requests import ApiCall
 from keel.local.moto_caches import (
     ASL_PARSER,
     BOTO_CLIENT_MODULE,
@@ -67,6 +73,7 @@ EXECUTION_DATA = ("moto.stepfunctions.parser.backend.execution_worker", "Executi
 # Every in-process AWS call enters moto here. moto's backends are not thread-safe (a transaction
 # deep-copies a table while another execution's thread writes it), so calls are serialized.
 STUBBER = ("moto.core.botocore_stubber", "BotocoreStubber", "__call__")
+CALL_ACTION = ("moto.core.responses", "BaseResponse", "call_action")
 _API_LOCK = threading.RLock()
 # Modules whose `datetime` global stamps times the user sees.
 DATETIME_MODULES = (
@@ -78,7 +85,19 @@ DATETIME_MODULES = (
     "moto.stepfunctions.parser.models",
     "moto.stepfunctions.parser.backend.execution",
 )
-PATCHED_METHODS = (LAMBDA_FUNCTION, EVENTS_RULE, WAIT_FUNCTION, CALLBACK_ENDPOINT, STUBBER, TRANSACT_WRITE, ASL_PARSER)
+PATCHED_METHODS = (
+    LAMBDA_FUNCTION,
+    EVENTS_RULE,
+    WAIT_FUNCTION,
+    CALLBACK_ENDPOINT,
+    STUBBER,
+    CALL_ACTION,
+    TRANSACT_WRITE,
+    ASL_PARSER,
+)
+# What a refusal is serialized with, in the request's own protocol (JSON, query, EC2, CBOR).
+SERVICE_EXCEPTION = ("moto.core.exceptions", "ServiceException")
+ACTION_RESULT = ("moto.core.responses", "ActionResult")
 
 
 class Hooks(Protocol):
@@ -91,6 +110,10 @@ class Hooks(Protocol):
     def send_to_targets(self, rule: Any, event: dict[str, Any], original: Callable[..., None]) -> None: ...
 
     def wait_for_callback(self, endpoint: Any, timeout: float | None) -> Any: ...
+
+    def evaluates(self, access_key_id: str) -> bool: ...
+
+    def authorize(self, access_key_id: str, call: ApiCall) -> Denial | None: ...
 
 
 def _resolve(module: str, owner: str | None = None, attribute: str | None = None) -> Any:
@@ -119,6 +142,9 @@ def check_patch_points() -> list[str]:
     found.append(".".join(EXECUTION_DATA))
     _resolve(*PREPROCESSOR)
     found.append(".".join(PREPROCESSOR))
+    for point in (SERVICE_EXCEPTION, ACTION_RESULT):
+        _resolve(*point)
+        found.append(".".join(point))
     found += _module_globals_are(JSON_PATH_MODULE, "parse", "jsonpath_ng.ext.parser")
     found += _module_globals_are(BOTO_CLIENT_MODULE, "boto3", "boto3")
     for module in DATETIME_MODULES:
@@ -128,6 +154,9 @@ def check_patch_points() -> list[str]:
     _resolve("moto.stepfunctions.responses", "get_backend")
     _resolve("moto.events.models", "events_backends")
     _resolve("moto.sns.models", "sns_backends")
+    _resolve("moto.iam.models", "iam_backends")
+    _resolve("moto.secretsmanager.models", "secretsmanager_backends")
+    _resolve("moto.secretsmanager.exceptions", "SecretNotFoundException")
     return found
 
 
@@ -208,6 +237,7 @@ def installed(hooks: Hooks) -> Iterator[None]:
             return original_call(stubber, event_name, request, **kwargs)
 
     replace(_resolve(*STUBBER[:2]), STUBBER[2], serialized_call)
+    replace(_resolve(*CALL_ACTION[:2]), CALL_ACTION[2], _authorizing(_resolve(*CALL_ACTION), hooks))
     replace(_resolve(*LAMBDA_FUNCTION[:2]), LAMBDA_FUNCTION[2], invoke_lambda)
     transact = fast_transact_write_items(_resolve(*TRANSACT_WRITE), _resolve(TRANSACT_WRITE[0]))
     replace(_resolve(*TRANSACT_WRITE[:2]), TRANSACT_WRITE[2], transact)
@@ -230,6 +260,95 @@ def installed(hooks: Hooks) -> Iterator[None]:
             setattr(owner, attribute, value)
 
 
+# Requests as services receive them, and their refusal.
+
+
+def _authorizing(original_action: Callable[[Any], Any], hooks: Hooks) -> Callable[[Any], Any]:
+    """call_action, answering with the service's refusal what a function's role does not allow."""
+
+    def authorized_action(response: Any) -> Any:
+        access_key = _access_key_of(response)
+        if access_key is None or not hooks.evaluates(access_key):
+            return original_action(response)
+        denial = hooks.authorize(access_key, api_call(response))
+        return original_action(response) if denial is None else _refused(response, denial)
+
+    return authorized_action
+
+
+def _access_key_of(response: Any) -> str | None:
+    """The access key a SigV4 request is signed with (Authorization: ... Credential=KEY/date/region/service/...)."""
+    authorization = str(response.headers.get("Authorization") or "")
+    scope = authorization.partition("Credential=")[2].partition(",")[0]
+    return scope.split("/", 1)[0] or None
+
+
+def api_call(response: Any) -> ApiCall:
+    """The request moto's response handler is about to answer: service, operation, region, parameters."""
+    scope = str(response.headers.get("Authorization") or "").partition("Credential=")[2].partition(",")[0].split("/")
+    region = scope[2] if len(scope) > 3 else str(response.region)
+    service = scope[3] if len(scope) > 3 else str(response.service_name)
+    account = str(response.current_account)
+    return ApiCall(
+        service=service,
+        operation=str(response._get_action()),
+        region=region,
+        account=account,
+        parameter=response._get_param,
+        secret_arn=lambda secret_id: _secret_arn(account, region, secret_id),
+    )
+
+
+def _refused(response: Any, denial: Denial) -> tuple[int, dict[str, Any], Any]:
+    """The service's own error response for the refusal, serialized in the request's protocol."""
+    exception = _service_exception()(denial.code, denial.message)
+    with warnings.catch_warnings():
+        # moto warns when an error code is not one of the service model's error shapes: AccessDenied
+        # codes are common errors, listed in no model.
+        warnings.simplefilter("ignore", UserWarning)
+        _status, headers, body = response.serialized(_resolve(*ACTION_RESULT)(exception))
+    headers["status"] = denial.status
+    return denial.status, headers, body
+
+
+_EXCEPTION_TYPES: dict[str, type] = {}
+
+
+def _service_exception() -> type:
+    """A ServiceException subclass outside moto's packages, so moto's serializer looks for the error
+    shape in the request's service model (not in a moto package named after the exception's module)."""
+    if "refused" not in _EXCEPTION_TYPES:
+        _EXCEPTION_TYPES["refused"] = type("AccessRefused", (_resolve(*SERVICE_EXCEPTION),), {"__module__": __name__})
+    return _EXCEPTION_TYPES["refused"]
+
+
+def _secret_arn(account: str, region: str, secret_id: str) -> str | None:
+    backend = _resolve("moto.secretsmanager.models", "secretsmanager_backends")[account][region]
+    try:
+        return str(backend.describe_secret(secret_id).arn)
+    except _resolve("moto.secretsmanager.exceptions", "SecretNotFoundException"):
+        return None
+
+
+def role_policies(account: str, role_arn: str) -> tuple[list[str | dict[str, Any]], str | None]:
+    """The role's policy documents as moto's IAM holds them now (inline, then managed), and its
+    permissions boundary's; no documents when the role does not exist."""
+    partition = role_arn.split(":")[1] if role_arn.count(":") >= 5 else "aws"
+    backend = _resolve("moto.iam.models", "iam_backends")[account][partition]
+    role = next((role for role in backend.roles.values() if role.arn == role_arn), None)
+    if role is None:
+        return [], None
+    identity: list[str | dict[str, Any]] = [*role.policies.values()]
+    identity += [_default_document(policy) for policy in role.managed_policies.values()]
+    boundary_arn = role.permissions_boundary_arn
+    boundary = _default_document(backend.managed_policies[boundary_arn]) if boundary_arn in backend.managed_policies else None
+    return identity, boundary
+
+
+def _default_document(policy: Any) -> str:
+    return str(next(version.document for version in policy.versions if version.is_default))
+
+
 # Reading moto's state (private structures, same version caveat).
 
 
@@ -244,6 +363,7 @@ def lambda_function_facts(function: Any) -> dict[str, Any]:
         "memory": int(function.memory_size),
         "version": str(function.version),
         "log_group": function.logs_group_name,
+        "role": str(function.role),
     }
 
 

@@ -1,4 +1,5 @@
-"""A handler's environment variables are its own thread's: moto's other threads never see them come and go.
+"""A handler's environment variables and credentials are its own thread's: moto's other threads never
+see them come and go.
 
 The handlers here are this module's functions, held open until the test has looked at os.environ
 from another thread (as moto's interpreter threads do while a handler runs).
@@ -48,6 +49,25 @@ def invoking_another(event: dict[str, Any], _context: Any) -> dict[str, Any]:
     runtime: LambdaRuntime = event["runtime"]
     payload, _, _ = runtime.invoke(function("inner", "held_open"), event)
     return {"inner": json.loads(payload), "outer": seen()}
+
+
+def signing_key(service: str = "sts") -> str:
+    import boto3
+
+    return str(boto3.client(service, region_name="eu-west-1")._get_credentials().access_key)
+
+
+def signing_held_open(event: dict[str, Any], _context: Any) -> dict[str, Any]:
+    event["running"].set()
+    event["release"].wait()
+    keys = {"client": signing_key(), "environment": os.environ.get("AWS_ACCESS_KEY_ID")}
+    return {**keys, "host_token": os.environ.get("AWS_SECURITY_TOKEN")}
+
+
+def invoking_another_signing(event: dict[str, Any], _context: Any) -> dict[str, Any]:
+    runtime: LambdaRuntime = event["runtime"]
+    payload, _, _ = runtime.invoke(function("inner", "signing_held_open"), event)
+    return {"inner": json.loads(payload), "outer": signing_key("dynamodb")}
 
 
 def writing(_event: Any, _context: Any) -> dict[str, str | None]:
@@ -129,3 +149,39 @@ def test_what_a_handler_writes_into_os_environ_stays_its_own(runtime: LambdaRunt
     assert json.loads(payload) == {"written": "written", "setting": None}
     assert "KEEL_WRITTEN_BY_HANDLER" not in os.environ
     assert os.environ["SETTING"] == "host setting"
+
+
+def role_credentials(config: FunctionConfig) -> dict[str, str]:
+    return {"AWS_ACCESS_KEY_ID": f"ASIA{config.name.upper()}", "AWS_SECRET_ACCESS_KEY": "secret", "AWS_SESSION_TOKEN": "token"}
+
+
+def test_a_handler_signs_with_its_functions_credentials_and_other_threads_with_the_processs(
+    gates: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import boto3
+
+    # Given a runtime that gives each function credentials of its own, and the process's default session
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "HOSTKEY")
+    monkeypatch.setenv("AWS_SECURITY_TOKEN", "host token")
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", boto3.session.Session())
+    process_session = boto3.DEFAULT_SESSION
+    runtime = LambdaRuntime(clock=VirtualClock(), base_environment={}, faults=FaultPlan(), credentials=role_credentials)
+
+    # When a handler that invokes another function runs on its own thread, and this thread makes a client meanwhile
+    thread, results = invoke_on_a_thread(runtime, function("outer", "invoking_another_signing"), {**gates, "runtime": runtime})
+    assert gates["running"].wait(timeout=60)
+    beside = signing_key()
+    gates["release"].set()
+    thread.join()
+    ((payload, errored, _),) = results
+
+    # Then each function's clients and environment had its own keys, this thread the process's, and
+    # boto3's default session is the process's again
+    assert not errored
+    assert json.loads(payload) == {
+        "inner": {"client": "ASIAINNER", "environment": "ASIAINNER", "host_token": None},
+        "outer": "ASIAOUTER",
+    }
+    assert beside == signing_key() == "HOSTKEY"
+    assert boto3.DEFAULT_SESSION is process_session
+    assert os.environ["AWS_SECURITY_TOKEN"] == "host token"

@@ -1,4 +1,5 @@
-"""Hooks for moto_patches.installed() in tests that exercise moto alone: no Lambda, rule or callback."""
+"""Hooks for moto_patches.installed() in tests that exercise moto alone: no Lambda, rule, callback or
+function role (no request is a function's, so none is evaluated)."""
 
 from __future__ import annotations
 
@@ -15,4 +16,10 @@ class IdleHooks:
         raise AssertionError("not called")
 
     def wait_for_callback(self, endpoint: object, timeout: float | None) -> object:
+        raise AssertionError("not called")
+
+    def evaluates(self, access_key_id: str) -> bool:
+        return False
+
+    def authorize(self, access_key_id: str, call: object) -> None:
         raise AssertionError("not called")

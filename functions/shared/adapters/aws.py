@@ -33,6 +33,7 @@ _BY_CODE: dict[str, type[KeelError]] = {
     "AccessDenied": AccessDeniedError,
     "AccessDeniedException": AccessDeniedError,
     "UnauthorizedOperation": AccessDeniedError,
+    "AuthorizationError": AccessDeniedError,  # SNS's code for a refused request
     "ValidationException": InvalidInputError,
     "InvalidParameterValue": InvalidInputError,
     "InvalidParameterException": InvalidInputError,
