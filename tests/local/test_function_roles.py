@@ -104,7 +104,9 @@ def test_a_permission_removed_from_function_yaml_fails_the_run_naming_the_action
     assert code == 1
     assert "alarm_remediation" in out
     assert "FAILED" in out
-    [refused] = [line for line in out.splitlines() if "AccessDeniedError" in line]
+    # Once where Act was caught, once as the execution's error (Keel's failure path keeps it)
+    refused, failed = [line for line in out.splitlines() if "AccessDeniedError" in line]
+    assert failed.strip().startswith("error: AccessDeniedError")
     assert "AccessDeniedException" in refused
     assert "assumed-role/" in refused
     assert "/keel-dev-alarm_remediation-remediate_service is not authorized to perform: ecs:UpdateService" in refused
@@ -118,7 +120,8 @@ def test_the_refusal_is_in_the_execution_history_and_fails_the_execution(
 
     [execution] = json.loads(capsys.readouterr().out)["executions"]
     assert code == 1
-    assert execution["status"] == "FAILED"
+    # Keel's failure path ends the execution with the refusal itself
+    assert (execution["status"], execution["error"]) == ("FAILED", "AccessDeniedError")
     [act] = [state for state in execution["states"] if state["name"] == "Act"]
     [error] = act["errors"]
     assert error["error"] == "AccessDeniedError"
