@@ -8,6 +8,7 @@ get a temporary copy of the repository instead of touching the real one.
 from __future__ import annotations
 
 import copy
+import itertools
 import json
 import os
 import shutil
@@ -227,6 +228,13 @@ class TempRepo:
     def write_environments(self, data: dict[str, Any]) -> Path:
         self.environments_path.write_text(yaml.safe_dump(data, sort_keys=False))
         return self.environments_path
+
+    def unused_name(self, section: str, stem: str) -> str:
+        """A name that no environment has under `section` (oncall_routes, secrets): `stem`, or `stem-2`,
+        `stem-3`, ... once the catalog has grown to use it, so a test's "unknown" name stays unknown."""
+        taken = {name for env in self.environments_data()["environments"].values() for name in env.get(section) or {}}
+        candidates = itertools.chain([stem], (f"{stem}-{number}" for number in itertools.count(2)))
+        return next(candidate for candidate in candidates if candidate not in taken)
 
     def load_environments(self) -> Any:
         from infra.config import load_environments

@@ -122,6 +122,15 @@ def custom_event(detail_type: str, event_id: str = "11111111-2222-3333-4444-5555
     }
 
 
+def started(cloud: Any, event: dict[str, Any], automation: str) -> str:
+    """Deliver the event; the execution it started of `automation`. Other automations may take the
+    same event (as a catalog grows, many teams listen to alarms or tickets): theirs run, unreturned."""
+    machine = f":stateMachine:keel-{cloud.template.environment}-{automation}"
+    [execution] = [delivery.execution_arn for delivery in cloud.deliver(event) if delivery.target.endswith(machine)]
+    assert execution is not None, f"{automation} did not start"
+    return execution
+
+
 @pytest.fixture
 def write_event(tmp_path: Path) -> Any:
     """Write an event (or any text) to a file and return its path."""

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from infra.catalog import Catalog, load_catalog
+from infra.config import load_environments
 from infra.quotas import GUARD
 from keel.cli import main
 from tests.local.conftest import ROOT
@@ -50,10 +52,24 @@ def test_catalog_shows_every_stack_of_the_environment_with_its_figures(assembly:
     assert any(line.startswith("keel-prod-platform ") for line in out.splitlines())
 
 
+def catalog() -> Catalog:
+    return load_catalog(ROOT, load_environments(ROOT / "config" / "environments.yaml"))
+
+
+def team_automation_stacks(env: str, owner: str) -> list[str]:
+    """`<env>/keel-<env>-automation-<name>` of every automation the team owns in the catalog."""
+    owned = sorted(automation.name for automation in catalog().automations if automation.manifest.owner == owner)
+    assert owned, f"{owner} owns no automation: the test needs a team that does"
+    return [f"{env}/keel-{env}-automation-{name.replace('_', '-')}" for name in owned]
+
+
 def test_stacks_names_an_environment_a_team_or_automations(capsys) -> None:
     assert keel(capsys, "stacks", "--env", "prod")[1].split() == ["prod/*"]
     _, out, _ = keel(capsys, "stacks", "--env", "prod", "--owner", "security-team")
-    assert out.split() == ["prod/keel-prod-automation-security-finding-response", "prod/keel-prod-team-security-team"]
+    # The team's automation stacks (security_finding_response among them), then its dashboard stack
+    expected = team_automation_stacks("prod", "security-team")
+    assert "prod/keel-prod-automation-security-finding-response" in expected
+    assert out.split() == [*expected, "prod/keel-prod-team-security-team"]
     _, out, _ = keel(capsys, "stacks", "--env", "dev", "--automation", "ticket_triage", "--automation", "platform_heartbeat")
     assert out.split() == ["dev/keel-dev-automation-platform-heartbeat", "dev/keel-dev-automation-ticket-triage"]
 
@@ -61,15 +77,26 @@ def test_stacks_names_an_environment_a_team_or_automations(capsys) -> None:
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [
-        (["--env", "prod", "--automation", "nope"], "unknown automation 'nope' (known: alarm_remediation,"),
-        (["--env", "prod", "--owner", "nobody"], "unknown owner 'nobody' (owners: platform-team,"),
-        (["--env", "qa"], "unknown environment 'qa' (known: dev, prod, staging)"),
+        (["--env", "prod", "--automation", "nope"], "unknown automation 'nope' (known: {automations})"),
+        (["--env", "prod", "--owner", "nobody"], "unknown owner 'nobody' (owners: {owners})"),
+        (["--env", "qa"], "unknown environment 'qa' (known: {environments})"),
     ],
 )
 def test_stacks_refuses_unknown_names_listing_the_known_ones(capsys, arguments, message) -> None:
+    # Given what the catalog and the environment table hold
+    automations = catalog().automations
+    known = {
+        "automations": ", ".join(sorted(automation.name for automation in automations)),
+        "owners": ", ".join(sorted({automation.manifest.owner for automation in automations})),
+        "environments": ", ".join(sorted(load_environments(ROOT / "config" / "environments.yaml").environments)),
+    }
+    assert "platform_heartbeat" in known["automations"]
+    assert "platform-team" in known["owners"]
+
+    # When a name none of them has is asked for / Then it is refused, listing them all
     code, _, err = keel(capsys, "stacks", *arguments)
     assert code == 2
-    assert message in err
+    assert message.format(**known) in err
 
 
 def cdk_ls(assembly: Path, selectors: list[str]) -> list[str]:
@@ -94,11 +121,9 @@ def test_the_cdk_cli_deploys_a_teams_stacks_and_the_platform_they_depend_on(asse
 
     # When the pinned CDK CLI resolves them against the assembly
     # Then it takes the team's automation and dashboard stacks and the platform stack they depend on, nothing else
-    assert cdk_ls(assembly, out.split()) == [
-        "prod/keel-prod-automation-security-finding-response",
-        "prod/keel-prod-platform",
-        "prod/keel-prod-team-security-team",
-    ]
+    assert cdk_ls(assembly, out.split()) == sorted(
+        [*team_automation_stacks("prod", "security-team"), "prod/keel-prod-platform", "prod/keel-prod-team-security-team"]
+    )
     # And the whole environment is every stack of prod
     everything = cdk_ls(assembly, ["prod/*"])
     assert "prod/keel-prod-platform" in everything

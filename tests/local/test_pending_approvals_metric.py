@@ -16,6 +16,7 @@ from keel.local.cloud import LocalCloud
 from keel.local.eventbridge import EventFile
 from keel.local.template import EnvironmentTemplate
 from keel.ops import approvals
+from tests.local.conftest import started
 
 EVENTS = Path(__file__).resolve().parents[2] / "events" / "ticket_triage"
 
@@ -27,9 +28,7 @@ def cloud(dev_template: EnvironmentTemplate) -> Iterator[LocalCloud]:
 
 
 def deliver(cloud: LocalCloud, name: str) -> str:
-    [delivery] = cloud.deliver(json.loads((EVENTS / f"{name}.json").read_text()))
-    assert delivery.execution_arn is not None
-    return delivery.execution_arn
+    return started(cloud, json.loads((EVENTS / f"{name}.json").read_text()), "ticket_triage")
 
 
 def beat(cloud: LocalCloud, heartbeat: EventFile, number: int) -> dict[str, Any]:

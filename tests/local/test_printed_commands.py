@@ -21,6 +21,7 @@ from keel.local.cloud import LocalCloud
 from keel.local.eventbridge import load_event_file
 from keel.local.template import EnvironmentTemplate, load_environment
 from keel.local.world import apply_worlds, template_variables, worlds_for
+from tests.local.conftest import started
 from tests.support.pasted import Pasted, free_port, keel_commands, paste
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,11 +37,9 @@ def prod_template(assembly: Path) -> EnvironmentTemplate:
 
 
 def deliver_sample(cloud: LocalCloud, path: Path) -> str:
-    """The sample as it arrives in the cloud's account; the execution it started."""
+    """The sample as it arrives in the cloud's account; the execution it started of its automation (events/<automation>/)."""
     event = json.loads(json.dumps(load_event_file(path).event).replace(SAMPLE_ACCOUNT, cloud.template.account))
-    [delivery] = cloud.deliver(event)
-    assert delivery.execution_arn is not None
-    return delivery.execution_arn
+    return started(cloud, event, path.parent.name)
 
 
 def succeeded(pasted: Pasted) -> Pasted:

@@ -20,6 +20,7 @@ from keel.local.report import ExecutionReport, execution_report
 from keel.local.template import EnvironmentTemplate
 from keel.ops import approvals, explain, replay
 from keel.ops.session import OpsSession
+from tests.local.conftest import started
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "events" / "ticket_triage"
@@ -42,10 +43,8 @@ def ops(cloud: LocalCloud) -> OpsSession:
 
 
 def deliver(cloud: LocalCloud, name: str, *, copies: int = 1) -> list[str]:
-    arns = []
-    for _ in range(copies):
-        arns += [delivery.execution_arn for delivery in cloud.deliver(sample(name)) if delivery.execution_arn]
-    return arns
+    """The ticket_triage executions of `copies` deliveries of the sample."""
+    return [started(cloud, sample(name), "ticket_triage") for _ in range(copies)]
 
 
 def report(cloud: LocalCloud, arn: str) -> ExecutionReport:
@@ -193,7 +192,8 @@ def test_a_malformed_ticket_fails_with_the_fields_it_breaks(cloud: LocalCloud, o
     [failure] = ops.decisions.for_execution(arn)
     assert (failure.decision.step, failure.decision.outcome) == ("KeelRecordFailure", "failed")
     assert failure.decision.reason.startswith("InvalidInputError: TriageInput: ticket.ticket_id: String should match")
-    assert cloud.pages()[-1].subject == "Keel: ticket_triage failed (dev)"
+    [page] = [page for page in cloud.pages() if page.subject == "Keel: ticket_triage failed (dev)"]
+    assert page.route == "keel-dev-oncall-support-oncall"
 
 
 def test_replay_reports_what_a_stricter_policy_would_change(cloud: LocalCloud, ops: OpsSession) -> None:

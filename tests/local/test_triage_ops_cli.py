@@ -12,6 +12,7 @@ import pytest
 from keel.cli import main
 from keel.local import server
 from keel.local.template import EnvironmentTemplate
+from tests.local.conftest import started
 from tests.support.pasted import free_port
 
 EVENTS = Path(__file__).resolve().parents[2] / "events" / "ticket_triage"
@@ -30,7 +31,7 @@ def test_a_reviewer_recategorises_an_uncertain_ticket_from_the_command_line(
     endpoint = f"http://127.0.0.1:{port}"
     with server.serving(dev_template, port) as cloud:
         # Given an uncertain ticket waiting for a reviewer
-        [delivery] = cloud.deliver(json.loads((EVENTS / "02-uncertain-vague.json").read_text()))
+        execution = started(cloud, json.loads((EVENTS / "02-uncertain-vague.json").read_text()), "ticket_triage")
         cloud.drive(expire_waits=False)
         code, out, _ = run(capsys, endpoint, "--json", "pending")
         assert code == 0
@@ -46,9 +47,9 @@ def test_a_reviewer_recategorises_an_uncertain_ticket_from_the_command_line(
         cloud.drive()
 
         # Then the workflow routed it as the reviewer said, and explain shows the human decision
-        description = cloud.client("stepfunctions").describe_execution(executionArn=delivery.execution_arn)
+        description = cloud.client("stepfunctions").describe_execution(executionArn=execution)
         assert description["status"] == "SUCCEEDED"
-        code, out, _ = run(capsys, endpoint, "explain", str(delivery.execution_arn))
+        code, out, _ = run(capsys, endpoint, "explain", execution)
         assert code == 0
         assert "it is a login problem" in out
         assert "advised" in out

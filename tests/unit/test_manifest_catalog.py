@@ -108,35 +108,42 @@ def test_an_unknown_function_module_is_rejected(temp_repo) -> None:
     assert error.message == f"unknown function module 'classify_ticket' (known: {', '.join(known)})"
 
 
+def known(names: Any) -> str:
+    """How an error lists what the environment has: sorted, comma-separated, or none."""
+    return ", ".join(sorted(names)) or "none"
+
+
 @pytest.mark.parametrize(
     ("changes", "field"),
     [
-        ({"oncall": "storage-oncall"}, "oncall"),
-        ({"escalation": "storage-oncall"}, "escalation"),
-        ({"approvers": ["platform-oncall", "storage-oncall"]}, "approvers.1"),
+        (lambda route: {"oncall": route}, "oncall"),
+        (lambda route: {"escalation": route}, "escalation"),
+        (lambda route: {"approvers": ["platform-oncall", route]}, "approvers.1"),
     ],
 )
 def test_an_unknown_oncall_route_is_rejected(temp_repo, changes, field) -> None:
     # Given a manifest naming an on-call route the environment table does not define
-    path = temp_repo.add_automation(temp_repo.manifest_data(**changes))
+    route = temp_repo.unused_name("oncall_routes", "storage-oncall")
+    path = temp_repo.add_automation(temp_repo.manifest_data(**changes(route)))
 
-    # When the catalog is loaded / Then the field, the route and the environment are named
+    # When the catalog is loaded / Then the field, the route and the environment are named, with dev's routes
     error = rejected(temp_repo)
     assert (error.path, error.field) == (str(path), field)
-    assert error.message == (
-        "unknown on-call route 'storage-oncall' in environment 'dev' (known: platform-oncall, security-oncall, support-oncall)"
-    )
+    routes = temp_repo.load_environments().get("dev").oncall_routes
+    assert "platform-oncall" in routes
+    assert error.message == f"unknown on-call route '{route}' in environment 'dev' (known: {known(routes)})"
 
 
 def test_a_route_missing_from_one_environment_only_is_rejected_for_that_environment(temp_repo) -> None:
     # Given a route that exists in dev and staging but not in prod
+    route = temp_repo.unused_name("oncall_routes", "storage-oncall")
     data = temp_repo.environments_data()
     for name in ("dev", "staging"):
-        data["environments"][name]["oncall_routes"]["storage-oncall"] = {
+        data["environments"][name]["oncall_routes"][route] = {
             "subscriptions": [{"protocol": "email", "endpoint": f"storage-{name}@example.com"}]
         }
     temp_repo.write_environments(data)
-    temp_repo.add_automation(temp_repo.manifest_data(oncall="storage-oncall"))
+    temp_repo.add_automation(temp_repo.manifest_data(oncall=route))
 
     # When the catalog is loaded / Then prod is the environment named
     error = rejected(temp_repo)
@@ -146,11 +153,29 @@ def test_a_route_missing_from_one_environment_only_is_rejected_for_that_environm
 
 def test_an_unknown_secret_is_rejected(temp_repo) -> None:
     # Given a manifest that declares a secret no environment's secret catalog has
-    path = temp_repo.add_automation(temp_repo.manifest_data(secrets=["github-token"]))
+    secret = temp_repo.unused_name("secrets", "github-token")
+    path = temp_repo.add_automation(temp_repo.manifest_data(secrets=[secret]))
 
-    # When the catalog is loaded / Then the secret is named by position
+    # When the catalog is loaded / Then the secret is named by position, with dev's secrets
     error = rejected(temp_repo)
     assert (error.path, error.field) == (str(path), "secrets.0")
+    secrets = temp_repo.load_environments().get("dev").secrets
+    assert error.message == f"unknown secret '{secret}' in environment 'dev' (known: {known(secrets)})"
+
+
+def test_an_unknown_secret_in_an_environment_without_secrets_lists_none(temp_repo) -> None:
+    # Given environments without secrets, and only the manifest that declares one (the repository's own
+    # manifests may use secrets those environments no longer have)
+    for manifest in (temp_repo.root / "automations").glob("*.yaml"):
+        manifest.unlink()
+    data = temp_repo.environments_data()
+    for env in data["environments"].values():
+        env["secrets"] = {}
+    temp_repo.write_environments(data)
+    temp_repo.add_automation(temp_repo.manifest_data(secrets=["github-token"]))
+
+    # When the catalog is loaded / Then the error says the environment has none
+    error = rejected(temp_repo)
     assert error.message == "unknown secret 'github-token' in environment 'dev' (known: none)"
 
 
@@ -172,16 +197,17 @@ def test_a_name_too_long_for_aws_in_one_environment_is_rejected(temp_repo) -> No
 
 
 def test_a_secret_in_every_environment_is_accepted(temp_repo) -> None:
-    # Given the secret is in every environment's catalog
+    # Given the secret is in every environment's catalog, beside those the repository's automations declare
+    secret = temp_repo.unused_name("secrets", "github-token")
     data = temp_repo.environments_data()
     for env in data["environments"].values():
-        env["secrets"] = {"github-token": {"description": "GitHub App token for the sample automation"}}
+        env["secrets"] = {**(env.get("secrets") or {}), secret: {"description": "GitHub App token for the sample automation"}}
     temp_repo.write_environments(data)
-    temp_repo.add_automation(temp_repo.manifest_data(secrets=["github-token"]))
+    temp_repo.add_automation(temp_repo.manifest_data(secrets=[secret]))
 
     # When the catalog is loaded / Then the manifest keeps its secret
     catalog = temp_repo.load_catalog()
-    assert added(catalog).manifest.secrets == ["github-token"]
+    assert added(catalog).manifest.secrets == [secret]
 
 
 WAITING_TASK = {
