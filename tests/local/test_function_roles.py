@@ -21,7 +21,7 @@ from keel.local.report import ExecutionReport, execution_report
 from keel.local.template import EnvironmentTemplate, load_environment
 from keel.ops.executions import list_executions
 from tests.conftest import TempRepo
-from tests.local.conftest import ROOT, edited
+from tests.local.conftest import ROOT, edited, started
 from tests.support.pasted import free_port
 
 RESTART = ROOT / "events" / "alarm_remediation" / "api-5xx-restart.json"
@@ -63,10 +63,16 @@ def event_of(path: Path) -> dict[str, Any]:
 
 
 def run(cloud: LocalCloud, path: Path, decision: Any = None) -> ExecutionReport:
-    [delivery] = [delivery for delivery in cloud.deliver(event_of(path)) if delivery.execution_arn]
+    """The execution of the automation whose sample the event is (events/<automation>/...)."""
+    arn = started(cloud, event_of(path), path.parent.name)
     cloud.drive(decision)
-    assert delivery.execution_arn is not None
-    return execution_report(cloud, delivery.execution_arn)
+    return execution_report(cloud, arn)
+
+
+def remediation(document: dict[str, Any]) -> dict[str, Any]:
+    """alarm_remediation's execution in `keel local run --json` output (others may take the same alarm)."""
+    [execution] = [execution for execution in document["executions"] if execution["automation"] == "alarm_remediation"]
+    return execution
 
 
 def refusals(execution: ExecutionReport) -> list[str]:
@@ -118,7 +124,7 @@ def test_the_refusal_is_in_the_execution_history_and_fails_the_execution(
 ) -> None:
     code = keel_local_run(without_update_service, str(RESTART), "--json")
 
-    [execution] = json.loads(capsys.readouterr().out)["executions"]
+    execution = remediation(json.loads(capsys.readouterr().out))
     assert code == 1
     # Keel's failure path ends the execution with the refusal itself
     assert (execution["status"], execution["error"]) == ("FAILED", "AccessDeniedError")
@@ -133,7 +139,7 @@ def test_the_refusal_is_in_the_execution_history_and_fails_the_execution(
 def test_the_unchanged_function_yaml_allows_the_same_run(assembly: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["--root", str(ROOT), "local", "run", "--outdir", str(assembly), str(RESTART), "--json"])
 
-    [execution] = json.loads(capsys.readouterr().out)["executions"]
+    execution = remediation(json.loads(capsys.readouterr().out))
     assert code == 0
     assert execution["status"] == "SUCCEEDED"
 
@@ -308,7 +314,12 @@ def _entry(event: dict[str, Any]) -> dict[str, Any]:
 def test_each_function_signs_with_a_session_of_its_own_role(assembly: Path) -> None:
     with LocalCloud(load_environment(assembly, "dev")) as cloud:
         run(cloud, BILLING_TICKET)
-        sessions = {sandbox.config.name: sandbox.credentials for sandbox in cloud.runtime.sandboxes.values()}
+        # ticket_triage's functions (other automations may take the same ticket)
+        sessions = {
+            sandbox.config.name: sandbox.credentials
+            for sandbox in cloud.runtime.sandboxes.values()
+            if sandbox.config.name.startswith("keel-dev-ticket_triage-")
+        }
         identities = {
             name: boto3.client("sts", region_name="eu-west-1", **_arguments(credentials)).get_caller_identity()["Arn"]
             for name, credentials in sessions.items()

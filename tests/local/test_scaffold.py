@@ -141,7 +141,7 @@ def test_a_like_automation_shares_the_workflow_and_replaces_the_governance(check
         (("module", "record_decision"), "functions/record_decision already exists; nothing was written"),
         (
             ("automation", "x_copy", "--like", "nothing_here"),
-            "no automation 'nothing_here' to start from (known: alarm_remediation",
+            "no automation 'nothing_here' to start from (known: ",
         ),
         (("automation", "beat_copy", "--like", "platform_heartbeat"), "platform_heartbeat runs on a schedule only"),
         (("automation", "ticket_triage"), "automations/ticket_triage.yaml already exists; nothing was written"),
