@@ -9,6 +9,7 @@ from pathlib import Path
 
 import yaml
 
+from infra.config import SecretSpec
 from infra.function_spec import FunctionSpec
 from infra.manifest import Manifest, Workflow
 from infra.workflow_defaults import WorkflowPlan, with_defaults
@@ -90,3 +91,10 @@ def test_readme_world_example_is_a_valid_world() -> None:
     block = next(block for block in _yaml_blocks() if block.startswith("calls:"))
     world = World.model_validate(yaml.safe_load(block))
     assert [call.call for call in world.calls] == ["ecs.create_cluster", "ec2.run_instances"]
+
+
+def test_readme_secret_example_is_a_valid_secret_catalog() -> None:
+    block = next(block for block in _yaml_blocks() if block.startswith("secrets:"))
+    secrets = yaml.safe_load(block)["secrets"]
+    spec = SecretSpec.model_validate(secrets["chat-webhook-key"])
+    assert spec.rotation_days == 30
