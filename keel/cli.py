@@ -62,6 +62,21 @@ def _synth(args: argparse.Namespace) -> int:
     return 0
 
 
+def _schema(args: argparse.Namespace) -> int:
+    from keel import manifest_schema
+
+    root = Path(args.root)
+    if args.check:
+        if manifest_schema.is_current(root):
+            print(f"{manifest_schema.SCHEMA_PATH} is up to date")
+            return 0
+        print(f"keel: {manifest_schema.SCHEMA_PATH} is not what infra/manifest.py generates: run `keel schema`", file=sys.stderr)
+        return 1
+    changed = manifest_schema.write(root)
+    print(f"{'wrote' if changed else 'unchanged:'} {manifest_schema.SCHEMA_PATH}")
+    return 0
+
+
 def _local_template(args: argparse.Namespace, *, force_synth: bool = False) -> EnvironmentTemplate:
     """The environment's synthesized stacks, synthesizing first when they are missing or out of date."""
     from keel.local.template import is_stale, load_environment
@@ -257,6 +272,12 @@ def parser() -> argparse.ArgumentParser:
     synth = commands.add_parser("synth", help="synthesize every environment (cdk-nag and the quota guard enforced)")
     synth.add_argument("--outdir", default="cdk.out")
     synth.set_defaults(run=_synth)
+
+    schema = commands.add_parser(
+        "schema", help="write schemas/automation-manifest.schema.json from the manifest model (editor completion)"
+    )
+    schema.add_argument("--check", action="store_true", help="only check that the committed schema is current (exit 1 if not)")
+    schema.set_defaults(run=_schema)
 
     demo = commands.add_parser("demo", help="synthesize, then replay every automation's sample events on the local cloud")
     _environment_options(demo)
