@@ -9,16 +9,20 @@ from __future__ import annotations
 
 import argparse
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from functions.shared.adapters.dynamodb import Table
-from functions.shared.domain.overrides import Override, OverrideStore
 from infra import names
 from keel.ops.session import OpsError, OpsSession, aws_call
 from keel.render import table, to_json
 
+if TYPE_CHECKING:
+    from functions.shared.domain.overrides import Override, OverrideStore
+
 
 def store(session: OpsSession) -> OverrideStore:
+    from functions.shared.adapters.dynamodb import Table
+    from functions.shared.domain.overrides import OverrideStore
+
     return OverrideStore(Table(names.table(session.environment, "decisions"), session.client("dynamodb")))
 
 
@@ -27,6 +31,8 @@ def change(
 ) -> Override:
     if not reason.strip():
         raise OpsError("--reason must say why (it is shown to everyone the override stops)")
+    from functions.shared.domain.overrides import Override
+
     session.state_machine_arn(automation)
     override = Override(
         automation=automation,
