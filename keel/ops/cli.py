@@ -100,7 +100,7 @@ def session_options() -> list[SharedOption]:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        session = OpsSession(environment=args.env, region=args.region or _region_of(args), endpoint_url=args.endpoint_url)
+        session = OpsSession(environment=args.env, region=_region_of(args), endpoint_url=args.endpoint_url)
         output, code = cast(Result, args.run_ops(session, args))
     except OpsError as error:
         print(f"keel ops: {error}", file=sys.stderr)
@@ -110,15 +110,19 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _region_of(args: argparse.Namespace) -> str:
+    """--region, or the environment's; the environment is checked wherever config/environments.yaml is
+    at hand (a command pasted elsewhere names its region and finds no config to check against)."""
     from infra.config import load_environments
 
     path = Path(args.root) / "config" / "environments.yaml"
     if not path.exists():
+        if args.region:
+            return str(args.region)
         raise OpsError("no --region given and no config/environments.yaml here to read it from")
     table_ = load_environments(path)
     if args.env not in table_.environments:
         raise OpsError(f"unknown environment '{args.env}' (known: {', '.join(sorted(table_.environments))})")
-    return table_.environments[args.env].region
+    return str(args.region or table_.environments[args.env].region)
 
 
 def parse_since(text: str | None, now: datetime | None = None) -> datetime | None:
