@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from keel.cli_options import SharedOption, share
 from keel.ops import overrides
 from keel.ops.session import OpsError, OpsSession, aws_call
 from keel.render import Link, status, table, to_json
+
+if TYPE_CHECKING:
+    from keel.ops.executions import Shown
 
 
 def register(commands: Any) -> None:
@@ -161,8 +163,9 @@ def _executions(session: OpsSession, args: argparse.Namespace) -> Result:
 def _show(session: OpsSession, args: argparse.Namespace) -> Result:
     from keel.ops import executions
 
-    shown = executions.show_execution(session, args.execution_arn)
-    drawn = _draw_graph(session, shown, Path(args.graph)) if args.graph else None
+    execution = executions.show_execution(session, args.execution_arn, with_definition=bool(args.graph))
+    shown = execution.view
+    drawn = _draw_graph(execution, Path(args.graph)) if args.graph else None
     if args.json:
         return to_json(shown | ({"graph": str(drawn)} if drawn else {})), 0
     took = f", took {_took(shown)}" if shown["stopped"] else ""
@@ -183,18 +186,11 @@ def _took(shown: dict[str, Any]) -> str:
     return f"{(stopped - started).total_seconds():.2f} s"
 
 
-def _draw_graph(session: OpsSession, shown: dict[str, Any], path: Path) -> Path:
+def _draw_graph(execution: Shown, path: Path) -> Path:
     from keel.execution_graph import draw
-    from keel.execution_path import state_path
 
-    with aws_call(f"read the definition of {shown['state_machine_arn']}"):
-        sfn = session.client("stepfunctions")
-        definition = json.loads(sfn.describe_state_machine(stateMachineArn=shown["state_machine_arn"])["definition"])
-        events: list[dict[str, Any]] = []
-        for page in sfn.get_paginator("get_execution_history").paginate(executionArn=shown["execution_arn"]):
-            events.extend(page["events"])
-    machine, name = shown["execution_arn"].split(":")[-2:]
-    return draw(definition, state_path(events, shown["status"]), path, title=f"{machine}\n{name}: {shown['status']}")
+    machine, name = execution.view["execution_arn"].split(":")[-2:]
+    return draw(execution.definition, execution.visits, path, title=f"{machine}\n{name}: {execution.view['status']}")
 
 
 def _explain(session: OpsSession, args: argparse.Namespace) -> Result:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -39,15 +40,28 @@ def list_executions(session: OpsSession, automation: str, status: str | None, si
     return rows
 
 
-def show_execution(session: OpsSession, execution_arn: str) -> dict[str, Any]:
-    """The path through the states with inputs, outputs and errors, like the console's view."""
+@dataclass(frozen=True)
+class Shown:
+    """One execution as `keel ops show` tells it (`view`, JSON-able), with its path and the definition
+    it ran (what `--graph` draws)."""
+
+    view: dict[str, Any]
+    visits: list[StateVisit]
+    definition: dict[str, Any]
+
+
+def show_execution(session: OpsSession, execution_arn: str, *, with_definition: bool = False) -> Shown:
+    """The path through the states with inputs, outputs and errors, like the console's view; with the
+    state machine's definition as deployed when asked (one more call, DescribeStateMachine)."""
     sfn = session.client("stepfunctions")
     with aws_call(f"describe execution {execution_arn}"):
         description = sfn.describe_execution(executionArn=execution_arn)
         events: list[dict[str, Any]] = []
         for page in sfn.get_paginator("get_execution_history").paginate(executionArn=execution_arn):
             events.extend(page["events"])
-    return {
+        machine = sfn.describe_state_machine(stateMachineArn=description["stateMachineArn"]) if with_definition else None
+    visits = state_path(events, description["status"])
+    view = {
         "execution_arn": execution_arn,
         "status": description["status"],
         "started": description["startDate"].isoformat(timespec="milliseconds"),
@@ -55,11 +69,11 @@ def show_execution(session: OpsSession, execution_arn: str) -> dict[str, Any]:
         "output": _json(description.get("output")),
         "error": description.get("error"),
         "cause": description.get("cause"),
-        "states": state_rows(state_path(events, description["status"])),
+        "states": state_rows(visits),
         "console": session.console_link(execution_arn),
         "history": session.aws_command("stepfunctions", "get-execution-history", "--execution-arn", execution_arn),
-        "state_machine_arn": description["stateMachineArn"],
     }
+    return Shown(view=view, visits=visits, definition=json.loads(machine["definition"]) if machine else {})
 
 
 def state_rows(visits: list[StateVisit]) -> list[dict[str, Any]]:
