@@ -16,7 +16,7 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install demo test lint typecheck unit synth deploy diff bench growth-check clean
+.PHONY: help install demo test lint pre-commit typecheck unit synth deploy diff bench growth-check clean
 
 help:
 	@echo "make demo     set up, synthesize, run every automation's sample events on the local cloud"
@@ -25,6 +25,7 @@ help:
 	@echo "make deploy ENV=dev|staging|prod [AUTOMATION=name] [OWNER=team]   cdk deploy (needs AWS credentials)"
 	@echo "make diff ENV=... [AUTOMATION=name] [OWNER=team]   cdk diff against what is deployed"
 	@echo "make lint     ruff (incl. complexity) and mypy"
+	@echo "make pre-commit   install the git hook that runs make lint's checks before each commit"
 	@echo "make growth-check   the test suite on a copy grown by a new team's automations (about 3.5 minutes)"
 
 $(VENV)/.installed: pyproject.toml constraints.txt
@@ -47,10 +48,14 @@ synth: $(VENV)/.installed
 demo: $(VENV)/.installed
 	@$(PY) -m keel demo
 
+# The same three commands are the hooks of .pre-commit-config.yaml (a test keeps them equal).
 lint: $(VENV)/.installed
 	@$(VENV)/bin/ruff check .
 	@$(VENV)/bin/ruff format --check .
 	@$(VENV)/bin/mypy
+
+pre-commit: $(VENV)/.installed
+	@$(VENV)/bin/pre-commit install
 
 # One worker per core; a file's tests stay on one worker, so its fixtures are built once. The CDK
 # CLI is installed too: tests check the stacks it selects for `make deploy`.

@@ -7,6 +7,7 @@ by name (infra/names.py), so no stack exports anything and each deploys on its o
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,12 +49,21 @@ def build_app(
     """The whole app. Raises KeelConfigError, naming file and field, for any invalid input."""
     environments = environments or load_environments(root / "config" / "environments.yaml")
     catalog = catalog or load_catalog(root, environments)
-    app = cdk.App(outdir=outdir) if outdir else cdk.App()
+    app = cdk.App(outdir=outdir, context=feature_flags()) if outdir else cdk.App(context=feature_flags())
     # Packages are staged beside the assembly they belong to, so concurrent synths never share them.
     build_root = Path(app.outdir) / ".keel-build"
     built = {env.name: _environment(app, env, catalog, build_root / env.name) for env in environments.environments.values()}
     enable_checks(app)
     return KeelApp(app=app, environments=built)
+
+
+def feature_flags() -> dict[str, object]:
+    """The context of cdk.json beside this app (CDK's feature flags). The CDK CLI hands it to the app
+    itself; `python app.py`, `keel synth`, the local cloud and the tests build the app without the CLI,
+    so they read it here and synthesize what `cdk deploy` deploys, whichever catalog root they build.
+    Context the CLI passes takes precedence over this."""
+    context: dict[str, object] = json.loads((ROOT / "cdk.json").read_text())["context"]
+    return context
 
 
 def _environment(app: cdk.App, env: Environment, catalog: Catalog, build_dir: Path) -> EnvironmentStacks:

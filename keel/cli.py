@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from infra.errors import KeelConfigError
-from infra.quotas import QuotaExceeded
 from keel.cli_options import SharedOption, share
 from keel.local.errors import LocalCloudError
+from keel.render import to_json
+
+# What a process killed by SIGPIPE returns in a shell (128 + 13), as `yes | head -1` does.
+SIGPIPE_EXIT = 141
 
 if TYPE_CHECKING:
     from infra.catalog import Catalog
     from keel.local.faults import FaultPlan
+    from keel.local.report import ExecutionReport
     from keel.local.template import EnvironmentTemplate
 
 
@@ -43,8 +47,8 @@ def _stacks(args: argparse.Namespace) -> int:
     known = load_environments(root / "config" / "environments.yaml").environments
     if args.env not in known:
         raise LocalCloudError(f"unknown environment '{args.env}' (known: {', '.join(sorted(known))})")
-    for selector in stack_selectors(_load_catalog(root), args.env, args.automation, args.owner):
-        print(selector)
+    selectors = stack_selectors(_load_catalog(root), args.env, args.automation, args.owner)
+    print(to_json({"environment": args.env, "stacks": selectors}) if args.json else "\n".join(selectors))
     return 0
 
 
@@ -53,6 +57,9 @@ def _synth(args: argparse.Namespace) -> int:
     from infra.synthesis import synthesize
 
     figures = synthesize(build_app(root=Path(args.root), outdir=args.outdir))
+    if args.json:
+        print(to_json({env: [stack.as_json() for stack in stacks] for env, stacks in figures.items()}))
+        return 0
     for env, stacks in figures.items():
         worst = max(stacks, key=lambda stack: stack.headroom())
         print(
@@ -62,11 +69,27 @@ def _synth(args: argparse.Namespace) -> int:
     return 0
 
 
+def _schema(args: argparse.Namespace) -> int:
+    from keel import manifest_schema
+
+    root = Path(args.root)
+    if args.check:
+        if manifest_schema.is_current(root):
+            print(f"{manifest_schema.SCHEMA_PATH} is up to date")
+            return 0
+        print(f"keel: {manifest_schema.SCHEMA_PATH} is not what infra/manifest.py generates: run `keel schema`", file=sys.stderr)
+        return 1
+    changed = manifest_schema.write(root)
+    print(f"{'wrote' if changed else 'unchanged:'} {manifest_schema.SCHEMA_PATH}")
+    return 0
+
+
 def _local_template(args: argparse.Namespace, *, force_synth: bool = False) -> EnvironmentTemplate:
     """The environment's synthesized stacks, synthesizing first when they are missing or out of date."""
     from keel.local.template import is_stale, load_environment
 
     root, outdir = Path(args.root), Path(args.outdir)
+    _check_environment(root, args.env)
     if force_synth or is_stale(outdir, args.env, root):
         from infra.app_builder import build_app
         from infra.synthesis import synthesize
@@ -74,6 +97,41 @@ def _local_template(args: argparse.Namespace, *, force_synth: bool = False) -> E
         print(f"keel: synthesizing into {outdir} ...", file=sys.stderr)
         synthesize(build_app(root=root, outdir=str(outdir)))
     return load_environment(outdir, args.env)
+
+
+def _check_environment(root: Path, env: str) -> None:
+    """An environment name is refused before anything is synthesized for it, with the known ones."""
+    from infra.config import load_environments
+
+    path = root / "config" / "environments.yaml"
+    if path.is_file():
+        known = load_environments(path).environments
+        if env not in known:
+            raise LocalCloudError(f"unknown environment '{env}' (known: {', '.join(sorted(known))})")
+
+
+def _check_run_names(args: argparse.Namespace, template: EnvironmentTemplate, faults: FaultPlan) -> None:
+    """Functions named by --fail/--timeout/--throttle and the --bus exist in the deployed environment."""
+    functions = _deployed(template, "AWS::Lambda::Function", "FunctionName")
+    # keel-<env>-<automation>-<module>: module names have no dashes
+    modules = {name.rsplit("-", 1)[-1] for name in functions}
+    for fault in faults.functions:
+        if fault.function not in functions | modules:
+            raise LocalCloudError(
+                f"fault '{fault.function}': no such function in {template.environment} "
+                f"(modules: {', '.join(sorted(modules))}; or a deployed name such as {min(functions)})"
+            )
+    buses = {"default", *_deployed(template, "AWS::Events::EventBus", "Name")}
+    if args.bus is not None and args.bus not in buses:
+        raise LocalCloudError(f"unknown bus '{args.bus}' (buses of {template.environment}: {', '.join(sorted(buses))})")
+
+
+def _deployed(template: EnvironmentTemplate, kind: str, name: str) -> set[str]:
+    return {
+        resource["Properties"][name]
+        for resource in template.resources.values()
+        if resource["Type"] == kind and isinstance(resource.get("Properties", {}).get(name), str)
+    }
 
 
 def _fault_plan(args: argparse.Namespace) -> FaultPlan:
@@ -94,7 +152,10 @@ def _local_run(args: argparse.Namespace) -> int:
     if not files:
         raise LocalCloudError(f"no event files in {' '.join(args.events)}")
     options = RunOptions(faults=_fault_plan(args), decision=args.decision, duplicate=args.duplicate, bus=args.bus)
-    run = run_events(_local_template(args, force_synth=args.synth), files, options)
+    template = _local_template(args, force_synth=args.synth)
+    _check_run_names(args, template, options.faults)
+    run = run_events(template, files, options)
+    graphs = _graphs(run.report.executions, Path(args.graph)) if args.graph else []
     if args.json:
         print(as_json(run))
         for outcome in run.unmatched:
@@ -102,9 +163,23 @@ def _local_run(args: argparse.Namespace) -> int:
                 f"keel: {outcome.source.path}: event {outcome.source.event['id']} matches no rule on bus {outcome.bus}",
                 file=sys.stderr,
             )
+        for graph in graphs:
+            print(f"keel: graph {graph}", file=sys.stderr)
     else:
         print(as_text(run))
+        print(*(f"graph {graph}" for graph in graphs), sep="\n", end="\n" if graphs else "")
     return 0 if run.report.all_succeeded else 1
+
+
+def _graphs(executions: list[ExecutionReport], directory: Path) -> list[Path]:
+    """Each execution drawn with its path: DIR/<automation>-<execution name>.svg."""
+    from keel.execution_graph import draw
+
+    return [
+        draw(execution.definition, execution.states, directory / f"{execution.automation}-{execution.name}.svg", title)
+        for execution in executions
+        for title in [f"{execution.automation}\n{execution.name}: {execution.status}"]
+    ]
 
 
 def _local_up(args: argparse.Namespace) -> int:
@@ -113,6 +188,10 @@ def _local_up(args: argparse.Namespace) -> int:
     _local_template(args)
     state = server.start(Path(args.root), args.env, args.port, Path(args.outdir))
     region = _region(args)
+    if args.json:
+        described = {"environment": args.env, "region": region, "endpoint": state.endpoint, "pid": state.pid, "log": state.log}
+        print(to_json(described))
+        return 0
     print(f"keel local: {args.env} is up on {state.endpoint} (pid {state.pid}, log {state.log})")
     # Hints people paste anywhere, run as printed by a test: the local cloud takes any credentials, but
     # an AWS client sends none unless some are set, so the hint sets throwaway ones for that command only.
@@ -142,6 +221,9 @@ def _local_down(args: argparse.Namespace) -> int:
     from keel.local import server
 
     state = server.stop(Path(args.root) / server.STATE_DIR)
+    if args.json:
+        print(to_json({"stopped": None if state is None else {"endpoint": state.endpoint, "pid": state.pid}}))
+        return 0
     print("keel local: no local cloud was up" if state is None else f"keel local: stopped {state.endpoint} (pid {state.pid})")
     return 0
 
@@ -213,11 +295,15 @@ def _add_local(commands: Any) -> None:
     faults.add_argument("--duplicate", action="store_true", help="deliver every event twice (same event id)")
     run.add_argument("--bus", help="put the events on this bus (default: aws.* sources on default, others on keel-<env>)")
     run.add_argument("--synth", action="store_true", help="synthesize first even if cdk.out looks up to date")
+    run.add_argument(
+        "--graph", metavar="DIR", help="draw each execution's state machine with the path it took: DIR/<automation>-<name>.svg"
+    )
     run.set_defaults(run=_local_run)
 
     up = actions.add_parser("up", help="serve the local cloud on 127.0.0.1 in the background (any AWS client, --endpoint-url)")
     _environment_options(up)
     up.add_argument("--port", type=int, default=4566)
+    up.add_argument("--json", action="store_true", help="print where it serves as JSON")
     up.set_defaults(run=_local_up)
 
     serve = actions.add_parser("serve", help="serve the local cloud in the foreground (what `up` starts)")
@@ -226,6 +312,7 @@ def _add_local(commands: Any) -> None:
     serve.set_defaults(run=_local_serve)
 
     down = actions.add_parser("down", help="stop the local cloud started by `keel local up`")
+    down.add_argument("--json", action="store_true", help="print what was stopped as JSON")
     down.set_defaults(run=_local_down)
 
 
@@ -252,11 +339,19 @@ def parser() -> argparse.ArgumentParser:
     stacks.add_argument("--env", required=True, help="the environment")
     stacks.add_argument("--automation", action="append", default=[], help="this automation's stack (repeatable)")
     stacks.add_argument("--owner", action="append", default=[], help="this team's automation and team stacks (repeatable)")
+    stacks.add_argument("--json", action="store_true", help="print JSON instead of one selector a line")
     stacks.set_defaults(run=_stacks)
 
     synth = commands.add_parser("synth", help="synthesize every environment (cdk-nag and the quota guard enforced)")
     synth.add_argument("--outdir", default="cdk.out")
+    synth.add_argument("--json", action="store_true", help="print each stack's quota figures as JSON")
     synth.set_defaults(run=_synth)
+
+    schema = commands.add_parser(
+        "schema", help="write schemas/automation-manifest.schema.json from the manifest model (editor completion)"
+    )
+    schema.add_argument("--check", action="store_true", help="only check that the committed schema is current (exit 1 if not)")
+    schema.set_defaults(run=_schema)
 
     demo = commands.add_parser("demo", help="synthesize, then replay every automation's sample events on the local cloud")
     _environment_options(demo)
@@ -279,6 +374,21 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
+        return _run(args)
+    except BrokenPipeError:
+        # The reader went away (`keel catalog --json | head -1`): nothing is wrong and nothing more can
+        # be said to it. Python would report the unflushed rest at exit, so stdout goes nowhere from here.
+        _silence_stdout()
+        return SIGPIPE_EXIT
+
+
+def _run(args: argparse.Namespace) -> int:
+    # Imported once a command runs: `keel --help` loads neither pydantic nor the CDK.
+    from infra.errors import KeelConfigError
+    from infra.quotas import QuotaExceeded
+    from keel.execution_graph import GraphError
+
+    try:
         code: int = args.run(args)
     except KeelConfigError as error:
         print(f"keel: invalid configuration: {error}", file=sys.stderr)
@@ -289,4 +399,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except LocalCloudError as error:
         print(f"keel: {error}", file=sys.stderr)
         return 2
+    except GraphError as error:
+        print(f"keel: {error}", file=sys.stderr)
+        return 1
     return code
+
+
+def _silence_stdout() -> None:
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout is not a file descriptor (captured): nothing to silence
+        pass
+    finally:
+        os.close(devnull)

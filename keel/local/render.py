@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from keel.local.report import ExecutionReport, StateVisit
+from keel.execution_path import StateVisit
+from keel.local.report import ExecutionReport
 from keel.local.runner import EventOutcome, LocalRun
+from keel.render import Terminal, status, table
 
 MAX_VALUE_CHARS = 400
 _MARKS = {"succeeded": "ok", "retried": "retried", "caught": "caught", "failed": "FAILED", "running": "..."}
@@ -74,22 +76,30 @@ def _seconds(value: float | None) -> str:
     return f"{value * 1000:.0f} ms" if value < 1 else f"{value:,.1f} s"
 
 
-def executions_table(executions: list[ExecutionReport], scenarios: list[str] | None = None) -> list[str]:
+def executions_table(
+    executions: list[ExecutionReport], scenarios: list[str] | None = None, terminal: Terminal | None = None
+) -> list[str]:
     """One row per execution; with `scenarios` (one per execution), a first column naming each."""
     if not executions:
         return ["No executions."]
-    rows: list[tuple[str, ...]] = [("AUTOMATION", "STATUS", "DURATION", "STATES", "EXECUTION")]
-    rows += [(e.automation, _status(e), _seconds(e.duration_seconds), str(len(e.states)), e.name) for e in executions]
+    rows: list[dict[str, Any]] = [
+        {
+            "automation": execution.automation,
+            "status": _status(execution),
+            "duration": _seconds(execution.duration_seconds),
+            "states": len(execution.states),
+            "execution": execution.name,
+        }
+        for execution in executions
+    ]
     if scenarios is not None:
-        rows = [(scenario, *row) for scenario, row in zip(["SCENARIO", *scenarios], rows, strict=True)]
-    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
-    return ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows]
+        rows = [{"scenario": scenario} | row for scenario, row in zip(scenarios, rows, strict=True)]
+    return table(rows, terminal=terminal, right=["duration"]).splitlines()
 
 
 def execution_lines(execution: ExecutionReport) -> list[str]:
-    lines = [
-        f"{execution.automation} {execution.name}: {_status(execution)} in {_seconds(execution.duration_seconds)} (virtual time)"
-    ]
+    took = _seconds(execution.duration_seconds)
+    lines = [f"{execution.automation} {execution.name}: {status(_status(execution))} in {took} (virtual time)"]
     width = max((len(state.name) for state in execution.states), default=0)
     for state in execution.states:
         lines.append(_state_line(state, width))
@@ -104,7 +114,8 @@ def execution_lines(execution: ExecutionReport) -> list[str]:
 def _state_line(state: StateVisit, width: int) -> str:
     duration = "" if state.duration_ms is None else _seconds(state.duration_ms / 1000)
     attempts = f"{state.attempts} attempts" if state.attempts > 1 else ""
-    return f"  {_MARKS[state.status]:<8}{state.name.ljust(width)}  {state.type:<8}{duration:>10}  {attempts}".rstrip()
+    mark = _MARKS[state.status]
+    return f"  {status(mark)}{' ' * (8 - len(mark))}{state.name.ljust(width)}  {state.type:<8}{duration:>10}  {attempts}".rstrip()
 
 
 def _cause(cause: str | None) -> str:

@@ -7,47 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from keel.execution_path import StateVisit, state_path
 from keel.local.cloud import DeadLetter, LocalCloud
-
-_ERROR_EVENTS = ("TaskFailed", "TaskTimedOut", "LambdaFunctionFailed", "LambdaFunctionTimedOut", "TaskSubmitFailed")
-_ATTEMPT_EVENTS = ("TaskScheduled", "LambdaFunctionScheduled", "ActivityScheduled")
-
-
-@dataclass
-class StateVisit:
-    name: str
-    type: str
-    entered: datetime
-    exited: datetime | None = None
-    attempts: int = 0
-    errors: list[dict[str, str]] = field(default_factory=list)
-    failed: bool = False
-
-    @property
-    def status(self) -> str:
-        if self.failed:
-            return "failed"
-        if self.exited is None:
-            return "running"
-        if not self.errors:
-            return "succeeded"
-        return "retried" if self.attempts > len(self.errors) else "caught"
-
-    @property
-    def duration_ms(self) -> int | None:
-        return None if self.exited is None else round((self.exited - self.entered).total_seconds() * 1000)
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "type": self.type,
-            "status": self.status,
-            "entered": self.entered.isoformat(),
-            "exited": self.exited.isoformat() if self.exited else None,
-            "duration_ms": self.duration_ms,
-            "attempts": self.attempts,
-            "errors": self.errors,
-        }
 
 
 @dataclass(frozen=True)
@@ -61,6 +22,9 @@ class ExecutionReport:
     cause: str | None
     started: datetime
     stopped: datetime | None
+    # The state machine's definition as deployed (Keel's prologue and failure path included): what
+    # `keel local run --graph` draws the path on.
+    definition: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def name(self) -> str:
@@ -102,43 +66,9 @@ class RunReport:
         return not self.dead_letters and all(execution.status == "SUCCEEDED" for execution in self.executions)
 
 
-def state_path(events: list[dict[str, Any]]) -> list[StateVisit]:
-    """The states an execution went through, in order, with attempts and errors (retries, catches)."""
-    visits: list[StateVisit] = []
-    open_visits: list[StateVisit] = []
-    for event in events:
-        kind = event["type"]
-        if kind.endswith("StateEntered"):
-            visit = StateVisit(event["stateEnteredEventDetails"]["name"], kind.removesuffix("StateEntered"), event["timestamp"])
-            visits.append(visit)
-            open_visits.append(visit)
-        elif kind.endswith("StateExited"):
-            name = event["stateExitedEventDetails"]["name"]
-            exited = next((candidate for candidate in reversed(open_visits) if candidate.name == name), None)
-            if exited is not None:
-                exited.exited = event["timestamp"]
-                open_visits.remove(exited)
-        elif open_visits:
-            _task_event(open_visits[-1], kind, event)
-    return visits
-
-
-def _task_event(visit: StateVisit, kind: str, event: dict[str, Any]) -> None:
-    if kind in _ATTEMPT_EVENTS:
-        visit.attempts += 1
-    elif kind in _ERROR_EVENTS:
-        details: dict[str, Any] = next((value for key, value in event.items() if key.endswith("EventDetails")), {})
-        visit.errors.append({"error": details.get("error", kind), "cause": details.get("cause", "")})
-    elif kind in ("ExecutionFailed", "ExecutionTimedOut", "ExecutionAborted"):
-        visit.failed = True
-
-
 def execution_report(cloud: LocalCloud, arn: str) -> ExecutionReport:
     described, events = cloud.execution_record(arn)
-    states = state_path(events)
-    if described["status"] != "RUNNING":
-        for visit in states:
-            visit.failed = visit.failed or (visit.exited is None and described["status"] != "SUCCEEDED")
+    states = state_path(events, described["status"])
     output = described.get("output")
     return ExecutionReport(
         automation=cloud.deployed.automation_of(described["stateMachineArn"]),
@@ -150,7 +80,14 @@ def execution_report(cloud: LocalCloud, arn: str) -> ExecutionReport:
         cause=described.get("cause") or cloud.blocked.get(arn),
         started=described["startDate"],
         stopped=described.get("stopDate"),
+        definition=_definition(cloud, described["stateMachineArn"]),
     )
+
+
+def _definition(cloud: LocalCloud, state_machine_arn: str) -> dict[str, Any]:
+    described = cloud.client("stepfunctions").describe_state_machine(stateMachineArn=state_machine_arn)
+    definition: dict[str, Any] = json.loads(described["definition"])
+    return definition
 
 
 def run_report(cloud: LocalCloud) -> RunReport:

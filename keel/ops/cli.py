@@ -7,12 +7,15 @@ import os
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from keel.cli_options import SharedOption, share
-from keel.ops import approvals, executions, explain, overrides, redrive, replay
+from keel.ops import overrides
 from keel.ops.session import OpsError, OpsSession, aws_call
-from keel.render import table, to_json
+from keel.render import Link, status, table, to_json
+
+if TYPE_CHECKING:
+    from keel.ops.executions import Shown
 
 
 def register(commands: Any) -> None:
@@ -27,6 +30,11 @@ def register(commands: Any) -> None:
 
     command = sub.add_parser("show", help="one execution's path through its states")
     command.add_argument("execution_arn")
+    command.add_argument(
+        "--graph",
+        metavar="FILE",
+        help="also draw the state machine with the path taken (FILE.svg, or FILE.html: a self-contained page)",
+    )
     command.set_defaults(run_ops=_show)
 
     command = sub.add_parser("explain", help="why: the decisions recorded for an execution ARN or event id")
@@ -94,7 +102,7 @@ def session_options() -> list[SharedOption]:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        session = OpsSession(environment=args.env, region=args.region or _region_of(args), endpoint_url=args.endpoint_url)
+        session = OpsSession(environment=args.env, region=_region_of(args), endpoint_url=args.endpoint_url)
         output, code = cast(Result, args.run_ops(session, args))
     except OpsError as error:
         print(f"keel ops: {error}", file=sys.stderr)
@@ -104,15 +112,19 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _region_of(args: argparse.Namespace) -> str:
+    """--region, or the environment's; the environment is checked wherever config/environments.yaml is
+    at hand (a command pasted elsewhere names its region and finds no config to check against)."""
     from infra.config import load_environments
 
     path = Path(args.root) / "config" / "environments.yaml"
     if not path.exists():
+        if args.region:
+            return str(args.region)
         raise OpsError("no --region given and no config/environments.yaml here to read it from")
     table_ = load_environments(path)
     if args.env not in table_.environments:
         raise OpsError(f"unknown environment '{args.env}' (known: {', '.join(sorted(table_.environments))})")
-    return table_.environments[args.env].region
+    return str(args.region or table_.environments[args.env].region)
 
 
 def parse_since(text: str | None, now: datetime | None = None) -> datetime | None:
@@ -133,32 +145,64 @@ Result = tuple[str, int]
 
 
 def _executions(session: OpsSession, args: argparse.Namespace) -> Result:
+    from keel.ops import executions
+
     rows = executions.list_executions(session, args.automation, executions.check_status(args.status), parse_since(args.since))
     if args.json:
         return to_json({"executions": rows}), 0
-    return table(rows, ["name", "status", "started", "duration_s", "console"]), 0
+    if not session.endpoint_url:
+        linked = [row | {"console": Link(row["console"], "open")} for row in rows]
+        return table(linked, ["name", "status", "started", "duration_s", "console"]), 0
+    listed = table(rows, ["name", "status", "started", "duration_s"])
+    if not rows:
+        return listed, 0
+    # No console on a local cloud: the command that shows each execution instead, whole lines to paste.
+    return "\n".join([listed, "", "each in detail (no console here):", *(f"  {row['details']}" for row in rows)]), 0
 
 
 def _show(session: OpsSession, args: argparse.Namespace) -> Result:
-    shown = executions.show_execution(session, args.execution_arn)
+    from keel.ops import executions
+
+    execution = executions.show_execution(session, args.execution_arn, with_definition=bool(args.graph))
+    shown = execution.view
+    drawn = _draw_graph(execution, Path(args.graph)) if args.graph else None
     if args.json:
-        return to_json(shown), 0
+        return to_json(shown | ({"graph": str(drawn)} if drawn else {})), 0
+    took = f", took {_took(shown)}" if shown["stopped"] else ""
     lines = [
         f"{shown['execution_arn']}",
-        f"status {shown['status']}, started {shown['started']}, stopped {shown['stopped'] or '-'}",
+        f"status {status(shown['status'])}, started {shown['started']}, stopped {shown['stopped'] or '-'}{took}",
     ]
-    if shown["error"]:
-        lines.append(f"error {shown['error']}: {shown['cause']}")
-    lines += ["", table(shown["states"], ["state", "type", "entered", "duration_s", "error"]), "", f"console {shown['console']}"]
+    lines += executions.readable_error(shown["error"], shown["cause"])
+    lines += ["", table(shown["states"], ["state", "type", "status", "entered", "duration_s", "attempts", "error"]), ""]
+    lines.append(f"console {shown['console']}" if shown["console"] else f"its history with the AWS CLI: {shown['history']}")
+    if drawn:
+        lines.append(f"graph {drawn}")
     return "\n".join(lines), 0
 
 
+def _took(shown: dict[str, Any]) -> str:
+    started, stopped = datetime.fromisoformat(shown["started"]), datetime.fromisoformat(shown["stopped"])
+    return f"{(stopped - started).total_seconds():.2f} s"
+
+
+def _draw_graph(execution: Shown, path: Path) -> Path:
+    from keel.execution_graph import draw
+
+    machine, name = execution.view["execution_arn"].split(":")[-2:]
+    return draw(execution.definition, execution.visits, path, title=f"{machine}\n{name}: {execution.view['status']}")
+
+
 def _explain(session: OpsSession, args: argparse.Namespace) -> Result:
+    from keel.ops import explain
+
     records = explain.find_records(session, args.subject)
     return (to_json({"decisions": explain.as_json(records)}) if args.json else explain.explain(records)), 0
 
 
 def _pending(session: OpsSession, args: argparse.Namespace) -> Result:
+    from keel.ops import approvals
+
     rows = approvals.pending(session)
     if args.json:
         return to_json({"pending": rows}), 0
@@ -166,6 +210,8 @@ def _pending(session: OpsSession, args: argparse.Namespace) -> Result:
 
 
 def _answer(session: OpsSession, args: argparse.Namespace) -> Result:
+    from keel.ops import approvals
+
     result = approvals.answer(
         session, args.approval_id, approved=args.approved, reason=args.reason, values=_key_values(getattr(args, "values", []))
     )
@@ -185,6 +231,8 @@ def _key_values(pairs: list[str]) -> dict[str, str]:
 
 
 def _redrive(session: OpsSession, args: argparse.Namespace) -> Result:
+    from keel.ops import redrive
+
     result = redrive.redrive(session, args.automation, dry_run=args.dry_run)
     code = 1 if result["failed"] else 0
     if args.json:
@@ -212,6 +260,8 @@ def _verify(session: OpsSession, args: argparse.Namespace) -> Result:
 
 
 def _replay(session: OpsSession, args: argparse.Namespace) -> Result:
+    from keel.ops import replay
+
     session.state_machine_arn(args.automation)
     result = replay.replay(session, args.automation, parse_since(args.since))
     if args.json:
@@ -227,7 +277,10 @@ def _replay(session: OpsSession, args: argparse.Namespace) -> Result:
 
 
 def _kpis(session: OpsSession, args: argparse.Namespace) -> Result:
+    from keel.ops import executions
+
     result = executions.kpis(session, args.automation, parse_since(args.since))
     if args.json:
         return to_json(result), 0
-    return table([{"metric": key, "value": value} for key, value in result.items()]), 0
+    figures = [{"metric": key, "value": value} for key, value in result.items() if key not in ("automation", "since")]
+    return f"{args.automation} since {result['since'] or 'the first execution'}\n" + table(figures), 0

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from keel.execution_path import StateVisit, state_path
 from keel.ops.session import OpsError, OpsSession, aws_call
 
 STATUSES = ("RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "PENDING_REDRIVE")
@@ -33,44 +34,34 @@ def list_executions(session: OpsSession, automation: str, status: str | None, si
                         "duration_s": round((stopped - started).total_seconds(), 3) if stopped else None,
                         "execution_arn": execution["executionArn"],
                         "console": session.console_link(execution["executionArn"]),
+                        "details": session.keel_command("show", execution["executionArn"]),
                     }
                 )
     return rows
 
 
-@dataclass
-class Step:
-    state: str
-    type: str
-    entered: datetime
-    exited: datetime | None = None
-    input: Any = None
-    output: Any = None
-    error: str | None = None
-    cause: str | None = None
+@dataclass(frozen=True)
+class Shown:
+    """One execution as `keel ops show` tells it (`view`, JSON-able), with its path and the definition
+    it ran (what `--graph` draws)."""
 
-    def as_row(self) -> dict[str, Any]:
-        return {
-            "state": self.state,
-            "type": self.type,
-            "entered": self.entered.isoformat(timespec="milliseconds"),
-            "duration_s": round((self.exited - self.entered).total_seconds(), 3) if self.exited else None,
-            "input": self.input,
-            "output": self.output,
-            "error": self.error,
-            "cause": self.cause,
-        }
+    view: dict[str, Any]
+    visits: list[StateVisit]
+    definition: dict[str, Any]
 
 
-def show_execution(session: OpsSession, execution_arn: str) -> dict[str, Any]:
-    """The path through the states with inputs, outputs and errors, like the console's view."""
+def show_execution(session: OpsSession, execution_arn: str, *, with_definition: bool = False) -> Shown:
+    """The path through the states with inputs, outputs and errors, like the console's view; with the
+    state machine's definition as deployed when asked (one more call, DescribeStateMachine)."""
     sfn = session.client("stepfunctions")
     with aws_call(f"describe execution {execution_arn}"):
         description = sfn.describe_execution(executionArn=execution_arn)
         events: list[dict[str, Any]] = []
         for page in sfn.get_paginator("get_execution_history").paginate(executionArn=execution_arn):
             events.extend(page["events"])
-    return {
+        machine = sfn.describe_state_machine(stateMachineArn=description["stateMachineArn"]) if with_definition else None
+    visits = state_path(events, description["status"])
+    view = {
         "execution_arn": execution_arn,
         "status": description["status"],
         "started": description["startDate"].isoformat(timespec="milliseconds"),
@@ -78,40 +69,30 @@ def show_execution(session: OpsSession, execution_arn: str) -> dict[str, Any]:
         "output": _json(description.get("output")),
         "error": description.get("error"),
         "cause": description.get("cause"),
-        "states": [step.as_row() for step in path_from_history(events)],
+        "states": state_rows(visits),
         "console": session.console_link(execution_arn),
+        "history": session.aws_command("stepfunctions", "get-execution-history", "--execution-arn", execution_arn),
     }
+    return Shown(view=view, visits=visits, definition=json.loads(machine["definition"]) if machine else {})
 
 
-def path_from_history(events: list[dict[str, Any]]) -> list[Step]:
-    """Fold the history's Entered/Exited/Failed events into one Step per state visited."""
-    steps: list[Step] = []
-    open_steps: dict[str, Step] = {}
-    last_error: tuple[str | None, str | None] = (None, None)
-    for event in events:
-        kind = event["type"]
-        details: dict[str, Any] = next((value for key, value in event.items() if key.endswith("EventDetails")), {})
-        if kind.endswith("StateEntered"):
-            step = Step(
-                state=details["name"],
-                type=kind.removesuffix("StateEntered"),
-                entered=event["timestamp"],
-                input=_json(details.get("input")),
-            )
-            steps.append(step)
-            open_steps[step.state] = step
-        elif kind.endswith("StateExited") and details.get("name") in open_steps:
-            step = open_steps.pop(details["name"])
-            step.exited, step.output = event["timestamp"], _json(details.get("output"))
-            if last_error[0] and step.error is None and step.output is None:
-                step.error, step.cause = last_error
-        elif kind.endswith("Failed") or kind.endswith("TimedOut"):
-            last_error = (details.get("error"), details.get("cause"))
-            for step in open_steps.values():
-                step.error, step.cause = last_error
-    for step in open_steps.values():
-        step.exited = step.exited or (events[-1]["timestamp"] if events else None)
-    return steps
+def state_rows(visits: list[StateVisit]) -> list[dict[str, Any]]:
+    """One row per state visited: how it ended, its attempts (retries), the last error it met."""
+    return [
+        {
+            "state": visit.name,
+            "type": visit.type,
+            "status": visit.status,
+            "entered": visit.entered.isoformat(timespec="milliseconds"),
+            "duration_s": None if visit.duration_ms is None else visit.duration_ms / 1000,
+            "attempts": visit.attempts or None,
+            "error": visit.errors[-1]["error"] if visit.errors else None,
+            "cause": visit.errors[-1]["cause"] if visit.errors else None,
+            "input": visit.input,
+            "output": visit.output,
+        }
+        for visit in visits
+    ]
 
 
 def kpis(session: OpsSession, automation: str, since: datetime | None) -> dict[str, Any]:
@@ -161,3 +142,34 @@ def _json(text: str | None) -> Any:
         return json.loads(text)
     except json.JSONDecodeError:
         return text
+
+
+def readable_error(error: str | None, cause: str | None) -> list[str]:
+    """An error and its cause for people: a Lambda error payload as its message and the line that raised
+    it (the last frame of its stackTrace), never the raw JSON; any other cause as it is."""
+    if not error and not cause:
+        return []
+    payload = _json(cause)
+    if not isinstance(payload, dict):
+        return [f"{error or 'error'}: {cause}" if cause else f"{error}"]
+    message = payload.get("errorMessage") or payload.get("Cause") or payload.get("cause")
+    if message is None:
+        return [f"{error or 'error'}: " + json.dumps(payload, sort_keys=True)]
+    lines = [f"{error or payload.get('errorType', 'error')}: {message}"]
+    frames = payload.get("stackTrace")
+    if isinstance(frames, list) and frames:
+        lines.append(f"  raised at {_frame(frames[-1])}")
+    return lines
+
+
+def _frame(frame: Any) -> str:
+    """`File "/var/task/functions/x/logic.py", line 12, in decide` -> `functions/x/logic.py:12 in decide`."""
+    text = str(frame).strip().splitlines()[0] if str(frame).strip() else str(frame)
+    parts = text.replace('"', "").removeprefix("File ").split(", ")
+    if len(parts) == 3 and parts[1].startswith("line "):
+        path = parts[0].split("/var/task/")[-1]
+        for marker in ("/functions/", "/keel/", "/infra/"):
+            if marker in path:
+                path = marker.lstrip("/") + path.split(marker, 1)[1]
+        return f"{path}:{parts[1].removeprefix('line ')} {parts[2]}"
+    return text

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
 from typing import Any
 
 from functions.shared.domain.decisions import DecisionRecord
@@ -55,11 +57,40 @@ def _explain_one(record: DecisionRecord) -> list[str]:
         versions["workflow"] = decision.definition_hash[:19]
     if versions:
         lines.append("  versions   " + ", ".join(f"{name} {value}" for name, value in sorted(versions.items())))
-    if decision.details:
-        lines.append("  details    " + ", ".join(f"{key}={value}" for key, value in sorted(decision.details.items())))
+    lines += _details(decision.details)
     lines.append(f"  input      {decision.input_digest}")
     lines.append(f"  record     hash {record.hash[:16]}… (previous {record.prev_hash[:16]}…)")
     return lines
+
+
+def _details(details: dict[str, Any]) -> list[str]:
+    """A record's details one per line, nested ones as dotted keys, values as JSON spells them (no Python reprs)."""
+    if not details:
+        return []
+    flat = dict(_flattened(details))
+    width = max((len(key) for key in flat), default=0)
+    return [
+        f"  {'details' if index == 0 else '':<10} {key.ljust(width)}  {value}" for index, (key, value) in enumerate(flat.items())
+    ]
+
+
+def _flattened(value: Any, prefix: str = "") -> Iterator[tuple[str, str]]:
+    if isinstance(value, dict):
+        for key in sorted(value):
+            yield from _flattened(value[key], f"{prefix}.{key}" if prefix else str(key))
+        if not value:
+            yield prefix, "(none)"
+    elif isinstance(value, list) and any(isinstance(item, dict | list) for item in value):
+        for index, item in enumerate(value):
+            yield from _flattened(item, f"{prefix}.{index}")
+    elif isinstance(value, list):
+        yield prefix, ", ".join(_scalar(item) for item in value) or "(none)"
+    else:
+        yield prefix, _scalar(value)
+
+
+def _scalar(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, default=str)
 
 
 def as_json(records: list[DecisionRecord]) -> list[dict[str, Any]]:

@@ -9,16 +9,20 @@ from __future__ import annotations
 
 import argparse
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from functions.shared.adapters.dynamodb import Table
-from functions.shared.domain.overrides import Override, OverrideStore
 from infra import names
 from keel.ops.session import OpsError, OpsSession, aws_call
 from keel.render import table, to_json
 
+if TYPE_CHECKING:
+    from functions.shared.domain.overrides import Override, OverrideStore
+
 
 def store(session: OpsSession) -> OverrideStore:
+    from functions.shared.adapters.dynamodb import Table
+    from functions.shared.domain.overrides import OverrideStore
+
     return OverrideStore(Table(names.table(session.environment, "decisions"), session.client("dynamodb")))
 
 
@@ -27,6 +31,10 @@ def change(
 ) -> Override:
     if not reason.strip():
         raise OpsError("--reason must say why (it is shown to everyone the override stops)")
+    if runbook is not None:
+        check_runbook(runbook)
+    from functions.shared.domain.overrides import Override
+
     session.state_machine_arn(automation)
     override = Override(
         automation=automation,
@@ -38,6 +46,17 @@ def change(
     )
     with aws_call(f"{'disable' if disabled else 'enable'} {override.scope}"):
         return store(session).set(override)
+
+
+def check_runbook(runbook: str) -> None:
+    """A misspelt runbook id would store an override that stops nothing: refuse it, naming the real ones."""
+    import json
+
+    from functions.match_runbook.catalog import CATALOG
+
+    known = [entry["id"] for entry in json.loads(CATALOG.read_text())["runbooks"]]
+    if runbook not in known:
+        raise OpsError(f"unknown runbook '{runbook}' (runbooks: {', '.join(known)})")
 
 
 def listed(session: OpsSession, automation: str) -> list[dict[str, Any]]:

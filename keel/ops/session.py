@@ -10,14 +10,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
-from functions.shared.adapters.dynamodb import Table
-from functions.shared.domain.approvals import ApprovalStore
-from functions.shared.domain.decisions import DecisionLog
-from functions.shared.runtime.errors import KeelError
 from infra import names
+
+if TYPE_CHECKING:  # boto3 and the stores load when a command talks to AWS, not when `keel --help` runs
+    from functions.shared.domain.approvals import ApprovalStore
+    from functions.shared.domain.decisions import DecisionLog
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
@@ -77,10 +77,16 @@ class OpsSession:
 
     @cached_property
     def decisions(self) -> DecisionLog:
+        from functions.shared.adapters.dynamodb import Table
+        from functions.shared.domain.decisions import DecisionLog
+
         return DecisionLog(Table(names.table(self.environment, "decisions"), self.client("dynamodb")))
 
     @cached_property
     def approvals(self) -> ApprovalStore:
+        from functions.shared.adapters.dynamodb import Table
+        from functions.shared.domain.approvals import ApprovalStore
+
         return ApprovalStore(Table(names.table(self.environment, "approvals"), self.client("dynamodb")))
 
     def caller(self) -> str:
@@ -88,14 +94,34 @@ class OpsSession:
         with aws_call("identify the caller"):
             return str(self.client("sts").get_caller_identity()["Arn"])
 
-    def console_link(self, execution_arn: str) -> str:
+    def console_link(self, execution_arn: str) -> str | None:
+        """The execution in the Step Functions console; None where there is no console (any endpoint URL)."""
+        if self.endpoint_url:
+            return None
         return f"https://{self.region}.console.aws.amazon.com/states/home?region={self.region}#/v2/executions/details/{execution_arn}"
+
+    def keel_command(self, *words: str) -> str:
+        """`keel ops ...` pointed where this session points, so it runs wherever it is pasted."""
+        where = f" --endpoint-url {self.endpoint_url}" if self.endpoint_url else ""
+        return f"keel ops {' '.join(words)} --env {self.environment} --region {self.region}{where}"
+
+    def aws_command(self, *words: str) -> str:
+        """The AWS CLI's command for the same view, against this session's endpoint. The local cloud takes
+        any credentials but an AWS client sends none unless some are set, so they are set for the command."""
+        if not self.endpoint_url:
+            return f"aws {' '.join(words)} --region {self.region}"
+        return (
+            "AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local "
+            f"aws {' '.join(words)} --endpoint-url {self.endpoint_url} --region {self.region}"
+        )
 
 
 @contextmanager
 def aws_call(what: str) -> Iterator[None]:
     """Turn boto3's failures into one-line OpsErrors that say what could not be done and why."""
     from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError, NoRegionError
+
+    from functions.shared.runtime.errors import KeelError
 
     try:
         yield

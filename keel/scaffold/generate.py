@@ -12,6 +12,7 @@ import yaml
 from infra.config import EnvironmentTable
 from infra.function_spec import MODULE_NAME
 from infra.manifest import AUTOMATION_NAME
+from keel.manifest_schema import MODELINE
 from keel.scaffold.writer import Files, ScaffoldError, check_python_name, render
 
 DEFAULT_OWNER = "platform-team"
@@ -98,7 +99,7 @@ def new_automation_like(root: Path, name: str, like: str, owner: str | None, onc
     if oncall:
         manifest |= {"oncall": oncall, "escalation": oncall, "approvers": [oncall]}
     files = Files(root)
-    header = f"# {name}: written by `keel new automation --like {like}`; it shares {like}'s workflow and modules.\n"
+    header = f"{MODELINE}\n# {name}: written by `keel new automation --like {like}`; it shares {like}'s workflow and modules.\n"
     files.add(f"automations/{name}.yaml", header + yaml.safe_dump(manifest, sort_keys=False, width=120))
     for event in sorted((root / "events" / like).glob("*")):
         if event.is_file():

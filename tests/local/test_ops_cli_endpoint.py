@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ from keel.local import server
 from keel.local.eventbridge import EventFile
 from keel.local.template import EnvironmentTemplate
 from tests.support.pasted import free_port
+from tests.support.svg import drawn
 
 
 def ops(endpoint: str, *args: str) -> list[str]:
@@ -19,7 +21,7 @@ def ops(endpoint: str, *args: str) -> list[str]:
 
 
 def test_ops_reads_executions_paths_and_kpis_through_the_endpoint(
-    dev_template: EnvironmentTemplate, heartbeat_event: EventFile, capsys: pytest.CaptureFixture[str]
+    dev_template: EnvironmentTemplate, heartbeat_event: EventFile, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     port = free_port()
     endpoint = f"http://127.0.0.1:{port}"
@@ -32,14 +34,25 @@ def test_ops_reads_executions_paths_and_kpis_through_the_endpoint(
         assert main(ops(endpoint, "--json", "executions", "platform_heartbeat")) == 0
         listed: dict[str, Any] = json.loads(capsys.readouterr().out)
         [execution] = listed["executions"]
-        # Then it sees the run, with a console link
+        # Then it sees the run; no console link (there is no console here) but the command that shows it
         assert execution["status"] == "SUCCEEDED"
-        assert execution["console"].startswith("https://eu-west-1.console.aws.amazon.com/states/")
+        assert execution["console"] is None
+        assert execution["details"] == (
+            f"keel ops show {execution['execution_arn']} --env dev --region eu-west-1 --endpoint-url {endpoint}"
+        )
 
         # And `show` gives its path through the states
         assert main(ops(endpoint, "--json", "show", execution["execution_arn"])) == 0
         shown = json.loads(capsys.readouterr().out)
         assert [state["state"] for state in shown["states"]] == ["KeelClaimEvent", "EmitHeartbeat"]
+
+        # And `show --graph` draws the deployed state machine with that path, as a self-contained page
+        assert main(ops(endpoint, "show", execution["execution_arn"], "--graph", str(tmp_path / "run.html"))) == 0
+        assert f"graph {tmp_path / 'run.html'}" in capsys.readouterr().out
+        nodes, _edges = drawn((tmp_path / "run.html").read_text())
+        assert {"keel", "taken", "succeeded"} <= nodes["KeelClaimEvent"]
+        assert {"taken", "succeeded"} <= nodes["EmitHeartbeat"]
+        assert {"keel", "not-taken"} <= nodes["KeelFailed"]
 
         # And the KPIs count it
         assert main(ops(endpoint, "--json", "kpis", "platform_heartbeat")) == 0
@@ -51,9 +64,12 @@ def test_ops_reads_executions_paths_and_kpis_through_the_endpoint(
             0,
         )
 
-        # And the human-readable table names the run
+        # And the human-readable table names the run, then the command instead of a console link
         assert main(ops(endpoint, "executions", "platform_heartbeat")) == 0
-        assert execution["name"] in capsys.readouterr().out
+        listed_text = capsys.readouterr().out
+        assert execution["name"] in listed_text
+        assert execution["details"] in listed_text.splitlines()[-1]
+        assert "console.aws.amazon.com" not in listed_text
 
 
 def test_ops_errors_are_one_clear_line_and_a_non_zero_exit(

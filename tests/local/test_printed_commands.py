@@ -150,3 +150,29 @@ def test_the_hints_of_keel_local_up_run_as_printed(assembly: Path, tmp_path: Pat
         assert server.read_state(tmp_path / server.STATE_DIR) is None
     finally:
         server.stop(tmp_path / server.STATE_DIR)
+
+
+def test_a_local_cloud_lists_the_commands_that_stand_for_console_links(dev_template: EnvironmentTemplate, tmp_path: Path) -> None:
+    from keel.local.faults import FunctionFault
+
+    port = free_port()
+    endpoint = f"http://127.0.0.1:{port}"
+    with server.serving(dev_template, port) as cloud:
+        # Given a heartbeat that failed in the served cloud (its function raised an error no Retry matches)
+        cloud.faults.functions.append(FunctionFault("emit_heartbeat", "error", 1, error="ValueError"))
+        execution = deliver_sample(cloud, ROOT / "events" / "platform_heartbeat" / "scheduled.json")
+        cloud.drive()
+
+        # When an engineer lists the automation's executions: there is no console here, so no console link
+        listed = succeeded(paste("keel ops executions platform_heartbeat --env dev --region eu-west-1", tmp_path, endpoint)).out
+        assert "console.aws.amazon.com" not in listed
+        [show] = [command for command in keel_commands(listed) if command.startswith("keel ops show ")]
+
+        # Then the command listed in its place shows the execution, its error told plainly
+        shown = succeeded(paste(show, tmp_path)).out
+        assert execution in shown
+        assert "ValueError: injected by keel local" in shown
+        assert "stackTrace" not in shown
+        # And the AWS CLI command `show` ends with reads the same history
+        [history] = [line.split(": ", 1)[1] for line in shown.splitlines() if line.startswith("its history with the AWS CLI: ")]
+        assert '"ExecutionFailed"' in succeeded(paste(history, tmp_path)).out

@@ -59,3 +59,30 @@ def test_local_endpoints_never_get_the_operators_credentials() -> None:
     assert OpsSession("dev", "eu-west-1", "http://127.0.0.1:4566").is_local
     assert not OpsSession("dev", "eu-west-1", "https://states.eu-west-1.amazonaws.com").is_local
     assert not OpsSession("dev", "eu-west-1").is_local
+
+
+def test_an_override_of_an_unknown_runbook_is_refused_before_anything_is_stored() -> None:
+    # Given an operator who misspells a runbook id (an override that would stop nothing)
+    from keel.ops.overrides import change
+
+    session = OpsSession(environment="dev", region="eu-west-1", endpoint_url="http://127.0.0.1:9")
+
+    # When they disable it / Then it is refused with the runbooks there are, before any AWS call
+    with pytest.raises(OpsError, match=r"unknown runbook 'ecs-5xx-restrat' \(runbooks: .*ecs-5xx-restart"):
+        change(session, "alarm_remediation", "ecs-5xx-restrat", disabled=True, reason="migration")
+
+
+def test_an_unknown_environment_is_refused_even_with_a_region(capsys: pytest.CaptureFixture[str]) -> None:
+    # Given the repository's environment table / When an operator names an environment it does not have
+    from pathlib import Path
+
+    from infra.config import load_environments
+    from keel.cli import main
+
+    root = str(Path(__file__).resolve().parents[2])
+    code = main(["ops", "pending", "--env", "qa", "--region", "eu-west-1", "--root", root])
+
+    # Then nothing is asked of AWS: exit 1, with the environments there are
+    assert code == 1
+    known = ", ".join(sorted(load_environments(Path(root) / "config" / "environments.yaml").environments))
+    assert f"unknown environment 'qa' (known: {known})" in capsys.readouterr().err

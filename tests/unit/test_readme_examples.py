@@ -14,6 +14,7 @@ from infra.function_spec import FunctionSpec
 from infra.manifest import Manifest, Workflow
 from infra.workflow_defaults import WorkflowPlan, with_defaults
 from keel.local.world import World
+from keel.manifest_schema import MODELINE
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -25,7 +26,7 @@ def _yaml_blocks() -> list[str]:
 
 def test_readme_manifest_example_is_a_valid_manifest() -> None:
     # Given the README's manifest example
-    manifest_block = next(block for block in _yaml_blocks() if block.startswith("name:"))
+    manifest_block = next(block for block in _yaml_blocks() if block.startswith(f"{MODELINE}\nname:"))
     # When it is validated by the manifest model
     manifest = Manifest.model_validate(yaml.safe_load(manifest_block))
     # Then it parses, with its per-environment overrides applied
