@@ -15,20 +15,19 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
-from functions.shared.remediation.plan import ActionName, Risk, Verification
+from functions.shared.remediation.plan import (
+    ACTION_TARGET,
+    VERIFY_TARGET,
+    ActionName,
+    Risk,
+    Verification,
+    parameter_problems,
+    target_problems,
+)
 from functions.shared.runtime.contract import ConfigDict, Field, Model, ValidationError, model_validator
 from functions.shared.runtime.errors import ConfigurationError, InvalidInputError
 
 CATALOG = Path(__file__).with_name("runbooks.json")
-# What each action needs to know about its resource.
-REQUIRED_TARGET: dict[str, set[str]] = {
-    "ecs_force_new_deployment": {"cluster", "service"},
-    "ecs_scale_out": {"cluster", "service"},
-    "ec2_reboot": {"instance_id"},
-    "sqs_redrive": {"queue"},
-    "ec2_isolate": {"instance_id"},
-    "iam_deactivate_access_key": {"user_name", "access_key_id"},
-}
 
 
 class Strict(Model):
@@ -73,9 +72,17 @@ class Runbook(Strict):
 
     @model_validator(mode="after")
     def _complete(self) -> Runbook:
-        missing = REQUIRED_TARGET[self.action] - set(self.target)
+        missing = ACTION_TARGET[self.action] - set(self.target)
         if missing:
             raise ValueError(f"{self.action} needs target {', '.join(sorted(missing))}")
+        unread = VERIFY_TARGET[self.verify.kind] - set(self.target)
+        if unread:
+            raise ValueError(
+                f"verify {self.verify.kind} reads target {', '.join(sorted(unread))}, which the runbook does not set"
+            )
+        problems = parameter_problems(self.action, self.parameters)
+        if problems:
+            raise ValueError(f"parameters of {self.action}: {'; '.join(problems)}")
         if self.risk == "from_severity" and self.match.source != "finding":
             raise ValueError("risk from_severity is for finding runbooks")
         if self.verify.kind == "alarm_ok" and self.match.source != "alarm":
@@ -154,6 +161,14 @@ def resolve_target(runbook: Runbook, signal: Signal) -> dict[str, str]:
     return {name: _resolve(reference, signal, runbook.id, name) for name, reference in runbook.target.items()}
 
 
+# Where each kind of reference is read in match_runbook's input: an error names it.
+REFERENCE_FIELDS = {
+    "dimension": "event.detail.configuration.metrics",
+    "tag": "event.resources",
+    "finding": "event.detail",
+}
+
+
 def _resolve(reference: str, signal: Signal, runbook: str, name: str) -> str:
     kind, _, key = reference.partition(":")
     sources: dict[str, Any] = {
@@ -164,8 +179,14 @@ def _resolve(reference: str, signal: Signal, runbook: str, name: str) -> str:
     if kind not in sources or not key:
         return reference
     value = sources[kind]()
+    field = f"event.detail.{key}" if kind == "finding" else REFERENCE_FIELDS[kind]
     if not isinstance(value, str) or not value:
-        raise InvalidInputError(f"runbook {runbook}: target {name} needs {reference}, which {signal.summary} does not carry")
+        raise InvalidInputError(
+            f"{field}: runbook {runbook}: target {name} needs {reference}, which {signal.summary} does not carry"
+        )
+    problems = target_problems(None, {name: value})
+    if problems:
+        raise InvalidInputError(f"{field}: runbook {runbook} reads target {name} from {reference}: {problems[0]}")
     return value
 
 

@@ -20,7 +20,8 @@ SHOWN = 60
 
 
 def parse_task(model: type[M], event: Any) -> M:
-    found = problems(event)
+    # Something other than an object is refused by the model as a whole, whatever it holds.
+    found = problems(event) if isinstance(event, dict) else []
     if found:
         raise InvalidInputError(message(model.__name__, found))
     return parse(model, event)
@@ -41,8 +42,8 @@ def message(title: str, found: list[Problem]) -> str:
 
 
 def where(loc: Loc) -> str:
-    """A field's dotted path; a key that would break the line or the encoding is escaped."""
-    return ".".join(_part(part) for part in loc) or "(input)"
+    """A field's dotted path; a key that would break the line or the encoding is escaped, an empty one quoted."""
+    return ".".join(_part(part) for part in loc) if loc else "(input)"
 
 
 def shown(text: str) -> str:
@@ -52,7 +53,7 @@ def shown(text: str) -> str:
 
 
 def _part(part: str | int) -> str:
-    return _escaped(str(part))
+    return _escaped(str(part)) or "''"
 
 
 def _escaped(text: str) -> str:
