@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import importlib
 import inspect
+import re
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from functions.shared.runtime.errors import InvalidInputError
 from tests.support import fake_dependencies as fakes
 from tests.support import task_payloads as payloads
 from tests.support.hostile_input import PROPERTY_SETTINGS, Context, assert_answered, deeply_nested, hostile_payloads
+from tests.support.task_payloads import header
 
 Payload = dict[str, Any]
 
@@ -80,6 +82,10 @@ def is_finding(payload: Payload) -> bool:
     return bool(payload["event"]["source"] == "aws.guardduty")
 
 
+def reads_target(payload: Payload) -> bool:
+    return bool(payload["plan"]["verify"]["kind"] != "alarm_ok")
+
+
 def routed(payload: Payload) -> bool:
     return bool(payload["triage"]["action"] == "route" and "review" not in payload)
 
@@ -111,7 +117,7 @@ REGRESSIONS: dict[str, list[Callable[[], Any]]] = {
         ),
     ],
     "verify_remediation": [
-        lambda: changed(first(payloads.verify_remediation), ("plan", "target"), {}),
+        lambda: changed(first(payloads.verify_remediation, reads_target), ("plan", "target"), {}),
         lambda: changed(first(payloads.verify_remediation), ("action", "details"), "sg-0c0ffee0c0ffee001"),
     ],
     "check_guardrails": [
@@ -119,7 +125,10 @@ REGRESSIONS: dict[str, list[Callable[[], Any]]] = {
         lambda: changed(first(payloads.check_guardrails), ("keel", "approval_from_risk"), "sometimes"),
     ],
     "route_ticket": [lambda: changed(first(payloads.route_ticket, routed), ("triage", "routing"), {})],
-    "triage_ticket": [payloads.malformed_ticket],
+    "triage_ticket": [
+        payloads.malformed_ticket,
+        lambda: changed(first(payloads.triage_ticket), ("ticket", "subject"), "Refund \udc80 please"),
+    ],
     "emit_heartbeat": [lambda: changed(first(payloads.emit_heartbeat), ("time",), "2026-11-22T09:00:00")],
 }
 
@@ -183,7 +192,8 @@ def test_bad_input_is_answered_with_a_result_or_a_keel_error(module: Module, mon
         ("record_decision", 0, "RecordInput: reason: not valid Unicode: a lone surrogate at position 8"),
         ("contain_threat", 0, "ActInput: plan.target: Value error, instance_id: Field required by ec2_isolate"),
         ("remediate_service", 0, "ActInput: plan.target: Value error, cluster: Field required by ecs_force_new_deployment"),
-        ("verify_remediation", 0, "VerifyInput: plan.target: Value error"),
+        ("verify_remediation", 0, "VerifyInput: plan.target: Value error, instance_id: Field required by ec2_reboot"),
+        ("triage_ticket", 1, "TriageInput: ticket.subject: not valid Unicode: a lone surrogate at position 7"),
         ("route_ticket", 0, "RouteInput: triage.routing: Value error, no queue for category"),
         ("emit_heartbeat", 0, "HeartbeatInput: time: Value error, must carry a time zone"),
     ],
@@ -199,3 +209,16 @@ def test_each_input_that_crashed_is_an_invalid_input_error_naming_its_field(
     with pytest.raises(InvalidInputError) as refused:
         handler.lambda_handler(payload, Context())
     assert str(refused.value).startswith(named), str(refused.value)[:300]
+
+
+def test_the_readme_line_that_adds_a_module_builds_one() -> None:
+    # Given the README's line that adds a module to MODULES
+    readme = (payloads.EVENTS.parent / "README.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", readme, flags=re.DOTALL)
+    line = next(block.strip().rstrip(",") for block in blocks if block.strip().startswith("Module("))
+
+    # When it is evaluated as this file would / Then it is a module with a real payload header
+    module = eval(line, {"Module": Module, "header": header})  # the README's own line, run as shown
+    [payload] = module.payloads()
+    assert module.name == "disk_cleanup"
+    assert {"event_id", "execution", "keel", "step"} <= set(payload)
