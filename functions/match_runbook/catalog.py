@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from functions.shared.remediation.plan import (
     ACTION_TARGET,
+    TARGET_FORMATS,
     VERIFY_TARGET,
     ActionName,
     Risk,
@@ -72,14 +73,9 @@ class Runbook(Strict):
 
     @model_validator(mode="after")
     def _complete(self) -> Runbook:
-        missing = ACTION_TARGET[self.action] - set(self.target)
-        if missing:
-            raise ValueError(f"{self.action} needs target {', '.join(sorted(missing))}")
-        unread = VERIFY_TARGET[self.verify.kind] - set(self.target)
-        if unread:
-            raise ValueError(
-                f"verify {self.verify.kind} reads target {', '.join(sorted(unread))}, which the runbook does not set"
-            )
+        problem = self._target_problem()
+        if problem is not None:
+            raise ValueError(problem)
         problems = parameter_problems(self.action, self.parameters)
         if problems:
             raise ValueError(f"parameters of {self.action}: {'; '.join(problems)}")
@@ -88,6 +84,22 @@ class Runbook(Strict):
         if self.verify.kind == "alarm_ok" and self.match.source != "alarm":
             raise ValueError("verify alarm_ok is for alarm runbooks")
         return self
+
+    def _target_problem(self) -> str | None:
+        """The plan made from this runbook must be one a task accepts: every target it reads, no other,
+        and each literal value in the form AWS gives it (referenced values are checked when read)."""
+        missing = ACTION_TARGET[self.action] - set(self.target)
+        if missing:
+            return f"{self.action} needs target {', '.join(sorted(missing))}"
+        unread = VERIFY_TARGET[self.verify.kind] - set(self.target)
+        if unread:
+            return f"verify {self.verify.kind} reads target {', '.join(sorted(unread))}, which the runbook does not set"
+        unknown = sorted(set(self.target) - set(TARGET_FORMATS))
+        if unknown:
+            return f"target {', '.join(unknown)}: not a target any action reads ({', '.join(sorted(TARGET_FORMATS))})"
+        literal = {name: value for name, value in self.target.items() if _reference(value) is None}
+        problems = target_problems(None, literal)
+        return f"target {problems[0]}" if problems else None
 
 
 class RunbookCatalog(Strict):
@@ -169,15 +181,22 @@ REFERENCE_FIELDS = {
 }
 
 
+def _reference(value: str) -> tuple[str, str] | None:
+    """(kind, key) when a target value refers to the signal, None for a literal."""
+    kind, _, key = value.partition(":")
+    return (kind, key) if kind in REFERENCE_FIELDS and key else None
+
+
 def _resolve(reference: str, signal: Signal, runbook: str, name: str) -> str:
-    kind, _, key = reference.partition(":")
+    referred = _reference(reference)
+    if referred is None:
+        return reference
+    kind, key = referred
     sources: dict[str, Any] = {
         "dimension": lambda: signal.dimensions.get(key),
         "tag": lambda: signal.tags.get(key),
         "finding": lambda: _path(signal.finding, key),
     }
-    if kind not in sources or not key:
-        return reference
     value = sources[kind]()
     field = f"event.detail.{key}" if kind == "finding" else REFERENCE_FIELDS[kind]
     if not isinstance(value, str) or not value:

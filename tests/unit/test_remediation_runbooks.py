@@ -232,6 +232,11 @@ BASE = {
         ({"verify": {"kind": "queue_drained", "wait_seconds": 60}}, "verify queue_drained reads target queue"),
         ({"parameters": {"increment": 2}}, "parameters of ecs_force_new_deployment: increment: Extra inputs"),
         ({"action": "ecs_scale_out", "parameters": {"increment": "two"}}, "increment: Input should be a valid integer"),
+        ({"target": {"cluster": "tag:c", "service": "tag:s", "colour": "red"}}, "target colour: not a target any action reads"),
+        (
+            {"target": {"cluster": "orders api", "service": "tag:s"}},
+            "target cluster: 'orders api' is not a valid ECS cluster name",
+        ),
     ],
     ids=[
         "missing-target",
@@ -242,6 +247,8 @@ BASE = {
         "verify-reads-missing-target",
         "parameter-of-another-action",
         "parameter-of-wrong-type",
+        "unknown-target",
+        "literal-target-not-an-aws-name",
     ],
 )
 def test_a_bad_runbook_is_a_configuration_error_naming_the_field(change, message) -> None:
