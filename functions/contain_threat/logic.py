@@ -115,7 +115,9 @@ ACTIONS: dict[str, Callable[[Plan, str, Services], ActionResult]] = {
 
 def act(plan: Plan, execution: str, services: Services) -> ActionResult:
     if plan.action not in ACTIONS:
-        raise InvalidInputError(f"contain_threat does not carry out {plan.action} (it does: {', '.join(sorted(ACTIONS))})")
+        raise InvalidInputError(
+            f"plan.action: contain_threat does not carry out {plan.action} (it does: {', '.join(sorted(ACTIONS))})"
+        )
     return ACTIONS[plan.action](plan, execution, services)
 
 

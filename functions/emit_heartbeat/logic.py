@@ -9,6 +9,7 @@ from typing import Protocol
 
 from functions.shared.domain.context import TaskInput
 from functions.shared.runtime.clock import Clock
+from functions.shared.runtime.contract import field_validator
 
 PROBE_TTL = timedelta(days=1)
 
@@ -16,6 +17,14 @@ PROBE_TTL = timedelta(days=1)
 class HeartbeatInput(TaskInput):
     # The scheduled event's time: when EventBridge meant the heartbeat to fire.
     time: datetime
+
+    @field_validator("time")
+    @classmethod
+    def _has_a_time_zone(cls, time: datetime) -> datetime:
+        # Lag is measured against the clock's UTC time: a time without a zone cannot be compared to it.
+        if time.tzinfo is None or time.utcoffset() is None:
+            raise ValueError("must carry a time zone, as EventBridge's does (2026-11-22T09:00:00Z)")
+        return time
 
 
 class ProbeStore(Protocol):

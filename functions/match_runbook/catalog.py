@@ -15,20 +15,20 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
-from functions.shared.remediation.plan import ActionName, Risk, Verification
+from functions.shared.remediation.plan import (
+    ACTION_TARGET,
+    TARGET_FORMATS,
+    VERIFY_TARGET,
+    ActionName,
+    Risk,
+    Verification,
+    parameter_problems,
+    target_problems,
+)
 from functions.shared.runtime.contract import ConfigDict, Field, Model, ValidationError, model_validator
 from functions.shared.runtime.errors import ConfigurationError, InvalidInputError
 
 CATALOG = Path(__file__).with_name("runbooks.json")
-# What each action needs to know about its resource.
-REQUIRED_TARGET: dict[str, set[str]] = {
-    "ecs_force_new_deployment": {"cluster", "service"},
-    "ecs_scale_out": {"cluster", "service"},
-    "ec2_reboot": {"instance_id"},
-    "sqs_redrive": {"queue"},
-    "ec2_isolate": {"instance_id"},
-    "iam_deactivate_access_key": {"user_name", "access_key_id"},
-}
 
 
 class Strict(Model):
@@ -73,14 +73,33 @@ class Runbook(Strict):
 
     @model_validator(mode="after")
     def _complete(self) -> Runbook:
-        missing = REQUIRED_TARGET[self.action] - set(self.target)
-        if missing:
-            raise ValueError(f"{self.action} needs target {', '.join(sorted(missing))}")
+        problem = self._target_problem()
+        if problem is not None:
+            raise ValueError(problem)
+        problems = parameter_problems(self.action, self.parameters)
+        if problems:
+            raise ValueError(f"parameters of {self.action}: {'; '.join(problems)}")
         if self.risk == "from_severity" and self.match.source != "finding":
             raise ValueError("risk from_severity is for finding runbooks")
         if self.verify.kind == "alarm_ok" and self.match.source != "alarm":
             raise ValueError("verify alarm_ok is for alarm runbooks")
         return self
+
+    def _target_problem(self) -> str | None:
+        """The plan made from this runbook must be one a task accepts: every target it reads, no other,
+        and each literal value in the form AWS gives it (referenced values are checked when read)."""
+        missing = ACTION_TARGET[self.action] - set(self.target)
+        if missing:
+            return f"{self.action} needs target {', '.join(sorted(missing))}"
+        unread = VERIFY_TARGET[self.verify.kind] - set(self.target)
+        if unread:
+            return f"verify {self.verify.kind} reads target {', '.join(sorted(unread))}, which the runbook does not set"
+        unknown = sorted(set(self.target) - set(TARGET_FORMATS))
+        if unknown:
+            return f"target {', '.join(unknown)}: not a target any action reads ({', '.join(sorted(TARGET_FORMATS))})"
+        literal = {name: value for name, value in self.target.items() if _reference(value) is None}
+        problems = target_problems(None, literal)
+        return f"target {problems[0]}" if problems else None
 
 
 class RunbookCatalog(Strict):
@@ -154,18 +173,39 @@ def resolve_target(runbook: Runbook, signal: Signal) -> dict[str, str]:
     return {name: _resolve(reference, signal, runbook.id, name) for name, reference in runbook.target.items()}
 
 
+# Where each kind of reference is read in match_runbook's input: an error names it.
+REFERENCE_FIELDS = {
+    "dimension": "event.detail.configuration.metrics",
+    "tag": "event.resources",
+    "finding": "event.detail",
+}
+
+
+def _reference(value: str) -> tuple[str, str] | None:
+    """(kind, key) when a target value refers to the signal, None for a literal."""
+    kind, _, key = value.partition(":")
+    return (kind, key) if kind in REFERENCE_FIELDS and key else None
+
+
 def _resolve(reference: str, signal: Signal, runbook: str, name: str) -> str:
-    kind, _, key = reference.partition(":")
+    referred = _reference(reference)
+    if referred is None:
+        return reference
+    kind, key = referred
     sources: dict[str, Any] = {
         "dimension": lambda: signal.dimensions.get(key),
         "tag": lambda: signal.tags.get(key),
         "finding": lambda: _path(signal.finding, key),
     }
-    if kind not in sources or not key:
-        return reference
     value = sources[kind]()
+    field = f"event.detail.{key}" if kind == "finding" else REFERENCE_FIELDS[kind]
     if not isinstance(value, str) or not value:
-        raise InvalidInputError(f"runbook {runbook}: target {name} needs {reference}, which {signal.summary} does not carry")
+        raise InvalidInputError(
+            f"{field}: runbook {runbook}: target {name} needs {reference}, which {signal.summary} does not carry"
+        )
+    problems = target_problems(None, {name: value})
+    if problems:
+        raise InvalidInputError(f"{field}: runbook {runbook} reads target {name} from {reference}: {problems[0]}")
     return value
 
 

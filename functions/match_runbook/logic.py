@@ -7,10 +7,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from functions.match_runbook.catalog import RunbookCatalog, Signal, find_runbook, resolve_target, resource_arn, severity_risk
-from functions.shared.domain.context import TaskInput
-from functions.shared.remediation.plan import Plan, Verification
+from functions.match_runbook.detail import AlarmDetail, FindingDetail
+from functions.shared.domain.context import REGION, TaskInput
+from functions.shared.remediation.plan import ACCOUNT, Plan, Verification
 from functions.shared.runtime.contract import ConfigDict, Field, Model
 from functions.shared.runtime.errors import InvalidInputError
+from functions.shared.runtime.parsing import parse, shown
 
 # Reads an alarm's tags by ARN; None when the alarm has not opted in (its tags are not ours to read).
 TagReader = Callable[[str], dict[str, str] | None]
@@ -23,15 +25,21 @@ class SourceEvent(Model):
 
     id: str
     source: str
-    account: str
-    region: str
+    # They name the resource a plan acts on (its ARN).
+    account: str = Field(pattern=ACCOUNT)
+    region: str = Field(pattern=REGION)
     resources: list[str] = Field(default_factory=list)
+    # Read by the event's source (detail.py), where a runbook reads it.
     detail: dict[str, Any]
 
 
 class MatchInput(TaskInput):
     step: str
     event: SourceEvent
+
+
+# Where the event's detail sits in a MatchInput: errors in it name their field from there.
+DETAIL = ("event", "detail")
 
 
 @dataclass(frozen=True)
@@ -56,16 +64,14 @@ def signal_of(event: SourceEvent, read_tags: TagReader) -> Signal:
         return _alarm_signal(event, read_tags)
     if event.source == "aws.guardduty":
         return _finding_signal(event)
-    raise InvalidInputError(f"no runbooks for events from {event.source} (aws.cloudwatch alarms and aws.guardduty findings)")
+    raise InvalidInputError(
+        f"event.source: no runbooks for events from {shown(event.source)} (aws.cloudwatch alarms and aws.guardduty findings)"
+    )
 
 
 def _alarm_signal(event: SourceEvent, read_tags: TagReader) -> Signal:
-    detail = event.detail
-    name = str(detail.get("alarmName") or "")
-    if not name:
-        raise InvalidInputError("a CloudWatch Alarm State Change event without detail.alarmName")
-    metric = _first_metric(detail)
-    state = detail.get("state", {})
+    alarm = parse(AlarmDetail, event.detail, at=DETAIL, title=MatchInput.__name__)
+    name, metric, state = alarm.alarm_name, alarm.first_metric(), alarm.state
     alarm_arn = next((arn for arn in event.resources if ":alarm:" in arn), None)
     tags = (read_tags(alarm_arn) if alarm_arn else None) or {}
     return Signal(
@@ -73,37 +79,26 @@ def _alarm_signal(event: SourceEvent, read_tags: TagReader) -> Signal:
         name=name,
         region=event.region,
         account=event.account,
-        summary=f"CloudWatch alarm {name} entered {state.get('value', '?')}: {state.get('reason', 'no reason given')}",
-        namespace=metric.get("namespace"),
-        metric=metric.get("name"),
-        dimensions={str(key): str(value) for key, value in (metric.get("dimensions") or {}).items()},
+        summary=f"CloudWatch alarm {name} entered {state.value}: {state.reason}",
+        namespace=metric.namespace,
+        metric=metric.name,
+        dimensions=dict(metric.dimensions),
         tags=tags,
     )
 
 
-def _first_metric(detail: dict[str, Any]) -> dict[str, Any]:
-    """The alarm's metric (the first one returning data, for metric-math alarms)."""
-    metrics = detail.get("configuration", {}).get("metrics") or []
-    stats = [item["metricStat"]["metric"] for item in metrics if isinstance(item, dict) and "metricStat" in item]
-    return stats[0] if stats else {}
-
-
 def _finding_signal(event: SourceEvent) -> Signal:
-    finding = event.detail
-    kind = str(finding.get("type") or "")
-    if not kind or "severity" not in finding:
-        raise InvalidInputError("a GuardDuty finding without detail.type or detail.severity")
-    severity = float(finding["severity"])
-    resource = finding.get("resource", {})
+    finding = parse(FindingDetail, event.detail, at=DETAIL, title=MatchInput.__name__)
+    kind, severity = finding.type, finding.severity
     return Signal(
         source="finding",
         name=kind,
         region=event.region,
         account=event.account,
-        summary=f"GuardDuty finding {kind} (severity {severity:g}) {finding.get('id', '')}: {finding.get('title', '')}".strip(),
+        summary=f"GuardDuty finding {kind} (severity {severity:g}) {finding.id}: {finding.title}".strip(),
         severity=severity,
-        resource_type=resource.get("resourceType"),
-        finding=finding,
+        resource_type=finding.resource.resource_type,
+        finding=event.detail,
     )
 
 

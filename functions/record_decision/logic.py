@@ -25,7 +25,7 @@ class StepFailure(Model):
             return self.error
         try:
             payload = json.loads(self.cause)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested deeper than the parser goes: the cause as it is
             return f"{self.error}: {self.cause}"
         message = payload.get("errorMessage") if isinstance(payload, dict) else None
         return f"{self.error}: {message if isinstance(message, str) and message else self.cause}"
@@ -53,7 +53,7 @@ class RecordInput(TaskInput):
     @model_validator(mode="after")
     def _reason_or_failure(self) -> RecordInput:
         if (self.reason is None) == (self.failure is None):
-            raise ValueError("give a reason, or the failure it comes from, not both")
+            raise ValueError("reason: give a reason, or the failure it comes from, not both")
         return self
 
     @property

@@ -100,7 +100,9 @@ ACTIONS: dict[str, Callable[[Plan, Services], ActionResult]] = {
 
 def act(plan: Plan, services: Services) -> ActionResult:
     if plan.action not in ACTIONS:
-        raise InvalidInputError(f"remediate_service does not carry out {plan.action} (it does: {', '.join(sorted(ACTIONS))})")
+        raise InvalidInputError(
+            f"plan.action: remediate_service does not carry out {plan.action} (it does: {', '.join(sorted(ACTIONS))})"
+        )
     return ACTIONS[plan.action](plan, services)
 
 

@@ -14,8 +14,9 @@ from typing import Any, Literal, Protocol
 from functions.shared.domain.context import TaskInput
 from functions.shared.domain.decisions import Advice, Decision, Recorder, decision_in
 from functions.shared.runtime.clock import Clock
-from functions.shared.runtime.contract import ConfigDict, Field, Model
+from functions.shared.runtime.contract import ConfigDict, Field, Model, ValidationInfo, field_validator
 from functions.shared.runtime.errors import InvalidInputError
+from functions.shared.runtime.parsing import shown
 
 MARKER_DAYS = 90
 
@@ -57,6 +58,18 @@ class TriageOutcome(Model):
     routing: dict[str, str]
     fallback_queue: str
     input_digest: str
+
+    @field_validator("routing")
+    @classmethod
+    def _routes_its_category(cls, routing: dict[str, str], info: ValidationInfo) -> dict[str, str]:
+        # triage_ticket's policy routes every category it routes (its loader refuses one that does not),
+        # so a route outcome without its queue was altered on the way: input, not route_ticket's configuration.
+        category = info.data.get("category")
+        if info.data.get("action") == "route" and category is not None and category not in routing:
+            raise ValueError(
+                f"no queue for category {shown(category)}, which the outcome routes (routes: {', '.join(sorted(routing))})"
+            )
+        return routing
 
 
 class Review(Model):
@@ -122,17 +135,22 @@ def plan(triage: TriageOutcome, review: Review | None) -> Plan:
     """Where the ticket goes, and on whose word."""
     if review is None:
         if triage.action != "route":
-            raise InvalidInputError(f"ticket {triage.ticket_id} needs a review before it can be routed ({triage.rule})")
+            raise InvalidInputError(
+                f"triage.action: ticket {triage.ticket_id} needs a review before it can be routed ({triage.rule})"
+            )
         queue = triage.routing[triage.category]
         return Plan(triage.category, queue, "advisor", "advisor", "taken", triage.rule, triage.reason)
     if review.timed_out:
         reason = f"nobody reviewed {triage.ticket_id} in time: the {triage.fallback_queue} queue gets it for a person to pick up"
         return Plan(triage.category, triage.fallback_queue, "escalation", "escalation", "escalated", "review-timeout", reason)
     if not review.approved:
-        raise InvalidInputError(f"a rejected review of {triage.ticket_id} is not routed")
+        raise InvalidInputError(f"review.approved: a rejected review of {triage.ticket_id} is not routed")
     category = review.values.get("category", triage.category)
     if category not in triage.routing:
-        raise InvalidInputError(f"the reviewer chose '{category}', which is not a category ({', '.join(sorted(triage.routing))})")
+        categories = ", ".join(sorted(triage.routing))
+        raise InvalidInputError(
+            f"review.values.category: the reviewer chose {shown(category)}, which is not a category ({categories})"
+        )
     verb = "kept" if category == triage.category else f"changed {triage.category} to"
     reason = f"reviewer {review.decided_by} {verb} {category}: {review.reason}"
     rule = "reviewer-override" if category != triage.category else "reviewer-confirmed"

@@ -10,7 +10,7 @@ from functions.shared.adapters.resources import Alarms, Ec2Instances, EcsService
 from functions.shared.domain.decisions import Outcome, Recorder
 from functions.shared.remediation.plan import Plan, PlanInput
 from functions.shared.remediation.recording import plan_decision, record_summary
-from functions.shared.runtime.contract import Field
+from functions.shared.runtime.contract import Field, field_validator
 
 ORIGINAL_GROUPS_TAG = "keel:original-groups"
 
@@ -18,6 +18,13 @@ ORIGINAL_GROUPS_TAG = "keel:original-groups"
 class VerifyInput(PlanInput):
     # What the action returned (its details, e.g. the quarantine group).
     action: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("action")
+    @classmethod
+    def _details_are_an_object(cls, action: dict[str, Any]) -> dict[str, Any]:
+        if not isinstance(action.get("details", {}), dict):
+            raise ValueError("details: Input should be a valid dictionary")
+        return action
 
 
 @dataclass(frozen=True)

@@ -45,7 +45,8 @@ def plan(action: str, target: dict[str, str], verify_kind: str, **parameters: An
         risk="medium",
         approval="policy",
         cooldown_minutes=10,
-        verify={"kind": verify_kind, "wait_seconds": 0},  # type: ignore[arg-type]
+        # An alarm_ok verification names the alarm it reads.
+        verify={"kind": verify_kind, "wait_seconds": 0} | ({"alarm": "orders-api-5xx"} if verify_kind == "alarm_ok" else {}),  # type: ignore[arg-type]
         trigger="test",
         region=REGION,
         account=ACCOUNT,
@@ -309,7 +310,9 @@ def test_an_unknown_key_is_not_found(cloud) -> None:
     with pytest.raises(NotFoundError, match="has no access key AKIAEXAMPLE"):
         contain.act(
             plan(
-                "iam_deactivate_access_key", {"user_name": "ci-deployer", "access_key_id": "AKIAEXAMPLE"}, "access_key_inactive"
+                "iam_deactivate_access_key",
+                {"user_name": "ci-deployer", "access_key_id": "AKIAEXAMPLE7UNKNOWN"},
+                "access_key_inactive",
             ),
             EXECUTION,
             containment(cloud),
@@ -343,6 +346,6 @@ def test_actions_the_module_does_not_carry_out_are_invalid_input(cloud) -> None:
     from functions.shared.runtime.errors import InvalidInputError
 
     with pytest.raises(InvalidInputError, match="remediate_service does not carry out ec2_isolate"):
-        remediate.act(plan("ec2_isolate", {"instance_id": "i-1"}, "instance_isolated"), services(cloud))
+        remediate.act(plan("ec2_isolate", {"instance_id": "i-0123456789abcdef0"}, "instance_isolated"), services(cloud))
     with pytest.raises(InvalidInputError, match="contain_threat does not carry out ec2_reboot"):
-        contain.act(plan("ec2_reboot", {"instance_id": "i-1"}, "instance_running"), EXECUTION, containment(cloud))
+        contain.act(plan("ec2_reboot", {"instance_id": "i-0123456789abcdef0"}, "instance_running"), EXECUTION, containment(cloud))

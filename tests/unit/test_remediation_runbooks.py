@@ -201,7 +201,7 @@ def test_a_runbook_target_the_signal_does_not_carry_is_invalid_input() -> None:
 def test_events_from_other_sources_are_invalid_input() -> None:
     # Given an S3 event / When matched / Then it is refused as input no runbook could cover
     raw = json.loads((ALARMS / "api-5xx-restart.json").read_text()) | {"source": "aws.s3"}
-    with pytest.raises(InvalidInputError, match=r"no runbooks for events from aws\.s3"):
+    with pytest.raises(InvalidInputError, match=r"^event\.source: no runbooks for events from 'aws\.s3'"):
         match(SourceEvent.model_validate(raw), no_tags)
 
 
@@ -229,8 +229,27 @@ BASE = {
         ({"match": {"source": "finding"}}, "at least one criterion"),
         ({"risk": "from_severity"}, "risk from_severity is for finding runbooks"),
         ({"action": "rm_rf"}, "action"),
+        ({"verify": {"kind": "queue_drained", "wait_seconds": 60}}, "verify queue_drained reads target queue"),
+        ({"parameters": {"increment": 2}}, "parameters of ecs_force_new_deployment: increment: Extra inputs"),
+        ({"action": "ecs_scale_out", "parameters": {"increment": "two"}}, "increment: Input should be a valid integer"),
+        ({"target": {"cluster": "tag:c", "service": "tag:s", "colour": "red"}}, "target colour: not a target any action reads"),
+        (
+            {"target": {"cluster": "orders api", "service": "tag:s"}},
+            "target cluster: 'orders api' is not a valid ECS cluster name",
+        ),
     ],
-    ids=["missing-target", "wrong-criteria", "no-criteria", "severity-on-alarm", "unknown-action"],
+    ids=[
+        "missing-target",
+        "wrong-criteria",
+        "no-criteria",
+        "severity-on-alarm",
+        "unknown-action",
+        "verify-reads-missing-target",
+        "parameter-of-another-action",
+        "parameter-of-wrong-type",
+        "unknown-target",
+        "literal-target-not-an-aws-name",
+    ],
 )
 def test_a_bad_runbook_is_a_configuration_error_naming_the_field(change, message) -> None:
     # Given a catalog with one broken runbook / When parsed / Then the error says what is wrong

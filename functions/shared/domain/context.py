@@ -7,9 +7,17 @@ prologue's ResultSelector by dumping a KeelContext, so a field added here is one
 
 from __future__ import annotations
 
+from typing import Literal
+
 from functions.shared.runtime.contract import ConfigDict, Field, Model
 
 RISKS = ("low", "medium", "high", "critical")
+# The names and bounds synth checks (infra/manifest.py, infra/config.py), checked again here: the
+# context arrives in a task's input, and a redriven or hand-started execution can carry anything.
+# Names key logs and metric dimensions; a bound keeps date arithmetic in range.
+AUTOMATION_NAME = r"^[a-z][a-z0-9_]{2,48}$"
+ENVIRONMENT_NAME = r"^[a-z][a-z0-9-]{1,62}$"
+REGION = r"^[a-z]{2}(-gov)?-[a-z]+-\d$"
 
 
 class Contract(Model):
@@ -17,28 +25,28 @@ class Contract(Model):
 
 
 class Limits(Contract):
-    max_concurrency: int
-    max_actions_per_window: int
-    window_minutes: int
+    max_concurrency: int = Field(ge=1, le=1000)
+    max_actions_per_window: int = Field(ge=1)
+    window_minutes: int = Field(ge=1, le=24 * 60)
 
 
 class KeelContext(Contract):
     """`$.keel`: who is running and under which limits, set by the state machine's prologue."""
 
-    automation: str
-    version: str
-    environment: str
+    automation: str = Field(pattern=AUTOMATION_NAME)
+    version: str = Field(min_length=1)
+    environment: str = Field(pattern=ENVIRONMENT_NAME)
     # The environment's region: printed commands name it, so they run wherever they are pasted.
-    region: str
-    owner: str
-    data_classification: str
+    region: str = Field(pattern=REGION)
+    owner: str = Field(min_length=1)
+    data_classification: str = Field(min_length=1)
     dry_run: bool
     # None: the environment's policy decides by risk (approval_from_risk); True/False: the manifest's override.
     approval_required: bool | None
-    approval_from_risk: str
-    approval_timeout_seconds: int
-    oncall: str
-    escalation: str
+    approval_from_risk: Literal["never", "low", "medium", "high", "critical"]
+    approval_timeout_seconds: int = Field(ge=60, le=7 * 24 * 60 * 60)
+    oncall: str = Field(min_length=1)
+    escalation: str = Field(min_length=1)
     approvers: list[str]
     # sha256 of the automation's ASL file as deployed: which workflow made a decision.
     definition_hash: str

@@ -9,11 +9,14 @@ This module is the small subset of pydantic's model API the functions use, with 
 and error wording so messages read the same across the project:
 `Model.model_validate`, `Model(**fields)`, `model_dump(mode="json")`, `model_copy(update=...)`,
 `model_fields`, `model_json_schema()`, `Field(...)` constraints (min_length, max_length, pattern,
-ge, gt, le, lt, alias, default, default_factory, description), `model_validator(mode="after")`, and
-`ConfigDict(frozen=..., extra="forbid"|"ignore", populate_by_name=...)`. Types: str, int, float,
+ge, gt, le, lt, alias, default, default_factory, description), `model_validator(mode="after")`,
+`field_validator(...)` (after mode, optionally with `ValidationInfo.data`: the fields validated before
+it), and `ConfigDict(frozen=..., extra="forbid"|"ignore", populate_by_name=...)`. Types: str, int, float,
 bool, datetime, Any, Literal, X | None, unions of models, list[T], dict[str, T] and nested models.
 Coercion follows pydantic's lax mode where inputs come from text (environment variables, JSON):
-"12" is a valid int, "true" a valid bool, an ISO 8601 string a valid datetime.
+"12" is a valid int, "true" a valid bool, an ISO 8601 string a valid datetime. Hostile values are
+refused as pydantic refuses them, never raised as Python's own errors: an infinite or fractional
+number where an int belongs, a float beyond i64 or an int beyond float range, a timestamp past 9999.
 
 Annotations are resolved on a class's first validation, not at import: forward references to
 classes defined later in a module work, and importing a module costs only its class statements.
@@ -22,11 +25,12 @@ classes defined later in a module work, and importing a module costs only its cl
 from __future__ import annotations
 
 import inspect
+import math
 import re
 import types
 import typing
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, ClassVar, Literal, TypedDict, TypeVar, dataclass_transform
 
@@ -34,10 +38,21 @@ Loc = tuple[str | int, ...]
 _MISSING: Any = type("Missing", (), {"__repr__": lambda _self: "MISSING"})()
 _BAD: Any = type("Invalid", (), {"__repr__": lambda _self: "INVALID"})()
 _AFTER = "__contract_after__"
+_VALIDATES = "__contract_validates__"
 _TRUE = {"true", "1", "yes", "on", "t", "y"}
 _FALSE = {"false", "0", "no", "off", "f", "n"}
 M = TypeVar("M", bound="Model")
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
+# pydantic reads a float into an int only within i64; the text form of an int has Python's limit.
+_INT_FROM_FLOAT_LIMIT = 2.0**63
+_INT_TEXT_DIGITS = 4300
+# Unix timestamps, as pydantic reads them: beyond 2e10 a number is milliseconds; years 1 to 9999.
+_MILLISECONDS_FROM = 2e10
+_EARLIEST, _LATEST = -62_135_596_800, 253_402_300_800
+# pydantic reads an int as a timestamp while it converts to a float.
+_FLOAT_MAX = 2**1024
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class ErrorDetails(TypedDict):
@@ -130,7 +145,33 @@ def model_validator(*, mode: Literal["after"]) -> Callable[[F], F]:
     return mark
 
 
+def field_validator(*fields: str, mode: Literal["after"] = "after") -> Callable[[T], T]:
+    """Marks a classmethod that checks a field once its type is valid: `(cls, value)` or `(cls, value,
+    info)`, where `info.data` holds the fields declared (and validated) before it. It returns the
+    value; a ValueError it raises becomes a validation error of that field. Defaults are not checked."""
+
+    def mark(function: T) -> T:
+        setattr(function, _VALIDATES, (fields, mode))
+        return function
+
+    return mark
+
+
+class ValidationInfo:
+    """What a field validator that takes a second argument receives (pydantic's name)."""
+
+    __slots__ = ("data", "field_name")
+
+    def __init__(self, data: dict[str, Any], field_name: str) -> None:
+        self.data = data
+        self.field_name = field_name
+
+
 Check = Callable[[Any, Loc, list[ErrorDetails]], Any]
+FieldCheck = Callable[..., Any]
+# A field validator bound to its class, and whether it takes the ValidationInfo.
+BoundCheck = tuple[FieldCheck, bool]
+PlanEntry = tuple[str, str, "FieldInfo", Check, tuple[BoundCheck, ...]]
 
 
 def _error(errors: list[ErrorDetails], loc: Loc, msg: str, kind: str) -> Any:
@@ -145,7 +186,9 @@ class Model:
     model_config: ClassVar[dict[str, Any]] = ConfigDict()
     model_fields: ClassVar[dict[str, FieldInfo]] = {}
     _after_validators: ClassVar[tuple[Callable[[Any], Any], ...]] = ()
-    _contract_plan: ClassVar[tuple[tuple[str, str, FieldInfo, Check], ...] | None] = None
+    # (attribute name, fields it checks) of every field validator, inherited ones first.
+    _field_validators: ClassVar[tuple[tuple[str, tuple[str, ...]], ...]] = ()
+    _contract_plan: ClassVar[tuple[PlanEntry, ...] | None] = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -162,6 +205,15 @@ class Model:
         cls.model_config = {**inherited, **cls.__dict__.get("model_config", {})}
         own = tuple(value for value in cls.__dict__.values() if getattr(value, _AFTER, None) == "after")
         cls._after_validators = cls._after_validators + own
+        checks = tuple(
+            (name, getattr(value, _VALIDATES)[0]) for name, value in cls.__dict__.items() if hasattr(value, _VALIDATES)
+        )
+        for name, checked in checks:
+            unknown = set(checked) - set(fields)
+            if unknown:
+                raise TypeError(f"{cls.__name__}.{name} validates {', '.join(sorted(unknown))}, which are not fields")
+        inherited_checks = tuple(entry for entry in cls._field_validators if entry[0] not in dict(checks))
+        cls._field_validators = inherited_checks + checks
 
     # -- construction -------------------------------------------------------------------------
 
@@ -182,13 +234,21 @@ class Model:
         return instance
 
     @classmethod
-    def _plan(cls) -> tuple[tuple[str, str, FieldInfo, Check], ...]:
-        plan: tuple[tuple[str, str, FieldInfo, Check], ...] | None = cls.__dict__.get("_contract_plan")
+    def _plan(cls) -> tuple[PlanEntry, ...]:
+        plan: tuple[PlanEntry, ...] | None = cls.__dict__.get("_contract_plan")
         if plan is None:
             hints = typing.get_type_hints(cls)
-            plan = tuple((name, info.alias or name, info, _checker(hints[name], info)) for name, info in cls.model_fields.items())
+            plan = tuple(
+                (name, info.alias or name, info, _checker(hints[name], info), cls._checks_of(name))
+                for name, info in cls.model_fields.items()
+            )
             cls._contract_plan = plan  # on this class only: a subclass has fields of its own
         return plan
+
+    @classmethod
+    def _checks_of(cls, field: str) -> tuple[BoundCheck, ...]:
+        bound = [getattr(cls, name) for name, fields in cls._field_validators if field in fields]
+        return tuple((check, len(inspect.signature(check).parameters) == 2) for check in bound)
 
     @classmethod
     def _build(cls, data: Any, loc: Loc, errors: list[ErrorDetails]) -> Any:
@@ -214,7 +274,7 @@ class Model:
         by_name = cls.model_config["populate_by_name"]
         values: dict[str, Any] = {}
         used: set[str] = set()
-        for name, key, info, check in cls._plan():
+        for name, key, info, check, field_checks in cls._plan():
             source = key if key in data else name if by_name and name in data else None
             if source is None:
                 if info.required:
@@ -224,6 +284,8 @@ class Model:
                 continue
             used.add(source)
             value = check(data[source], (*loc, key), errors)
+            if value is not _BAD and field_checks:
+                value = _checked_field(field_checks, value, ValidationInfo(values, name), (*loc, key), errors)
             if value is not _BAD:
                 values[name] = value
         if cls.model_config["extra"] == "forbid":
@@ -279,6 +341,15 @@ class Model:
         from functions.shared.runtime.contract_schema import json_schema
 
         return json_schema(cls, by_alias)
+
+
+def _checked_field(checks: tuple[BoundCheck, ...], value: Any, info: ValidationInfo, loc: Loc, errors: list[ErrorDetails]) -> Any:
+    for check, takes_info in checks:
+        try:
+            value = check(value, info) if takes_info else check(value)
+        except ValueError as error:
+            return _error(errors, loc, f"Value error, {error}", "value_error")
+    return value
 
 
 # -- dumping ------------------------------------------------------------------------------------
@@ -339,24 +410,49 @@ def _str(value: Any, loc: Loc, errors: list[ErrorDetails]) -> Any:
 def _int(value: Any, loc: Loc, errors: list[ErrorDetails]) -> Any:
     if isinstance(value, int) and not isinstance(value, bool):
         return value
-    if isinstance(value, float | Decimal) and not isinstance(value, bool) and value == int(value):
-        return int(value)
+    if isinstance(value, float | Decimal):
+        return _int_from_number(value, loc, errors)
     if isinstance(value, str):
-        try:
-            return int(value.strip())
-        except ValueError:
-            return _error(errors, loc, "Input should be a valid integer, unable to parse string as an integer", "int_parsing")
+        return _int_from_text(value.strip(), loc, errors)
     return _error(errors, loc, "Input should be a valid integer", "int_type")
+
+
+def _int_from_number(value: float | Decimal, loc: Loc, errors: list[ErrorDetails]) -> Any:
+    if not (value.is_finite() if isinstance(value, Decimal) else math.isfinite(value)):
+        return _error(errors, loc, "Input should be a finite number", "finite_number")
+    if value != int(value):
+        return _error(errors, loc, "Input should be a valid integer, got a number with a fractional part", "int_from_float")
+    if isinstance(value, float) and abs(value) >= _INT_FROM_FLOAT_LIMIT:
+        return _error(errors, loc, "Unable to parse input string as an integer, exceeded maximum size", "int_parsing_size")
+    return int(value)
+
+
+def _int_from_text(text: str, loc: Loc, errors: list[ErrorDetails]) -> Any:
+    digits = text[1:] if text[:1] in ("-", "+") else text
+    if text.isascii() and digits.isdigit() and len(digits) > _INT_TEXT_DIGITS:
+        return _error(errors, loc, "Unable to parse input string as an integer, exceeded maximum size", "int_parsing_size")
+    try:
+        # ASCII only: Python's int() also reads other scripts' digits, which pydantic refuses.
+        if text.isascii():
+            return int(text)
+    except ValueError:
+        pass
+    return _error(errors, loc, "Input should be a valid integer, unable to parse string as an integer", "int_parsing")
 
 
 def _float(value: Any, loc: Loc, errors: list[ErrorDetails]) -> Any:
     if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:  # an int beyond the largest float
+            return _error(errors, loc, "Input should be a valid number", "float_type")
     if isinstance(value, str):
         try:
-            return float(value.strip())
+            if value.isascii():
+                return float(value.strip())
         except ValueError:
-            return _error(errors, loc, "Input should be a valid number, unable to parse string as a number", "float_parsing")
+            pass
+        return _error(errors, loc, "Input should be a valid number, unable to parse string as a number", "float_parsing")
     return _error(errors, loc, "Input should be a valid number", "float_type")
 
 
@@ -364,7 +460,10 @@ def _bool(value: Any, loc: Loc, errors: list[ErrorDetails]) -> Any:
     if isinstance(value, bool):
         return value
     if isinstance(value, int | str):
-        text = str(value).strip().lower()
+        if isinstance(value, int) and not -_INT_FROM_FLOAT_LIMIT <= value < _INT_FROM_FLOAT_LIMIT:  # beyond i64
+            return _error(errors, loc, "Input should be a valid boolean", "bool_type")
+        # An int is 0 or 1, compared as a number: the text of a huge int is an error of its own.
+        text = value.strip().lower() if isinstance(value, str) else {0: "0", 1: "1"}.get(value, "")
         if text in _TRUE or text in _FALSE:
             return text in _TRUE
         return _error(errors, loc, "Input should be a valid boolean, unable to interpret input", "bool_parsing")
@@ -381,9 +480,33 @@ def _datetime(value: Any, loc: Loc, errors: list[ErrorDetails]) -> Any:
             return _error(
                 errors, loc, "Input should be a valid datetime or date, unable to parse string", "datetime_from_date_parsing"
             )
-    elif isinstance(value, int | float) and not isinstance(value, bool):
-        return datetime.fromtimestamp(value, UTC)
+    elif isinstance(value, float) or (isinstance(value, int) and not isinstance(value, bool) and abs(value) < _FLOAT_MAX):
+        return _datetime_from_timestamp(value, loc, errors)
     return _error(errors, loc, "Input should be a valid datetime", "datetime_type")
+
+
+def _datetime_from_timestamp(value: float, loc: Loc, errors: list[ErrorDetails]) -> Any:
+    if isinstance(value, float) and math.isnan(value):
+        return _error(errors, loc, "Input should be a valid datetime, NaN values not permitted", "datetime_parsing")
+    # Out of range whatever the unit is checked first: an int too large for a float cannot be divided.
+    seconds = value if abs(value) <= _MILLISECONDS_FROM or abs(value) >= _LATEST * 1000 else value / 1000
+    if seconds >= _LATEST:
+        return _error(
+            errors,
+            loc,
+            "Input should be a valid datetime, dates after 9999 are not supported as unix timestamps",
+            "datetime_parsing",
+        )
+    if seconds < _EARLIEST:
+        return _error(
+            errors,
+            loc,
+            "Input should be a valid datetime, dates before 0000 are not supported as unix timestamps",
+            "datetime_parsing",
+        )
+    if isinstance(value, int):  # whole seconds or milliseconds: exact
+        return _EPOCH + (timedelta(seconds=value) if abs(value) <= _MILLISECONDS_FROM else timedelta(milliseconds=value))
+    return datetime.fromtimestamp(seconds, UTC)
 
 
 def _none(value: Any, loc: Loc, errors: list[ErrorDetails]) -> Any:
@@ -407,12 +530,26 @@ def _literal(allowed: tuple[Any, ...]) -> Check:
     expected = f"{expected} or {allowed[-1]!r}" if expected else repr(allowed[-1])
 
     def check(value: Any, loc: Loc, errors: list[ErrorDetails]) -> Any:
+        if isinstance(value, str) and not _encodes(value):
+            return _error(errors, loc, _UNICODE_ERROR, "string_unicode")
         for option in allowed:
             if value == option and type(value) is type(option):
                 return option
         return _error(errors, loc, f"Input should be {expected}", "literal_error")
 
     return check
+
+
+# pydantic reads a constrained or literal string as Unicode: a lone surrogate is an error there.
+_UNICODE_ERROR = "Input should be a valid string, unable to parse raw data as a unicode string"
+
+
+def _encodes(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _union(members: tuple[Any, ...]) -> Check:
@@ -463,12 +600,15 @@ def _dict(item: Check) -> Check:
 
 
 def _constrained(check: Check, constraints: dict[str, Any]) -> Check:
-    rules = [_RULES[name](limit) for name, limit in constraints.items()]
+    # In pydantic's order: the first rule broken is the one reported.
+    rules = [_RULES[name](constraints[name]) for name in _RULES if name in constraints]
 
     def constrained(value: Any, loc: Loc, errors: list[ErrorDetails]) -> Any:
         value = check(value, loc, errors)
         if value is _BAD or value is None:
             return value
+        if isinstance(value, str) and not _encodes(value):
+            return _error(errors, loc, _UNICODE_ERROR, "string_unicode")
         for rule in rules:
             problem = rule(value)
             if problem is not None:
@@ -505,7 +645,9 @@ def _max_length(limit: int) -> Callable[[Any], tuple[str, str] | None]:
 
 
 def _pattern(pattern: str) -> Callable[[Any], tuple[str, str] | None]:
-    compiled = re.compile(pattern)
+    # A final `$` ends the text, as in pydantic's regex engine: Python's would also pass "name\n".
+    anchored = pattern[:-1] + r"\Z" if pattern.endswith("$") and not pattern.endswith(r"\$") else pattern
+    compiled = re.compile(anchored)
 
     def rule(value: Any) -> tuple[str, str] | None:
         if isinstance(value, str) and compiled.search(value) is None:
@@ -529,8 +671,8 @@ _RULES: dict[str, Callable[[Any], Callable[[Any], tuple[str, str] | None]]] = {
     "min_length": _min_length,
     "max_length": _max_length,
     "pattern": _pattern,
-    "ge": _bound("greater than or equal to", "greater_than_equal", lambda value, limit: value >= limit),
-    "gt": _bound("greater than", "greater_than", lambda value, limit: value > limit),
     "le": _bound("less than or equal to", "less_than_equal", lambda value, limit: value <= limit),
     "lt": _bound("less than", "less_than", lambda value, limit: value < limit),
+    "ge": _bound("greater than or equal to", "greater_than_equal", lambda value, limit: value >= limit),
+    "gt": _bound("greater than", "greater_than", lambda value, limit: value > limit),
 }

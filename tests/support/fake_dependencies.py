@@ -1,0 +1,172 @@
+"""Each module's dependencies as its handler builds them, with AWS replaced by fakes: the real stores
+(decision log, approvals, evidence, markers) over an in-memory DynamoDB client, so values are
+serialized, hashed and stored as on AWS; the sample world's resources behind the adapters'
+interfaces; fixed clocks. Every call builds a fresh world."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from functions.shared.adapters.dynamodb import Table
+from functions.shared.adapters.notify import Notifier
+from functions.shared.adapters.sqs import QueueSender
+from functions.shared.domain.approvals import ApprovalStore
+from functions.shared.domain.decisions import DecisionLog
+from functions.shared.domain.overrides import OverrideStore
+from tests.support.fake_dynamodb import FakeDynamoDB
+from tests.support.fake_resources import SampleWorld
+
+NOW = datetime(2026, 11, 22, 3, 20, tzinfo=UTC)
+CODE_VERSION = "sha256:code"
+ROUTES = ("platform-oncall", "sre-oncall", "security-oncall")
+# The tags of the sample alarms (events/alarm_remediation/world.yaml); an alarm not listed has not opted in.
+ALARM_TAGS = {
+    "orders-api-5xx": {"keel:remediation": "enabled", "keel:ecs-cluster": "orders", "keel:ecs-service": "orders-api"},
+    "batch-worker-status-check": {"keel:remediation": "enabled"},
+    "orders-events-dlq-not-empty": {"keel:remediation": "enabled"},
+    "payments-api-cpu-high": {"keel:remediation": "enabled"},
+}
+
+
+def clock() -> datetime:
+    return NOW
+
+
+def decisions(dynamodb: FakeDynamoDB | None = None) -> DecisionLog:
+    return DecisionLog(
+        Table("keel-dev-decisions", dynamodb or FakeDynamoDB()), clock=lambda: NOW.isoformat(timespec="milliseconds")
+    )
+
+
+@dataclass
+class FakeMetrics:
+    added: list[tuple[str, float, str]] = field(default_factory=list)
+
+    def add(self, name: str, value: float, unit: str) -> None:
+        self.added.append((name, value, unit))
+
+
+@dataclass
+class FakeMessaging:
+    """SNS and SQS clients as Notifier and QueueSender call them: each message is kept and gets an id."""
+
+    sent: list[dict[str, Any]] = field(default_factory=list)
+
+    def publish(self, **message: Any) -> dict[str, str]:
+        self.sent.append(message)
+        return {"MessageId": f"message-{len(self.sent)}"}
+
+    def send_message(self, **message: Any) -> dict[str, str]:
+        return self.publish(**message)
+
+
+def read_alarm_tags(alarm_arn: str) -> dict[str, str] | None:
+    return ALARM_TAGS.get(alarm_arn.rsplit(":", 1)[-1])
+
+
+def match_runbook_dependencies() -> Any:
+    from functions.match_runbook import logic
+    from functions.match_runbook.catalog import load_catalog
+
+    return logic.Dependencies(catalog=load_catalog(), read_tags=read_alarm_tags)
+
+
+def check_guardrails_dependencies() -> Any:
+    from functions.check_guardrails import logic
+
+    table = Table("keel-dev-decisions", FakeDynamoDB())
+    return logic.Dependencies(log=DecisionLog(table), overrides=OverrideStore(table), clock=clock, code_version=CODE_VERSION)
+
+
+def request_approval_dependencies() -> Any:
+    from functions.request_approval import logic
+
+    topics = {route: f"arn:aws:sns:eu-west-1:111111111111:keel-dev-oncall-{route}" for route in ROUTES}
+    return logic.Dependencies(
+        store=ApprovalStore(Table("keel-dev-approvals", FakeDynamoDB())),
+        notify=Notifier(json.dumps(topics), sns=FakeMessaging()),
+        clock=clock,
+    )
+
+
+def remediate_service_dependencies() -> Any:
+    from functions.remediate_service import logic
+
+    world = SampleWorld()
+    return logic.Dependencies(
+        services=logic.Services(ecs=world.ecs, ec2=world.ec2, sqs=world.sqs), log=decisions(), code_version=CODE_VERSION
+    )
+
+
+def contain_threat_dependencies() -> Any:
+    from functions.contain_threat import logic
+
+    world = SampleWorld()
+    return logic.Dependencies(services=logic.Services(ec2=world.ec2, iam=world.iam), log=decisions(), code_version=CODE_VERSION)
+
+
+def verify_remediation_dependencies() -> Any:
+    from functions.verify_remediation import logic
+
+    world = SampleWorld()
+    readers = logic.Readers(alarms=world.alarms, ecs=world.ecs, ec2=world.ec2, sqs=world.sqs, iam=world.iam)
+    return logic.Dependencies(readers=readers, log=decisions(), code_version=CODE_VERSION)
+
+
+def record_decision_dependencies() -> Any:
+    from functions.record_decision import logic
+
+    return logic.Dependencies(log=decisions(), code_version=CODE_VERSION)
+
+
+def triage_ticket_dependencies() -> Any:
+    from functions.triage_ticket import logic
+    from functions.triage_ticket.advisors import build_advisor
+    from functions.triage_ticket.evidence import EvidenceStore
+    from functions.triage_ticket.policy import load_policy
+
+    policy = load_policy()
+    shadow = policy.advisors.shadow
+    dynamodb = FakeDynamoDB()
+    return logic.Dependencies(
+        policy=policy,
+        live=build_advisor(policy.advisors.live, policy),
+        shadow=build_advisor(shadow, policy) if shadow else None,
+        log=decisions(dynamodb),
+        evidence=EvidenceStore(Table("keel-dev-idempotency", dynamodb)),
+        metrics=FakeMetrics(),
+        clock=clock,
+        code_version=CODE_VERSION,
+    )
+
+
+def route_ticket_dependencies() -> Any:
+    from functions.route_ticket import logic
+    from functions.triage_ticket.policy import load_policy
+
+    policy = load_policy()
+    dynamodb = FakeDynamoDB()
+    urls = {queue: f"https://sqs.eu-west-1.amazonaws.com/111111111111/keel-dev-ticket_triage-{queue}" for queue in policy.queues}
+    return logic.Dependencies(
+        queues=QueueSender(urls, sqs=FakeMessaging()),
+        markers=Table("keel-dev-idempotency", dynamodb),
+        log=decisions(dynamodb),
+        metrics=FakeMetrics(),
+        clock=clock,
+        code_version=CODE_VERSION,
+    )
+
+
+def emit_heartbeat_dependencies() -> Any:
+    from functions.emit_heartbeat import logic
+
+    return logic.Dependencies(
+        store=Table("keel-dev-idempotency", FakeDynamoDB()),
+        pending=list,
+        metrics=FakeMetrics(),
+        clock=clock,
+        environment="dev",
+    )

@@ -1,0 +1,202 @@
+"""Real task inputs of every module: what the workflows pass each task (statemachines/*.asl.json) for
+the sample events (events/), with the payload header Keel adds. Plans and triage outcomes are made
+by match_runbook and triage_ticket themselves from the sample events, so they stay what the
+downstream modules really receive."""
+
+from __future__ import annotations
+
+import copy
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from tests.support.fake_dependencies import match_runbook_dependencies, triage_ticket_dependencies
+from tests.support.keel_context import keel_fields
+
+EVENTS = Path(__file__).resolve().parents[2] / "events"
+EXECUTION = "arn:aws:states:eu-west-1:111111111111:execution:keel-dev-{automation}:4e2f8a1c-run"
+Payload = dict[str, Any]
+
+
+def events(automation: str) -> list[Payload]:
+    return [json.loads(path.read_text()) for path in sorted((EVENTS / automation).glob("*.json"))]
+
+
+def header(automation: str, step: str, event_id: str = "7f3c2a8e-1d4b-4c6a-9e2f-5b8d0c1a3e71") -> Payload:
+    """The fields Keel adds to every task's payload (infra/workflow_defaults.py)."""
+    return {
+        "event_id": event_id,
+        "execution": EXECUTION.format(automation=automation),
+        "keel": keel_fields(automation=automation, approval_from_risk="medium", approval_timeout_seconds=1800),
+        "step": step,
+    }
+
+
+def _fresh(payloads: list[Payload]) -> list[Payload]:
+    return copy.deepcopy(payloads)
+
+
+@cache
+def _match_inputs() -> list[Payload]:
+    inputs = []
+    for automation in ("alarm_remediation", "security_finding_response"):
+        for event in events(automation):
+            fields = {key: event[key] for key in ("id", "source", "account", "region", "resources", "detail")}
+            inputs.append({**header(automation, "MatchRunbook", event["id"]), "event": fields})
+    return inputs
+
+
+def match_runbook() -> list[Payload]:
+    return _fresh(_match_inputs())
+
+
+@cache
+def _plans() -> list[tuple[str, Payload]]:
+    """(automation, plan) for every sample event a runbook matches."""
+    from functions.match_runbook.logic import MatchInput, plan_for
+
+    plans = []
+    for payload in _match_inputs():
+        matched = plan_for(MatchInput.model_validate(payload), match_runbook_dependencies())
+        if matched.plan is not None:
+            plans.append((payload["keel"]["automation"], matched.plan.model_dump(mode="json")))
+    return plans
+
+
+def check_guardrails() -> list[Payload]:
+    return _fresh([{**header(automation, "CheckGuardrails"), "plan": plan} for automation, plan in _plans()])
+
+
+def request_approval() -> list[Payload]:
+    remediation = [
+        {
+            **header(automation, "AskApproval"),
+            "task_token": "AQCEAAAAKgAAAAMAAAAAAAAAAQ==",
+            "request": {
+                "action": plan["action"],
+                "resource": plan["resource"],
+                "risk": plan["risk"],
+                "why": f"{plan['trigger']}: runbook {plan['runbook']}: {plan['description']}",
+                "details": {key: plan[key] for key in ("runbook", "target", "parameters", "verify")} | {"guardrails": "passed"},
+            },
+        }
+        for automation, plan in _plans()
+    ]
+    review = [
+        {
+            **header("ticket_triage", "AskReviewer"),
+            "task_token": "AQCEAAAAKgAAAAMAAAAAAAAAAQ==",
+            "request": {
+                "action": "route_ticket",
+                "resource": outcome["ticket_id"],
+                "risk": outcome["risk"],
+                "why": outcome["reason"],
+                "details": outcome["review"],
+            },
+        }
+        for _ticket, outcome in _triage_outcomes()
+        if "review" in outcome
+    ]
+    return _fresh(remediation + review)
+
+
+def _acting(actions: set[str]) -> list[Payload]:
+    approval = {"approved": False, "approval_id": None, "decided_by": None}
+    return _fresh(
+        [
+            {**header(automation, "Act"), "plan": plan, "approval": approval}
+            for automation, plan in _plans()
+            if plan["action"] in actions
+        ]
+    )
+
+
+def remediate_service() -> list[Payload]:
+    return _acting({"ecs_force_new_deployment", "ecs_scale_out", "ec2_reboot", "sqs_redrive"})
+
+
+def contain_threat() -> list[Payload]:
+    return _acting({"ec2_isolate", "iam_deactivate_access_key"})
+
+
+def verify_remediation() -> list[Payload]:
+    action = {"changed": True, "summary": "done", "details": {"quarantine_group": "sg-0c0ffee0c0ffee001"}, "undo": None}
+    return _fresh([{**header(automation, "Verify"), "plan": plan, "action": action} for automation, plan in _plans()])
+
+
+def record_decision() -> list[Payload]:
+    automation, plan = _plans()[0]
+    finding = events("security_finding_response")[0]
+    cause = json.dumps({"errorMessage": "no active ECS service orders-api in cluster orders", "errorType": "NotFoundError"})
+    return _fresh(
+        [
+            {
+                **header(automation, "RecordExpired"),
+                "action": "approval",
+                "outcome": "expired",
+                "reason": f"nobody answered the approval request for runbook {plan['runbook']} on {plan['resource']} in time",
+                "evidence": plan,
+                "resource": plan["resource"],
+                "rule": plan["runbook"],
+            },
+            {
+                **header("security_finding_response", "RecordNoRunbook"),
+                "action": "no_runbook",
+                "outcome": "skipped",
+                "reason": "no runbook in catalog 2026.11.2 matches finding Recon:EC2/Portscan",
+                "evidence": finding["detail"],
+                "trigger": "GuardDuty finding Recon:EC2/Portscan (severity 2)",
+            },
+            {
+                **header(automation, "KeelRecordFailure"),
+                "action": "workflow",
+                "outcome": "failed",
+                "failure": {"Error": "NotFoundError", "Cause": cause},
+                "evidence": {"Error": "NotFoundError", "Cause": cause},
+            },
+        ]
+    )
+
+
+def triage_ticket() -> list[Payload]:
+    """The sample tickets that keep the contract (the malformed one is a regression example of its own)."""
+    return _fresh([{**header("ticket_triage", "Triage"), "ticket": event["detail"]} for event in events("ticket_triage")[:4]])
+
+
+def malformed_ticket() -> Payload:
+    return {**header("ticket_triage", "Triage"), "ticket": events("ticket_triage")[4]["detail"]}
+
+
+@cache
+def _triage_outcomes() -> list[tuple[Payload, Payload]]:
+    """(ticket, what triage_ticket returned) for every sample ticket that keeps the contract."""
+    from functions.triage_ticket.logic import TriageInput, triage
+
+    return [
+        (payload["ticket"], triage(TriageInput.model_validate(payload), triage_ticket_dependencies()))
+        for payload in triage_ticket()
+    ]
+
+
+def route_ticket() -> list[Payload]:
+    payloads = []
+    for ticket, outcome in _triage_outcomes():
+        route = {**header("ticket_triage", "Route"), "ticket": ticket, "triage": outcome}
+        if outcome["action"] == "route":
+            payloads.append(route)
+            continue
+        answer = {"approved": True, "approval_id": "ap-0123456789abcdef", "decided_by": "alice", "reason": "checked"}
+        category = outcome["category"] if outcome["category"] in outcome["routing"] else min(outcome["routing"])
+        payloads.append(route | {"step": "RouteReviewed", "review": answer | {"values": {"category": category}}})
+        payloads.append(route | {"step": "RouteUnreviewed", "review": {"timed_out": True}})
+    return _fresh(payloads)
+
+
+def emit_heartbeat() -> list[Payload]:
+    return _fresh(
+        [
+            {**header("platform_heartbeat", "EmitHeartbeat", event["id"]), "time": event["time"]}
+            for event in events("platform_heartbeat")
+        ]
+    )
