@@ -8,7 +8,7 @@ nothing else (tests/local/test_moto_canary.py fails loudly, naming the point, if
 - moto.events.models.Rule.send_to_targets(self, event, transform_input=True): moto raises
   NotImplementedError for Step Functions targets; we start executions (with retries and the DLQ).
 - ...state.wait.wait_function.wait_function.WaitFunction._wait_interval(self, env, wait_seconds):
-  Wait states sleep for real; we advance the virtual clock.
+  Wait states sleep for real; the execution's virtual time moves on instead.
 - ...common.retry.retrier_decl.time (the module's `time`): Retry intervals call time.sleep.
 - the `datetime` module global of the interpreter modules that stamp times (history events, execution
   start/stop, $$.State.EnteredTime, Timestamp waits): they read the virtual clock.
@@ -20,9 +20,14 @@ nothing else (tests/local/test_moto_canary.py fails loudly, naming the point, if
   the virtual clock.
 
 - moto.core.responses.BaseResponse.call_action(self): every request a service handles (in-process or
-  through `keel local up`); a request signed with a function's role credentials is answered with
-  the service's AccessDenied when the role does not allow it (keel/local/function_roles.py).
-- moto.core.botocore_stubber.BotocoreStubber.__call__: every in-process AWS call, serialized (below).
+  through the local cloud's endpoint, which our workers and `keel local up`'s clients call), made
+  atomic by one lock (keel/local/request_lock.py); a request signed with a function's role
+  credentials is answered with the service's AccessDenied when the role does not allow it
+  (keel/local/function_roles.py).
+- moto.stepfunctions.parser.backend.execution_worker.ExecutionWorker._execution_logic, and the
+  `threading` / `Thread` module globals of the interpreter modules that start threads for an
+  execution: each of those threads knows which execution it works for, so it reads and advances
+  that execution's virtual time (keel/local/clock.py).
 - moto.dynamodb.models.DynamoDBBackend.transact_write_items: without copying whole tables
   (keel/local/moto_transactions.py).
 - ...parse.asl_parser.AmazonStateLanguageParser.parse, and the module globals `parse` of
@@ -45,7 +50,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, Protocol
 
-from keel.local.clock import VirtualClock
+from keel.local.clock import VirtualClock, acting_for, current_execution
 from keel.local.errors import LocalCloudError
 from keel.local.function_roles import Denial
 from keel.local.iam_requests import ApiCall
@@ -60,6 +65,7 @@ from keel.local.moto_caches import (
 )
 from keel.local.moto_transactions import BACKEND as TRANSACT_WRITE
 from keel.local.moto_transactions import fast_transact_write_items
+from keel.local.request_lock import RequestLock
 
 MOTO_VERSION = "5.2.5"
 
@@ -70,11 +76,18 @@ WAIT_FUNCTION = (f"{_SFN}.component.state.wait.wait_function.wait_function", "Wa
 CALLBACK_ENDPOINT = (f"{_SFN}.eval.callback.callback", "CallbackEndpoint", "wait")
 RETRIER_MODULE = f"{_SFN}.component.common.retry.retrier_decl"
 EXECUTION_DATA = ("moto.stepfunctions.parser.backend.execution_worker", "ExecutionData")
-# Every in-process AWS call enters moto here. moto's backends are not thread-safe (a transaction
-# deep-copies a table while another execution's thread writes it), so calls are serialized.
-STUBBER = ("moto.core.botocore_stubber", "BotocoreStubber", "__call__")
+# Every request any service answers, in-process or through the endpoint, goes through here.
 CALL_ACTION = ("moto.core.responses", "BaseResponse", "call_action")
-_API_LOCK = threading.RLock()
+REQUESTS = RequestLock()
+# Where an execution's first thread starts, and the interpreter modules that start more threads for it.
+EXECUTION_LOGIC = ("moto.stepfunctions.parser.backend.execution_worker", "ExecutionWorker", "_execution_logic")
+THREADING_MODULES = (
+    f"{_SFN}.component.program.program",
+    f"{_SFN}.component.state.exec.state_map.iteration.inline_iteration_component",
+    f"{_SFN}.component.state.exec.state_task.service.state_task_service_callback",
+    f"{_SFN}.component.state.exec.state_parallel.branch_worker",
+)
+THREAD_MODULES = (f"{_SFN}.component.state.exec.execute_state",)
 # Modules whose `datetime` global stamps times the user sees.
 DATETIME_MODULES = (
     f"{_SFN}.eval.event.event_manager",
@@ -90,8 +103,8 @@ PATCHED_METHODS = (
     EVENTS_RULE,
     WAIT_FUNCTION,
     CALLBACK_ENDPOINT,
-    STUBBER,
     CALL_ACTION,
+    EXECUTION_LOGIC,
     TRANSACT_WRITE,
     ASL_PARSER,
 )
@@ -151,6 +164,14 @@ def check_patch_points() -> list[str]:
         if _resolve(module, "datetime") is not _datetime:
             raise LocalCloudError(f"moto patch point {module}.datetime is no longer the datetime module")
         found.append(f"{module}.datetime")
+    for module in THREADING_MODULES:
+        if _resolve(module, "threading") is not threading:
+            raise LocalCloudError(f"moto patch point {module}.threading is no longer the threading module")
+        found.append(f"{module}.threading")
+    for module in THREAD_MODULES:
+        if _resolve(module, "Thread") is not threading.Thread:
+            raise LocalCloudError(f"moto patch point {module}.Thread is no longer threading.Thread")
+        found.append(f"{module}.Thread")
     _resolve("moto.stepfunctions.responses", "get_backend")
     _resolve("moto.events.models", "events_backends")
     _resolve("moto.sns.models", "sns_backends")
@@ -188,6 +209,35 @@ def _time_shim(clock: VirtualClock) -> types.SimpleNamespace:
     return types.SimpleNamespace(sleep=clock.sleep, time=clock.time)
 
 
+class ExecutionThread(threading.Thread):
+    """A thread moto's interpreter starts for an execution: it works for the execution its creator works for."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._execution = current_execution()
+
+    def run(self) -> None:
+        with acting_for(self._execution):
+            super().run()
+
+
+def _threading_shim() -> types.ModuleType:
+    shim = types.ModuleType("threading")
+    shim.__dict__.update({key: value for key, value in vars(threading).items() if not key.startswith("__")})
+    shim.Thread = ExecutionThread  # type: ignore[attr-defined]
+    return shim
+
+
+def _execution_logic(original: Callable[[Any], None]) -> Callable[[Any], None]:
+    """An execution's first thread works for that execution (whoever started it: a rule, a test, a client)."""
+
+    def execution_logic(worker: Any) -> None:
+        with acting_for(str(worker._evaluation_details.execution_details.arn)):
+            original(worker)
+
+    return execution_logic
+
+
 def aws_timestamp(value: _datetime.datetime) -> str:
     """How Step Functions writes times in the context object: 2026-11-22T09:00:00.123Z."""
     utc = value.astimezone(_datetime.UTC) if value.tzinfo else value
@@ -219,25 +269,26 @@ def installed(hooks: Hooks) -> Iterator[None]:
     original_send = _resolve(*EVENTS_RULE)
 
     def invoke_lambda(function: Any, event: Any = None) -> tuple[str, bool, str]:
-        return hooks.invoke_lambda(function, event)
+        # The function runs in its worker, whose own requests need the lock this Invoke holds.
+        with REQUESTS.released():
+            return hooks.invoke_lambda(function, event)
 
     def send_to_targets(rule: Any, event: Any, transform_input: bool = True) -> None:
         hooks.send_to_targets(rule, event, lambda *args: original_send(rule, *args, transform_input))
 
     def wait_interval(_function: Any, env: Any, wait_seconds: float) -> None:  # noqa: ARG001 - moto passes env by name
-        hooks.clock.advance(max(0.0, float(wait_seconds)))
+        hooks.clock.sleep(wait_seconds)
 
     def callback_wait(endpoint: Any, timeout: float | None = None) -> Any:
         return hooks.wait_for_callback(endpoint, timeout)
 
-    original_call = _resolve(*STUBBER)
-
-    def serialized_call(stubber: Any, event_name: str, request: Any, **kwargs: Any) -> Any:
-        with _API_LOCK:
-            return original_call(stubber, event_name, request, **kwargs)
-
-    replace(_resolve(*STUBBER[:2]), STUBBER[2], serialized_call)
-    replace(_resolve(*CALL_ACTION[:2]), CALL_ACTION[2], _authorizing(_resolve(*CALL_ACTION), hooks))
+    replace(_resolve(*CALL_ACTION[:2]), CALL_ACTION[2], _atomic(_authorizing(_resolve(*CALL_ACTION), hooks)))
+    replace(_resolve(*EXECUTION_LOGIC[:2]), EXECUTION_LOGIC[2], _execution_logic(_resolve(*EXECUTION_LOGIC)))
+    threading_shim = _threading_shim()
+    for module in THREADING_MODULES:
+        replace(_resolve(module), "threading", threading_shim)
+    for module in THREAD_MODULES:
+        replace(_resolve(module), "Thread", ExecutionThread)
     replace(_resolve(*LAMBDA_FUNCTION[:2]), LAMBDA_FUNCTION[2], invoke_lambda)
     transact = fast_transact_write_items(_resolve(*TRANSACT_WRITE), _resolve(TRANSACT_WRITE[0]))
     replace(_resolve(*TRANSACT_WRITE[:2]), TRANSACT_WRITE[2], transact)
@@ -261,6 +312,14 @@ def installed(hooks: Hooks) -> Iterator[None]:
 
 
 # Requests as services receive them, and their refusal.
+
+
+def _atomic(action: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def atomic_action(response: Any) -> Any:
+        with REQUESTS.held():
+            return action(response)
+
+    return atomic_action
 
 
 def _authorizing(original_action: Callable[[Any], Any], hooks: Hooks) -> Callable[[Any], Any]:
@@ -353,7 +412,7 @@ def _default_document(policy: Any) -> str:
 
 
 def lambda_function_facts(function: Any) -> dict[str, Any]:
-    """What a moto LambdaFunction holds that an in-process invocation needs."""
+    """What a moto LambdaFunction holds that an invocation needs."""
     return {
         "name": function.function_name,
         "arn": function.function_arn,
@@ -364,6 +423,7 @@ def lambda_function_facts(function: Any) -> dict[str, Any]:
         "version": str(function.version),
         "log_group": function.logs_group_name,
         "role": str(function.role),
+        "reserved_concurrency": None if function.reserved_concurrency is None else int(function.reserved_concurrency),
     }
 
 
