@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, tzinfo
 
@@ -65,6 +65,8 @@ class VirtualClock:
         self._world = 0.0
         self._waited: dict[str, float] = {}  # execution ARN -> seconds it has waited
         self._lock = threading.Lock()
+        # Called with the new world time after advance() (the local cloud expires TTL items).
+        self.on_advance: list[Callable[[float], object]] = []
 
     @property
     def offset_seconds(self) -> float:
@@ -97,6 +99,8 @@ class VirtualClock:
             raise ValueError("the virtual clock cannot go backwards")
         with self._lock:
             self._world += seconds
+        for observer in list(self.on_advance):
+            observer(self.world_time())
 
     def wait(self, execution: str, seconds: float) -> None:
         """Time passes for one execution only (its Wait, retry interval or timeout)."""

@@ -56,6 +56,8 @@ UNSAFE_VARIABLES = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL", "A
 # Clients the cloud itself uses while executions run, made before any handler can run.
 RUNTIME_CLIENTS = ("stepfunctions", "sqs", "events", "dynamodb", "sts")
 NO_TIMEOUT = 99_999_999  # moto's TimeoutSeconds default for tasks that declare none
+# Real seconds between two sweeps of items whose TTL has passed while executions are driven.
+TTL_SWEEP_SECONDS = 5.0
 MAX_START_BACKOFF_SECONDS = 180
 APPROVED_OUTPUT = {"approved": True, "decided_by": "keel-local", "comment": "approved with keel local run --approve"}
 REJECTED = ("Rejected", "rejected with keel local run --reject")
@@ -127,6 +129,7 @@ class LocalCloud:
         self.deliveries: list[Delivery] = []
         self.dead_letters: list[DeadLetter] = []
         self.blocked: dict[str, str] = {}  # execution ARN -> why it cannot go on
+        self._ended: set[str] = set()  # executions seen ended: drive never looks at them again
         self._waiting: dict[str, _Waiting] = {}
         self._lock = threading.RLock()
         self._sequence = 0
@@ -163,6 +166,8 @@ class LocalCloud:
             self.deployment = deploy_environment(self.template, self.client)
             for service in RUNTIME_CLIENTS:
                 self.client(service)
+            self.clock.on_advance.append(moto_patches.expire_dynamodb_items)
+            stack.callback(self.clock.on_advance.remove, moto_patches.expire_dynamodb_items)
         except BaseException:
             stack.close()
             raise
@@ -448,12 +453,18 @@ class LocalCloud:
         With expire_waits=False, executions waiting for a task token are left waiting (for an
         operator's `keel ops approve`, say) and drive returns once nothing else can move."""
         deadline = time.monotonic() + self.drive_limit_seconds
-        running = set(self.execution_arns())
+        running = {arn for arn in self.execution_arns() if arn not in self._ended}
         for arn in running:
             self.blocked.pop(arn, None)
+        swept = 0.0
         while running and time.monotonic() < deadline:
+            if time.monotonic() - swept > TTL_SWEEP_SECONDS:
+                moto_patches.expire_dynamodb_items(self.clock.world_time())
+                swept = time.monotonic()
             for arn in sorted(running):
                 finished = self.execution_status(arn) != "RUNNING"
+                if finished:
+                    self._ended.add(arn)
                 if finished or not self._answer(arn, decision, expire_waits=expire_waits):
                     running.discard(arn)
             if running:

@@ -30,6 +30,9 @@ nothing else (tests/local/test_moto_canary.py fails loudly, naming the point, if
   that execution's virtual time (keel/local/clock.py).
 - moto.dynamodb.models.DynamoDBBackend.transact_write_items: without copying whole tables
   (keel/local/moto_transactions.py).
+- moto.dynamodb.models.table.Table.query, put_item, delete_item and DynamoDBBackend.update_item: a
+  query starts from the queried partition or index key, not from every item (keel/local/moto_dynamodb.py);
+  and the backends' tables, read to expire items whose TTL has passed.
 - ...parse.asl_parser.AmazonStateLanguageParser.parse, and the module globals `parse` of
   ...utils.json_path and `boto3` of ...utils.boto_client: built once, not per execution, per path
   read, per service task (keel/local/moto_caches.py).
@@ -62,6 +65,18 @@ from keel.local.moto_caches import (
     cached_json_path,
     cached_parse,
     client_per_service,
+)
+from keel.local.moto_dynamodb import (
+    BACKEND_UPDATE,
+    TABLE_DELETE,
+    TABLE_PUT,
+    TABLE_QUERY,
+    TableIndexes,
+    expire_items,
+    indexed_query,
+    tracking_delete,
+    tracking_put,
+    tracking_update,
 )
 from keel.local.moto_transactions import BACKEND as TRANSACT_WRITE
 from keel.local.moto_transactions import fast_transact_write_items
@@ -107,6 +122,10 @@ PATCHED_METHODS = (
     EXECUTION_LOGIC,
     TRANSACT_WRITE,
     ASL_PARSER,
+    TABLE_QUERY,
+    TABLE_PUT,
+    TABLE_DELETE,
+    BACKEND_UPDATE,
 )
 # What a refusal is serialized with, in the request's own protocol (JSON, query, EC2, CBOR).
 SERVICE_EXCEPTION = ("moto.core.exceptions", "ServiceException")
@@ -178,6 +197,7 @@ def check_patch_points() -> list[str]:
     _resolve("moto.iam.models", "iam_backends")
     _resolve("moto.secretsmanager.models", "secretsmanager_backends")
     _resolve("moto.secretsmanager.exceptions", "SecretNotFoundException")
+    _resolve("moto.dynamodb.models", "dynamodb_backends")
     return found
 
 
@@ -292,6 +312,11 @@ def installed(hooks: Hooks) -> Iterator[None]:
     replace(_resolve(*LAMBDA_FUNCTION[:2]), LAMBDA_FUNCTION[2], invoke_lambda)
     transact = fast_transact_write_items(_resolve(*TRANSACT_WRITE), _resolve(TRANSACT_WRITE[0]))
     replace(_resolve(*TRANSACT_WRITE[:2]), TRANSACT_WRITE[2], transact)
+    indexes = TableIndexes()
+    replace(_resolve(*TABLE_QUERY[:2]), TABLE_QUERY[2], indexed_query(_resolve(*TABLE_QUERY), indexes))
+    replace(_resolve(*TABLE_PUT[:2]), TABLE_PUT[2], tracking_put(_resolve(*TABLE_PUT), indexes))
+    replace(_resolve(*TABLE_DELETE[:2]), TABLE_DELETE[2], tracking_delete(_resolve(*TABLE_DELETE), indexes))
+    replace(_resolve(*BACKEND_UPDATE[:2]), BACKEND_UPDATE[2], tracking_update(_resolve(*BACKEND_UPDATE), indexes))
     replace(_resolve(*EVENTS_RULE[:2]), EVENTS_RULE[2], send_to_targets)
     parse = cached_parse(_resolve(*ASL_PARSER), _resolve(*PREPROCESSOR))
     replace(_resolve(*ASL_PARSER[:2]), ASL_PARSER[2], staticmethod(parse))
@@ -483,6 +508,12 @@ def execution_record(account: str, region: str, execution_arn: str) -> tuple[dic
         for event in execution.to_history_output()["events"]
     ]
     return described, events
+
+
+def expire_dynamodb_items(now: float) -> int:
+    """Delete the items whose TTL has passed by `now` (epoch seconds), as one atomic request would."""
+    with REQUESTS.held():
+        return expire_items(_resolve("moto.dynamodb.models", "dynamodb_backends"), now)
 
 
 def pending_callbacks(account: str, region: str, execution_arn: str) -> list[Any]:
