@@ -160,12 +160,13 @@ class LocalCloud:
             stack.enter_context(mock_aws(config={"stepfunctions": {"execute_state_machine": True}}))
             stack.enter_context(moto_patches.installed(self))
             stack.enter_context(_quiet_interpreter())
-            self.endpoint = stack.enter_context(_endpoint(self.port))
-            self.runtime.endpoint = self.endpoint
-            stack.callback(self.runtime.close)
             self.deployment = deploy_environment(self.template, self.client)
             for service in RUNTIME_CLIENTS:
                 self.client(service)
+            # Served once deployed: a client that finds the port open finds the environment there.
+            self.endpoint = stack.enter_context(_endpoint(self.port))
+            self.runtime.endpoint = self.endpoint
+            stack.callback(self.runtime.close)
             self.clock.on_advance.append(moto_patches.expire_dynamodb_items)
             stack.callback(self.clock.on_advance.remove, moto_patches.expire_dynamodb_items)
         except BaseException:

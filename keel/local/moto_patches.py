@@ -36,6 +36,14 @@ nothing else (tests/local/test_moto_canary.py fails loudly, naming the point, if
 - ...parse.asl_parser.AmazonStateLanguageParser.parse, and the module globals `parse` of
   ...utils.json_path and `boto3` of ...utils.boto_client: built once, not per execution, per path
   read, per service task (keel/local/moto_caches.py).
+- moto.stepfunctions.parser.models.StepFunctionsParserBackend._get_executions: the executions every
+  SendTaskSuccess / SendTaskFailure / SendTaskHeartbeat and map-run call looks through, each reading
+  its environment; one that has just started has none yet (its thread is still building it) and moto
+  fails with AttributeError. Such an execution waits on no token yet: it is left out.
+- moto.moto_server.werkzeug_app.DomainDispatcherApplication.get_backend_for_host(self, host): which
+  service answers a request to the endpoint; moto lists its own package directory and tries every
+  service's URL patterns for each request, under a lock all requests share. The answer depends on
+  the host name only: it is kept per host name.
 - reads of the Step Functions backend (execution_status, execution_record, pending_callbacks):
   the API's serializer is slow and would queue behind the executions' own calls.
 
@@ -103,6 +111,8 @@ THREADING_MODULES = (
     f"{_SFN}.component.state.exec.state_parallel.branch_worker",
 )
 THREAD_MODULES = (f"{_SFN}.component.state.exec.execute_state",)
+EXECUTIONS = ("moto.stepfunctions.parser.models", "StepFunctionsParserBackend", "_get_executions")
+DISPATCHER = ("moto.moto_server.werkzeug_app", "DomainDispatcherApplication", "get_backend_for_host")
 # Modules whose `datetime` global stamps times the user sees.
 DATETIME_MODULES = (
     f"{_SFN}.eval.event.event_manager",
@@ -120,6 +130,8 @@ PATCHED_METHODS = (
     CALLBACK_ENDPOINT,
     CALL_ACTION,
     EXECUTION_LOGIC,
+    EXECUTIONS,
+    DISPATCHER,
     TRANSACT_WRITE,
     ASL_PARSER,
     TABLE_QUERY,
@@ -248,6 +260,25 @@ def _threading_shim() -> types.ModuleType:
     return shim
 
 
+def _backend_per_host(original: Callable[[Any, str | None], Any]) -> Callable[[Any, str | None], Any]:
+    backends: dict[str | None, Any] = {}
+
+    def get_backend_for_host(dispatcher: Any, host: str | None) -> Any:
+        if host not in backends:  # moto calls this under its dispatcher's lock
+            backends[host] = original(dispatcher, host)
+        return backends[host]
+
+    return get_backend_for_host
+
+
+def _started_executions(original: Callable[..., list[Any]]) -> Callable[..., list[Any]]:
+    def get_executions(backend: Any, *args: Any, **kwargs: Any) -> list[Any]:
+        found = original(backend, *args, **kwargs)
+        return [execution for execution in found if getattr(execution.exec_worker, "env", None) is not None]
+
+    return get_executions
+
+
 def _execution_logic(original: Callable[[Any], None]) -> Callable[[Any], None]:
     """An execution's first thread works for that execution (whoever started it: a rule, a test, a client)."""
 
@@ -304,6 +335,8 @@ def installed(hooks: Hooks) -> Iterator[None]:
 
     replace(_resolve(*CALL_ACTION[:2]), CALL_ACTION[2], _atomic(_authorizing(_resolve(*CALL_ACTION), hooks)))
     replace(_resolve(*EXECUTION_LOGIC[:2]), EXECUTION_LOGIC[2], _execution_logic(_resolve(*EXECUTION_LOGIC)))
+    replace(_resolve(*EXECUTIONS[:2]), EXECUTIONS[2], _started_executions(_resolve(*EXECUTIONS)))
+    replace(_resolve(*DISPATCHER[:2]), DISPATCHER[2], _backend_per_host(_resolve(*DISPATCHER)))
     threading_shim = _threading_shim()
     for module in THREADING_MODULES:
         replace(_resolve(module), "threading", threading_shim)
