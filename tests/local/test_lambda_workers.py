@@ -80,6 +80,7 @@ def test_a_handlers_output_lands_in_its_own_invocations_log(meeting: tuple[list[
     # Given PARTIES invocations that each printed to stdout and stderr while the others ran
     answers, cloud, _pids = meeting
     logs = {invocation.request_id: invocation.log for invocation in cloud.runtime.invocations}
+    assert [found["met"] for found in answers] == [True] * PARTIES  # all in flight at once
 
     # Then each invocation's log holds its own lines and no other's
     for found in answers:
