@@ -9,14 +9,15 @@ For each automation of the catalog, one local cloud of the environment's templat
    down), so its retries run out and the execution fails or takes its Catch.
 
 Each execution's usage comes from its own history (transitions, the state machine's own service calls,
-Lambda invocations) and from our handlers' invocations for that execution (measured in-process
-durations, AWS calls made through boto3, bytes logged). Injected failures never run a handler: they
-are priced at the module's median measured duration, as a real failure costs about one invocation.
+Lambda invocations) and from our handlers' invocations for that execution (durations measured in
+their worker processes, the AWS calls they made, bytes logged: the local runtime records all three).
+Injected failures never run a handler: they are priced at the module's median measured duration, as
+a real failure costs about one invocation. Cold starts (a new worker's start and init phase) are
+measured apart: `AutomationRun.cold_starts_ms`.
 """
 
 from __future__ import annotations
 
-import threading
 import time
 import uuid
 from collections import Counter, defaultdict
@@ -27,16 +28,15 @@ from keel.bench.costs import LambdaUse, Usage, dynamodb_units
 from keel.bench.history import count_transitions, integration_calls
 from keel.bench.stats import median
 from keel.local.cloud import LocalCloud
-from keel.local.faults import FaultPlan, FunctionFault
-from keel.local.lambda_runtime import LambdaContext, LambdaRuntime, Sandbox
+from keel.local.faults import FunctionFault
+from keel.local.lambda_runtime import Invocation
 from keel.local.template import EnvironmentTemplate
 
 ALWAYS = 1_000_000
 HAPPY_RUNS = 5
-# Executions in flight at once during the throughput phase (the local cloud runs handlers one at a time).
+# Events delivered before the executions are driven to an end, during the throughput phase.
 THROUGHPUT_BATCH = 20
 FAILURE_RUNS = 3
-_ACTIVE = threading.local()
 
 
 @dataclass(frozen=True)
@@ -58,38 +58,19 @@ class HandlerRecord:
     calls: list[tuple[str, int]] = field(default_factory=list)
 
 
-@dataclass
-class MeasuredRuntime(LambdaRuntime):
-    """The local Lambda runtime, timing every warm handler invocation and the AWS calls it makes."""
-
-    records: list[HandlerRecord] = field(default_factory=list)
-
-    def _run(self, sandbox: Sandbox, event: Any, context: LambdaContext, log: Any) -> tuple[Any, bool]:
-        cold = sandbox.handler is None
-        calls: list[tuple[str, int]] = []
-        _ACTIVE.calls = calls
-        started = time.perf_counter()
-        try:
-            return super()._run(sandbox, event, context, log)
-        finally:
-            elapsed = time.perf_counter() - started
-            _ACTIVE.calls = None
-            if not cold:
-                execution = event.get("execution") if isinstance(event, dict) else None
-                self.records.append(HandlerRecord(sandbox.config.module, execution, elapsed, len(log.getvalue()), calls))
-
-
-def _count_call(params: dict[str, Any], model: Any, **_: Any) -> None:
-    calls: list[tuple[str, int]] | None = getattr(_ACTIVE, "calls", None)
-    if calls is None:
-        return
-    items = (
-        len(params.get("TransactItems", []))
-        or sum(len(requests) for requests in params.get("RequestItems", {}).values())
-        or len(params.get("Entries", []))
-        or 1
-    )
-    calls.append((f"{model.service_model.endpoint_prefix}:{model.name}", items))
+def handler_records(invocations: list[Invocation]) -> list[HandlerRecord]:
+    """The warm invocations that ran a handler (no cold start, no injected fault), as the bench counts them."""
+    return [
+        HandlerRecord(
+            invocation.module,
+            invocation.execution,
+            invocation.duration_ms / 1000,
+            len(invocation.log.encode()),
+            list(invocation.calls),
+        )
+        for invocation in invocations
+        if invocation.cold_start_ms is None and not invocation.injected
+    ]
 
 
 @dataclass(frozen=True)
@@ -126,6 +107,8 @@ class AutomationRun:
     happy: Usage
     failure: Usage | None
     failure_statuses: Counter[str]
+    # Each new worker's start and init phase (importing the handler), in milliseconds.
+    cold_starts_ms: list[float] = field(default_factory=list)
 
     @property
     def events_per_second(self) -> float:
@@ -216,21 +199,13 @@ def usage_of(phase: Phase, automation: BenchAutomation, succeeded_only: bool) ->
 class _Bench:
     def __init__(self, template: EnvironmentTemplate, automation: BenchAutomation) -> None:
         self.automation = automation
+        # Function credentials and IAM evaluated, as `keel local run` runs.
         self.cloud = LocalCloud(template, drive_limit_seconds=600.0)
-        # With the cloud's function credentials: what is measured runs with IAM evaluated, as `keel local run` does.
-        self.runtime = MeasuredRuntime(
-            clock=self.cloud.clock,
-            base_environment=self.cloud.aws_environment(),
-            faults=FaultPlan(),
-            credentials=self.cloud.runtime.credentials,
-        )
-        self.cloud.runtime = self.runtime
-        self.cloud.faults = self.runtime.faults
 
     def phase(self, events: list[dict[str, Any]], *, batch: int = THROUGHPUT_BATCH, budget: float | None = None) -> Phase:
         """Deliver the events and drive their executions to an end, `batch` events at a time (1: an
         execution alone in the cloud, its duration not stretched by others' work and waits)."""
-        first_delivery, first_record = len(self.cloud.deliveries), len(self.runtime.records)
+        first_delivery, first_invocation = len(self.cloud.deliveries), len(self.cloud.runtime.invocations)
         started = time.perf_counter()
         delivered = 0
         for event in events:
@@ -243,7 +218,11 @@ class _Bench:
         self.cloud.drive("approve")
         wall = time.perf_counter() - started
         arns = [delivery.execution_arn for delivery in self.cloud.deliveries[first_delivery:] if delivery.execution_arn]
-        return Phase([self._execution(arn) for arn in arns], self.runtime.records[first_record:], wall, delivered)
+        records = handler_records(self.cloud.runtime.invocations[first_invocation:])
+        return Phase([self._execution(arn) for arn in arns], records, wall, delivered)
+
+    def cold_starts_ms(self) -> list[float]:
+        return [invocation.cold_start_ms for invocation in self.cloud.runtime.invocations if invocation.cold_start_ms is not None]
 
     def _execution(self, arn: str) -> Execution:
         import json
@@ -264,30 +243,22 @@ class _Bench:
 def run_automation(
     template: EnvironmentTemplate, automation: BenchAutomation, events: int, budget: float | None = None
 ) -> AutomationRun:
-    import boto3
-
     bench = _Bench(template, automation)
     with bench.cloud:
-        if boto3.DEFAULT_SESSION is None:
-            boto3.setup_default_session()
-        session = boto3.DEFAULT_SESSION
-        session.events.register("before-parameter-build", _count_call, unique_id="keel-bench-calls")
-        try:
-            bench.phase(unique_events(automation.events, len(automation.events), f"{automation.name}/warm-up"))
-            throughput = bench.phase(unique_events(automation.events, events, f"{automation.name}/throughput"), budget=budget)
-            runs = max(HAPPY_RUNS, len(automation.events))
-            happy_phase = bench.phase(unique_events(automation.events, runs, f"{automation.name}/happy"), batch=1)
-            happy = usage_of(happy_phase, automation, succeeded_only=True)
-            failure, statuses = None, Counter[str]()
-            if automation.first_function is not None:
-                bench.runtime.faults.functions.append(FunctionFault(automation.first_function, "error", ALWAYS))
-                failure_events = unique_events(automation.events[:1], FAILURE_RUNS, f"{automation.name}/failure")
-                failed = bench.phase(failure_events, batch=1)
-                failure = _failure_usage(failed, happy_phase, automation)
-                statuses = Counter(execution.status for execution in failed.executions if execution.automation == automation.name)
-        finally:
-            session.events.unregister("before-parameter-build", unique_id="keel-bench-calls")
-    return AutomationRun(automation, throughput, throughput.delivered, happy, failure, statuses)
+        bench.phase(unique_events(automation.events, len(automation.events), f"{automation.name}/warm-up"))
+        throughput = bench.phase(unique_events(automation.events, events, f"{automation.name}/throughput"), budget=budget)
+        runs = max(HAPPY_RUNS, len(automation.events))
+        happy_phase = bench.phase(unique_events(automation.events, runs, f"{automation.name}/happy"), batch=1)
+        happy = usage_of(happy_phase, automation, succeeded_only=True)
+        failure, statuses = None, Counter[str]()
+        if automation.first_function is not None:
+            bench.cloud.faults.functions.append(FunctionFault(automation.first_function, "error", ALWAYS))
+            failure_events = unique_events(automation.events[:1], FAILURE_RUNS, f"{automation.name}/failure")
+            failed = bench.phase(failure_events, batch=1)
+            failure = _failure_usage(failed, happy_phase, automation)
+            statuses = Counter(execution.status for execution in failed.executions if execution.automation == automation.name)
+        cold_starts = bench.cold_starts_ms()
+    return AutomationRun(automation, throughput, throughput.delivered, happy, failure, statuses, cold_starts)
 
 
 def _failure_usage(failed: Phase, happy: Phase, automation: BenchAutomation) -> Usage:

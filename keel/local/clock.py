@@ -1,43 +1,118 @@
-"""A virtual clock: Wait states, retry intervals and timeouts advance it instead of sleeping.
+"""Virtual time: Wait states, retry intervals and timeouts take no real time, and each execution keeps its own.
 
-Virtual time is real time plus an offset. A 1-hour Wait adds 3600 s to the offset and returns at
-once, so every timestamp the local cloud shows (execution start/stop, history events,
-$$.Execution.StartTime, $$.State.EnteredTime) is virtual time. The offset is shared by every execution
-of one local cloud: when one execution waits an hour, the world moves on an hour for all of them, as
-it would for concurrent executions on AWS.
+Two kinds of time, both real time plus an offset:
+
+- **World time** (`world_time()`): real time plus the world's offset, which only `advance()` moves
+  ("time passes for everyone": a test jumping past a cooldown or a claim's TTL). It is what our
+  handlers read as "now" (datetime.now(), time.time(), in their worker processes), what the local
+  cloud stamps on things outside any execution (EventBridge deliveries, dead letters, DynamoDB TTL
+  expiry), and where a new execution starts.
+- **Execution time**: world time plus what that execution has waited (its Wait states, its Retry
+  intervals, a task token's timeout, an injected Lambda timeout). It stamps the execution's history
+  ($$.Execution.StartTime, $$.State.EnteredTime, every event), so a Wait of one hour makes that
+  execution one hour later and no other: an execution running alongside keeps its own durations
+  (a 51 ms state stays 51 ms while its neighbour waits). Waits in parallel branches of one execution
+  add up (the branches share the execution's time).
+
+Why handlers read world time and not their execution's: limits such as a cooldown or a blast radius
+compare timestamps that different executions' handlers wrote. Execution times are not one timeline
+(an execution that waited an hour is an hour ahead of one that did not), so a handler in the second
+would read a record of the first as written in its future. World time is one timeline shared by all
+executions and processes, and it only moves forward, so whatever one handler writes, a later read
+by any handler sees as the past. The price: a handler does not see its own execution's waits (after
+a one-hour Wait its "now" is still the world's, not one hour later); a test that needs the world to
+move on (past a cooldown, a TTL, an approval's expiry) calls `advance()`.
+
+The worker processes read world time through time-machine (the worker moves its clock to the world
+time sent with each invocation), not a clock of our own in functions/: every library a handler uses
+(Powertools' idempotency expiry, boto3, logging) then reads the same time, and nothing in the
+function code knows it runs locally.
+
+Which execution a thread works for is set by the threads moto's interpreter starts for an execution
+(keel/local/moto_patches.py) and inherited by the threads they start; any other thread reads world time.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, tzinfo
+
+_CURRENT = threading.local()
+
+
+def current_execution() -> str | None:
+    """The execution (ARN) the calling thread works for; None outside any execution."""
+    execution: str | None = getattr(_CURRENT, "execution", None)
+    return execution
+
+
+@contextmanager
+def acting_for(execution: str | None) -> Iterator[None]:
+    """The calling thread works for this execution (None: for none) until the block ends."""
+    outer = current_execution()
+    _CURRENT.execution = execution
+    try:
+        yield
+    finally:
+        _CURRENT.execution = outer
 
 
 class VirtualClock:
     def __init__(self) -> None:
-        self._offset = 0.0
+        self._world = 0.0
+        self._waited: dict[str, float] = {}  # execution ARN -> seconds it has waited
         self._lock = threading.Lock()
+        # Called with the new world time after advance() (the local cloud expires TTL items).
+        self.on_advance: list[Callable[[float], object]] = []
 
     @property
     def offset_seconds(self) -> float:
-        return self._offset
+        """How far the world is ahead of real time."""
+        return self._world
+
+    def waited(self, execution: str) -> float:
+        """How long an execution has waited (virtual seconds it is ahead of world time)."""
+        with self._lock:
+            return self._waited.get(execution, 0.0)
+
+    def world_time(self) -> float:
+        """Seconds since the epoch in world time (like time.time())."""
+        return time.time() + self._world
 
     def time(self) -> float:
-        """Seconds since the epoch, virtual (like time.time())."""
-        return time.time() + self._offset
+        """Seconds since the epoch for the calling thread: its execution's time, else world time."""
+        execution = current_execution()
+        return self.world_time() + (self.waited(execution) if execution is not None else 0.0)
 
     def now(self, tz: tzinfo | None = None) -> datetime:
-        """Like datetime.now(tz); without tz, a naive UTC datetime (what moto's interpreter expects)."""
+        """Like datetime.now(tz) for the calling thread; without tz, a naive UTC datetime (what moto's
+        interpreter expects)."""
         aware = datetime.fromtimestamp(self.time(), tz=UTC)
         return aware.astimezone(tz) if tz is not None else aware.replace(tzinfo=None)
 
     def advance(self, seconds: float) -> None:
+        """Time passes for everyone: world time, and so every execution's time, moves on."""
         if seconds < 0:
             raise ValueError("the virtual clock cannot go backwards")
         with self._lock:
-            self._offset += seconds
+            self._world += seconds
+        for observer in list(self.on_advance):
+            observer(self.world_time())
+
+    def wait(self, execution: str, seconds: float) -> None:
+        """Time passes for one execution only (its Wait, retry interval or timeout)."""
+        if seconds < 0:
+            raise ValueError("the virtual clock cannot go backwards")
+        with self._lock:
+            self._waited[execution] = self._waited.get(execution, 0.0) + seconds
 
     def sleep(self, seconds: float) -> None:
-        """What time.sleep becomes for the interpreter: time passes, no real time is spent."""
-        self.advance(max(0.0, float(seconds)))
+        """What time.sleep becomes for the interpreter: the calling thread's execution waits, no real
+        time is spent. Outside any execution nothing waits: the world moves only by advance()."""
+        execution = current_execution()
+        if execution is None:
+            raise ValueError("only an execution's thread can wait on the virtual clock (the world moves by advance())")
+        self.wait(execution, max(0.0, float(seconds)))

@@ -7,8 +7,11 @@
 
 It always runs with fake credentials, the template's account and region, and moto intercepting every
 AWS call made in the process (so nothing can reach real AWS), and restores the process on exit.
-Each function runs with its own role's credentials, and IAM refuses its calls that the role does
-not allow, as on AWS (keel/local/function_roles.py says what is evaluated and what is not).
+moto also answers on an endpoint on 127.0.0.1 (an ephemeral port unless one is given): our Lambda
+functions run in worker processes of their own (keel/local/lambda_runtime.py) and call it. Each
+function runs with its own role's credentials, and IAM refuses its calls that the role does not
+allow, as on AWS (keel/local/function_roles.py says what is evaluated and what is not). Closing the
+cloud stops every worker, then the endpoint.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from typing import Any, Literal
 
 from infra import names
 from keel.local import moto_patches
-from keel.local.clock import VirtualClock
+from keel.local.clock import VirtualClock, acting_for
 from keel.local.deploy import Deployment, deploy_environment
 from keel.local.errors import LocalCloudError
 from keel.local.eventbridge import (
@@ -42,9 +45,7 @@ from keel.local.iam_requests import ApiCall
 from keel.local.lambda_runtime import FunctionConfig, LambdaRuntime
 from keel.local.template import EnvironmentTemplate
 
-# The operators' code the cloud runs on the host side (answering approvals), imported before any
-# handler runs: a sandbox swaps its own `functions` modules into sys.modules while it runs, and a
-# host import made at that moment, from another thread, would bind to the sandbox's copies.
+# The operators' code the cloud runs on its side (answering approvals).
 from keel.ops.approvals import answer as answer_as_operator
 from keel.ops.session import OpsSession
 
@@ -55,6 +56,8 @@ UNSAFE_VARIABLES = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL", "A
 # Clients the cloud itself uses while executions run, made before any handler can run.
 RUNTIME_CLIENTS = ("stepfunctions", "sqs", "events", "dynamodb", "sts")
 NO_TIMEOUT = 99_999_999  # moto's TimeoutSeconds default for tasks that declare none
+# Real seconds between two sweeps of items whose TTL has passed while executions are driven.
+TTL_SWEEP_SECONDS = 5.0
 MAX_START_BACKOFF_SECONDS = 180
 APPROVED_OUTPUT = {"approved": True, "decided_by": "keel-local", "comment": "approved with keel local run --approve"}
 REJECTED = ("Rejected", "rejected with keel local run --reject")
@@ -118,17 +121,22 @@ class LocalCloud:
     clock: VirtualClock = field(default_factory=VirtualClock)
     # Real seconds `drive` gives executions before reporting them as still running.
     drive_limit_seconds: float = 120.0
+    # The port of the cloud's endpoint on 127.0.0.1 (0: any free port).
+    port: int = 0
 
     def __post_init__(self) -> None:
         self.deployment: Deployment | None = None
         self.deliveries: list[Delivery] = []
         self.dead_letters: list[DeadLetter] = []
         self.blocked: dict[str, str] = {}  # execution ARN -> why it cannot go on
+        self._ended: set[str] = set()  # executions seen ended: drive never looks at them again
         self._waiting: dict[str, _Waiting] = {}
         self._lock = threading.RLock()
         self._sequence = 0
         self._stack: ExitStack | None = None
         self._clients: dict[str, Any] = {}
+        self._server: Any = None
+        self.endpoint: str | None = None
         self.roles = FunctionRoles(self._assume_role, self._role_policies)
         self.runtime = LambdaRuntime(
             clock=self.clock,
@@ -155,6 +163,12 @@ class LocalCloud:
             self.deployment = deploy_environment(self.template, self.client)
             for service in RUNTIME_CLIENTS:
                 self.client(service)
+            # Served once deployed: a client that finds the port open finds the environment there.
+            self.endpoint = stack.enter_context(_endpoint(self.port))
+            self.runtime.endpoint = self.endpoint
+            stack.callback(self.runtime.close)
+            self.clock.on_advance.append(moto_patches.expire_dynamodb_items)
+            stack.callback(self.clock.on_advance.remove, moto_patches.expire_dynamodb_items)
         except BaseException:
             stack.close()
             raise
@@ -169,7 +183,7 @@ class LocalCloud:
             waiting = list(self._waiting.values())
         for wait in waiting:  # let executions blocked on task tokens finish before moto is torn down
             moto_patches.interrupt(wait.endpoint)
-        if self._stack is not None:
+        if self._stack is not None:  # workers stop, then the endpoint, then moto and the patches
             self._stack.close()
             self._stack = None
             self._clients.clear()
@@ -262,10 +276,12 @@ class LocalCloud:
         retry = target.get("RetryPolicy", {})
         max_attempts = int(retry.get("MaximumRetryAttempts", 185))
         max_age = int(retry.get("MaximumEventAgeInSeconds", 86_400))
-        received = self.clock.time()
+        # The event's own delay (virtual seconds of backoff so far): it postpones this event's
+        # execution, not the world.
+        delayed = 0.0
         attempt = 0
         while True:
-            outcome = self._try_start(target, event, rule)
+            outcome = self._try_start(target, event, rule, delayed)
             if isinstance(outcome, str):
                 self._record(Delivery(event["id"], rule["name"], target["Arn"], outcome))
                 return
@@ -273,16 +289,18 @@ class LocalCloud:
             delay = min(2**attempt, MAX_START_BACKOFF_SECONDS)
             if code in NOT_RETRIED or attempt >= max_attempts:
                 condition = "MaximumRetryAttemptsExhausted"
-            elif self.clock.time() + delay - received > max_age:
+            elif delayed + delay > max_age:
                 condition = "MaximumEventAgeExceeded"
             else:
-                self.clock.advance(delay)
+                delayed += delay
                 attempt += 1
                 continue
             self._dead_letter(rule, target, event, (code, message, condition), attempt)
             return
 
-    def _try_start(self, target: dict[str, Any], event: dict[str, Any], rule: dict[str, Any]) -> str | tuple[str, str]:
+    def _try_start(
+        self, target: dict[str, Any], event: dict[str, Any], rule: dict[str, Any], delayed: float
+    ) -> str | tuple[str, str]:
         from botocore.exceptions import ClientError
 
         if self.faults.take_failed_start():
@@ -290,10 +308,14 @@ class LocalCloud:
         with self._lock:
             self._sequence += 1
             name = execution_name(event["id"], self._sequence)
+        # The execution starts `delayed` seconds after the event arrived, on its own clock.
+        execution = target["Arn"].replace(":stateMachine:", ":execution:", 1) + f":{name}"
+        self.clock.wait(execution, delayed)
         try:
-            started = self.client("stepfunctions").start_execution(
-                stateMachineArn=target["Arn"], name=name, input=target_input(target, event, rule)
-            )
+            with acting_for(execution):
+                started = self.client("stepfunctions").start_execution(
+                    stateMachineArn=target["Arn"], name=name, input=target_input(target, event, rule)
+                )
         except ClientError as error:
             return error.response["Error"]["Code"], error.response["Error"].get("Message", "")
         arn: str = started["executionArn"]
@@ -365,7 +387,7 @@ class LocalCloud:
             elif decision == "reject":
                 stepfunctions.send_task_failure(taskToken=token, error=REJECTED[0], cause=REJECTED[1])
             elif timeout is not None and expire_waits:
-                self._expire(token, timeout)
+                self._expire(execution_arn, token, timeout)
             elif timeout is not None:
                 self.blocked[execution_arn] = "waiting for a task token (left waiting: answer it, or drive again to expire it)"
                 return False
@@ -401,11 +423,12 @@ class LocalCloud:
         answer_as_operator(session, request.approval_id, approved=decision == "approve", reason=reason)
         return True
 
-    def _expire(self, token: str, timeout: float) -> None:
+    def _expire(self, execution_arn: str, token: str, timeout: float) -> None:
+        """The task token's timeout passes: on the waiting execution's clock only."""
         with self._lock:
             wait = self._waiting.get(token)
         if wait is not None:
-            self.clock.advance(timeout)
+            self.clock.wait(execution_arn, timeout)
             moto_patches.interrupt(wait.endpoint)
 
     # Driving executions.
@@ -431,12 +454,18 @@ class LocalCloud:
         With expire_waits=False, executions waiting for a task token are left waiting (for an
         operator's `keel ops approve`, say) and drive returns once nothing else can move."""
         deadline = time.monotonic() + self.drive_limit_seconds
-        running = set(self.execution_arns())
+        running = {arn for arn in self.execution_arns() if arn not in self._ended}
         for arn in running:
             self.blocked.pop(arn, None)
+        swept = 0.0
         while running and time.monotonic() < deadline:
+            if time.monotonic() - swept > TTL_SWEEP_SECONDS:
+                moto_patches.expire_dynamodb_items(self.clock.world_time())
+                swept = time.monotonic()
             for arn in sorted(running):
                 finished = self.execution_status(arn) != "RUNNING"
+                if finished:
+                    self._ended.add(arn)
                 if finished or not self._answer(arn, decision, expire_waits=expire_waits):
                     running.discard(arn)
             if running:
@@ -446,15 +475,35 @@ class LocalCloud:
 
 
 @contextmanager
+def _endpoint(port: int) -> Iterator[str]:
+    """moto's endpoint on 127.0.0.1 for the duration of the block (an ephemeral port for 0)."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        host, bound = server.get_host_and_port()
+        yield f"http://{host}:{bound}"
+    finally:
+        server.stop()
+
+
+# moto's interpreter logs every task failure, caught or not (the run's report shows them instead); the
+# endpoint's web server logs every request our workers make.
+QUIET_LOGGERS = {"moto.stepfunctions.parser": logging.CRITICAL, "werkzeug": logging.WARNING}
+
+
+@contextmanager
 def _quiet_interpreter() -> Iterator[None]:
-    """moto's interpreter logs every task failure, caught or not; the run's report shows them instead."""
-    logger = logging.getLogger("moto.stepfunctions.parser")
-    level = logger.level
-    logger.setLevel(logging.CRITICAL)
+    loggers = {name: logging.getLogger(name) for name in QUIET_LOGGERS}
+    levels = {name: logger.level for name, logger in loggers.items()}
+    for name, logger in loggers.items():
+        logger.setLevel(QUIET_LOGGERS[name])
     try:
         yield
     finally:
-        logger.setLevel(level)
+        for name, logger in loggers.items():
+            logger.setLevel(levels[name])
 
 
 @contextmanager

@@ -299,10 +299,10 @@ def _log_group(deployer: Deployer, logical_id: str, properties: dict[str, Any]) 
 
 
 def _placeholder_code() -> bytes:
-    """moto needs a zip; the code that runs is the repository's, imported in-process."""
+    """moto needs a zip; the code that runs is the repository's, imported by the function's workers."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("KEEL_LOCAL.txt", "Keel's local cloud runs this function's module in-process.\n")
+        archive.writestr("KEEL_LOCAL.txt", "Keel's local cloud runs this function's module from the repository.\n")
     return buffer.getvalue()
 
 
@@ -326,6 +326,11 @@ def _lambda_function(deployer: Deployer, logical_id: str, properties: dict[str, 
         arguments["LoggingConfig"] = properties["LoggingConfig"]
     # Layers (Powertools from a public SSM parameter) are not needed: the venv has the same packages.
     function = deployer.client("lambda").create_function(**arguments)
+    if "ReservedConcurrentExecutions" in properties:
+        # The cap on the function's execution environments (keel/local/lambda_pool.py).
+        deployer.client("lambda").put_function_concurrency(
+            FunctionName=name, ReservedConcurrentExecutions=int(properties["ReservedConcurrentExecutions"])
+        )
     return {"Ref": name, "Arn": function["FunctionArn"]}
 
 

@@ -8,7 +8,7 @@ nothing else (tests/local/test_moto_canary.py fails loudly, naming the point, if
 - moto.events.models.Rule.send_to_targets(self, event, transform_input=True): moto raises
   NotImplementedError for Step Functions targets; we start executions (with retries and the DLQ).
 - ...state.wait.wait_function.wait_function.WaitFunction._wait_interval(self, env, wait_seconds):
-  Wait states sleep for real; we advance the virtual clock.
+  Wait states sleep for real; the execution's virtual time moves on instead.
 - ...common.retry.retrier_decl.time (the module's `time`): Retry intervals call time.sleep.
 - the `datetime` module global of the interpreter modules that stamp times (history events, execution
   start/stop, $$.State.EnteredTime, Timestamp waits): they read the virtual clock.
@@ -20,14 +20,30 @@ nothing else (tests/local/test_moto_canary.py fails loudly, naming the point, if
   the virtual clock.
 
 - moto.core.responses.BaseResponse.call_action(self): every request a service handles (in-process or
-  through `keel local up`); a request signed with a function's role credentials is answered with
-  the service's AccessDenied when the role does not allow it (keel/local/function_roles.py).
-- moto.core.botocore_stubber.BotocoreStubber.__call__: every in-process AWS call, serialized (below).
+  through the local cloud's endpoint, which our workers and `keel local up`'s clients call), made
+  atomic by one lock (keel/local/request_lock.py); a request signed with a function's role
+  credentials is answered with the service's AccessDenied when the role does not allow it
+  (keel/local/function_roles.py).
+- moto.stepfunctions.parser.backend.execution_worker.ExecutionWorker._execution_logic, and the
+  `threading` / `Thread` module globals of the interpreter modules that start threads for an
+  execution: each of those threads knows which execution it works for, so it reads and advances
+  that execution's virtual time (keel/local/clock.py).
 - moto.dynamodb.models.DynamoDBBackend.transact_write_items: without copying whole tables
   (keel/local/moto_transactions.py).
+- moto.dynamodb.models.table.Table.query, put_item, delete_item and DynamoDBBackend.update_item: a
+  query starts from the queried partition or index key, not from every item (keel/local/moto_dynamodb.py);
+  and the backends' tables, read to expire items whose TTL has passed.
 - ...parse.asl_parser.AmazonStateLanguageParser.parse, and the module globals `parse` of
   ...utils.json_path and `boto3` of ...utils.boto_client: built once, not per execution, per path
   read, per service task (keel/local/moto_caches.py).
+- moto.stepfunctions.parser.models.StepFunctionsParserBackend._get_executions: the executions every
+  SendTaskSuccess / SendTaskFailure / SendTaskHeartbeat and map-run call looks through, each reading
+  its environment; one that has just started has none yet (its thread is still building it) and moto
+  fails with AttributeError. Such an execution waits on no token yet: it is left out.
+- moto.moto_server.werkzeug_app.DomainDispatcherApplication.get_backend_for_host(self, host): which
+  service answers a request to the endpoint; moto lists its own package directory and tries every
+  service's URL patterns for each request, under a lock all requests share. The answer depends on
+  the host name only: it is kept per host name.
 - reads of the Step Functions backend (execution_status, execution_record, pending_callbacks):
   the API's serializer is slow and would queue behind the executions' own calls.
 
@@ -45,7 +61,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, Protocol
 
-from keel.local.clock import VirtualClock
+from keel.local.clock import VirtualClock, acting_for, current_execution
 from keel.local.errors import LocalCloudError
 from keel.local.function_roles import Denial
 from keel.local.iam_requests import ApiCall
@@ -58,8 +74,21 @@ from keel.local.moto_caches import (
     cached_parse,
     client_per_service,
 )
+from keel.local.moto_dynamodb import (
+    BACKEND_UPDATE,
+    TABLE_DELETE,
+    TABLE_PUT,
+    TABLE_QUERY,
+    TableIndexes,
+    expire_items,
+    indexed_query,
+    tracking_delete,
+    tracking_put,
+    tracking_update,
+)
 from keel.local.moto_transactions import BACKEND as TRANSACT_WRITE
 from keel.local.moto_transactions import fast_transact_write_items
+from keel.local.request_lock import RequestLock
 
 MOTO_VERSION = "5.2.5"
 
@@ -70,11 +99,20 @@ WAIT_FUNCTION = (f"{_SFN}.component.state.wait.wait_function.wait_function", "Wa
 CALLBACK_ENDPOINT = (f"{_SFN}.eval.callback.callback", "CallbackEndpoint", "wait")
 RETRIER_MODULE = f"{_SFN}.component.common.retry.retrier_decl"
 EXECUTION_DATA = ("moto.stepfunctions.parser.backend.execution_worker", "ExecutionData")
-# Every in-process AWS call enters moto here. moto's backends are not thread-safe (a transaction
-# deep-copies a table while another execution's thread writes it), so calls are serialized.
-STUBBER = ("moto.core.botocore_stubber", "BotocoreStubber", "__call__")
+# Every request any service answers, in-process or through the endpoint, goes through here.
 CALL_ACTION = ("moto.core.responses", "BaseResponse", "call_action")
-_API_LOCK = threading.RLock()
+REQUESTS = RequestLock()
+# Where an execution's first thread starts, and the interpreter modules that start more threads for it.
+EXECUTION_LOGIC = ("moto.stepfunctions.parser.backend.execution_worker", "ExecutionWorker", "_execution_logic")
+THREADING_MODULES = (
+    f"{_SFN}.component.program.program",
+    f"{_SFN}.component.state.exec.state_map.iteration.inline_iteration_component",
+    f"{_SFN}.component.state.exec.state_task.service.state_task_service_callback",
+    f"{_SFN}.component.state.exec.state_parallel.branch_worker",
+)
+THREAD_MODULES = (f"{_SFN}.component.state.exec.execute_state",)
+EXECUTIONS = ("moto.stepfunctions.parser.models", "StepFunctionsParserBackend", "_get_executions")
+DISPATCHER = ("moto.moto_server.werkzeug_app", "DomainDispatcherApplication", "get_backend_for_host")
 # Modules whose `datetime` global stamps times the user sees.
 DATETIME_MODULES = (
     f"{_SFN}.eval.event.event_manager",
@@ -90,10 +128,16 @@ PATCHED_METHODS = (
     EVENTS_RULE,
     WAIT_FUNCTION,
     CALLBACK_ENDPOINT,
-    STUBBER,
     CALL_ACTION,
+    EXECUTION_LOGIC,
+    EXECUTIONS,
+    DISPATCHER,
     TRANSACT_WRITE,
     ASL_PARSER,
+    TABLE_QUERY,
+    TABLE_PUT,
+    TABLE_DELETE,
+    BACKEND_UPDATE,
 )
 # What a refusal is serialized with, in the request's own protocol (JSON, query, EC2, CBOR).
 SERVICE_EXCEPTION = ("moto.core.exceptions", "ServiceException")
@@ -151,12 +195,21 @@ def check_patch_points() -> list[str]:
         if _resolve(module, "datetime") is not _datetime:
             raise LocalCloudError(f"moto patch point {module}.datetime is no longer the datetime module")
         found.append(f"{module}.datetime")
+    for module in THREADING_MODULES:
+        if _resolve(module, "threading") is not threading:
+            raise LocalCloudError(f"moto patch point {module}.threading is no longer the threading module")
+        found.append(f"{module}.threading")
+    for module in THREAD_MODULES:
+        if _resolve(module, "Thread") is not threading.Thread:
+            raise LocalCloudError(f"moto patch point {module}.Thread is no longer threading.Thread")
+        found.append(f"{module}.Thread")
     _resolve("moto.stepfunctions.responses", "get_backend")
     _resolve("moto.events.models", "events_backends")
     _resolve("moto.sns.models", "sns_backends")
     _resolve("moto.iam.models", "iam_backends")
     _resolve("moto.secretsmanager.models", "secretsmanager_backends")
     _resolve("moto.secretsmanager.exceptions", "SecretNotFoundException")
+    _resolve("moto.dynamodb.models", "dynamodb_backends")
     return found
 
 
@@ -186,6 +239,54 @@ def _datetime_shim(clock: VirtualClock) -> types.ModuleType:
 
 def _time_shim(clock: VirtualClock) -> types.SimpleNamespace:
     return types.SimpleNamespace(sleep=clock.sleep, time=clock.time)
+
+
+class ExecutionThread(threading.Thread):
+    """A thread moto's interpreter starts for an execution: it works for the execution its creator works for."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._execution = current_execution()
+
+    def run(self) -> None:
+        with acting_for(self._execution):
+            super().run()
+
+
+def _threading_shim() -> types.ModuleType:
+    shim = types.ModuleType("threading")
+    shim.__dict__.update({key: value for key, value in vars(threading).items() if not key.startswith("__")})
+    shim.Thread = ExecutionThread  # type: ignore[attr-defined]
+    return shim
+
+
+def _backend_per_host(original: Callable[[Any, str | None], Any]) -> Callable[[Any, str | None], Any]:
+    backends: dict[str | None, Any] = {}
+
+    def get_backend_for_host(dispatcher: Any, host: str | None) -> Any:
+        if host not in backends:  # moto calls this under its dispatcher's lock
+            backends[host] = original(dispatcher, host)
+        return backends[host]
+
+    return get_backend_for_host
+
+
+def _started_executions(original: Callable[..., list[Any]]) -> Callable[..., list[Any]]:
+    def get_executions(backend: Any, *args: Any, **kwargs: Any) -> list[Any]:
+        found = original(backend, *args, **kwargs)
+        return [execution for execution in found if getattr(execution.exec_worker, "env", None) is not None]
+
+    return get_executions
+
+
+def _execution_logic(original: Callable[[Any], None]) -> Callable[[Any], None]:
+    """An execution's first thread works for that execution (whoever started it: a rule, a test, a client)."""
+
+    def execution_logic(worker: Any) -> None:
+        with acting_for(str(worker._evaluation_details.execution_details.arn)):
+            original(worker)
+
+    return execution_logic
 
 
 def aws_timestamp(value: _datetime.datetime) -> str:
@@ -219,28 +320,36 @@ def installed(hooks: Hooks) -> Iterator[None]:
     original_send = _resolve(*EVENTS_RULE)
 
     def invoke_lambda(function: Any, event: Any = None) -> tuple[str, bool, str]:
-        return hooks.invoke_lambda(function, event)
+        # The function runs in its worker, whose own requests need the lock this Invoke holds.
+        with REQUESTS.released():
+            return hooks.invoke_lambda(function, event)
 
     def send_to_targets(rule: Any, event: Any, transform_input: bool = True) -> None:
         hooks.send_to_targets(rule, event, lambda *args: original_send(rule, *args, transform_input))
 
     def wait_interval(_function: Any, env: Any, wait_seconds: float) -> None:  # noqa: ARG001 - moto passes env by name
-        hooks.clock.advance(max(0.0, float(wait_seconds)))
+        hooks.clock.sleep(wait_seconds)
 
     def callback_wait(endpoint: Any, timeout: float | None = None) -> Any:
         return hooks.wait_for_callback(endpoint, timeout)
 
-    original_call = _resolve(*STUBBER)
-
-    def serialized_call(stubber: Any, event_name: str, request: Any, **kwargs: Any) -> Any:
-        with _API_LOCK:
-            return original_call(stubber, event_name, request, **kwargs)
-
-    replace(_resolve(*STUBBER[:2]), STUBBER[2], serialized_call)
-    replace(_resolve(*CALL_ACTION[:2]), CALL_ACTION[2], _authorizing(_resolve(*CALL_ACTION), hooks))
+    replace(_resolve(*CALL_ACTION[:2]), CALL_ACTION[2], _atomic(_authorizing(_resolve(*CALL_ACTION), hooks)))
+    replace(_resolve(*EXECUTION_LOGIC[:2]), EXECUTION_LOGIC[2], _execution_logic(_resolve(*EXECUTION_LOGIC)))
+    replace(_resolve(*EXECUTIONS[:2]), EXECUTIONS[2], _started_executions(_resolve(*EXECUTIONS)))
+    replace(_resolve(*DISPATCHER[:2]), DISPATCHER[2], _backend_per_host(_resolve(*DISPATCHER)))
+    threading_shim = _threading_shim()
+    for module in THREADING_MODULES:
+        replace(_resolve(module), "threading", threading_shim)
+    for module in THREAD_MODULES:
+        replace(_resolve(module), "Thread", ExecutionThread)
     replace(_resolve(*LAMBDA_FUNCTION[:2]), LAMBDA_FUNCTION[2], invoke_lambda)
     transact = fast_transact_write_items(_resolve(*TRANSACT_WRITE), _resolve(TRANSACT_WRITE[0]))
     replace(_resolve(*TRANSACT_WRITE[:2]), TRANSACT_WRITE[2], transact)
+    indexes = TableIndexes()
+    replace(_resolve(*TABLE_QUERY[:2]), TABLE_QUERY[2], indexed_query(_resolve(*TABLE_QUERY), indexes))
+    replace(_resolve(*TABLE_PUT[:2]), TABLE_PUT[2], tracking_put(_resolve(*TABLE_PUT), indexes))
+    replace(_resolve(*TABLE_DELETE[:2]), TABLE_DELETE[2], tracking_delete(_resolve(*TABLE_DELETE), indexes))
+    replace(_resolve(*BACKEND_UPDATE[:2]), BACKEND_UPDATE[2], tracking_update(_resolve(*BACKEND_UPDATE), indexes))
     replace(_resolve(*EVENTS_RULE[:2]), EVENTS_RULE[2], send_to_targets)
     parse = cached_parse(_resolve(*ASL_PARSER), _resolve(*PREPROCESSOR))
     replace(_resolve(*ASL_PARSER[:2]), ASL_PARSER[2], staticmethod(parse))
@@ -261,6 +370,14 @@ def installed(hooks: Hooks) -> Iterator[None]:
 
 
 # Requests as services receive them, and their refusal.
+
+
+def _atomic(action: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def atomic_action(response: Any) -> Any:
+        with REQUESTS.held():
+            return action(response)
+
+    return atomic_action
 
 
 def _authorizing(original_action: Callable[[Any], Any], hooks: Hooks) -> Callable[[Any], Any]:
@@ -353,7 +470,7 @@ def _default_document(policy: Any) -> str:
 
 
 def lambda_function_facts(function: Any) -> dict[str, Any]:
-    """What a moto LambdaFunction holds that an in-process invocation needs."""
+    """What a moto LambdaFunction holds that an invocation needs."""
     return {
         "name": function.function_name,
         "arn": function.function_arn,
@@ -364,6 +481,7 @@ def lambda_function_facts(function: Any) -> dict[str, Any]:
         "version": str(function.version),
         "log_group": function.logs_group_name,
         "role": str(function.role),
+        "reserved_concurrency": None if function.reserved_concurrency is None else int(function.reserved_concurrency),
     }
 
 
@@ -423,6 +541,12 @@ def execution_record(account: str, region: str, execution_arn: str) -> tuple[dic
         for event in execution.to_history_output()["events"]
     ]
     return described, events
+
+
+def expire_dynamodb_items(now: float) -> int:
+    """Delete the items whose TTL has passed by `now` (epoch seconds), as one atomic request would."""
+    with REQUESTS.held():
+        return expire_items(_resolve("moto.dynamodb.models", "dynamodb_backends"), now)
 
 
 def pending_callbacks(account: str, region: str, execution_arn: str) -> list[Any]:

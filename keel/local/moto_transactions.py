@@ -95,7 +95,7 @@ def fast_transact_write_items(original: Callable[..., None], models: types.Modul
 
 @contextmanager
 def _module_attribute(module: types.ModuleType, name: str, value: Any) -> Iterator[None]:
-    # moto's API calls are serialized (moto_patches._API_LOCK): no other call sees the shim.
+    # Each request is atomic (keel/local/request_lock.py): no other request sees the shim.
     saved = getattr(module, name)
     setattr(module, name, value)
     try:

@@ -1,7 +1,8 @@
 """`keel local up|down`: the local cloud served on 127.0.0.1 for any AWS client (aws CLI, boto3, keel ops).
 
 `up` starts a background process (`keel local serve`) that deploys the environment into moto, serves
-moto's AWS endpoints on the port, and runs our handlers in-process when executions invoke them. Its
+moto's AWS endpoints on the port, and runs our handlers in worker processes when executions invoke
+them (stopped with it: SIGTERM or Ctrl-C closes the cloud, which stops every worker). Its
 pid and port are kept in <root>/.keel/local.json; `down` stops it. Events put with `aws events put-events
 --endpoint-url ...` start executions through the rules, as on AWS. Task tokens are answered by the
 clients (send-task-success / send-task-failure); their timeouts do not fire in server mode.
@@ -50,15 +51,8 @@ class ServerState:
 @contextmanager
 def serving(template: EnvironmentTemplate, port: int) -> Iterator[LocalCloud]:
     """The local cloud deployed and answering on 127.0.0.1:port for the duration of the block."""
-    from moto.server import ThreadedMotoServer
-
-    with LocalCloud(template) as cloud:
-        server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-        server.start()
-        try:
-            yield cloud
-        finally:
-            server.stop()
+    with LocalCloud(template, port=port) as cloud:
+        yield cloud
 
 
 def serve_forever(template: EnvironmentTemplate, port: int) -> None:

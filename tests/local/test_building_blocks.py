@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from keel.local.clock import VirtualClock
+from keel.local.clock import VirtualClock, acting_for
 from keel.local.errors import LocalCloudError
 from keel.local.eventbridge import bus_for, execution_name, json_path, normalized, rule_receives, target_input
 from keel.local.faults import FaultPlan, parse_fault
@@ -188,11 +188,19 @@ def test_fault_specs_parse_and_are_consumed_in_order() -> None:
 
 def test_the_virtual_clock_only_moves_forward() -> None:
     clock = VirtualClock()
+    execution = "arn:aws:states:eu-west-1:111111111111:execution:keel-dev-a:one"
     before = clock.time()
 
-    clock.sleep(3600)
+    with acting_for(execution):
+        clock.sleep(3600)
+        waited = clock.time()
 
-    assert clock.time() - before >= 3600
+    assert waited - before >= 3600
+    assert clock.time() - before < 3600  # outside the execution: world time, which did not move
     assert clock.now().tzinfo is None
     with pytest.raises(ValueError, match="backwards"):
         clock.advance(-1)
+    with pytest.raises(ValueError, match="backwards"):
+        clock.wait(execution, -1)
+    with pytest.raises(ValueError, match="only an execution's thread"):
+        clock.sleep(1)

@@ -29,7 +29,9 @@ def test_a_one_hour_wait_passes_on_the_virtual_clock(dev_template: EnvironmentTe
     wait = execution.states[0]
     assert (wait.name, wait.type) == ("WaitOneHour", "Wait")
     assert (wait.duration_ms or 0) >= HOUR * 1000
-    assert cloud.clock.offset_seconds >= HOUR
+    # on that execution's clock only: the world (what handlers and new executions see) did not move
+    assert cloud.clock.waited(execution.execution_arn) >= HOUR
+    assert cloud.clock.offset_seconds == 0
     # $$.Execution.StartTime is an ISO 8601 string as on AWS (moto's own is a datetime)
     assert execution.output["started"].endswith("Z")
 
@@ -64,7 +66,7 @@ def test_an_unanswered_approval_times_out_on_the_virtual_clock(dev_template: Env
     assert (execution.status, execution.error) == ("FAILED", "ApprovalTimedOut")
     assert [state.name for state in execution.states] == ["RequestApproval", "Escalate"]
     assert execution.states[0].errors[0]["error"] == "States.Timeout"
-    assert cloud.clock.offset_seconds >= HOUR
+    assert cloud.clock.waited(execution.execution_arn) >= HOUR
 
 
 def test_events_put_through_the_api_start_executions_with_an_iso_time(dev_template: EnvironmentTemplate) -> None:

@@ -17,6 +17,7 @@ from keel.cli import main
 from keel.local import server
 from keel.local.cloud import LocalCloud
 from keel.local.eventbridge import EventFile
+from keel.local.function_roles import CREDENTIAL_VARIABLES
 from keel.local.report import ExecutionReport, execution_report
 from keel.local.template import EnvironmentTemplate, load_environment
 from keel.ops.executions import list_executions
@@ -316,9 +317,9 @@ def test_each_function_signs_with_a_session_of_its_own_role(assembly: Path) -> N
         run(cloud, BILLING_TICKET)
         # ticket_triage's functions (other automations may take the same ticket)
         sessions = {
-            sandbox.config.name: sandbox.credentials
-            for sandbox in cloud.runtime.sandboxes.values()
-            if sandbox.config.name.startswith("keel-dev-ticket_triage-")
+            name: {variable: environment[variable] for variable in CREDENTIAL_VARIABLES}
+            for name, environment in cloud.runtime.environments().items()
+            if name.startswith("keel-dev-ticket_triage-")
         }
         identities = {
             name: boto3.client("sts", region_name="eu-west-1", **_arguments(credentials)).get_caller_identity()["Arn"]

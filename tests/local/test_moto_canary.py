@@ -24,7 +24,8 @@ def test_every_patch_point_resolves() -> None:
     assert "moto.awslambda.models.LambdaFunction._invoke_lambda" in found
     assert "moto.events.models.Rule.send_to_targets" in found
     assert "moto.core.responses.BaseResponse.call_action" in found
-    assert len(found) == len(moto_patches.PATCHED_METHODS) + 7 + len(moto_patches.DATETIME_MODULES)
+    modules = (moto_patches.DATETIME_MODULES, moto_patches.THREADING_MODULES, moto_patches.THREAD_MODULES)
+    assert len(found) == len(moto_patches.PATCHED_METHODS) + 7 + sum(len(patched) for patched in modules)
 
 
 def test_a_moved_patch_point_is_named_in_the_error() -> None:
