@@ -6,8 +6,8 @@ only where the author has not written it:
 - the payload header every module reads (event id, execution, `$.keel` context, the state's name,
   and the task token for `.waitForTaskToken` tasks);
 - the standard Retry: our own transient and throttling errors and Lambda's service errors, with
-  full jitter; function timeouts too, but only for modules whose function.yaml declares them
-  read-only or idempotent (a timed-out action may have acted);
+  full jitter; function timeouts and ConflictError too, but only for modules whose function.yaml
+  declares them read-only or idempotent (a timed-out action may have acted);
 - a catch-all Catch to the automation's failure path.
 
 SNS publish tasks get SNS's transient errors as their Retry and the same Catch. The failure path is
@@ -64,6 +64,11 @@ LAMBDA_TRANSIENT = (
 # A function timeout: Sandbox.Timedout in the error output; Lambda.Unknown is how Step Functions
 # reports unhandled runtime failures, timeouts included (same page).
 LAMBDA_TIMEOUTS = ("Sandbox.Timedout", "Lambda.Unknown")
+# Retried only for modules whose function.yaml says a repeat is safe (read_only or idempotent): a
+# timeout, and ConflictError, which a decision-chain append raises when it lost every race of its
+# bounded backoff (functions/shared/domain/decisions.py). An action module may have acted before it
+# recorded, so a repeat of it could act twice: its conflicts go to the failure path.
+REPEATABLE_ONLY = (*LAMBDA_TIMEOUTS, "ConflictError")
 SNS_TRANSIENT = ("SNS.ThrottledException", "SNS.InternalErrorException", "SNS.KMSThrottlingException", "SNS.SdkClientException")
 BACKOFF = {"IntervalSeconds": 2, "MaxAttempts": 4, "BackoffRate": 2.0, "JitterStrategy": "FULL"}
 CATCH_ALL = "States.ALL"
@@ -213,7 +218,7 @@ def _complete(state: dict[str, Any], plan: WorkflowPlan, failure: str | None) ->
     module = invoked_module(state, plan.modules)
     if module is not None:
         _add_payload_header(state)
-        errors = LAMBDA_TRANSIENT + (LAMBDA_TIMEOUTS if plan.modules[module] != "not_idempotent" else ())
+        errors = LAMBDA_TRANSIENT + (REPEATABLE_ONLY if plan.modules[module] != "not_idempotent" else ())
         state.setdefault("Retry", [_retry(errors)])
     elif state.get("Resource") == SNS_PUBLISH:
         state.setdefault("Retry", [_retry(SNS_TRANSIENT)])

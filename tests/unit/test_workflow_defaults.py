@@ -53,15 +53,19 @@ def test_a_module_task_gets_the_payload_header_retry_and_catch() -> None:
         retry["ErrorEquals"]
     )
     assert "Sandbox.Timedout" in retry["ErrorEquals"]
+    # And a decision-chain append that lost every race of its backoff is tried again (a repeat is safe)
+    assert "ConflictError" in retry["ErrorEquals"]
     # And anything else goes to Keel's failure path, keeping the error
     assert state["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "KeelRecordFailure"}]
 
 
-def test_a_not_idempotent_module_is_not_retried_after_a_timeout() -> None:
+def test_a_not_idempotent_module_is_not_retried_after_a_timeout_or_a_conflict() -> None:
+    # Given an action module (it may have acted before its record conflicted) / When completed
     state = defaults.with_defaults(workflow(Act=invoke("act", End=True)), plan())["States"]["Act"]
 
+    # Then only what cannot have acted is retried
     assert "Lambda.ServiceException" in errors_retried(state)
-    assert not {"Sandbox.Timedout", "Lambda.Unknown"} & set(errors_retried(state))
+    assert not {"Sandbox.Timedout", "Lambda.Unknown", "ConflictError"} & set(errors_retried(state))
 
 
 def test_what_the_author_wrote_is_kept() -> None:
