@@ -57,6 +57,8 @@ Outcome = Literal[
     "passed",
     "resolved",
     "unresolved",
+    # The resource an action or a verification targets no longer exists: nothing to do, not a failure.
+    "not_found",
 ]
 
 
