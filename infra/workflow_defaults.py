@@ -12,8 +12,9 @@ only where the author has not written it:
 
 SNS publish tasks get SNS's transient errors as their Retry and the same Catch. The failure path is
 Keel's own unless the manifest names one (`workflow.failure.state`): it records the failure with
-record_decision, tells the owner's on-call (or escalation) route, and fails the execution with the
-original error. So every automation leaves a decision record and a page when it fails.
+record_decision, tells the owner's on-call (or escalation) route (saying whether the record was
+made), marks the event's claim failed so a re-delivery or `keel ops redrive` can run it again, and
+fails the execution with the original error. Each step runs whether the one before it worked.
 
 An author opts out per state by writing the field: `"Retry": []` retries nothing, a Catch list that
 matches States.ALL itself keeps it, `"Payload.$"` passes a payload of its own.
@@ -36,8 +37,9 @@ SNS_PUBLISH = "arn:aws:states:::sns:publish"
 RECORD_FAILURE = "KeelRecordFailure"
 NOTIFY_FAILURE = "KeelNotifyFailure"
 NOTIFY_UNRECORDED = "KeelNotifyUnrecordedFailure"
+RELEASE_CLAIM = "KeelReleaseClaim"
 FAILED = "KeelFailed"
-FAILURE_STATES = (RECORD_FAILURE, NOTIFY_FAILURE, NOTIFY_UNRECORDED, FAILED)
+FAILURE_STATES = (RECORD_FAILURE, NOTIFY_FAILURE, NOTIFY_UNRECORDED, RELEASE_CLAIM, FAILED)
 # The decision writer: Keel's failure path records every failure through it.
 DECISION_WRITER = "record_decision"
 
@@ -70,6 +72,13 @@ LAMBDA_TIMEOUTS = ("Sandbox.Timedout", "Lambda.Unknown")
 # recorded, so a repeat of it could act twice: its conflicts go to the failure path.
 REPEATABLE_ONLY = (*LAMBDA_TIMEOUTS, "ConflictError")
 SNS_TRANSIENT = ("SNS.ThrottledException", "SNS.InternalErrorException", "SNS.KMSThrottlingException", "SNS.SdkClientException")
+# DynamoDB's transient errors as Step Functions names them for its service integration.
+DYNAMODB_TRANSIENT = (
+    "DynamoDB.ProvisionedThroughputExceededException",
+    "DynamoDB.ThrottlingException",
+    "DynamoDB.InternalServerErrorException",
+    "DynamoDB.RequestLimitExceeded",
+)
 BACKOFF = {"IntervalSeconds": 2, "MaxAttempts": 4, "BackoffRate": 2.0, "JitterStrategy": "FULL"}
 CATCH_ALL = "States.ALL"
 
@@ -176,9 +185,10 @@ def failure_path(modules: Mapping[str, Effects], notify: Route) -> dict[str, dic
             },
             "ResultPath": None,
             "Retry": [_retry(SNS_TRANSIENT)],
-            "Catch": [{"ErrorEquals": [CATCH_ALL], "ResultPath": "$.notify_error", "Next": FAILED}],
-            "Next": FAILED,
+            "Catch": [{"ErrorEquals": [CATCH_ALL], "ResultPath": "$.notify_error", "Next": RELEASE_CLAIM}],
+            "Next": RELEASE_CLAIM,
         }
+    path[RELEASE_CLAIM] = release_claim()
     path[FAILED] = {
         "Type": "Fail",
         "Comment": "Keel failure path: the original error.",
@@ -186,6 +196,32 @@ def failure_path(modules: Mapping[str, Effects], notify: Route) -> dict[str, dic
         "CausePath": "$.error.Cause",
     }
     return path
+
+
+def release_claim() -> dict[str, Any]:
+    """Mark the event's claim failed, only while this execution holds it: a later delivery may run it."""
+    return {
+        "Type": "Task",
+        "Comment": "Keel failure path: this event may run again (a re-delivery, keel ops redrive --failed).",
+        "Resource": "arn:aws:states:::dynamodb:updateItem",
+        "Parameters": {
+            "TableName": "${KeelIdempotencyTable}",
+            "Key": {"id": {"S.$": "States.Format('claim#{}#{}', $.keel.automation, $.id)"}},
+            "UpdateExpression": "SET #status = :failed, failed_at = :at",
+            # Never another execution's claim: one that took this event over after this one's claim expired.
+            "ConditionExpression": "#execution = :me",
+            "ExpressionAttributeNames": {"#status": "status", "#execution": "execution"},
+            "ExpressionAttributeValues": {
+                ":failed": {"S": asl.CLAIM_FAILED},
+                ":at": {"S.$": "$$.State.EnteredTime"},
+                ":me": {"S.$": "$$.Execution.Id"},
+            },
+        },
+        "ResultPath": None,
+        "Retry": [_retry(DYNAMODB_TRANSIENT)],
+        "Catch": [{"ErrorEquals": [CATCH_ALL], "ResultPath": "$.release_error", "Next": FAILED}],
+        "Next": FAILED,
+    }
 
 
 def reachable(states: Mapping[str, Any], start: str) -> set[str]:

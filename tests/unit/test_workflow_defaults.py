@@ -105,7 +105,7 @@ def test_keels_failure_path_records_tells_the_route_and_fails_with_the_original_
     completed = defaults.with_defaults(workflow(Act=invoke("act", End=True)), plan(notify="escalation"))
     states = completed["States"]
 
-    record, notify, unrecorded, failed = (states[name] for name in defaults.FAILURE_STATES)
+    record, notify, unrecorded, release, failed = (states[name] for name in defaults.FAILURE_STATES)
     assert record["Parameters"]["FunctionName"] == "${record_decision}"
     assert record["Parameters"]["Payload"]["outcome"] == "failed"
     assert record["Parameters"]["Payload"]["step.$"] == "$$.State.Name"
@@ -117,8 +117,15 @@ def test_keels_failure_path_records_tells_the_route_and_fails_with_the_original_
     for page in (notify, unrecorded):
         assert page["Parameters"]["TopicArn"] == "${KeelEscalationTopic}"
         assert "keel ops explain {} --env {} --region {}" in page["Parameters"]["Message.$"]
-        # A failure to tell still fails the execution
-        assert page["Catch"][0]["Next"] == defaults.FAILED
+        # A failure to tell still releases the claim and fails the execution
+        assert (page["Next"], page["Catch"][0]["Next"]) == (defaults.RELEASE_CLAIM, defaults.RELEASE_CLAIM)
+    # The event's claim is marked failed, only while this execution holds it, so the event can run again
+    assert release["Resource"] == "arn:aws:states:::dynamodb:updateItem"
+    assert release["Parameters"]["ConditionExpression"] == "#execution = :me"
+    assert release["Parameters"]["ExpressionAttributeValues"][":me"] == {"S.$": "$$.Execution.Id"}
+    assert release["Parameters"]["ExpressionAttributeValues"][":failed"] == {"S": "failed"}
+    assert release["Parameters"]["Key"] == {"id": {"S.$": "States.Format('claim#{}#{}', $.keel.automation, $.id)"}}
+    assert (release["Next"], release["Catch"][0]["Next"]) == (defaults.FAILED, defaults.FAILED)
     assert (failed["ErrorPath"], failed["CausePath"]) == ("$.error.Error", "$.error.Cause")
 
 
