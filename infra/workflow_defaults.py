@@ -162,17 +162,24 @@ def failure_path(modules: Mapping[str, Effects], notify: Route) -> dict[str, dic
     }
     _complete(record, WorkflowPlan(modules=modules, failure_state=None, notify=notify), None)
     # The recorded reason is the error's message (record_decision reads a Lambda error's JSON cause);
-    # unrecorded, the page carries the raw cause and says the record is missing.
+    # unrecorded, the page carries the raw cause, says the record is missing, and points at the
+    # execution's own history (`keel ops explain` has nothing to tell). Both say how to run it again.
     told = {
-        NOTIFY_FAILURE: ("failed: {}", "$.recorded.reason"),
-        NOTIFY_UNRECORDED: ("failed, and the failure could not be recorded: {}: {}", "$.error.Error, $.error.Cause"),
+        NOTIFY_FAILURE: ("failed: {}", "$.recorded.reason", "Explain: `keel ops explain"),
+        NOTIFY_UNRECORDED: (
+            "failed, and the failure could not be recorded: {}: {}",
+            "$.error.Error, $.error.Cause",
+            "What happened: `keel ops show",
+        ),
     }
     path: dict[str, dict[str, Any]] = {RECORD_FAILURE: record}
-    for name, (what, values) in told.items():
+    for name, (what, values, look) in told.items():
+        where = "--env {} --region {}"
         message = (
-            f"States.Format('{{}} {{}} ({{}}) {what}\\nEvent: {{}}\\nExplain: keel ops explain {{}} --env {{}} --region {{}}', "
+            f"States.Format('{{}} {{}} ({{}}) {what}\\nEvent: {{}}\\n{look} {{}} {where}`\\n"
+            f"Once fixed, run it again: `keel ops redrive {{}} --failed {where}`', "
             f"$.keel.automation, $.keel.version, $.keel.environment, {values}, $.id, $$.Execution.Id, $.keel.environment, "
-            "$.keel.region)"
+            "$.keel.region, $.keel.automation, $.keel.environment, $.keel.region)"
         )
         path[name] = {
             "Type": "Task",

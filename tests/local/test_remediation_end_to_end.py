@@ -310,7 +310,7 @@ def test_a_failing_action_is_retried_then_recorded_and_escalated(dev_template) -
         # Then Act was retried, the failure recorded and escalated, and the execution failed
         act = next(state for state in execution.states if state.name == "Act")
         assert act.attempts == 5
-        assert path(execution)[-3:] == ["KeelRecordFailure", "KeelNotifyFailure", "KeelFailed"]
+        assert path(execution)[-4:] == ["KeelRecordFailure", "KeelNotifyFailure", "KeelReleaseClaim", "KeelFailed"]
         assert (execution.status, execution.error) == ("FAILED", "TransientError")
         assert outcomes(decisions(cloud, execution))[-1] == ("workflow", "failed")
         [page] = [page for page in cloud.pages() if page.subject == "Keel: alarm_remediation failed (dev)"]
@@ -435,7 +435,7 @@ def test_when_the_failure_cannot_be_recorded_the_page_says_so(dev_template) -> N
     with remediating(dev_template, ALARMS / "billing-no-runbook.json", faults=faults) as (cloud, (execution,)):
         # Then the workflow fails through Keel's failure path, and its page says the record is missing
         assert execution.status == "FAILED"
-        assert path(execution)[-2:] == ["KeelNotifyUnrecordedFailure", "KeelFailed"]
+        assert path(execution)[-3:] == ["KeelNotifyUnrecordedFailure", "KeelReleaseClaim", "KeelFailed"]
         [page] = [page for page in cloud.pages() if page.subject == "Keel: alarm_remediation failed (dev)"]
         assert "the failure could not be recorded" in page.message
         # And no message claims a record that does not exist

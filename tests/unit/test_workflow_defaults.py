@@ -114,9 +114,12 @@ def test_keels_failure_path_records_tells_the_route_and_fails_with_the_original_
     assert (record["Next"], record["Catch"][0]["Next"]) == (defaults.NOTIFY_FAILURE, defaults.NOTIFY_UNRECORDED)
     assert "$.recorded.reason" in notify["Parameters"]["Message.$"]
     assert "could not be recorded" in unrecorded["Parameters"]["Message.$"]
+    assert "keel ops explain {} --env {} --region {}" in notify["Parameters"]["Message.$"]
+    # An unrecorded failure has no decision to explain: its page points at the execution's history
+    assert "keel ops show {} --env {} --region {}" in unrecorded["Parameters"]["Message.$"]
     for page in (notify, unrecorded):
         assert page["Parameters"]["TopicArn"] == "${KeelEscalationTopic}"
-        assert "keel ops explain {} --env {} --region {}" in page["Parameters"]["Message.$"]
+        assert "run it again: `keel ops redrive {} --failed --env {} --region {}`" in page["Parameters"]["Message.$"]
         # A failure to tell still releases the claim and fails the execution
         assert (page["Next"], page["Catch"][0]["Next"]) == (defaults.RELEASE_CLAIM, defaults.RELEASE_CLAIM)
     # The event's claim is marked failed, only while this execution holds it, so the event can run again
