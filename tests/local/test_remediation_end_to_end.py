@@ -110,6 +110,7 @@ def test_an_alarm_is_restarted_verified_resolved_and_the_story_recorded(dev_temp
             "CheckGuardrails",
             "Verdict",
             "Act",
+            "TargetFound",
             "WaitForEffect",
             "Verify",
             "IsResolved",
