@@ -295,6 +295,11 @@ def test_verify_catches_a_refusal_slipped_into_the_cooldown_index(log: DecisionL
 
 
 WRITERS, APPENDS_EACH = 32, 5
+# The production backoff (exponential, full jitter, bounded) on moto's time scale: one moto call here
+# takes 10-100 times a DynamoDB call (serialized, coverage-traced, on shared cores), so the chain's busy
+# period, which the cap must span, is that much longer. test_a_writer_that_keeps_losing... pins the
+# production figures.
+EMULATOR_WAITING = Waiting(backoff=AppendBackoff(attempts=30, base_seconds=0.05, cap_seconds=5.0))
 
 
 @pytest.fixture
@@ -326,7 +331,7 @@ def test_32_concurrent_writers_append_every_record_on_one_valid_chain(dynamodb: 
     lost: list[str] = []
 
     def writer(number: int) -> None:
-        log = DecisionLog(Table("decisions", boto3.client("dynamodb", region_name="eu-west-1")))
+        log = DecisionLog(Table("decisions", boto3.client("dynamodb", region_name="eu-west-1")), waiting=EMULATOR_WAITING)
         start.wait()
         for step in range(APPENDS_EACH):
             try:
