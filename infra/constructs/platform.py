@@ -23,6 +23,7 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
+from functions.shared.domain import event_claim
 from functions.shared.domain.approvals import BY_STATUS
 from functions.shared.domain.decisions import INDEXES as DECISION_INDEXES
 from infra import names
@@ -88,7 +89,10 @@ class Platform(Construct):
         self.topics: dict[str, sns.ITopic] = {
             route: self._topic(route, spec.subscriptions) for route, spec in env.oncall_routes.items()
         }
-        self.idempotency_table = self._table("IdempotencyTable", "idempotency", "id", None, ttl="expiration", retain=False)
+        # Claims, sent markers and probes expire through the attribute Powertools' idempotency layer also writes.
+        self.idempotency_table = self._table(
+            "IdempotencyTable", "idempotency", "id", None, ttl=event_claim.TTL_ATTRIBUTE, retain=False
+        )
         self.decisions_table = self._table("DecisionsTable", "decisions", "pk", "sk", ttl=None, retain=True)
         # Lookups of the decision record: by event, execution, resource, and real actions on a resource.
         for index, attribute in DECISION_INDEXES.items():

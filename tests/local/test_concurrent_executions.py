@@ -31,6 +31,7 @@ ALONE = {
     "payments-cpu-scale-out": "resolved",
     "backdoor-isolate": "resolved",
     "iam-key-deactivate": "resolved",
+    "iam-key-deleted-user": "not_found",
     "portscan-no-runbook": "no_runbook",
 }
 COPIES = 12

@@ -30,6 +30,7 @@ ALARMS = ROOT / "events" / "alarm_remediation"
 FINDINGS = ROOT / "events" / "security_finding_response"
 RESTART = ALARMS / "api-5xx-restart.json"
 BACKDOOR = FINDINGS / "backdoor-isolate.json"
+DELETED_USER = FINDINGS / "iam-key-deleted-user.json"
 SAMPLE_ACCOUNT = "111111111111"
 # The automations under test. The same events may start others (alarms and findings are every team's
 # signals); what those do is theirs, checked by their own tests.
@@ -109,6 +110,7 @@ def test_an_alarm_is_restarted_verified_resolved_and_the_story_recorded(dev_temp
             "CheckGuardrails",
             "Verdict",
             "Act",
+            "TargetFound",
             "WaitForEffect",
             "Verify",
             "IsResolved",
@@ -314,7 +316,7 @@ def test_a_failing_action_is_retried_then_recorded_and_escalated(dev_template) -
         # Then Act was retried, the failure recorded and escalated, and the execution failed
         act = next(state for state in execution.states if state.name == "Act")
         assert act.attempts == 5
-        assert path(execution)[-3:] == ["KeelRecordFailure", "KeelNotifyFailure", "KeelFailed"]
+        assert path(execution)[-4:] == ["KeelRecordFailure", "KeelNotifyFailure", "KeelReleaseClaim", "KeelFailed"]
         assert (execution.status, execution.error) == ("FAILED", "TransientError")
         assert outcomes(decisions(cloud, execution))[-1] == ("workflow", "failed")
         [page] = [page for page in cloud.pages() if page.subject == "Keel: alarm_remediation failed (dev)"]
@@ -383,15 +385,12 @@ def test_the_sample_events_run_as_the_demo_shows_them(dev_template) -> None:
 
     # Then all succeed with the expected outcome each, and each has its `keel ops explain` story
     executions = remediations(run.report.executions)
-    results = {
-        execution.output["runbook"] if "runbook" in execution.output else execution.output["reason"]: execution.output["outcome"]
-        for execution in executions
-    }
     assert run.report.all_succeeded
     assert len(executions) == len(files)
-    assert sorted(results.values()) == [
+    assert sorted(execution.output["outcome"] for execution in executions) == [
         "no_runbook",
         "no_runbook",
+        "not_found",
         "resolved",
         "resolved",
         "resolved",
@@ -399,5 +398,52 @@ def test_the_sample_events_run_as_the_demo_shows_them(dev_template) -> None:
         "resolved",
         "resolved",
     ]
-    assert run.world.startswith("25 AWS calls from")
+    assert run.world.startswith("29 AWS calls from")
     assert len(run.explanations) == len(run.report.executions)
+
+
+def test_a_finding_about_a_deleted_user_ends_not_found_with_a_notice_not_a_page(dev_template) -> None:
+    # Given a GuardDuty finding about an access key whose IAM user was deleted since (the sample world)
+    # When it arrives
+    with remediating(dev_template, DELETED_USER) as (cloud, (execution,)):
+        # Then the execution succeeds as not_found: no failure, so no failure alarm and no failure page
+        assert execution.status == "SUCCEEDED"
+        assert path(execution)[-3:] == ["TargetFound", "NotifyNotFound", "NotFound"]
+        assert execution.output["outcome"] == "not_found"
+        assert "NoSuchEntity" in execution.output["reason"]
+        # And the outcome is on the record, with IAM's answer as the reason
+        assert outcomes(decisions(cloud, execution))[-1] == ("iam_deactivate_access_key", "not_found")
+        # And the owner's on-call route got a notice (not a PAGE) that names the resource and how to explain it
+        [notice] = [page for page in cloud.pages() if "no longer exists" in (page.subject or "")]
+        assert notice.route == "keel-dev-oncall-security-oncall"
+        assert not (notice.subject or "").startswith("PAGE")
+        assert "arn:aws:iam::111111111111:user/departed-contractor" in notice.message
+        assert f"keel ops explain {execution.execution_arn} --env dev --region eu-west-1" in notice.message
+        assert not [page for page in cloud.pages() if "failed" in (page.subject or "")]
+
+
+def test_an_alarm_for_a_deleted_service_ends_not_found(dev_template) -> None:
+    # Given the orders-api 5xx alarm, and the service deleted before the workflow acts
+    def delete_service(cloud: LocalCloud) -> None:
+        cloud.client("ecs").delete_service(cluster="orders", service="orders-api", force=True)
+
+    # When it fires / Then alarm_remediation records not_found and succeeds, as security_finding_response does
+    with remediating(dev_template, RESTART, before=delete_service) as (cloud, (execution,)):
+        assert (execution.status, execution.output["outcome"]) == ("SUCCEEDED", "not_found")
+        assert outcomes(decisions(cloud, execution))[-1] == ("ecs_force_new_deployment", "not_found")
+
+
+def test_when_the_failure_cannot_be_recorded_the_page_says_so(dev_template) -> None:
+    # Given record_decision failing every time (`keel local run --fail record_decision:TransientError:20`)
+    faults = FaultPlan([FunctionFault("record_decision", "error", 20)])
+
+    # When an alarm without a runbook arrives (its no-runbook decision is recorded by record_decision)
+    with remediating(dev_template, ALARMS / "billing-no-runbook.json", faults=faults) as (cloud, (execution,)):
+        # Then the workflow fails through Keel's failure path, and its page says the record is missing
+        assert execution.status == "FAILED"
+        assert path(execution)[-3:] == ["KeelNotifyUnrecordedFailure", "KeelReleaseClaim", "KeelFailed"]
+        [page] = [page for page in cloud.pages() if page.subject == "Keel: alarm_remediation failed (dev)"]
+        assert "the failure could not be recorded" in page.message
+        # And no message claims a record that does not exist
+        assert decisions(cloud, execution) == []
+        assert not [page for page in cloud.pages() if "recorded" in page.message and "could not be recorded" not in page.message]

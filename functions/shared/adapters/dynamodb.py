@@ -61,13 +61,33 @@ class Table:
 
     def put_if_absent(self, values: dict[str, Any], key_attribute: str) -> bool:
         """Write only if no item has this key; False when one already does."""
+        return self.put_if(values, "attribute_not_exists(#k)", {"#k": key_attribute}, {})
+
+    def put_if(self, values: dict[str, Any], condition: str, names: dict[str, str], condition_values: dict[str, Any]) -> bool:
+        """Write only if the condition holds; False when it does not."""
+        request: dict[str, Any] = {"TableName": self.name, "Item": to_item(values), "ConditionExpression": condition}
+        if names:
+            request["ExpressionAttributeNames"] = names
+        if condition_values:
+            request["ExpressionAttributeValues"] = to_item(condition_values)
         try:
             with aws_errors(f"PutItem on {self.name}"):
-                self.dynamodb.put_item(
+                self.dynamodb.put_item(**request)
+        except ConflictError:
+            return False
+        return True
+
+    def update_if(self, key: dict[str, Any], update: str, condition: str, names: dict[str, str], values: dict[str, Any]) -> bool:
+        """Update an item only if the condition holds; False when it does not (or there is no item)."""
+        try:
+            with aws_errors(f"UpdateItem on {self.name}"):
+                self.dynamodb.update_item(
                     TableName=self.name,
-                    Item=to_item(values),
-                    ConditionExpression="attribute_not_exists(#k)",
-                    ExpressionAttributeNames={"#k": key_attribute},
+                    Key=to_item(key),
+                    UpdateExpression=update,
+                    ConditionExpression=condition,
+                    ExpressionAttributeNames=names,
+                    ExpressionAttributeValues=to_item(values),
                 )
         except ConflictError:
             return False
