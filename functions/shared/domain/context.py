@@ -17,7 +17,8 @@ class Contract(Model):
 
 
 class Limits(Contract):
-    max_concurrency: int
+    # The manifest's limits.concurrency.max in this environment; None: no concurrency limit.
+    max_concurrency: int | None
     max_actions_per_window: int
     window_minutes: int
 

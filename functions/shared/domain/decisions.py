@@ -53,6 +53,10 @@ Outcome = Literal[
     "passed",
     "resolved",
     "unresolved",
+    # A newer event with the same key ran instead (trigger.debounce).
+    "debounced",
+    # The alarm's own actions are muted, suppressed or disabled: nothing done.
+    "muted",
 ]
 
 
