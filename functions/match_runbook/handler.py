@@ -33,4 +33,7 @@ def dependencies() -> logic.Dependencies:
 
 @task_handler(logic.MatchInput)
 def lambda_handler(task: logic.MatchInput, _context: Any) -> dict[str, Any]:
-    return logic.plan_for(task, dependencies()).model_dump(mode="json")
+    matched = logic.plan_for(task, dependencies())
+    if matched.unchecked:
+        logger.warning("not everything could be checked before acting", extra={"unchecked": matched.unchecked})
+    return matched.model_dump(mode="json")
