@@ -4,10 +4,13 @@ manifest fields that declare them."""
 from __future__ import annotations
 
 import copy
+import re
+import textwrap
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from pydantic import ValidationError
 
 from infra import limit_states, workflow_defaults
@@ -261,3 +264,19 @@ def test_limit_modules_are_added_only_where_declared() -> None:
     assert limit_states.modules_for(plain) == []
     assert limit_states.modules_for(debounced) == ["debounce_event", "record_decision"]
     assert limit_states.modules_for(prod_only) == ["limit_slots", "record_decision"]
+
+
+def test_the_readme_limits_example_is_a_valid_manifest_part() -> None:
+    # Given the README's example of limits and storms
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    blocks = [textwrap.dedent(block) for block in re.findall(r"```yaml\n(.*?)```", readme, flags=re.DOTALL)]
+    example = yaml.safe_load(next(block for block in blocks if "debounce:" in block))
+
+    # When it completes a valid manifest
+    declared = manifest(example["limits"], example["trigger"]["debounce"])
+
+    # Then it declares what the README says it does
+    assert declared.limits.concurrency is not None
+    assert (declared.limits.concurrency.max, declared.limits.concurrency.max_wait_seconds) == (5, 300)
+    assert declared.trigger.debounce is not None
+    assert declared.trigger.debounce.key == "$.detail.alarmName"
