@@ -97,14 +97,14 @@ def with_limit_states(path: Path, manifest: Manifest, definition: dict[str, Any]
 
 
 def _all_limits(manifest: Manifest) -> list[Any]:
-    return [manifest.limits] + [override.limits for override in manifest.environments.values() if override.limits]
+    return [manifest.limits] + [manifest.resolved_for(name).limits for name in manifest.environments]
 
 
 def _check_environments(path: Path, manifest: Manifest) -> None:
     """An environment may change a concurrency limit's max, not its shape: the states are the same in all."""
     base = manifest.limits.concurrency
-    for name, override in manifest.environments.items():
-        theirs = override.limits.concurrency if override.limits else base
+    for name in manifest.environments:
+        theirs = manifest.resolved_for(name).limits.concurrency
         same_shape = (base is None) == (theirs is None) and (
             base is None or theirs is None or base.model_copy(update={"max": theirs.max}) == theirs
         )

@@ -301,8 +301,13 @@ class Manifest(Strict):
 
     def resolved_for(self, environment: str) -> ResolvedSettings:
         override = self.environments.get(environment, EnvironmentOverride())
+        limits = override.limits or self.limits
+        if override.limits is not None and "concurrency" not in override.limits.model_fields_set:
+            # The concurrency states are the workflow's in every environment: an environment that
+            # does not mention concurrency keeps the manifest's.
+            limits = limits.model_copy(update={"concurrency": self.limits.concurrency})
         return ResolvedSettings(
-            limits=override.limits or self.limits,
+            limits=limits,
             approval_required=override.approval_required,
             enabled=self.enabled if override.enabled is None else override.enabled,
         )

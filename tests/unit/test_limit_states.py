@@ -216,6 +216,17 @@ def test_an_environment_may_change_the_limit_not_the_section() -> None:
     assert error.value.field == "environments.staging.limits.concurrency"
 
 
+def test_an_environment_that_overrides_other_limits_keeps_the_concurrency_limit() -> None:
+    # Given a concurrency limit, and dev overriding only its dry run (as the README's example does)
+    declared = manifest({"max_concurrency": 3}, environments={"dev": {"limits": {"dry_run": True}}})
+
+    # When each environment's settings are resolved / Then dev dry-runs under the same limit
+    dev, prod = declared.resolved_for("dev").limits, declared.resolved_for("prod").limits
+    assert (dev.dry_run, prod.dry_run) == (True, False)
+    assert dev.concurrency == prod.concurrency
+    limit_states.with_limit_states(PATH, declared, copy.deepcopy(WORKFLOW))
+
+
 @pytest.mark.parametrize(
     ("limits", "trigger", "where", "message"),
     [
