@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from functions.shared.adapters.dynamodb import Table
 from functions.shared.domain.decisions import DecisionRecord
@@ -93,13 +94,25 @@ def deployment_id(cloud: LocalCloud) -> str:
 
 def another(path_: Path, event_id: str, tmp_path: Path, alarm: str | None = None) -> Path:
     """The same signal again, as a new event (a new id), e.g. the alarm firing a second time; with
-    `alarm`, under another alarm name (another alarm on the same resource, which no debounce joins)."""
+    `alarm`, from another alarm on the same service (tagged like it, OK again by verification time),
+    which no debounce joins to the first."""
     event = json.loads(path_.read_text()) | {"id": event_id}
+    world = yaml.safe_load((path_.parent / "world.yaml").read_text())
     if alarm is not None:
+        original = event["detail"]["alarmName"]
         event["detail"]["alarmName"] = alarm
+        event["resources"] = [arn.replace(f":alarm:{original}", f":alarm:{alarm}") for arn in event["resources"]]
+        calls = world["calls"]
+        created = next(
+            call for call in calls if call["call"] == "cloudwatch.put_metric_alarm" and call["args"]["AlarmName"] == original
+        )
+        calls.append({"call": "cloudwatch.put_metric_alarm", "args": {**created["args"], "AlarmName": alarm}})
+        calls.append(
+            {"call": "cloudwatch.set_alarm_state", "args": {"AlarmName": alarm, "StateValue": "OK", "StateReason": "recovered"}}
+        )
     copy_ = tmp_path / f"{event_id}.json"
     copy_.write_text(json.dumps(event))
-    (tmp_path / "world.yaml").write_text((path_.parent / "world.yaml").read_text())
+    (tmp_path / "world.yaml").write_text(yaml.safe_dump(world, sort_keys=False))
     return copy_
 
 
