@@ -84,7 +84,7 @@ class AutomationResources(Construct):
             approvers=manifest.approvers,
             definition_hash=asl.definition_hash(props.automation.definition),
             limits=Limits(
-                max_concurrency=limits.max_concurrency,
+                max_concurrency=limits.concurrency.max if limits.concurrency else None,
                 max_actions_per_window=limits.max_actions_per_window,
                 window_minutes=limits.window_minutes,
             ),

@@ -31,7 +31,7 @@ from infra.config import Environment, Subscription
 from infra.constructs.deploy_time import deploy_time_value
 from infra.nag import acknowledge
 
-TABLE_INDEXES = {"idempotency": [], "decisions": sorted(DECISION_INDEXES), "approvals": [BY_STATUS]}
+TABLE_INDEXES = {"idempotency": [], "decisions": sorted(DECISION_INDEXES), "approvals": [BY_STATUS], "limits": []}
 
 
 class PlatformResources(Protocol):
@@ -49,6 +49,8 @@ class PlatformResources(Protocol):
     def decisions_table(self) -> dynamodb.ITable: ...
     @property
     def approvals_table(self) -> dynamodb.ITable: ...
+    @property
+    def limits_table(self) -> dynamodb.ITable: ...
     def topic(self, route: str) -> sns.ITopic: ...
     def secret(self, name: str) -> secretsmanager.ISecret: ...
 
@@ -108,6 +110,9 @@ class Platform(Construct):
             partition_key=dynamodb.Attribute(name="status", type=dynamodb.AttributeType.STRING),
             sort_key=dynamodb.Attribute(name="requested_at", type=dynamodb.AttributeType.STRING),
         )
+        # Limits decided by conditional writes (functions/shared/domain/limits.py): cooldown leases, action
+        # and concurrency slots, debounce bursts. Every item carries `expires`: what nobody gives back goes.
+        self.limits_table = self._table("LimitsTable", "limits", "pk", "sk", ttl="expires", retain=False)
         self.secrets = {name: self._secret(name) for name in sorted(env.secrets)}
 
     def topic(self, route: str) -> sns.ITopic:
@@ -290,6 +295,10 @@ class PlatformRefs(Construct):
     @property
     def approvals_table(self) -> dynamodb.ITable:
         return self._tables["approvals"]
+
+    @property
+    def limits_table(self) -> dynamodb.ITable:
+        return self._tables["limits"]
 
     def topic(self, route: str) -> sns.ITopic:
         return self._topics[route]

@@ -59,6 +59,10 @@ Outcome = Literal[
     "unresolved",
     # The resource an action or a verification targets no longer exists: nothing to do, not a failure.
     "not_found",
+    # A newer event with the same key ran instead (trigger.debounce).
+    "debounced",
+    # The alarm's own actions are muted, suppressed or disabled: nothing done.
+    "muted",
 ]
 
 

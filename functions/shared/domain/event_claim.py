@@ -19,7 +19,7 @@ import calendar
 from dataclasses import dataclass
 from typing import Any
 
-from functions.shared.adapters.dynamodb import Table
+from functions.shared.adapters.dynamodb import Expression, Table
 
 CLAIM_PREFIX = "claim#"
 # The idempotency table's TTL attribute (infra/constructs/platform.py), the name Powertools' layer uses.
@@ -58,10 +58,13 @@ def claim_event(table: Table, automation: str, event_id: str, execution: str, cl
         "status": RUNNING,
         TTL_ATTRIBUTE: claim_expiry(int(claimed_at[:4])),
     }
-    if table.put_if(item, "attribute_not_exists(id) OR #status = :failed", {"#status": "status"}, {":failed": FAILED}):
+    # The item that stopped the write comes back with the refusal: no second read that could be stale.
+    stopped = table.put_unless_held(
+        item, Expression("attribute_not_exists(id) OR #status = :failed", {"#status": "status"}, {":failed": FAILED})
+    )
+    if stopped is None:
         return Claim(claimed=True, holder=execution)
-    existing = table.get({"id": key})
-    return Claim(claimed=False, holder=existing.get("execution") if existing else None)
+    return Claim(claimed=False, holder=stopped.get("execution") or None)
 
 
 def read_claim(table: Table, automation: str, event_id: str) -> dict[str, Any] | None:
@@ -71,10 +74,13 @@ def read_claim(table: Table, automation: str, event_id: str) -> dict[str, Any] |
 def release(table: Table, automation: str, event_id: str, holder: str, at: str) -> bool:
     """Mark a running claim failed, only while `holder` holds it (what Keel's failure path does for
     an execution that fails); False when another execution holds it, or it is not running."""
-    return table.update_if(
+    written, _refused = table.update_if(
         {"id": claim_key(automation, event_id)},
-        "SET #status = :failed, failed_at = :at",
-        "#execution = :holder AND #status = :running",
-        {"#status": "status", "#execution": "execution"},
-        {":failed": FAILED, ":at": at, ":holder": holder, ":running": RUNNING},
+        Expression("SET #status = :failed, failed_at = :at", {"#status": "status"}, {":failed": FAILED, ":at": at}),
+        Expression(
+            "#execution = :holder AND #status = :running",
+            {"#execution": "execution", "#status": "status"},
+            {":holder": holder, ":running": RUNNING},
+        ),
     )
+    return written is not None
