@@ -23,8 +23,9 @@ from constructs import Construct
 
 from infra import names
 from infra.constructs.deploy_time import deploy_time_value
+from infra.constructs.key_use import KeyUse, grant_key_use
 from infra.constructs.log_group import platform_log_group
-from infra.constructs.platform import PlatformResources
+from infra.constructs.platform import TABLE_INDEXES, PlatformResources
 from infra.function_spec import FunctionSpec, bounded_by_its_arn
 from infra.nag import acknowledge_all, nag_resource_of
 from infra.packaging import package_digest
@@ -39,6 +40,15 @@ RUNTIME_REASON = (
 METRICS_NAMESPACE = "Keel"
 # The limits table is read and written one item at a time, each write under a condition.
 LIMITS_TABLE_ACTIONS = ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
+# Which platform table each platform_access entry reaches, and what else of the key it needs.
+TABLE_OF_ACCESS = {
+    "idempotency_table": "idempotency",
+    "decisions_table": "decisions",
+    "approvals_table": "approvals",
+    "approvals_table_read": "approvals",
+    "limits_table": "limits",
+}
+KEY_USE_OF_ACCESS: dict[str, KeyUse] = {**dict.fromkeys(TABLE_OF_ACCESS, "dynamodb"), "oncall_topics": "sns"}
 
 
 def powertools_layer(scope: Construct) -> lambda_.ILayerVersion:
@@ -170,6 +180,10 @@ class KeelFunction(Construct):
         }
         for resource in spec.platform_access:
             grants[resource]()
+        self._grant_index_queries(props)
+        grant_key_use(
+            role, platform.key, [KEY_USE_OF_ACCESS[access] for access in spec.platform_access if access in KEY_USE_OF_ACCESS]
+        )
         # Lambda writes the function's logs with its execution role: without these two actions on its
         # log group nothing reaches CloudWatch Logs
         # (https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs.html, "Required IAM permissions";
@@ -185,35 +199,31 @@ class KeelFunction(Construct):
                     conditions=statement.conditions,
                 )
             )
-        acknowledge_all(
-            role,
-            {
-                **_role_wildcards(spec, self._indexed_tables(props)),
-                **_declared_wildcards(spec),
-                **self._secret_suffixes(props),
-            },
-        )
+        acknowledge_all(role, {**_role_wildcards(spec), **_declared_wildcards(spec), **self._secret_suffixes(props)})
 
     def _grant_limits(self, props: FunctionProps) -> None:
-        """Only what conditional writes on single items need: no scan, no batch, no index. The platform
-        key's use for them is the same pair the state machines' claim write has."""
+        """Only what conditional writes on single items need: no scan, no batch, no index."""
         self.role.add_to_policy(
             iam.PolicyStatement(
                 actions=LIMITS_TABLE_ACTIONS,
                 resources=[props.platform.limits_table.table_arn],
             )
         )
-        self.role.add_to_policy(
-            iam.PolicyStatement(actions=["kms:Decrypt", "kms:GenerateDataKey"], resources=[props.platform.key.key_arn])
-        )
 
-    def _indexed_tables(self, props: FunctionProps) -> list[str]:
-        """The indexed tables this function may query, as cdk-nag spells their ARNs: grants cover index/*."""
-        platform, access = props.platform, set(props.spec.platform_access)
-        tables = {"decisions_table": platform.decisions_table, "approvals_table": platform.approvals_table}
-        if "approvals_table_read" in access:
-            access.add("approvals_table")
-        return [nag_resource_of(self, table.table_arn) for name, table in tables.items() if name in access]
+    def _grant_index_queries(self, props: FunctionProps) -> None:
+        """dynamodb:Query on each index of the tables this function reaches, named one by one: an index can
+        only be queried or scanned, and Keel's lookups query (no wildcard, so nothing to acknowledge)."""
+        platform = props.platform
+        tables = {
+            "decisions": platform.decisions_table,
+            "approvals": platform.approvals_table,
+            "idempotency": platform.idempotency_table,
+            "limits": platform.limits_table,
+        }
+        reached = sorted({TABLE_OF_ACCESS[access] for access in props.spec.platform_access if access in TABLE_OF_ACCESS})
+        indexes = [f"{tables[table].table_arn}/index/{index}" for table in reached for index in TABLE_INDEXES[table]]
+        if indexes:
+            self.role.add_to_policy(iam.PolicyStatement(actions=["dynamodb:Query"], resources=indexes))
 
     def _secret_suffixes(self, props: FunctionProps) -> dict[str, str]:
         return {
@@ -235,7 +245,7 @@ class KeelFunction(Construct):
                 resources=[queue.queue_arn for _, queue in sorted(queues.items())],
             )
         )
-        self.role.add_to_policy(iam.PolicyStatement(actions=["kms:GenerateDataKey", "kms:Decrypt"], resources=[key.key_arn]))
+        grant_key_use(self.role, key, ["sqs"])
 
     @property
     def function_arn(self) -> str:
@@ -246,46 +256,41 @@ def _sub(resource: str) -> str:
     return Fn.sub(resource) if "${" in resource else resource
 
 
-def _role_wildcards(spec: FunctionSpec, indexed_tables: list[str]) -> dict[str, str]:
-    """The role's findings CDK's grants cause, each with why it is right here."""
+def _role_wildcards(spec: FunctionSpec) -> dict[str, str]:
+    """The role's `*` finding: what CDK adds for active tracing, and what function.yaml declares on `*`."""
     unscoped = [statement for statement in spec.permissions if "*" in statement.resources]
     declared = "".join(
         f"; {', '.join(statement.actions)} as function.yaml declares: {statement.reason}" for statement in unscoped
     )
-    findings = {
-        "AwsSolutions-IAM5[Resource::*]": "Only X-Ray PutTraceSegments/PutTelemetryRecords for active tracing, which "
-        "support no resource-level scoping" + declared
+    return {
+        "AwsSolutions-IAM5[Resource::*]": "xray:PutTraceSegments and xray:PutTelemetryRecords for active tracing, "
+        "which support no resource-level permissions" + declared
     }
-    for table_arn in indexed_tables:
-        findings[f"AwsSolutions-IAM5[Resource::{table_arn}/index/*]"] = (
-            f"{spec.module} queries the indexes of this one Keel table (decision and approval lookups); no other table"
-        )
-    if {"idempotency_table", "decisions_table", "approvals_table", "approvals_table_read"} & set(spec.platform_access):
-        for action in ("kms:GenerateDataKey*", "kms:ReEncrypt*"):
-            findings[f"AwsSolutions-IAM5[Action::{action}]"] = (
-                f"{action} is granted on the platform key alone (one key ARN): DynamoDB tables encrypted with a "
-                f"customer managed key need it for {spec.module}'s reads and writes"
-            )
-    return findings
 
 
 def _declared_wildcards(spec: FunctionSpec) -> dict[str, str]:
     """A wildcard function.yaml bounds (with a condition, or by an S3 folder in the ARN): acknowledged
-    on this role, with its reason."""
-    findings = {}
+    on this role, with its reason. Statements on the same resource share one finding, so its reason
+    says what each of them allows."""
+    reasons: dict[str, list[str]] = {}
     for statement in spec.permissions:
         if statement.conditions is None and not any(bounded_by_its_arn(resource) for resource in statement.resources):
             continue
         bound = "; ".join(
-            f"{operator} {key}={value}" for operator, keys in (statement.conditions or {}).items() for key, value in keys.items()
+            f"{operator} {key}={_values(value)}"
+            for operator, keys in (statement.conditions or {}).items()
+            for key, value in keys.items()
         )
         scope = f"where {bound}" if bound else "on the keys under the folder its ARN names"
         for resource in statement.resources:
             if "*" in resource:
-                findings[f"AwsSolutions-IAM5[Resource::{nag_resource(resource)}]"] = (
-                    f"{spec.module}: {', '.join(statement.actions)} only {scope}. {statement.reason}"
-                )
-    return findings
+                finding = f"AwsSolutions-IAM5[Resource::{nag_resource(resource)}]"
+                reasons.setdefault(finding, []).append(f"{', '.join(statement.actions)} only {scope}. {statement.reason}")
+    return {finding: f"{spec.module}: " + " | ".join(parts) for finding, parts in reasons.items()}
+
+
+def _values(value: str | list[str]) -> str:
+    return value if isinstance(value, str) else "[" + ", ".join(value) + "]"
 
 
 def nag_resource(resource: str) -> str:
