@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -20,6 +21,8 @@ import yaml
 
 from functions.shared.domain.decisions import DecisionRecord
 from keel.bench.limit_stream import most_holders
+
+REQUEST_ID = re.compile(r"RequestId: [0-9a-f-]+ ")
 
 
 @dataclass
@@ -75,7 +78,10 @@ def _message(cause: str | None) -> str:
     except ValueError:
         parsed = cause
     message = parsed.get("errorMessage", cause) if isinstance(parsed, dict) else parsed
-    return str(message or "").splitlines()[0][:100] if message else "no cause given"
+    if not message:
+        return "no cause given"
+    # Lambda's timeout message names its request: the same failure, grouped as one reason.
+    return REQUEST_ID.sub("", str(message)).splitlines()[0][:100]
 
 
 def cooldowns(root: Path) -> dict[str, timedelta]:

@@ -96,7 +96,7 @@ class SoakPlan:
         if number % 5 == 4:
             alarm = self.samples["api-5xx-restart"]
             specials += [self._event("burst", alarm) for _ in range(BURST)]
-        if number % 25 == 24:
+        if number % 10 == 4:
             # Delivered first in its batch, so the throttled starts are this event's own.
             batch.failed_starts = ALARM_START_ATTEMPTS
             specials.insert(0, self._event("start_failure", self.samples["payments-cpu-scale-out"]))
