@@ -150,6 +150,9 @@ def soak(root: Path, template: Any, count: int, seed: int) -> Soak:
             deliver(cloud, batch, delivered)
             cloud.drive("approve")
             progress.append((time.perf_counter() - started, len(delivered)))
+            if len(delivered) % 500 == 0:
+                elapsed = progress[-1][0]
+                print(f"soak: {len(delivered)} events in {elapsed:.0f} s", file=sys.stderr, flush=True)
         wall = time.perf_counter() - started
         accounting = account(cloud, root, delivered)
     statuses = Counter({"SUCCEEDED": sum(accounting.succeeded.values()), "FAILED": sum(accounting.failed.values())})
