@@ -166,7 +166,7 @@ def _local_run(args: argparse.Namespace) -> int:
         for graph in graphs:
             print(f"keel: graph {graph}", file=sys.stderr)
     else:
-        print(as_text(run))
+        print(as_text(run, logs=args.logs))
         print(*(f"graph {graph}" for graph in graphs), sep="\n", end="\n" if graphs else "")
     return 0 if run.report.all_succeeded else 1
 
@@ -186,7 +186,7 @@ def _local_up(args: argparse.Namespace) -> int:
     from keel.local import server
 
     _local_template(args)
-    state = server.start(Path(args.root), args.env, args.port, Path(args.outdir))
+    state = server.start(Path(args.root), args.env, args.port, Path(args.outdir), speed=args.speed)
     region = _region(args)
     if args.json:
         described = {"environment": args.env, "region": region, "endpoint": state.endpoint, "pid": state.pid, "log": state.log}
@@ -200,6 +200,10 @@ def _local_up(args: argparse.Namespace) -> int:
         f"aws stepfunctions list-state-machines --endpoint-url {state.endpoint} --region {region}"
     )
     print(f"  or: keel ops pending --env {args.env} --region {region} --endpoint-url {state.endpoint}")
+    print(
+        "  alarms: AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local "
+        f"aws cloudwatch describe-alarms --state-value ALARM --endpoint-url {state.endpoint} --region {region}"
+    )
     print(f"  stop it with: keel local down --root {Path(args.root).resolve()}")
     return 0
 
@@ -213,7 +217,7 @@ def _region(args: argparse.Namespace) -> str:
 def _local_serve(args: argparse.Namespace) -> int:
     from keel.local import server
 
-    server.serve_forever(_local_template(args), args.port)
+    server.serve_forever(_local_template(args), args.port, args.speed)
     return 0
 
 
@@ -259,7 +263,10 @@ def _add_local(commands: Any) -> None:
     run = actions.add_parser("run", help="deploy an environment locally, deliver event files, run every execution to an end")
     run.add_argument("events", nargs="+", metavar="EVENT_FILE", help="EventBridge event JSON files (or directories of them)")
     _environment_options(run)
-    run.add_argument("--json", action="store_true", help="print one JSON document: executions and dead letters")
+    run.add_argument(
+        "--json", action="store_true", help="print one JSON document: executions (with their logs), dead letters, alarms, pages"
+    )
+    run.add_argument("--logs", action="store_true", help="show what each Lambda invocation logged, under its execution and state")
     decision = run.add_mutually_exclusive_group()
     decision.add_argument("--approve", dest="decision", action="store_const", const="approve", help="approve every task token")
     decision.add_argument("--reject", dest="decision", action="store_const", const="reject", help="reject every task token")
@@ -303,17 +310,29 @@ def _add_local(commands: Any) -> None:
     up = actions.add_parser("up", help="serve the local cloud on 127.0.0.1 in the background (any AWS client, --endpoint-url)")
     _environment_options(up)
     up.add_argument("--port", type=int, default=4566)
+    _speed_option(up)
     up.add_argument("--json", action="store_true", help="print where it serves as JSON")
     up.set_defaults(run=_local_up)
 
     serve = actions.add_parser("serve", help="serve the local cloud in the foreground (what `up` starts)")
     _environment_options(serve)
     serve.add_argument("--port", type=int, default=4566)
+    _speed_option(serve)
     serve.set_defaults(run=_local_serve)
 
     down = actions.add_parser("down", help="stop the local cloud started by `keel local up`")
     down.add_argument("--json", action="store_true", help="print what was stopped as JSON")
     down.set_defaults(run=_local_down)
+
+
+def _speed_option(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--speed",
+        type=float,
+        default=1.0,
+        metavar="N",
+        help="its clock runs N times as fast as real time: schedules fire and alarms are evaluated on it (default 1)",
+    )
 
 
 def _environment_options(command: argparse.ArgumentParser) -> None:

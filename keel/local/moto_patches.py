@@ -46,6 +46,12 @@ nothing else (tests/local/test_moto_canary.py fails loudly, naming the point, if
   the host name only: it is kept per host name.
 - reads of the Step Functions backend (execution_status, execution_record, pending_callbacks):
   the API's serializer is slow and would queue behind the executions' own calls.
+- moto.cloudwatch.responses.CloudWatchResponse.describe_alarm_history (which moto does not
+  implement): answered with the state changes the local cloud's alarm evaluation recorded; and the
+  CloudWatch, CloudWatch Logs and SQS backends the observability reads and writes
+  (keel/local/moto_cloudwatch.py).
+- the same ExecutionWorker._execution_logic tells the local cloud when each execution starts and
+  ends, wherever it was started from: Step Functions' metrics and logs are produced from that.
 
 Everything moto-private is typed Any on purpose: these are not APIs and carry no stable types.
 """
@@ -61,6 +67,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, Protocol
 
+from keel.local import moto_cloudwatch
 from keel.local.clock import VirtualClock, acting_for, current_execution
 from keel.local.errors import LocalCloudError
 from keel.local.function_roles import Denial
@@ -159,6 +166,12 @@ class Hooks(Protocol):
 
     def authorize(self, access_key_id: str, call: ApiCall) -> Denial | None: ...
 
+    def execution_started(self, execution_arn: str) -> None: ...
+
+    def execution_ended(self, execution_arn: str) -> None: ...
+
+    def alarm_history(self, parameters: dict[str, Any]) -> list[dict[str, Any]]: ...
+
 
 def _resolve(module: str, owner: str | None = None, attribute: str | None = None) -> Any:
     try:
@@ -210,6 +223,9 @@ def check_patch_points() -> list[str]:
     _resolve("moto.secretsmanager.models", "secretsmanager_backends")
     _resolve("moto.secretsmanager.exceptions", "SecretNotFoundException")
     _resolve("moto.dynamodb.models", "dynamodb_backends")
+    for point in moto_cloudwatch.POINTS:
+        moto_cloudwatch.resolve(point)
+        found.append(".".join(point))
     return found
 
 
@@ -279,14 +295,29 @@ def _started_executions(original: Callable[..., list[Any]]) -> Callable[..., lis
     return get_executions
 
 
-def _execution_logic(original: Callable[[Any], None]) -> Callable[[Any], None]:
-    """An execution's first thread works for that execution (whoever started it: a rule, a test, a client)."""
+def _execution_logic(original: Callable[[Any], None], hooks: Hooks) -> Callable[[Any], None]:
+    """An execution's first thread works for that execution (whoever started it: a rule, a test, a
+    client); the hooks hear when it starts and when it has ended (its status and stop date set)."""
 
     def execution_logic(worker: Any) -> None:
-        with acting_for(str(worker._evaluation_details.execution_details.arn)):
+        arn = str(worker._evaluation_details.execution_details.arn)
+        with acting_for(arn):
+            hooks.execution_started(arn)
             original(worker)
+            hooks.execution_ended(arn)
 
     return execution_logic
+
+
+def _alarm_history(hooks: Hooks) -> Callable[[Any], Any]:
+    def describe_alarm_history(response: Any) -> Any:
+        parameters = {
+            name: response._get_param(name)
+            for name in ("AlarmName", "HistoryItemType", "StartDate", "EndDate", "MaxRecords", "ScanBy")
+        }
+        return moto_cloudwatch.history_result(hooks.alarm_history(parameters))
+
+    return describe_alarm_history
 
 
 def aws_timestamp(value: _datetime.datetime) -> str:
@@ -312,9 +343,10 @@ def installed(hooks: Hooks) -> Iterator[None]:
     originals: list[tuple[Any, str, Any]] = []
 
     def replace(owner: Any, attribute: str, value: Any) -> None:
-        # A class's own attribute as stored (a staticmethod stays one when it is put back).
+        # A class's own attribute as stored (a staticmethod stays one when it is put back); _ABSENT for
+        # one that moto does not have (removed on exit).
         stored = vars(owner).get(attribute) if isinstance(owner, type) else None
-        originals.append((owner, attribute, stored if stored is not None else getattr(owner, attribute)))
+        originals.append((owner, attribute, stored if stored is not None else getattr(owner, attribute, _ABSENT)))
         setattr(owner, attribute, value)
 
     original_send = _resolve(*EVENTS_RULE)
@@ -334,7 +366,8 @@ def installed(hooks: Hooks) -> Iterator[None]:
         return hooks.wait_for_callback(endpoint, timeout)
 
     replace(_resolve(*CALL_ACTION[:2]), CALL_ACTION[2], _atomic(_authorizing(_resolve(*CALL_ACTION), hooks)))
-    replace(_resolve(*EXECUTION_LOGIC[:2]), EXECUTION_LOGIC[2], _execution_logic(_resolve(*EXECUTION_LOGIC)))
+    replace(_resolve(*EXECUTION_LOGIC[:2]), EXECUTION_LOGIC[2], _execution_logic(_resolve(*EXECUTION_LOGIC), hooks))
+    replace(moto_cloudwatch.resolve(moto_cloudwatch.CLOUDWATCH_RESPONSE), "describe_alarm_history", _alarm_history(hooks))
     replace(_resolve(*EXECUTIONS[:2]), EXECUTIONS[2], _started_executions(_resolve(*EXECUTIONS)))
     replace(_resolve(*DISPATCHER[:2]), DISPATCHER[2], _backend_per_host(_resolve(*DISPATCHER)))
     threading_shim = _threading_shim()
@@ -365,7 +398,17 @@ def installed(hooks: Hooks) -> Iterator[None]:
     try:
         yield
     finally:
-        for owner, attribute, value in reversed(originals):
+        _restore(originals)
+
+
+_ABSENT = object()
+
+
+def _restore(originals: list[tuple[Any, str, Any]]) -> None:
+    for owner, attribute, value in reversed(originals):
+        if value is _ABSENT:
+            delattr(owner, attribute)
+        else:
             setattr(owner, attribute, value)
 
 

@@ -23,9 +23,9 @@ def test_run_json_reports_executions_and_dead_letters(assembly: Path, capsys: py
 
     document = json.loads(capsys.readouterr().out)
     assert code == 0
-    assert set(document) == {"executions", "dead_letters"}
+    assert set(document) == {"executions", "dead_letters", "alarms", "pages"}
     (execution,) = document["executions"]
-    assert set(execution) == {"automation", "execution_arn", "status", "states", "output", "error", "cause"}
+    assert set(execution) == {"automation", "execution_arn", "status", "states", "output", "error", "cause", "logs"}
     assert execution["status"] == "SUCCEEDED"
     assert [state["name"] for state in execution["states"]] == ["KeelClaimEvent", "EmitHeartbeat"]
     assert execution["states"][1]["attempts"] == 2
@@ -49,8 +49,9 @@ def test_run_json_on_an_event_that_matches_no_rule(assembly: Path, write_event: 
     code = keel(assembly, str(path), "--json")
 
     captured = capsys.readouterr()
+    document = json.loads(captured.out)
     assert code == 0
-    assert json.loads(captured.out) == {"executions": [], "dead_letters": []}
+    assert (document["executions"], document["dead_letters"], document["pages"]) == ([], [], [])
     assert f"{path}: event 11111111-2222-3333-4444-555555555555 matches no rule on bus keel-dev" in captured.err
 
 
