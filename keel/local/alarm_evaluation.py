@@ -161,13 +161,13 @@ def evaluate(rule: AlarmRule, samples: list[Sample], at: float, since: float) ->
     None when the alarm keeps its state."""
     period = rule.period
     current = math.floor(at / period) * period
-    starts = [current - index * period for index in range(rule.evaluation_periods + EXTRA_PERIODS)]
     buckets: dict[float, list[Sample]] = {}
     for sample in samples:
         if sample.timestamp <= at and (rule.unit is None or sample.unit == rule.unit):
-            start = math.floor(sample.timestamp / period) * period
-            if start >= starts[-1]:
-                buckets.setdefault(start, []).append(sample)
+            buckets.setdefault(math.floor(sample.timestamp / period) * period, []).append(sample)
+    # The period being filled is the range's latest once it holds a sample; before, the one just over is.
+    latest = current if current in buckets else current - period
+    starts = [latest - index * period for index in range(rule.evaluation_periods + EXTRA_PERIODS)]
     points = []
     for start in starts:
         value = statistic(rule.statistic, buckets[start]) if start in buckets else None
@@ -211,19 +211,20 @@ def _listed(window: list[_Point]) -> str:
 
 def _threshold_reason(rule: AlarmRule, window: list[_Point], words: str, counted: tuple[int, int], state: str) -> str:
     breaching, fills = counted
-    evaluated = len(window) + fills
     filled = ""
     if fills:
         kind = "Breaching" if rule.treat_missing_data == "breaching" else "NonBreaching"
-        filled = f" and {fills} missing datapoint{'s were' if fills > 1 else ' was'} treated as [{kind}]"
-    minimum = (
-        f"(minimum {rule.datapoints_to_alarm} datapoint{'s' if rule.datapoints_to_alarm > 1 else ''} for OK -> ALARM transition)"
-    )
-    counted_here, negation = (breaching, "") if state == "ALARM" else (evaluated - breaching, "not ")
-    return (
-        f"Threshold Crossed: {counted_here} out of the last {evaluated} datapoints {_listed(window)}{filled} "
+        filled = f"{fills} missing datapoint{'s were' if fills > 1 else ' was'} treated as [{kind}]."
+    if not window:
+        return f"Threshold Crossed: no datapoints were received for {fills} period{'s' if fills > 1 else ''} and {filled}"
+    needed = rule.datapoints_to_alarm
+    minimum = f"(minimum {needed} datapoint{'s' if needed > 1 else ''} for OK -> ALARM transition)"
+    counted_here, negation = (breaching, "") if state == "ALARM" else (len(window) + fills - breaching, "not ")
+    text = (
+        f"Threshold Crossed: {counted_here} out of the last {len(window) + fills} datapoints {_listed(window)} "
         f"{'was' if counted_here == 1 else 'were'} {negation}{words} the threshold ({float(rule.threshold)}) {minimum}."
     )
+    return f"{text} {filled}" if filled else text
 
 
 def _insufficient(rule: AlarmRule, window: list[_Point], missing: int) -> str:

@@ -3,7 +3,8 @@
 In `keel local run` nothing happens unless an event file says so and time moves only when something
 waits (keel/local/clock.py). A served cloud lives on: its world time follows real time, `speed` times
 as fast (`keel local up --speed 60`: a virtual minute a second; every waiting and timed thing,
-handlers' "now" included, sees the same world time), and on each tick:
+handlers' "now" included, sees the same world time), and on each tick (every real second, or every
+virtual minute when that comes sooner):
 
 - every enabled schedule rule whose time has come fires its Scheduled Event through its targets, as
   EventBridge does (keel/local/schedules.py): the heartbeat's rate(5 minutes) runs every five
@@ -27,7 +28,10 @@ from keel.local.cloud import LocalCloud
 from keel.local.errors import LocalCloudError
 from keel.local.schedules import ScheduledRule, ScheduleError, parse_schedule, scheduled_event
 
+# Real seconds between two ticks: one a second, or one a virtual minute when the clock runs faster
+# (CloudWatch evaluates alarms every minute).
 TICK_SECONDS = 1.0
+VIRTUAL_SECONDS_PER_TICK = 60.0
 TTL_SWEEP_SECONDS = 5.0
 MAX_CATCH_UP = 10
 
@@ -73,7 +77,8 @@ class LiveClock:
 
     def _run(self) -> None:
         last = swept = time.monotonic()
-        while not self._stop.wait(TICK_SECONDS):
+        interval = min(TICK_SECONDS, VIRTUAL_SECONDS_PER_TICK / self.speed)
+        while not self._stop.wait(interval):
             now = time.monotonic()
             if self.speed > 1:
                 self.cloud.clock.advance((self.speed - 1) * (now - last))  # alarms are evaluated as it moves

@@ -50,6 +50,9 @@ nothing else (tests/local/test_moto_canary.py fails loudly, naming the point, if
   implement): answered with the state changes the local cloud's alarm evaluation recorded; and the
   CloudWatch, CloudWatch Logs and SQS backends the observability reads and writes
   (keel/local/moto_cloudwatch.py).
+- moto.cloudwatch.models.are_dimensions_same (a module function): ListMetrics lists each metric once,
+  but moto's comparison of two metrics' dimensions fails whenever they have more than one, so every
+  datapoint of a Powertools metric (three dimensions) was listed again.
 - the same ExecutionWorker._execution_logic tells the local cloud when each execution starts and
   ends, wherever it was started from: Step Functions' metrics and logs are produced from that.
 
@@ -120,6 +123,7 @@ THREADING_MODULES = (
 THREAD_MODULES = (f"{_SFN}.component.state.exec.execute_state",)
 EXECUTIONS = ("moto.stepfunctions.parser.models", "StepFunctionsParserBackend", "_get_executions")
 DISPATCHER = ("moto.moto_server.werkzeug_app", "DomainDispatcherApplication", "get_backend_for_host")
+SAME_DIMENSIONS = ("moto.cloudwatch.models", "are_dimensions_same")
 # Modules whose `datetime` global stamps times the user sees.
 DATETIME_MODULES = (
     f"{_SFN}.eval.event.event_manager",
@@ -223,7 +227,7 @@ def check_patch_points() -> list[str]:
     _resolve("moto.secretsmanager.models", "secretsmanager_backends")
     _resolve("moto.secretsmanager.exceptions", "SecretNotFoundException")
     _resolve("moto.dynamodb.models", "dynamodb_backends")
-    for point in moto_cloudwatch.POINTS:
+    for point in (*moto_cloudwatch.POINTS, SAME_DIMENSIONS):
         moto_cloudwatch.resolve(point)
         found.append(".".join(point))
     return found
@@ -309,6 +313,11 @@ def _execution_logic(original: Callable[[Any], None], hooks: Hooks) -> Callable[
     return execution_logic
 
 
+def _same_dimensions(one: list[Any], other: list[Any]) -> bool:
+    """Two metrics' dimensions are the same when they hold the same names and values, in any order."""
+    return sorted((d.name, d.value) for d in one) == sorted((d.name, d.value) for d in other)
+
+
 def _alarm_history(hooks: Hooks) -> Callable[[Any], Any]:
     def describe_alarm_history(response: Any) -> Any:
         parameters = {
@@ -368,6 +377,7 @@ def installed(hooks: Hooks) -> Iterator[None]:
     replace(_resolve(*CALL_ACTION[:2]), CALL_ACTION[2], _atomic(_authorizing(_resolve(*CALL_ACTION), hooks)))
     replace(_resolve(*EXECUTION_LOGIC[:2]), EXECUTION_LOGIC[2], _execution_logic(_resolve(*EXECUTION_LOGIC), hooks))
     replace(moto_cloudwatch.resolve(moto_cloudwatch.CLOUDWATCH_RESPONSE), "describe_alarm_history", _alarm_history(hooks))
+    replace(_resolve(SAME_DIMENSIONS[0]), SAME_DIMENSIONS[1], _same_dimensions)
     replace(_resolve(*EXECUTIONS[:2]), EXECUTIONS[2], _started_executions(_resolve(*EXECUTIONS)))
     replace(_resolve(*DISPATCHER[:2]), DISPATCHER[2], _backend_per_host(_resolve(*DISPATCHER)))
     threading_shim = _threading_shim()

@@ -31,7 +31,11 @@ from keel.local.errors import LocalCloudError
 RATE = re.compile(r"rate\((\d+) (minute|minutes|hour|hours|day|days)\)")
 CRON = re.compile(r"cron\(([^)]*)\)")
 UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
-MONTHS = {name: number for number, name in enumerate(calendar.month_abbr) if name}
+# EventBridge's names, whatever the locale (calendar.month_abbr follows it).
+MONTHS = {
+    name: number
+    for number, name in enumerate(("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"), 1)
+}
 WEEKDAYS = {name: number for number, name in enumerate(("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"), start=1)}
 # How far ahead a cron expression is searched for its next time: a year beyond this has none.
 SEARCH_DAYS = 366 * 5

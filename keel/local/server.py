@@ -97,7 +97,7 @@ def _alive(pid: int) -> bool:
 
 
 def start(
-    root: Path, environment: str, port: int, outdir: Path, state_dir: Path | None = None, speed: float = 1.0
+    root: Path, environment: str, port: int, outdir: Path, state_dir: Path | None = None, *, speed: float = 1.0
 ) -> ServerState:
     """Start `keel local serve` in the background and wait until it answers on the port.
 
