@@ -234,26 +234,52 @@ def _local_down(args: argparse.Namespace) -> int:
 
 def _demo(args: argparse.Namespace) -> int:
     from infra.asl import load_asl, waits_for_task_token
-    from infra.catalog import load_catalog
-    from infra.config import load_environments
-    from keel.local.demo import DemoAutomation, run_demo, sample_events
+    from keel.local.demo import DemoAutomation, expected_endings, run_demo, sample_events
+    from keel.local.template import load_environment
 
     root = Path(args.root)
-    catalog = load_catalog(root, load_environments(root / "config" / "environments.yaml"))
-    template = _local_template(args, force_synth=True)
-    automations = [
-        DemoAutomation(
-            name=automation.name,
-            functions=list(automation.manifest.functions),
-            events=sample_events(root, automation.name),
-            waits_for_token=bool(
-                waits_for_task_token(load_asl(root / "statemachines" / automation.manifest.workflow.definition))
-            ),
+    catalog = _load_catalog(root)
+    _synthesized(root, Path(args.outdir), args.env)
+    template = load_environment(Path(args.outdir), args.env)
+    automations = []
+    for automation in catalog.automations:
+        events = sample_events(root, automation.name)
+        definition = load_asl(root / "statemachines" / automation.manifest.workflow.definition)
+        automations.append(
+            DemoAutomation(
+                name=automation.name,
+                functions=list(automation.manifest.functions),
+                events=events,
+                waits_for_token=bool(waits_for_task_token(definition)),
+                oncall=automation.manifest.oncall,
+                expected=expected_endings(root, automation.name, events),
+            )
         )
-        for automation in catalog.automations
-    ]
-    run_demo(template, automations, lambda text: print(text, flush=True))
-    return 0
+    results = run_demo(template, automations, lambda text: print(text, flush=True))
+    return 0 if all(result.passed for result in results) else 1
+
+
+def _synthesized(root: Path, outdir: Path, env: str) -> None:
+    """The environment's stacks in outdir, synthesized (that environment only) when missing or out of date,
+    saying so as it goes."""
+    import time
+
+    from infra.app_builder import build_app
+    from infra.config import EnvironmentTable, load_environments
+    from infra.synthesis import synthesize
+    from keel.local.template import assembly_dir, is_stale
+
+    _check_environment(root, env)
+    if not is_stale(outdir, env, root):
+        print(f"keel demo: {env} is up to date in {assembly_dir(outdir, env)}", flush=True)
+        return
+    table = load_environments(root / "config" / "environments.yaml")
+    print(f"keel demo: synthesizing {env} into {outdir} (cdk-nag and the quota guard on) ...", flush=True)
+    started = time.monotonic()
+    only = EnvironmentTable(environments={env: table.get(env)})
+    app = build_app(root=root, outdir=str(outdir), environments=only, catalog=_load_catalog(root))
+    figures = synthesize(app)
+    print(f"keel demo: {env}: {len(figures[env])} stacks in {time.monotonic() - started:.1f} s", flush=True)
 
 
 def _add_local(commands: Any) -> None:
@@ -372,7 +398,9 @@ def parser() -> argparse.ArgumentParser:
     schema.add_argument("--check", action="store_true", help="only check that the committed schema is current (exit 1 if not)")
     schema.set_defaults(run=_schema)
 
-    demo = commands.add_parser("demo", help="synthesize, then replay every automation's sample events on the local cloud")
+    demo = commands.add_parser(
+        "demo", help="replay every automation's sample events and failure paths on the local cloud, checking each scenario"
+    )
     _environment_options(demo)
     demo.set_defaults(run=_demo)
 

@@ -114,6 +114,16 @@ class Page:
         return self.topic_arn.rsplit(":", 1)[-1]
 
 
+@dataclass(frozen=True)
+class Answered:
+    """A task token the run answered: through an approval request (as `keel ops approve|reject` does),
+    or directly; `expired` when its timeout passed instead."""
+
+    execution_arn: str
+    decision: Literal["approve", "reject", "expired"]
+    approval_id: str | None = None
+
+
 @dataclass
 class _Waiting:
     endpoint: Any
@@ -137,6 +147,7 @@ class LocalCloud:
         self.blocked: dict[str, str] = {}  # execution ARN -> why it cannot go on
         self._ended: set[str] = set()  # executions seen ended: drive never looks at them again
         self._observed: set[str] = set()  # executions whose end the observatory has recorded (metrics, logs, alarms)
+        self.answered: list[Answered] = []
         self._waiting: dict[str, _Waiting] = {}
         self._lock = threading.RLock()
         self._sequence = 0
@@ -427,10 +438,13 @@ class LocalCloud:
                 continue
             if decision == "approve":
                 stepfunctions.send_task_success(taskToken=token, output=json.dumps(APPROVED_OUTPUT))
+                self._answered(Answered(execution_arn, decision))
             elif decision == "reject":
                 stepfunctions.send_task_failure(taskToken=token, error=REJECTED[0], cause=REJECTED[1])
+                self._answered(Answered(execution_arn, decision))
             elif timeout is not None and expire_waits:
                 self._expire(execution_arn, token, timeout)
+                self._answered(Answered(execution_arn, "expired"))
             elif timeout is not None:
                 self.blocked[execution_arn] = "waiting for a task token (left waiting: answer it, or drive again to expire it)"
                 return False
@@ -464,7 +478,12 @@ class LocalCloud:
             return False
         reason = f"{decision}d with keel local run --{decision}"
         answer_as_operator(session, request.approval_id, approved=decision == "approve", reason=reason)
+        self._answered(Answered(execution_arn, decision, request.approval_id))
         return True
+
+    def _answered(self, answer: Answered) -> None:
+        with self._lock:
+            self.answered.append(answer)
 
     def _expire(self, execution_arn: str, token: str, timeout: float) -> None:
         """The task token's timeout passes: on the waiting execution's clock only."""

@@ -45,7 +45,11 @@ def test_a_powertools_line_becomes_one_datapoint_per_metric_with_its_dimensions(
         ("ScheduleLagSeconds", (2.5, 3.5), "Seconds"),
     ]
     assert {point.namespace for point in datapoints} == {"Keel"}
-    assert datapoints[0].dimensions == (("environment", "dev"), ("automation", "platform_heartbeat"), ("service", "emit_heartbeat"))
+    assert datapoints[0].dimensions == (
+        ("environment", "dev"),
+        ("automation", "platform_heartbeat"),
+        ("service", "emit_heartbeat"),
+    )
     assert datapoints[0].timestamp == 1000.0
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -100,11 +101,19 @@ def test_logs_and_metrics_of_what_ran_reach_cloudwatch(dev_template: Environment
 
         # When its function's log group, its state machine's log group and the metrics are read
         handler = [event["message"] for event in logs.filter_log_events(logGroupName=HEARTBEAT_LOGS)["events"]]
-        history = [json.loads(event["message"]) for event in logs.filter_log_events(logGroupName=HEARTBEAT_MACHINE_LOGS)["events"]]
+        streams = [stream["logStreamName"] for stream in logs.describe_log_streams(logGroupName=HEARTBEAT_LOGS)["logStreams"]]
+        history = [
+            json.loads(event["message"]) for event in logs.filter_log_events(logGroupName=HEARTBEAT_MACHINE_LOGS)["events"]
+        ]
         heartbeat = cloudwatch.list_metrics(Namespace="Keel", MetricName="Heartbeat")["Metrics"]
-        machine = cloud.client("stepfunctions").describe_state_machine(stateMachineArn=cloud.execution_record(execution)[0]["stateMachineArn"])
+        machine = cloud.client("stepfunctions").describe_state_machine(
+            stateMachineArn=cloud.execution_record(execution)[0]["stateMachineArn"]
+        )
 
-        # Then the invocation is framed as Lambda frames it, its EMF line is there and became the metric
+        # Then the invocation is framed as Lambda frames it, in its execution environment's stream, its
+        # EMF line is there and became the metric
+        [stream] = streams
+        assert re.fullmatch(r"\d{4}/\d{2}/\d{2}/\[\$LATEST\][0-9a-f]{32}", stream)
         assert handler[0].startswith("START RequestId: ")
         assert any(line.startswith('{"_aws"') for line in handler)
         assert handler[-1].startswith("REPORT RequestId: ")
@@ -137,7 +146,9 @@ def test_run_logs_shows_each_invocations_log_under_its_state(assembly: Path, cap
     assert '      {"_aws":' in block
 
 
-def test_the_aws_cli_sees_what_ran_in_a_served_cloud_whose_schedule_fires(dev_template: EnvironmentTemplate, tmp_path: Path) -> None:
+def test_the_aws_cli_sees_what_ran_in_a_served_cloud_whose_schedule_fires(
+    dev_template: EnvironmentTemplate, tmp_path: Path
+) -> None:
     port = free_port()
     endpoint = f"--endpoint-url http://127.0.0.1:{port}"
     # Given a served cloud whose clock runs 300 times as fast (rate(5 minutes): a heartbeat a second),
