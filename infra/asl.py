@@ -4,6 +4,11 @@ The prologue claims the event id with a conditional write before the team's work
 duplicate delivery (EventBridge is at-least-once) ends as "duplicate" instead of acting twice. It
 also hands the workflow its settings under `$.keel` (automation, version, environment, limits),
 through the claim's ResultSelector so it costs no extra state transition.
+
+A claim is `running` while its execution runs and after it succeeds. Keel's failure path marks it
+`failed` (infra/workflow_defaults.py), and a later delivery of the same event takes a failed claim
+over: a failed event can run again, a duplicate of a running or succeeded one cannot. Every claim
+expires through the idempotency table's TTL attribute (`expiration`, epoch seconds).
 """
 
 from __future__ import annotations
@@ -12,14 +17,21 @@ import hashlib
 import json
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from functions.shared.domain import event_claim
 from infra.errors import KeelConfigError
 
 SUBSTITUTION = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 CLAIM_STATE = "KeelClaimEvent"
 DUPLICATE_STATE = "KeelDuplicateEvent"
+CLAIM_TTL_ATTRIBUTE, CLAIM_RUNNING, CLAIM_FAILED = event_claim.TTL_ATTRIBUTE, event_claim.RUNNING, event_claim.FAILED
+# DynamoDB's TTL wants epoch seconds, and JSONPath has no date arithmetic: the prologue looks the
+# expiry (event_claim.claim_expiry: 1 January two years on) up by the year of $$.Execution.StartTime
+# in a table synthesized here. Synth refuses a table that ends within five years of the year it runs in.
+CLAIM_YEARS = range(2024, 2100)
 # Substitutions the platform fills in for every state machine.
 PLATFORM_SUBSTITUTIONS = frozenset(
     {"KeelIdempotencyTable", "KeelDecisionsTable", "KeelApprovalsTable", "KeelEventBus", "KeelOncallTopic", "KeelEscalationTopic"}
@@ -107,8 +119,13 @@ def with_prologue(definition: dict[str, Any], automation: str, context: dict[str
                 "id": {"S.$": f"States.Format('claim#{automation}#{{}}', $.id)"},
                 "execution": {"S.$": "$$.Execution.Id"},
                 "claimed_at": {"S.$": "$$.Execution.StartTime"},
+                "status": {"S": CLAIM_RUNNING},
+                CLAIM_TTL_ATTRIBUTE: {"N.$": claim_expiry_expression()},
             },
-            "ConditionExpression": "attribute_not_exists(id)",
+            # Nobody holds it, or its holder failed (Keel's failure path said so): this execution runs.
+            "ConditionExpression": "attribute_not_exists(id) OR #status = :failed",
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ExpressionAttributeValues": {":failed": {"S": CLAIM_FAILED}},
         },
         "ResultSelector": context,
         "ResultPath": "$.keel",
@@ -139,3 +156,13 @@ def with_prologue(definition: dict[str, Any], automation: str, context: dict[str
     wrapped["StartAt"] = CLAIM_STATE
     wrapped["States"] = {CLAIM_STATE: claim, DUPLICATE_STATE: duplicate, **states}
     return wrapped
+
+
+def claim_expiry_expression(now: datetime | None = None) -> str:
+    """The intrinsic that picks a claim's expiry by its execution's start year (ISO 8601, 'YYYY-...')."""
+    year = (now or datetime.now(UTC)).year
+    if year + 5 > CLAIM_YEARS[-1]:
+        raise ValueError(f"the claim expiry table ends in {CLAIM_YEARS[-1]}: extend infra/asl.py CLAIM_YEARS")
+    table = ", ".join(f"'{event_claim.claim_expiry(year)}'" for year in CLAIM_YEARS)
+    start_year = "States.StringToJson(States.ArrayGetItem(States.StringSplit($$.Execution.StartTime, '-'), 0))"
+    return f"States.ArrayGetItem(States.Array({table}), States.MathAdd({start_year}, -{CLAIM_YEARS[0]}))"

@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from infra import asl, names, workflow_defaults
+from infra import asl, limit_states, names, workflow_defaults
 from infra.asl_validation import validate_definition
 from infra.config import Environment, EnvironmentTable
 from infra.errors import KeelConfigError, from_validation_error
@@ -77,12 +77,19 @@ def _load_automation(path: Path, root: Path, functions: dict[str, FunctionSpec],
     manifest = _with_decision_writer(manifest)
     definition = workflow_defaults.bind(written, manifest.workflow.substitutions)
     _check_definition(path, manifest, definition)
+    # Keel's limit states (concurrency slots, debounce), and the modules they invoke: infra/limit_states.py.
+    manifest = manifest.model_copy(update={"functions": _unique([*manifest.functions, *limit_states.modules_for(manifest)])})
+    definition = limit_states.with_limit_states(path, manifest, definition)
     plan = workflow_defaults.WorkflowPlan(
         modules={module: functions[module].effects for module in manifest.functions},
         failure_state=manifest.workflow.failure.state,
         notify=manifest.workflow.failure.notify,
     )
     return Automation(manifest=manifest, path=path, definition=workflow_defaults.with_defaults(definition, plan))
+
+
+def _unique(modules: list[str]) -> list[str]:
+    return list(dict.fromkeys(modules))
 
 
 def _with_decision_writer(manifest: Manifest) -> Manifest:

@@ -17,8 +17,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 from infra.errors import KeelConfigError, from_validation_error
 
 # approvals_table_read: queries and reads only (the heartbeat counts waiting requests, and must not be able to forge one).
+# limits_table: items read, written, updated and deleted one at a time, under conditions (no scans, no batches).
 PlatformResource = Literal[
-    "idempotency_table", "decisions_table", "approvals_table", "approvals_table_read", "event_bus", "oncall_topics"
+    "idempotency_table",
+    "decisions_table",
+    "approvals_table",
+    "approvals_table_read",
+    "limits_table",
+    "event_bus",
+    "oncall_topics",
 ]
 Effects = Literal["read_only", "idempotent", "not_idempotent"]
 MODULE_NAME = r"^[a-z][a-z0-9_]{1,62}$"
@@ -35,6 +42,10 @@ UNSCOPABLE_ACTIONS = frozenset(
         "ec2:DescribeSecurityGroups",
         "ec2:DescribeSnapshots",
         "ec2:DescribeVolumes",
+        # The API asks only for the permission, naming no resource, where GetAlarmMuteRule and
+        # PutAlarmMuteRule name the mute rule and its alarms
+        # (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_ListAlarmMuteRules.html).
+        "cloudwatch:ListAlarmMuteRules",
     }
 )
 # Condition keys that bound a wildcard resource to what a module may touch. S3 objects carry no

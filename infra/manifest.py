@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from infra.errors import NestedFieldError
 from infra.event_pattern import check_event_pattern
 
 SEMVER = r"^\d+\.\d+\.\d+$"
@@ -24,6 +25,41 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+# A JSONPath into a state's input naming one value: $.detail.alarmName, $.detail['alarm-name'], $.resources[0].
+KEY_PATH = r"^\$(\.[A-Za-z_][A-Za-z0-9_-]*|\['[^'\]]+'\]|\[\d+\])+$"
+
+
+def key_path(key: str) -> str:
+    if not re.fullmatch(KEY_PATH, key):
+        raise ValueError(f"'{key}' is not a JSONPath to one value of the event (e.g. $.detail.alarmName)")
+    return key
+
+
+# Step Functions' state names are at most 80 characters.
+STATE_NAME = r"^[^\s].{0,79}$"
+
+
+class Debounce(Strict):
+    """A burst of events with the same key runs the workflow once, on the latest to arrive."""
+
+    key: str
+    # An event runs once no newer one with its key arrived for this long...
+    window_seconds: int = Field(ge=1, le=3600)
+    # ...and a key that keeps firing still runs at least once per this long.
+    max_wait_seconds: int = Field(ge=1, le=86400)
+
+    @field_validator("key")
+    @classmethod
+    def _key_is_a_path(cls, key: str) -> str:
+        return key_path(key)
+
+    @model_validator(mode="after")
+    def _max_wait_covers_the_window(self) -> Debounce:
+        if self.max_wait_seconds < self.window_seconds:
+            raise NestedFieldError("max_wait_seconds", f"must be at least window_seconds ({self.window_seconds})")
+        return self
+
+
 class Trigger(Strict):
     # Which bus the pattern listens on: AWS service events arrive on "default", ours on "keel".
     bus: Literal["default", "keel"] = "keel"
@@ -32,6 +68,8 @@ class Trigger(Strict):
     # How long EventBridge keeps retrying a failed start before dead-lettering the event.
     max_event_age_seconds: int = Field(default=3600, ge=60, le=86400)
     retry_attempts: int = Field(default=8, ge=0, le=185)
+    # A storm of events for one key (a flapping alarm) runs the workflow once (infra/limit_states.py).
+    debounce: Debounce | None = None
 
     @field_validator("event_pattern")
     @classmethod
@@ -87,13 +125,57 @@ class Workflow(Strict):
         return self
 
 
+class Section(Strict):
+    """The states a concurrency limit covers: from `from` (where the slot is taken) to `to` (after
+    which it is given back). Keel inserts both ends, and gives the slot back on every other way out."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    start: str = Field(alias="from", pattern=STATE_NAME)
+    end: str | None = Field(default=None, alias="to", pattern=STATE_NAME)
+
+
+class Concurrency(Strict):
+    """At most `max` executions in the section at once, per value of `key` when given."""
+
+    max: int = Field(ge=1, le=1000)
+    # Evaluated on the input of the section's first state; absent: one limit for the whole automation.
+    key: str | None = None
+    # Absent: the whole workflow after the event claim (and after debouncing).
+    section: Section | None = None
+    # How long an execution waits for a slot (retrying with backoff) before it ends as
+    # concurrency_limited, recorded and paged.
+    max_wait_seconds: int = Field(default=300, ge=0, le=3600)
+
+    @field_validator("key")
+    @classmethod
+    def _key_is_a_path(cls, key: str | None) -> str | None:
+        return None if key is None else key_path(key)
+
+
 class Limits(Strict):
-    # Concurrent downstream calls the automation's actions may make.
-    max_concurrency: int = Field(default=10, ge=1, le=1000)
+    # Concurrency: `concurrency: {max, key, section, max_wait_seconds}`; `max_concurrency: N` is the
+    # same as `concurrency: {max: N}` (the whole workflow, one limit for the automation).
+    concurrency: Concurrency | None = None
     # Blast radius: at most this many actions per window, then stop acting and page on-call.
     max_actions_per_window: int = Field(default=10, ge=1)
     window_minutes: int = Field(default=60, ge=1, le=24 * 60)
     dry_run: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _max_concurrency_is_a_shorthand(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or "max_concurrency" not in data:
+            return data
+        if "concurrency" in data:
+            raise NestedFieldError("max_concurrency", "is the shorthand of concurrency: give one of them, not both")
+        values = dict(data)
+        shorthand = values.pop("max_concurrency")
+        # Checked here, where the manifest's own name for it is still known.
+        if isinstance(shorthand, bool) or not isinstance(shorthand, int) or not 1 <= shorthand <= 1000:
+            raise NestedFieldError("max_concurrency", f"must be a whole number from 1 to 1000, not {shorthand!r}")
+        values["concurrency"] = {"max": shorthand}
+        return values
 
 
 class Heartbeat(Strict):
@@ -219,8 +301,13 @@ class Manifest(Strict):
 
     def resolved_for(self, environment: str) -> ResolvedSettings:
         override = self.environments.get(environment, EnvironmentOverride())
+        limits = override.limits or self.limits
+        if override.limits is not None and "concurrency" not in override.limits.model_fields_set:
+            # The concurrency states are the workflow's in every environment: an environment that
+            # does not mention concurrency keeps the manifest's.
+            limits = limits.model_copy(update={"concurrency": self.limits.concurrency})
         return ResolvedSettings(
-            limits=override.limits or self.limits,
+            limits=limits,
             approval_required=override.approval_required,
             enabled=self.enabled if override.enabled is None else override.enabled,
         )

@@ -6,14 +6,15 @@ only where the author has not written it:
 - the payload header every module reads (event id, execution, `$.keel` context, the state's name,
   and the task token for `.waitForTaskToken` tasks);
 - the standard Retry: our own transient and throttling errors and Lambda's service errors, with
-  full jitter; function timeouts too, but only for modules whose function.yaml declares them
-  read-only or idempotent (a timed-out action may have acted);
+  full jitter; function timeouts and ConflictError too, but only for modules whose function.yaml
+  declares them read-only or idempotent (a timed-out action may have acted);
 - a catch-all Catch to the automation's failure path.
 
 SNS publish tasks get SNS's transient errors as their Retry and the same Catch. The failure path is
 Keel's own unless the manifest names one (`workflow.failure.state`): it records the failure with
-record_decision, tells the owner's on-call (or escalation) route, and fails the execution with the
-original error. So every automation leaves a decision record and a page when it fails.
+record_decision, tells the owner's on-call (or escalation) route (saying whether the record was
+made), marks the event's claim failed so a re-delivery or `keel ops redrive` can run it again, and
+fails the execution with the original error. Each step runs whether the one before it worked.
 
 An author opts out per state by writing the field: `"Retry": []` retries nothing, a Catch list that
 matches States.ALL itself keeps it, `"Payload.$"` passes a payload of its own.
@@ -36,8 +37,9 @@ SNS_PUBLISH = "arn:aws:states:::sns:publish"
 RECORD_FAILURE = "KeelRecordFailure"
 NOTIFY_FAILURE = "KeelNotifyFailure"
 NOTIFY_UNRECORDED = "KeelNotifyUnrecordedFailure"
+RELEASE_CLAIM = "KeelReleaseClaim"
 FAILED = "KeelFailed"
-FAILURE_STATES = (RECORD_FAILURE, NOTIFY_FAILURE, NOTIFY_UNRECORDED, FAILED)
+FAILURE_STATES = (RECORD_FAILURE, NOTIFY_FAILURE, NOTIFY_UNRECORDED, RELEASE_CLAIM, FAILED)
 # The decision writer: Keel's failure path records every failure through it.
 DECISION_WRITER = "record_decision"
 
@@ -64,7 +66,19 @@ LAMBDA_TRANSIENT = (
 # A function timeout: Sandbox.Timedout in the error output; Lambda.Unknown is how Step Functions
 # reports unhandled runtime failures, timeouts included (same page).
 LAMBDA_TIMEOUTS = ("Sandbox.Timedout", "Lambda.Unknown")
+# Retried only for modules whose function.yaml says a repeat is safe (read_only or idempotent): a
+# timeout, and ConflictError, which a decision-chain append raises when it lost every race of its
+# bounded backoff (functions/shared/domain/decisions.py). An action module may have acted before it
+# recorded, so a repeat of it could act twice: its conflicts go to the failure path.
+REPEATABLE_ONLY = (*LAMBDA_TIMEOUTS, "ConflictError")
 SNS_TRANSIENT = ("SNS.ThrottledException", "SNS.InternalErrorException", "SNS.KMSThrottlingException", "SNS.SdkClientException")
+# DynamoDB's transient errors as Step Functions names them for its service integration.
+DYNAMODB_TRANSIENT = (
+    "DynamoDB.ProvisionedThroughputExceededException",
+    "DynamoDB.ThrottlingException",
+    "DynamoDB.InternalServerErrorException",
+    "DynamoDB.RequestLimitExceeded",
+)
 BACKOFF = {"IntervalSeconds": 2, "MaxAttempts": 4, "BackoffRate": 2.0, "JitterStrategy": "FULL"}
 CATCH_ALL = "States.ALL"
 
@@ -148,17 +162,24 @@ def failure_path(modules: Mapping[str, Effects], notify: Route) -> dict[str, dic
     }
     _complete(record, WorkflowPlan(modules=modules, failure_state=None, notify=notify), None)
     # The recorded reason is the error's message (record_decision reads a Lambda error's JSON cause);
-    # unrecorded, the page carries the raw cause and says the record is missing.
+    # unrecorded, the page carries the raw cause, says the record is missing, and points at the
+    # execution's own history (`keel ops explain` has nothing to tell). Both say how to run it again.
     told = {
-        NOTIFY_FAILURE: ("failed: {}", "$.recorded.reason"),
-        NOTIFY_UNRECORDED: ("failed, and the failure could not be recorded: {}: {}", "$.error.Error, $.error.Cause"),
+        NOTIFY_FAILURE: ("failed: {}", "$.recorded.reason", "Explain: `keel ops explain"),
+        NOTIFY_UNRECORDED: (
+            "failed, and the failure could not be recorded: {}: {}",
+            "$.error.Error, $.error.Cause",
+            "What happened: `keel ops show",
+        ),
     }
     path: dict[str, dict[str, Any]] = {RECORD_FAILURE: record}
-    for name, (what, values) in told.items():
+    for name, (what, values, look) in told.items():
+        where = "--env {} --region {}"
         message = (
-            f"States.Format('{{}} {{}} ({{}}) {what}\\nEvent: {{}}\\nExplain: keel ops explain {{}} --env {{}} --region {{}}', "
+            f"States.Format('{{}} {{}} ({{}}) {what}\\nEvent: {{}}\\n{look} {{}} {where}`\\n"
+            f"Once fixed, run it again: `keel ops redrive {{}} --failed {where}`', "
             f"$.keel.automation, $.keel.version, $.keel.environment, {values}, $.id, $$.Execution.Id, $.keel.environment, "
-            "$.keel.region)"
+            "$.keel.region, $.keel.automation, $.keel.environment, $.keel.region)"
         )
         path[name] = {
             "Type": "Task",
@@ -171,9 +192,10 @@ def failure_path(modules: Mapping[str, Effects], notify: Route) -> dict[str, dic
             },
             "ResultPath": None,
             "Retry": [_retry(SNS_TRANSIENT)],
-            "Catch": [{"ErrorEquals": [CATCH_ALL], "ResultPath": "$.notify_error", "Next": FAILED}],
-            "Next": FAILED,
+            "Catch": [{"ErrorEquals": [CATCH_ALL], "ResultPath": "$.notify_error", "Next": RELEASE_CLAIM}],
+            "Next": RELEASE_CLAIM,
         }
+    path[RELEASE_CLAIM] = release_claim()
     path[FAILED] = {
         "Type": "Fail",
         "Comment": "Keel failure path: the original error.",
@@ -181,6 +203,32 @@ def failure_path(modules: Mapping[str, Effects], notify: Route) -> dict[str, dic
         "CausePath": "$.error.Cause",
     }
     return path
+
+
+def release_claim() -> dict[str, Any]:
+    """Mark the event's claim failed, only while this execution holds it: a later delivery may run it."""
+    return {
+        "Type": "Task",
+        "Comment": "Keel failure path: this event may run again (a re-delivery, keel ops redrive --failed).",
+        "Resource": "arn:aws:states:::dynamodb:updateItem",
+        "Parameters": {
+            "TableName": "${KeelIdempotencyTable}",
+            "Key": {"id": {"S.$": "States.Format('claim#{}#{}', $.keel.automation, $.id)"}},
+            "UpdateExpression": "SET #status = :failed, failed_at = :at",
+            # Never another execution's claim: one that took this event over after this one's claim expired.
+            "ConditionExpression": "#execution = :me",
+            "ExpressionAttributeNames": {"#status": "status", "#execution": "execution"},
+            "ExpressionAttributeValues": {
+                ":failed": {"S": asl.CLAIM_FAILED},
+                ":at": {"S.$": "$$.State.EnteredTime"},
+                ":me": {"S.$": "$$.Execution.Id"},
+            },
+        },
+        "ResultPath": None,
+        "Retry": [_retry(DYNAMODB_TRANSIENT)],
+        "Catch": [{"ErrorEquals": [CATCH_ALL], "ResultPath": "$.release_error", "Next": FAILED}],
+        "Next": FAILED,
+    }
 
 
 def reachable(states: Mapping[str, Any], start: str) -> set[str]:
@@ -213,7 +261,7 @@ def _complete(state: dict[str, Any], plan: WorkflowPlan, failure: str | None) ->
     module = invoked_module(state, plan.modules)
     if module is not None:
         _add_payload_header(state)
-        errors = LAMBDA_TRANSIENT + (LAMBDA_TIMEOUTS if plan.modules[module] != "not_idempotent" else ())
+        errors = LAMBDA_TRANSIENT + (REPEATABLE_ONLY if plan.modules[module] != "not_idempotent" else ())
         state.setdefault("Retry", [_retry(errors)])
     elif state.get("Resource") == SNS_PUBLISH:
         state.setdefault("Retry", [_retry(SNS_TRANSIENT)])

@@ -1,22 +1,30 @@
 """The guardrails every remediation passes before it acts, each one recorded as a decision.
 
 In order: a manual override (automation or runbook disabled), the cooldown on the resource (no
-repeat within the runbook's minutes: earlier decisions limit what happens next), the blast radius
-(at most `max_actions_per_window` actions per window per automation; over it, stop and page), the
-environment's approval policy (or a runbook that always needs a human), and dry run (plan and
-record, act on nothing). The first refusal ends the checks. A plan that passes is recorded as
-planned, which holds the resource's cooldown against other executions from that moment.
+repeat within the runbook's minutes), the blast radius (at most `max_actions_per_window` plans per
+window per automation, waiting for approval or acted; over it, stop and page), the environment's
+approval policy (or a runbook that always needs a human), and dry run (plan and record, act on
+nothing). The first refusal ends the checks.
+
+The cooldown and the blast radius are decided by conditional writes to the limits table
+(functions/shared/domain/limits.py), not by reading earlier decisions: of two executions checking
+the same resource at the same moment exactly one holds its cooldown lease, and of many racing for
+the automation's last action slot exactly one takes it. A plan that passes holds both until its
+cooldown ends (counted from the decision, plus the approval timeout when it waits for a person);
+the workflow gives them back when the plan is rejected or its approval expires. A dry run takes
+nothing: it looks at what is held and says what would happen.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal, Protocol
 
 from functions.shared.domain.context import KeelContext
-from functions.shared.domain.decisions import Decision, DecisionRecord, Outcome
+from functions.shared.domain.decisions import Outcome, Recorder
+from functions.shared.domain.limits import Full, Held, Lease, SlotPool, at, blast_pool
 from functions.shared.domain.overrides import Override
 from functions.shared.remediation.plan import Plan, PlanInput
 from functions.shared.remediation.recording import plan_decision
@@ -25,14 +33,20 @@ from functions.shared.runtime.clock import Clock
 Verdict = Literal["proceed", "approval", "refused", "dry_run"]
 
 
-class DecisionReader(Protocol):
-    def record(self, decision: Decision) -> DecisionRecord: ...
+class LimitKeeper(Protocol):
+    """The limits table (LimitStore in production, an in-memory fake in unit tests)."""
 
-    def last_action_on_resource(
-        self, resource: str, since: datetime, *, other_than: str | None = None
-    ) -> DecisionRecord | None: ...
+    def hold_cooldown(
+        self, resource: str, holder: str, now: datetime, hold: timedelta, about: dict[str, object]
+    ) -> Lease | Held: ...
 
-    def actions_in_window(self, automation: str, since: datetime, at_most: int | None = None) -> list[DecisionRecord]: ...
+    def cooldown_holder(self, resource: str, holder: str, now: datetime) -> Held | None: ...
+
+    def take_slot(self, pool: SlotPool, holder: str, now: datetime) -> Lease | Full: ...
+
+    def slots_in_use(self, pool: SlotPool, now: datetime) -> list[Held]: ...
+
+    def release(self, ref: dict[str, str], holder: str) -> bool: ...
 
 
 class OverrideReader(Protocol):
@@ -41,8 +55,9 @@ class OverrideReader(Protocol):
 
 @dataclass(frozen=True)
 class Dependencies:
-    log: DecisionReader
+    log: Recorder
     overrides: OverrideReader
+    limits: LimitKeeper
     clock: Clock
     # Which code decided: the deployment package's digest.
     code_version: str
@@ -56,6 +71,8 @@ class Check:
     details: dict[str, object]
     # Over the blast radius: a person must look, now.
     page: bool = False
+    # What passing this check took (a cooldown lease, an action slot): given back if the plan is not carried out.
+    held: Lease | None = None
 
 
 @dataclass(frozen=True)
@@ -63,6 +80,8 @@ class Result:
     verdict: Verdict
     checks: list[Check]
     approval_required: bool
+    # Everything the plan holds, for the workflow to give back if it is rejected or its approval expires.
+    held: list[Lease] = field(default_factory=list)
 
     @property
     def refused_by(self) -> str | None:
@@ -77,6 +96,7 @@ class Result:
             "reason": refusal.reason if refusal else "every guardrail passed",
             "page": any(check.page for check in self.checks),
             "checks": [{"name": check.name, "passed": check.passed, "reason": check.reason} for check in self.checks],
+            "held": [lease.ref for lease in self.held],
         }
 
 
@@ -92,40 +112,96 @@ def check_override(keel: KeelContext, plan: Plan, overrides: OverrideReader) -> 
     )
 
 
-def check_cooldown(plan: Plan, execution: str, log: DecisionReader, now: datetime) -> Check:
-    """Real actions (taken, or planned by a workflow that passed its guardrails) of other executions."""
-    since = now - timedelta(minutes=plan.cooldown_minutes)
-    last = log.last_action_on_resource(plan.resource, since, other_than=execution)
-    if last is None:
-        return Check("cooldown", True, f"no action on {plan.resource} in the last {plan.cooldown_minutes} minutes", {})
+@dataclass(frozen=True)
+class Guarding:
+    """What the limit checks need: the plan, who asks, when, and whether anything is taken."""
+
+    task: PlanInput
+    limits: LimitKeeper
+    now: datetime
+    approval_required: bool
+
+    @property
+    def holder(self) -> str:
+        return self.task.execution
+
+    @property
+    def dry_run(self) -> bool:
+        return self.task.keel.dry_run
+
+
+def check_cooldown(guarding: Guarding) -> Check:
+    """One lease per resource: this execution takes it, or another execution holds it."""
+    plan, keel = guarding.task.plan, guarding.task.keel
+    if plan.cooldown_minutes == 0:
+        return Check("cooldown", True, f"runbook {plan.runbook} has no cooldown", {})
+    # Held from the decision until the cooldown after the latest moment the action can run.
+    hold = timedelta(minutes=plan.cooldown_minutes)
+    if guarding.approval_required:
+        hold += timedelta(seconds=keel.approval_timeout_seconds)
+    if guarding.dry_run:
+        other = guarding.limits.cooldown_holder(plan.resource, guarding.holder, guarding.now)
+        if other is None:
+            return Check("cooldown", True, f"nothing holds {plan.resource} (dry run: no lease taken)", {})
+        return _cooldown_refusal(plan, other)
+    about: dict[str, object] = {"automation": keel.automation, "runbook": plan.runbook, "action": plan.action}
+    taken = guarding.limits.hold_cooldown(plan.resource, guarding.holder, guarding.now, hold, about)
+    if isinstance(taken, Held):
+        return _cooldown_refusal(plan, taken)
     return Check(
         "cooldown",
-        False,
-        f"{last.decision.automation} already took {last.decision.action} on {plan.resource} at {last.recorded_at} "
-        f"(execution {last.decision.execution_arn}); runbook {plan.runbook} waits {plan.cooldown_minutes} minutes "
-        "between actions",
-        {"last_action_at": last.recorded_at, "last_execution": last.decision.execution_arn},
+        True,
+        f"{plan.resource} is this execution's until {at(taken.until)} (runbook {plan.runbook}: "
+        f"{plan.cooldown_minutes} minutes between actions)",
+        {"cooldown_until": at(taken.until)},
+        held=taken,
     )
 
 
-def check_blast_radius(keel: KeelContext, log: DecisionReader, now: datetime) -> Check:
+def _cooldown_refusal(plan: Plan, held: Held) -> Check:
+    who = f"{held.about.get('automation', 'an automation')} (execution {held.holder})"
+    return Check(
+        "cooldown",
+        False,
+        f"{who} holds {plan.resource} until {at(held.until)} for {held.about.get('action', 'an action')}; "
+        f"runbook {plan.runbook} waits {plan.cooldown_minutes} minutes between actions",
+        {"held_by": held.holder, "held_until": at(held.until)},
+    )
+
+
+def check_blast_radius(guarding: Guarding) -> Check:
+    """The automation's action slots: a plan takes one for the window, waiting for approval or not."""
+    keel, plan = guarding.task.keel, guarding.task.plan
     limits = keel.limits
-    window_start = now - timedelta(minutes=limits.window_minutes)
-    taken = log.actions_in_window(keel.automation, window_start, at_most=limits.max_actions_per_window)
-    details: dict[str, object] = {"actions_in_window": len(taken), "max_actions_per_window": limits.max_actions_per_window}
-    if len(taken) < limits.max_actions_per_window:
-        return Check(
-            "blast_radius",
-            True,
-            f"{len(taken)} of at most {limits.max_actions_per_window} actions in the last {limits.window_minutes} minutes",
-            details,
-        )
+    about: dict[str, object] = {"automation": keel.automation, "runbook": plan.runbook, "resource": plan.resource}
+    pool = blast_pool(keel.automation, limits.max_actions_per_window, timedelta(minutes=limits.window_minutes), about)
+    cap = f"{limits.max_actions_per_window} per {limits.window_minutes} minutes"
+    if guarding.dry_run:
+        in_use = guarding.limits.slots_in_use(pool, guarding.now)
+        if len(in_use) < pool.size:
+            return Check("blast_radius", True, f"{len(in_use)} of {cap} planned or taken (dry run: no slot taken)", {})
+        return _blast_refusal(keel, Full(in_use))
+    taken = guarding.limits.take_slot(pool, guarding.holder, guarding.now)
+    if isinstance(taken, Full):
+        return _blast_refusal(keel, taken)
+    return Check(
+        "blast_radius",
+        True,
+        f"an action slot of {cap} is this plan's until {at(taken.until)}",
+        {"slot": taken.sk, "max_actions_per_window": limits.max_actions_per_window},
+        held=taken,
+    )
+
+
+def _blast_refusal(keel: KeelContext, full: Full) -> Check:
+    limits = keel.limits
     return Check(
         "blast_radius",
         False,
-        f"{keel.automation} already took {len(taken)} actions in the last {limits.window_minutes} minutes "
-        f"(cap {limits.max_actions_per_window}): it stops acting and pages {keel.oncall}",
-        details,
+        f"{keel.automation} already planned or took {len(full.held)} actions in the last {limits.window_minutes} minutes "
+        f"(cap {limits.max_actions_per_window}; the next slot frees at {at(full.next_free)}): it stops acting and "
+        f"pages {keel.oncall}",
+        {"actions_in_window": len(full.held), "max_actions_per_window": limits.max_actions_per_window},
         page=True,
     )
 
@@ -146,30 +222,37 @@ def check_approval(keel: KeelContext, plan: Plan) -> Check:
 
 
 def evaluate(task: PlanInput, deps: Dependencies) -> Result:
-    """Every guardrail in order, up to the first refusal."""
-    keel, plan, now = task.keel, task.plan, deps.clock()
+    """Every guardrail in order, up to the first refusal; what a refused plan took is given back."""
+    keel, plan = task.keel, task.plan
+    approval = check_approval(keel, plan)
+    guarding = Guarding(task, deps.limits, deps.clock(), bool(approval.details["approval_required"]))
     checks: list[Check] = []
     steps: list[Callable[[], Check]] = [
         lambda: check_override(keel, plan, deps.overrides),
-        lambda: check_cooldown(plan, task.execution, deps.log, now),
-        lambda: check_blast_radius(keel, deps.log, now),
-        lambda: check_approval(keel, plan),
+        lambda: check_cooldown(guarding),
+        lambda: check_blast_radius(guarding),
+        lambda: approval,
     ]
     for step in steps:
         check = step()
         checks.append(check)
         if not check.passed:
+            # Refused: this plan will not act, so nothing it took may hold others back.
+            for taken in _held(checks):
+                deps.limits.release(taken.ref, task.execution)
             return Result("refused", checks, approval_required=False)
-    approval_required = bool(checks[-1].details["approval_required"])
     if keel.dry_run:
-        mode = "would ask for approval, then act" if approval_required else "would act"
+        mode = "would ask for approval, then act" if guarding.approval_required else "would act"
         checks.append(Check("dry_run", True, f"dry run in {keel.environment}: plan recorded, nothing changed ({mode})", {}))
-        return Result("dry_run", checks, approval_required)
-    # The plan goes on the record now, so the cooldown holds for other executions while this one
-    # waits for its approval or acts.
-    next_step = "waits for approval, then acts" if approval_required else "acts now"
+        return Result("dry_run", checks, guarding.approval_required)
+    next_step = "waits for approval, then acts" if guarding.approval_required else "acts now"
     checks.append(Check("plan", True, f"every guardrail passed: {keel.automation} {next_step}", {}))
-    return Result("approval" if approval_required else "proceed", checks, approval_required)
+    verdict: Verdict = "approval" if guarding.approval_required else "proceed"
+    return Result(verdict, checks, guarding.approval_required, held=_held(checks))
+
+
+def _held(checks: list[Check]) -> list[Lease]:
+    return [check.held for check in checks if check.held is not None]
 
 
 def check_and_record(task: PlanInput, deps: Dependencies) -> Result:

@@ -7,6 +7,7 @@ from typing import Any
 
 from functions.match_runbook import logic
 from functions.match_runbook.catalog import load_catalog
+from functions.shared.adapters.alarms import AlarmActions
 from functions.shared.adapters.aws import aws_errors, client
 from functions.shared.runtime.errors import AccessDeniedError
 from functions.shared.runtime.handler import task_handler
@@ -27,9 +28,12 @@ def alarm_tags(alarm_arn: str) -> dict[str, str] | None:
 
 @cache
 def dependencies() -> logic.Dependencies:
-    return logic.Dependencies(catalog=load_catalog(), read_tags=alarm_tags)
+    return logic.Dependencies(catalog=load_catalog(), read_tags=alarm_tags, alarm_actions=AlarmActions().state)
 
 
 @task_handler(logic.MatchInput)
 def lambda_handler(task: logic.MatchInput, _context: Any) -> dict[str, Any]:
-    return logic.plan_for(task, dependencies()).model_dump(mode="json")
+    matched = logic.plan_for(task, dependencies())
+    if matched.unchecked:
+        logger.warning("not everything could be checked before acting", extra={"unchecked": matched.unchecked})
+    return matched.model_dump(mode="json")

@@ -8,6 +8,7 @@ from typing import Any
 
 from functions.match_runbook.catalog import RunbookCatalog, Signal, find_runbook, resolve_target, resource_arn, severity_risk
 from functions.match_runbook.detail import AlarmDetail, FindingDetail
+from functions.match_runbook.muting import ActionsReader, muted_now, suppressed_in_event
 from functions.shared.domain.context import REGION, TaskInput
 from functions.shared.remediation.plan import ACCOUNT, Plan, Verification
 from functions.shared.runtime.contract import ConfigDict, Field, Model
@@ -46,6 +47,8 @@ DETAIL = ("event", "detail")
 class Dependencies:
     catalog: RunbookCatalog
     read_tags: TagReader
+    # Whether an alarm's own actions are on now (disabled, suppressed, muted by a mute rule).
+    alarm_actions: ActionsReader
 
 
 class Matched(Model):
@@ -57,6 +60,10 @@ class Matched(Model):
     reason: str
     catalog_version: str
     plan: Plan | None = None
+    # The alarm's own actions are muted, suppressed or disabled: nothing is done (`reason` says which).
+    muted: bool = False
+    # What could not be checked before acting, and why (e.g. mute rules where an endpoint has none).
+    unchecked: list[str] = Field(default_factory=list)
 
 
 def signal_of(event: SourceEvent, read_tags: TagReader) -> Signal:
@@ -104,6 +111,13 @@ def _finding_signal(event: SourceEvent) -> Signal:
 
 def plan_for(task: MatchInput, deps: Dependencies) -> Matched:
     catalog = deps.catalog
+    suppressed = suppressed_in_event(task.event.detail) if task.event.source == "aws.cloudwatch" else None
+    if suppressed is not None:
+        # The event says so: no call, no runbook needed to know nothing may be done.
+        name = str(task.event.detail.get("alarmName") or "?")
+        return Matched(
+            matched=False, muted=True, trigger=suppressed, subject=name, reason=suppressed, catalog_version=catalog.version
+        )
     signal = signal_of(task.event, deps.read_tags)
     runbook = find_runbook(catalog, signal)
     if runbook is None:
@@ -135,11 +149,14 @@ def plan_for(task: MatchInput, deps: Dependencies) -> Matched:
         region=signal.region,
         account=signal.account,
     )
+    muted, unchecked = muted_now(signal.name, deps.alarm_actions) if signal.source == "alarm" else (None, [])
     return Matched(
         matched=True,
         trigger=signal.summary,
         subject=signal.name,
-        reason=f"runbook {runbook.id}: {runbook.description}",
+        reason=muted or f"runbook {runbook.id}: {runbook.description}",
         catalog_version=catalog.version,
         plan=plan,
+        muted=muted is not None,
+        unchecked=unchecked,
     )

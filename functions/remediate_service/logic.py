@@ -9,8 +9,8 @@ from typing import Any
 from functions.shared.adapters.resources import Ec2Instances, EcsServices, SqsQueues
 from functions.shared.domain.decisions import Recorder
 from functions.shared.remediation.plan import ActInput, ActionResult, Plan
-from functions.shared.remediation.recording import record_action
-from functions.shared.runtime.errors import InvalidInputError
+from functions.shared.remediation.recording import record_action, record_not_found
+from functions.shared.runtime.errors import InvalidInputError, NotFoundError
 
 
 @dataclass(frozen=True)
@@ -107,5 +107,10 @@ def act(plan: Plan, services: Services) -> ActionResult:
 
 
 def act_and_record(task: ActInput, deps: Dependencies) -> dict[str, Any]:
-    """Carry out the plan, then record what was done (`taken`, or `skipped` when nothing changed)."""
-    return record_action(task, act(task.plan, deps.services), deps.log, deps.code_version)
+    """Carry out the plan, then record what was done (`taken`, or `skipped` when nothing changed), or
+    `not_found` when the target no longer exists (the only NotFoundError here: recording comes after)."""
+    try:
+        result = act(task.plan, deps.services)
+    except NotFoundError as gone:
+        return record_not_found(task, gone, deps.log, deps.code_version)
+    return record_action(task, result, deps.log, deps.code_version)

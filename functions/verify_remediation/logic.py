@@ -11,6 +11,7 @@ from functions.shared.domain.decisions import Outcome, Recorder
 from functions.shared.remediation.plan import Plan, PlanInput
 from functions.shared.remediation.recording import plan_decision, record_summary
 from functions.shared.runtime.contract import Field, field_validator
+from functions.shared.runtime.errors import NotFoundError
 
 ORIGINAL_GROUPS_TAG = "keel:original-groups"
 
@@ -107,9 +108,14 @@ def verify(plan: Plan, action: dict[str, Any], readers: Readers) -> Check:
 
 
 def verify_and_record(task: VerifyInput, deps: Dependencies) -> dict[str, Any]:
-    """Check the plan's verification and record `resolved` or `unresolved` with what was seen."""
-    check = verify(task.plan, task.action, deps.readers)
-    verdict: Outcome = "resolved" if check.resolved else "unresolved"
+    """Check the plan's verification and record `resolved` or `unresolved` with what was seen, or
+    `not_found` when what it checks (the resource, its alarm) no longer exists."""
+    verdict: Outcome
+    try:
+        check = verify(task.plan, task.action, deps.readers)
+        verdict = "resolved" if check.resolved else "unresolved"
+    except NotFoundError as gone:
+        check, verdict = Check(False, f"it no longer exists: {gone}"), "not_found"
     record = deps.log.record(
         plan_decision(
             task,

@@ -20,7 +20,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from functions.shared.domain.context import KeelContext, Limits
-from infra import asl, names
+from infra import asl, names, workflow_defaults
 from infra.catalog import Automation
 from infra.constructs.function import KeelFunction
 from infra.constructs.log_group import platform_log_group
@@ -84,7 +84,7 @@ class AutomationResources(Construct):
             approvers=manifest.approvers,
             definition_hash=asl.definition_hash(props.automation.definition),
             limits=Limits(
-                max_concurrency=limits.max_concurrency,
+                max_concurrency=limits.concurrency.max if limits.concurrency else None,
                 max_actions_per_window=limits.max_actions_per_window,
                 window_minutes=limits.window_minutes,
             ),
@@ -143,10 +143,12 @@ class AutomationResources(Construct):
         platform, manifest = props.platform, props.automation.manifest
         role = self.state_machine.role
         used = asl.substitutions_used(definition)
-        # The prologue's conditional write is the only access to the idempotency table.
-        role.add_to_principal_policy(
-            iam.PolicyStatement(actions=["dynamodb:PutItem"], resources=[platform.idempotency_table.table_arn])
+        # The prologue's claim (a conditional put) and Keel's failure path releasing it (a conditional
+        # update) are the only access to the idempotency table.
+        claims = ["dynamodb:PutItem"] + (
+            ["dynamodb:UpdateItem"] if workflow_defaults.RELEASE_CLAIM in definition["States"] else []
         )
+        role.add_to_principal_policy(iam.PolicyStatement(actions=claims, resources=[platform.idempotency_table.table_arn]))
         platform.key.grant(role, "kms:Decrypt", "kms:GenerateDataKey")
         invoked = [props.functions[module].function_arn for module in sorted(used & set(manifest.functions))]
         if invoked:

@@ -37,6 +37,8 @@ RUNTIME_REASON = (
     "supports it until 2027-06-30 (https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtimes.html)"
 )
 METRICS_NAMESPACE = "Keel"
+# The limits table is read and written one item at a time, each write under a condition.
+LIMITS_TABLE_ACTIONS = ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
 
 
 def powertools_layer(scope: Construct) -> lambda_.ILayerVersion:
@@ -141,6 +143,8 @@ class KeelFunction(Construct):
             env["KEEL_DECISIONS_TABLE"] = platform.decisions_table.table_name
         if access & {"approvals_table", "approvals_table_read"}:
             env["KEEL_APPROVALS_TABLE"] = platform.approvals_table.table_name
+        if "limits_table" in access:
+            env["KEEL_LIMITS_TABLE"] = platform.limits_table.table_name
         if "event_bus" in access:
             env["KEEL_EVENT_BUS"] = platform.event_bus.event_bus_name
         if "oncall_topics" in access:
@@ -160,6 +164,7 @@ class KeelFunction(Construct):
             "decisions_table": lambda: platform.decisions_table.grant_read_write_data(role),
             "approvals_table": lambda: platform.approvals_table.grant_read_write_data(role),
             "approvals_table_read": lambda: platform.approvals_table.grant_read_data(role),
+            "limits_table": lambda: self._grant_limits(props),
             "event_bus": lambda: platform.event_bus.grant_put_events_to(role),
             "oncall_topics": lambda: [platform.topic(route).grant_publish(role) for route in props.routes],
         }
@@ -187,6 +192,19 @@ class KeelFunction(Construct):
                 **_declared_wildcards(spec),
                 **self._secret_suffixes(props),
             },
+        )
+
+    def _grant_limits(self, props: FunctionProps) -> None:
+        """Only what conditional writes on single items need: no scan, no batch, no index. The platform
+        key's use for them is the same pair the state machines' claim write has."""
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=LIMITS_TABLE_ACTIONS,
+                resources=[props.platform.limits_table.table_arn],
+            )
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(actions=["kms:Decrypt", "kms:GenerateDataKey"], resources=[props.platform.key.key_arn])
         )
 
     def _indexed_tables(self, props: FunctionProps) -> list[str]:

@@ -23,6 +23,7 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
+from functions.shared.domain import event_claim
 from functions.shared.domain.approvals import BY_STATUS
 from functions.shared.domain.decisions import INDEXES as DECISION_INDEXES
 from infra import names
@@ -30,7 +31,7 @@ from infra.config import Environment, Subscription
 from infra.constructs.deploy_time import deploy_time_value
 from infra.nag import acknowledge
 
-TABLE_INDEXES = {"idempotency": [], "decisions": sorted(DECISION_INDEXES), "approvals": [BY_STATUS]}
+TABLE_INDEXES = {"idempotency": [], "decisions": sorted(DECISION_INDEXES), "approvals": [BY_STATUS], "limits": []}
 
 
 class PlatformResources(Protocol):
@@ -48,6 +49,8 @@ class PlatformResources(Protocol):
     def decisions_table(self) -> dynamodb.ITable: ...
     @property
     def approvals_table(self) -> dynamodb.ITable: ...
+    @property
+    def limits_table(self) -> dynamodb.ITable: ...
     def topic(self, route: str) -> sns.ITopic: ...
     def secret(self, name: str) -> secretsmanager.ISecret: ...
 
@@ -88,7 +91,10 @@ class Platform(Construct):
         self.topics: dict[str, sns.ITopic] = {
             route: self._topic(route, spec.subscriptions) for route, spec in env.oncall_routes.items()
         }
-        self.idempotency_table = self._table("IdempotencyTable", "idempotency", "id", None, ttl="expiration", retain=False)
+        # Claims, sent markers and probes expire through the attribute Powertools' idempotency layer also writes.
+        self.idempotency_table = self._table(
+            "IdempotencyTable", "idempotency", "id", None, ttl=event_claim.TTL_ATTRIBUTE, retain=False
+        )
         self.decisions_table = self._table("DecisionsTable", "decisions", "pk", "sk", ttl=None, retain=True)
         # Lookups of the decision record: by event, execution, resource, and real actions on a resource.
         for index, attribute in DECISION_INDEXES.items():
@@ -104,6 +110,9 @@ class Platform(Construct):
             partition_key=dynamodb.Attribute(name="status", type=dynamodb.AttributeType.STRING),
             sort_key=dynamodb.Attribute(name="requested_at", type=dynamodb.AttributeType.STRING),
         )
+        # Limits decided by conditional writes (functions/shared/domain/limits.py): cooldown leases, action
+        # and concurrency slots, debounce bursts. Every item carries `expires`: what nobody gives back goes.
+        self.limits_table = self._table("LimitsTable", "limits", "pk", "sk", ttl="expires", retain=False)
         self.secrets = {name: self._secret(name) for name in sorted(env.secrets)}
 
     def topic(self, route: str) -> sns.ITopic:
@@ -286,6 +295,10 @@ class PlatformRefs(Construct):
     @property
     def approvals_table(self) -> dynamodb.ITable:
         return self._tables["approvals"]
+
+    @property
+    def limits_table(self) -> dynamodb.ITable:
+        return self._tables["limits"]
 
     def topic(self, route: str) -> sns.ITopic:
         return self._topics[route]

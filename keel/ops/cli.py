@@ -59,9 +59,13 @@ def register(commands: Any) -> None:
             )
         command.set_defaults(run_ops=_answer, approved=approved)
 
-    command = sub.add_parser("redrive", help="run dead-lettered events again, keeping their event ids")
+    command = sub.add_parser("redrive", help="run dead-lettered events (or, with --failed, failed executions) again")
     command.add_argument("automation")
-    command.add_argument("--dry-run", action="store_true", help="show what would run; leave the queue as it is")
+    command.add_argument("--dry-run", action="store_true", help="show what would run; change nothing")
+    command.add_argument(
+        "--failed", action="store_true", help="failed, timed-out and aborted executions instead of the dead-letter queue"
+    )
+    command.add_argument("--since", help="with --failed: executions that stopped since, e.g. 6h, 7d (default: 14d)")
     command.set_defaults(run_ops=_redrive)
 
     command = sub.add_parser("verify-chain", help="check an automation's decision chain for tampering")
@@ -231,6 +235,10 @@ def _key_values(pairs: list[str]) -> dict[str, str]:
 
 
 def _redrive(session: OpsSession, args: argparse.Namespace) -> Result:
+    if args.failed:
+        return _rerun(session, args)
+    if args.since:
+        raise OpsError("--since goes with --failed (the dead-letter queue is redriven whole)")
     from keel.ops import redrive
 
     result = redrive.redrive(session, args.automation, dry_run=args.dry_run)
@@ -242,6 +250,22 @@ def _redrive(session: OpsSession, args: argparse.Namespace) -> Result:
     rows = result["moved"] + result["failed"]
     if rows:
         lines.append(table(rows, ["event_id", "status", "dead_lettered_because", "error"]))
+    return "\n".join(lines), code
+
+
+def _rerun(session: OpsSession, args: argparse.Namespace) -> Result:
+    from keel.ops import reruns
+
+    result = reruns.rerun_failed(session, args.automation, since=parse_since(args.since), dry_run=args.dry_run)
+    rows = result["executions"]
+    code = 1 if any(row["status"] == "failed" for row in rows) else 0
+    if args.json:
+        return to_json(result), code
+    counts = {status: sum(row["status"] == status for row in rows) for status in dict.fromkeys(row["status"] for row in rows)}
+    summary = ", ".join(f"{count} {status}" for status, count in counts.items()) or "nothing to run again"
+    lines = [f"{args.automation}: {len(rows)} unsuccessful since {result['since']}: {summary}"]
+    if rows:
+        lines.append(table(rows, ["execution", "was", "event_id", "status", "how"]))
     return "\n".join(lines), code
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -10,8 +11,20 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from functions.shared.adapters.dynamodb import Table
-from functions.shared.domain.decisions import ACTIONS_PAGE, GENESIS, INDEXES, WINDOW_PAGE, Advice, Decision, DecisionLog, digest
+from functions.shared.adapters.dynamodb import Table, TransactionConflict
+from functions.shared.domain.decisions import (
+    ACTIONS_PAGE,
+    GENESIS,
+    INDEXES,
+    WINDOW_PAGE,
+    Advice,
+    AppendBackoff,
+    Decision,
+    DecisionLog,
+    Waiting,
+    digest,
+)
+from functions.shared.runtime.errors import ConflictError
 
 
 class Clock:
@@ -279,3 +292,92 @@ def test_verify_catches_a_refusal_slipped_into_the_cooldown_index(log: DecisionL
     edit_record(dynamodb, 1, "action_on", "ecs:web/api")
     # Then verify names it
     assert log.verify("alarm_remediation").problems == ["record 1 has its action_on changed outside the hashed body"]
+
+
+WRITERS, APPENDS_EACH = 32, 5
+# The production backoff (exponential, full jitter, bounded) on moto's time scale: one moto call here
+# takes 10-100 times a DynamoDB call (serialized, coverage-traced, on shared cores), so the chain's busy
+# period, which the cap must span, is that much longer. test_a_writer_that_keeps_losing... pins the
+# production figures.
+EMULATOR_WAITING = Waiting(backoff=AppendBackoff(attempts=30, base_seconds=0.05, cap_seconds=5.0))
+
+
+@pytest.fixture
+def one_call_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """moto answers one API call at a time, as the local cloud runs it (its tables are not thread-safe):
+    writers' threads interleave between calls, so a head read and the conditional write race for real.
+    Its transactions skip the whole-table copy, as in the local cloud (keel/local/moto_transactions.py)."""
+    from moto.core.botocore_stubber import BotocoreStubber
+    from moto.dynamodb import models
+
+    from keel.local.moto_transactions import fast_transact_write_items
+
+    lock, answer = threading.Lock(), BotocoreStubber.__call__
+
+    def serialized(self: Any, event_name: str, request: Any, **kwargs: Any) -> Any:
+        with lock:
+            return answer(self, event_name, request, **kwargs)
+
+    monkeypatch.setattr(BotocoreStubber, "__call__", serialized)
+    fast = fast_transact_write_items(models.DynamoDBBackend.transact_write_items, models)
+    monkeypatch.setattr(models.DynamoDBBackend, "transact_write_items", fast)
+
+
+@pytest.mark.usefixtures("one_call_at_a_time")
+def test_32_concurrent_writers_append_every_record_on_one_valid_chain(dynamodb: Any) -> None:
+    # Given 32 writers (executions) appending 20 decisions each to one automation's chain at once,
+    # each with its own client, as separate Lambda invocations would
+    start = threading.Barrier(WRITERS)
+    lost: list[str] = []
+
+    def writer(number: int) -> None:
+        log = DecisionLog(Table("decisions", boto3.client("dynamodb", region_name="eu-west-1")), waiting=EMULATOR_WAITING)
+        start.wait()
+        for step in range(APPENDS_EACH):
+            try:
+                log.record(decision(number * 100 + step, step=f"Step{step}"))
+            except ConflictError as error:
+                lost.append(str(error))
+
+    threads = [threading.Thread(target=writer, args=(number,)) for number in range(WRITERS)]
+    # When they all run
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    # Then every append landed (none gave up), and the chain holds all of them, unbroken
+    assert lost == []
+    report = DecisionLog(Table("decisions", dynamodb)).verify("alarm_remediation")
+    assert (report.checked, report.problems) == (WRITERS * APPENDS_EACH, [])
+
+
+class AlwaysOvertaken:
+    """A table whose chain head always moves between a writer's read and its write."""
+
+    def get(self, key: dict[str, Any]) -> dict[str, Any] | None:
+        return None
+
+    def transact_write(self, operations: list[dict[str, Any]]) -> None:
+        raise TransactionConflict(["None", "ConditionalCheckFailed", "None"])
+
+
+def test_a_writer_that_keeps_losing_backs_off_with_full_jitter_then_gives_up_within_its_budget() -> None:
+    # Given a writer that loses every race, with a recorded sleep and the largest possible draws
+    waits: list[float] = []
+    backoff = AppendBackoff()
+    log = DecisionLog(AlwaysOvertaken(), waiting=Waiting(backoff=backoff, sleep=waits.append, draw=lambda: 1.0))  # type: ignore[arg-type]
+
+    # When it appends / Then it gives up with ConflictError (retried by the workflows) after its attempts
+    with pytest.raises(ConflictError, match="12 attempts lost to other writers"):
+        log.record(decision(1))
+    # And it waited between attempts, exponentially up to the cap, never longer than the budget
+    assert len(waits) == backoff.attempts - 1
+    assert waits[:7] == pytest.approx([0.025, 0.05, 0.1, 0.2, 0.4, 0.8, 1.6])
+    assert max(waits) == backoff.cap_seconds
+    assert sum(waits) == pytest.approx(11.175)
+
+
+def test_the_jitter_draws_each_wait_between_zero_and_the_bound() -> None:
+    # Given a draw of a quarter / When the 4th wait is drawn / Then it is a quarter of 0.2 s
+    assert AppendBackoff().delay(3, lambda: 0.25) == pytest.approx(0.05)

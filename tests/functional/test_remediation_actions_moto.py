@@ -15,9 +15,11 @@ from functions.contain_threat import logic as contain
 from functions.remediate_service import logic as remediate
 from functions.shared.adapters import aws
 from functions.shared.adapters.resources import Alarms, Ec2Instances, EcsServices, IamKeys, SqsQueues
-from functions.shared.remediation.plan import Plan
+from functions.shared.domain.decisions import GENESIS, Decision, DecisionRecord
+from functions.shared.remediation.plan import ActInput, Plan
 from functions.shared.runtime.errors import ConfigurationError, NotFoundError
 from functions.verify_remediation import logic as verify
+from tests.support.keel_context import keel_fields
 
 REGION, ACCOUNT = "eu-west-1", "123456789012"
 EXECUTION = "arn:aws:states:eu-west-1:123456789012:execution:keel-dev-security_finding_response:run-1"
@@ -349,3 +351,78 @@ def test_actions_the_module_does_not_carry_out_are_invalid_input(cloud) -> None:
         remediate.act(plan("ec2_isolate", {"instance_id": "i-0123456789abcdef0"}, "instance_isolated"), services(cloud))
     with pytest.raises(InvalidInputError, match="contain_threat does not carry out ec2_reboot"):
         contain.act(plan("ec2_reboot", {"instance_id": "i-0123456789abcdef0"}, "instance_running"), EXECUTION, containment(cloud))
+
+
+class FakeLog:
+    """Records decisions in memory, as DecisionLog would, and hands back a record of each."""
+
+    def __init__(self) -> None:
+        self.decisions: list[Decision] = []
+
+    def record(self, decision: Decision) -> DecisionRecord:
+        self.decisions.append(decision)
+        return DecisionRecord(
+            seq=len(self.decisions), recorded_at="2026-11-22T09:00:00.000+00:00", prev_hash=GENESIS, hash="h", decision=decision
+        )
+
+
+def act_input(plan_: Plan, **fields: Any) -> dict[str, Any]:
+    return {
+        "event_id": "finding-1",
+        "execution": EXECUTION,
+        "keel": keel_fields(automation="security_finding_response"),
+        "step": "Act",
+        "plan": plan_.model_dump(mode="json"),
+        **fields,
+    }
+
+
+def test_a_key_of_a_deleted_user_is_recorded_not_found_not_raised(cloud) -> None:
+    # Given a finding about a key whose IAM user was deleted since
+    log = FakeLog()
+    deps = contain.Dependencies(
+        services=contain.Services(ec2=Ec2Instances(cloud["ec2"]), iam=IamKeys(cloud["iam"])), log=log, code_version="t"
+    )
+    key = plan(
+        "iam_deactivate_access_key", {"user_name": "departed", "access_key_id": "AKIAQXAMPLE9GONE2D4Q"}, "access_key_inactive"
+    )
+
+    # When contain_threat acts on it
+    result = contain.act_and_record(ActInput.model_validate(act_input(key)), deps)
+
+    # Then nothing changed, and not_found is recorded with IAM's own answer as the reason
+    assert (result["outcome"], result["changed"]) == ("not_found", False)
+    [decision] = log.decisions
+    assert (decision.outcome, decision.action) == ("not_found", "iam_deactivate_access_key")
+    assert "NoSuchEntity: The user with name departed cannot be found" in decision.reason
+
+
+def test_a_deleted_ecs_service_and_a_terminated_instance_are_not_found_for_remediate_service(cloud) -> None:
+    # Given a cluster whose service was deleted, and an instance id that no longer exists
+    ecs_service(cloud)
+    cloud["ecs"].delete_service(cluster="orders", service="orders-api", force=True)
+    log = FakeLog()
+    deps = remediate.Dependencies(services=services(cloud), log=log, code_version="t")
+    restart = plan("ecs_force_new_deployment", {"cluster": "orders", "service": "orders-api"}, "service_stable")
+    reboot = plan("ec2_reboot", {"instance_id": "i-0123456789abcdef0"}, "instance_running")
+
+    # When remediate_service acts on each / Then each is recorded not_found (EC2's InvalidInstanceID.NotFound too)
+    outcomes = [remediate.act_and_record(ActInput.model_validate(act_input(p)), deps)["outcome"] for p in (restart, reboot)]
+    assert outcomes == ["not_found", "not_found"]
+    assert "InvalidInstanceID.NotFound" in log.decisions[1].reason
+
+
+def test_a_verification_whose_resource_vanished_is_not_found(cloud) -> None:
+    # Given an action taken, then its instance gone before the check
+    log = FakeLog()
+    deps = verify.Dependencies(readers=readers(cloud), log=log, code_version="t")
+    check = plan("ec2_reboot", {"instance_id": "i-0123456789abcdef0"}, "instance_running")
+
+    # When verify_remediation checks it
+    task = verify.VerifyInput.model_validate(act_input(check, step="Verify", action={"summary": "rebooted"}))
+    result = verify.verify_and_record(task, deps)
+
+    # Then the verdict is not_found (not a failure), recorded with what was seen
+    assert (result["resolved"], result["verdict"]) == (False, "not_found")
+    assert log.decisions[0].outcome == "not_found"
+    assert "no longer exists" in result["observed"]

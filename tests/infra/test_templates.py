@@ -399,3 +399,30 @@ def test_deploy_time_parameters_do_not_make_an_unchanged_stack_redeploy(synthesi
     assert parameters
     for name, parameter in parameters:
         assert "[cdk:skip]" in parameter.get("Description", ""), name
+
+
+@pytest.mark.parametrize("env", ENV_NAMES)
+def test_claims_expire_through_the_idempotency_tables_ttl_and_only_the_failure_path_releases_them(synthesized, env) -> None:
+    from functions.shared.domain import event_claim
+    from infra import workflow_defaults
+
+    # Given the environment's idempotency table and every state machine's role
+    template = synthesized.template(env)
+    [idempotency] = [
+        table
+        for table in checks.resources(template, "AWS::DynamoDB::Table").values()
+        if table["Properties"]["TableName"] == f"keel-{env}-idempotency"
+    ]
+
+    # Then the table's TTL attribute is the one every claim carries (the prologue writes it)
+    assert idempotency["Properties"]["TimeToLiveSpecification"] == {"AttributeName": event_claim.TTL_ATTRIBUTE, "Enabled": True}
+    machines = checks.resources(template, "AWS::StepFunctions::StateMachine")
+    assert machines
+    for key in machines:
+        definition = checks.definition_of(template, key)
+        claim = definition["States"]["KeelClaimEvent"]["Parameters"]["Item"]
+        assert set(claim) >= {"id", "execution", "status", event_claim.TTL_ATTRIBUTE}, key
+        # And a state machine that releases claims does so with a conditional update, nothing more
+        release = definition["States"].get(workflow_defaults.RELEASE_CLAIM)
+        if release is not None:
+            assert release["Parameters"]["ConditionExpression"] == "#execution = :me", key

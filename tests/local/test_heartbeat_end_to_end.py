@@ -71,7 +71,12 @@ def test_the_execution_fails_when_retries_run_out(dev_template: EnvironmentTempl
     beat = visit(execution, "EmitHeartbeat")
     assert (beat.attempts, beat.status) == (5, "caught")
     assert faults.functions[0].used == 5
-    assert [state.name for state in execution.states][-3:] == ["KeelRecordFailure", "KeelNotifyFailure", "KeelFailed"]
+    assert [state.name for state in execution.states][-4:] == [
+        "KeelRecordFailure",
+        "KeelNotifyFailure",
+        "KeelReleaseClaim",
+        "KeelFailed",
+    ]
     assert (execution.status, execution.error) == ("FAILED", "TransientError")
 
 

@@ -177,3 +177,29 @@ def test_a_local_cloud_lists_the_commands_that_stand_for_console_links(dev_templ
         # And the AWS CLI command `show` ends with reads the same history
         [history] = [line.split(": ", 1)[1] for line in shown.splitlines() if line.startswith("its history with the AWS CLI: ")]
         assert '"ExecutionFailed"' in succeeded(paste(history, tmp_path)).out
+
+
+def test_a_failure_page_says_where_to_look_and_how_to_run_it_again(dev_template: EnvironmentTemplate, tmp_path: Path) -> None:
+    from keel.local.eventbridge import load_event_file as load
+    from keel.local.faults import FunctionFault
+
+    port = free_port()
+    endpoint = f"http://127.0.0.1:{port}"
+    with server.serving(dev_template, port) as cloud:
+        # Given a heartbeat whose function fails every attempt, and whose failure cannot be recorded either
+        cloud.faults.functions += [FunctionFault("emit_heartbeat", "error", 5), FunctionFault("record_decision", "error", 5)]
+        heartbeat = load(ROOT / "events" / "platform_heartbeat" / "scheduled.json").event
+        failed = started(cloud, heartbeat, "platform_heartbeat")
+        cloud.drive()
+        [page] = [page.message for page in cloud.pages() if failed in page.message]
+        assert "the failure could not be recorded" in page
+
+        # When on-call pastes the page's commands: what happened, then (fixed) run it again
+        [show] = commands_of([page], "show")
+        [rerun] = commands_of([page], "redrive")
+        shown = succeeded(paste(show, tmp_path, endpoint)).out
+        rerun_out = succeeded(paste(rerun, tmp_path, endpoint)).out
+
+        # Then the history shows the failure, and the event runs again in a new execution
+        assert "status FAILED" in shown
+        assert "1 restarted" in rerun_out

@@ -43,8 +43,11 @@ def test_the_prologue_claims_the_event_before_the_teams_start_state() -> None:
     claim = wrapped["States"][asl.CLAIM_STATE]
     assert claim["Resource"] == "arn:aws:states:::dynamodb:putItem"
     assert claim["Parameters"]["TableName"] == "${KeelIdempotencyTable}"
-    assert claim["Parameters"]["ConditionExpression"] == "attribute_not_exists(id)"
+    assert claim["Parameters"]["ConditionExpression"] == "attribute_not_exists(id) OR #status = :failed"
+    assert claim["Parameters"]["ExpressionAttributeValues"] == {":failed": {"S": "failed"}}
     assert claim["Parameters"]["Item"]["id"] == {"S.$": "States.Format('claim#ticket_triage#{}', $.id)"}
+    assert claim["Parameters"]["Item"]["status"] == {"S": "running"}
+    assert set(claim["Parameters"]["Item"]["expiration"]) == {"N.$"}
     assert claim["Next"] == "Classify"
     # And a duplicate delivery ends in the duplicate state instead of running the workflow
     assert claim["Catch"] == [
@@ -73,6 +76,41 @@ def test_the_claim_key_matches_the_event_claim_helper() -> None:
     # When both build the key for one event / Then they agree
     prologue_key = template.removeprefix("States.Format('").split("'")[0].replace("{}", "evt-1")
     assert prologue_key == claim_key("ticket_triage", "evt-1")
+
+
+def evaluate_expiry(expression: str, start_time: str) -> int:
+    """What Step Functions computes from the claim's expiry intrinsic for an execution started then."""
+    table_text = expression.split("States.Array(", 1)[1].split(")", 1)[0]
+    table = [item.strip().strip("'") for item in table_text.split(",")]
+    offset = int(expression.rsplit("-", 1)[1].rstrip(")"))
+    return int(table[int(start_time.split("-", maxsplit=1)[0]) - offset])
+
+
+@pytest.mark.parametrize(
+    ("start_time", "expires"),
+    [
+        ("2026-12-06T09:30:00.123Z", "2028-01-01T00:00:00+00:00"),
+        ("2026-01-01T00:00:00Z", "2028-01-01T00:00:00+00:00"),
+        ("2031-12-31T23:59:59.999Z", "2033-01-01T00:00:00+00:00"),
+        ("2093-06-01T00:00:00Z", "2095-01-01T00:00:00+00:00"),
+    ],
+)
+def test_a_claim_expires_on_the_first_of_january_two_years_after_its_execution_started(start_time, expires) -> None:
+    # Given the claim's expiry intrinsic / When an execution started at that time evaluates it
+    claim = asl.with_prologue(TEAM_DEFINITION, "ticket_triage", CONTEXT)["States"][asl.CLAIM_STATE]
+    expiration = evaluate_expiry(claim["Parameters"]["Item"]["expiration"]["N.$"], start_time)
+
+    # Then the TTL (epoch seconds) is 1 January two years on: at least a year, at most two
+    from datetime import UTC, datetime
+
+    assert datetime.fromtimestamp(expiration, UTC).isoformat() == expires
+
+
+def test_synth_refuses_a_claim_expiry_table_about_to_run_out() -> None:
+    from datetime import UTC, datetime
+
+    with pytest.raises(ValueError, match="the claim expiry table ends in 2099"):
+        asl.claim_expiry_expression(datetime(2095, 1, 1, tzinfo=UTC))
 
 
 def test_the_prologue_retries_only_throttling_and_server_errors() -> None:

@@ -10,6 +10,7 @@ import pytest
 
 from functions.match_runbook.catalog import CATALOG, load_catalog, parse_catalog, severity_risk
 from functions.match_runbook.logic import Dependencies, Matched, MatchInput, SourceEvent, TagReader, plan_for
+from functions.shared.adapters.alarms import ActionsState
 from functions.shared.runtime.errors import ConfigurationError, InvalidInputError
 from tests.support.keel_context import keel_fields
 
@@ -37,7 +38,7 @@ def match(source: SourceEvent, read_tags: TagReader) -> Matched:
     task = MatchInput(
         event_id=source.id, execution="arn:exec", keel=keel_fields(automation="alarm_remediation"), step="Match", event=source
     )
-    return plan_for(task, Dependencies(catalog=load_catalog(CATALOG), read_tags=read_tags))
+    return plan_for(task, Dependencies(catalog=load_catalog(CATALOG), read_tags=read_tags, alarm_actions=ActionsState))
 
 
 def test_the_shipped_catalog_is_valid_and_versioned() -> None:

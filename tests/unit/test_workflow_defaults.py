@@ -53,15 +53,19 @@ def test_a_module_task_gets_the_payload_header_retry_and_catch() -> None:
         retry["ErrorEquals"]
     )
     assert "Sandbox.Timedout" in retry["ErrorEquals"]
+    # And a decision-chain append that lost every race of its backoff is tried again (a repeat is safe)
+    assert "ConflictError" in retry["ErrorEquals"]
     # And anything else goes to Keel's failure path, keeping the error
     assert state["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "KeelRecordFailure"}]
 
 
-def test_a_not_idempotent_module_is_not_retried_after_a_timeout() -> None:
+def test_a_not_idempotent_module_is_not_retried_after_a_timeout_or_a_conflict() -> None:
+    # Given an action module (it may have acted before its record conflicted) / When completed
     state = defaults.with_defaults(workflow(Act=invoke("act", End=True)), plan())["States"]["Act"]
 
+    # Then only what cannot have acted is retried
     assert "Lambda.ServiceException" in errors_retried(state)
-    assert not {"Sandbox.Timedout", "Lambda.Unknown"} & set(errors_retried(state))
+    assert not {"Sandbox.Timedout", "Lambda.Unknown", "ConflictError"} & set(errors_retried(state))
 
 
 def test_what_the_author_wrote_is_kept() -> None:
@@ -101,7 +105,7 @@ def test_keels_failure_path_records_tells_the_route_and_fails_with_the_original_
     completed = defaults.with_defaults(workflow(Act=invoke("act", End=True)), plan(notify="escalation"))
     states = completed["States"]
 
-    record, notify, unrecorded, failed = (states[name] for name in defaults.FAILURE_STATES)
+    record, notify, unrecorded, release, failed = (states[name] for name in defaults.FAILURE_STATES)
     assert record["Parameters"]["FunctionName"] == "${record_decision}"
     assert record["Parameters"]["Payload"]["outcome"] == "failed"
     assert record["Parameters"]["Payload"]["step.$"] == "$$.State.Name"
@@ -110,11 +114,21 @@ def test_keels_failure_path_records_tells_the_route_and_fails_with_the_original_
     assert (record["Next"], record["Catch"][0]["Next"]) == (defaults.NOTIFY_FAILURE, defaults.NOTIFY_UNRECORDED)
     assert "$.recorded.reason" in notify["Parameters"]["Message.$"]
     assert "could not be recorded" in unrecorded["Parameters"]["Message.$"]
+    assert "keel ops explain {} --env {} --region {}" in notify["Parameters"]["Message.$"]
+    # An unrecorded failure has no decision to explain: its page points at the execution's history
+    assert "keel ops show {} --env {} --region {}" in unrecorded["Parameters"]["Message.$"]
     for page in (notify, unrecorded):
         assert page["Parameters"]["TopicArn"] == "${KeelEscalationTopic}"
-        assert "keel ops explain {} --env {} --region {}" in page["Parameters"]["Message.$"]
-        # A failure to tell still fails the execution
-        assert page["Catch"][0]["Next"] == defaults.FAILED
+        assert "run it again: `keel ops redrive {} --failed --env {} --region {}`" in page["Parameters"]["Message.$"]
+        # A failure to tell still releases the claim and fails the execution
+        assert (page["Next"], page["Catch"][0]["Next"]) == (defaults.RELEASE_CLAIM, defaults.RELEASE_CLAIM)
+    # The event's claim is marked failed, only while this execution holds it, so the event can run again
+    assert release["Resource"] == "arn:aws:states:::dynamodb:updateItem"
+    assert release["Parameters"]["ConditionExpression"] == "#execution = :me"
+    assert release["Parameters"]["ExpressionAttributeValues"][":me"] == {"S.$": "$$.Execution.Id"}
+    assert release["Parameters"]["ExpressionAttributeValues"][":failed"] == {"S": "failed"}
+    assert release["Parameters"]["Key"] == {"id": {"S.$": "States.Format('claim#{}#{}', $.keel.automation, $.id)"}}
+    assert (release["Next"], release["Catch"][0]["Next"]) == (defaults.FAILED, defaults.FAILED)
     assert (failed["ErrorPath"], failed["CausePath"]) == ("$.error.Error", "$.error.Cause")
 
 

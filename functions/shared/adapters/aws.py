@@ -1,4 +1,5 @@
-"""boto3 clients built lazily and once, and ClientError turned into the project's exceptions."""
+"""boto3 clients built lazily and once, and ClientError turned into the project's exceptions
+(named in one place: functions/shared/adapters/error_codes.py)."""
 
 from __future__ import annotations
 
@@ -7,41 +8,8 @@ from contextlib import contextmanager
 from functools import cache
 from typing import Any
 
-from functions.shared.runtime.errors import (
-    AccessDeniedError,
-    ConflictError,
-    DependencyError,
-    InvalidInputError,
-    KeelError,
-    NotFoundError,
-    ThrottledError,
-    TransientError,
-)
-
-_BY_CODE: dict[str, type[KeelError]] = {
-    "ThrottlingException": ThrottledError,
-    "Throttling": ThrottledError,
-    "TooManyRequestsException": ThrottledError,
-    "RequestLimitExceeded": ThrottledError,
-    "ProvisionedThroughputExceededException": ThrottledError,
-    "SlowDown": ThrottledError,
-    "ConditionalCheckFailedException": ConflictError,
-    "TransactionConflictException": ConflictError,
-    "ResourceNotFoundException": NotFoundError,
-    "NoSuchEntity": NotFoundError,
-    "NotFoundException": NotFoundError,
-    "AccessDenied": AccessDeniedError,
-    "AccessDeniedException": AccessDeniedError,
-    "UnauthorizedOperation": AccessDeniedError,
-    "AuthorizationError": AccessDeniedError,  # SNS's code for a refused request
-    "ValidationException": InvalidInputError,
-    "InvalidParameterValue": InvalidInputError,
-    "InvalidParameterException": InvalidInputError,
-    "InternalServerError": TransientError,
-    "InternalFailure": TransientError,
-    "ServiceUnavailable": TransientError,
-    "InternalErrorException": TransientError,
-}
+from functions.shared.adapters.error_codes import error_for
+from functions.shared.runtime.errors import TransientError
 
 
 @cache
@@ -50,12 +18,6 @@ def client(service: str) -> Any:
     import boto3
 
     return boto3.client(service)
-
-
-def error_for(code: str, status: int) -> type[KeelError]:
-    if code in _BY_CODE:
-        return _BY_CODE[code]
-    return TransientError if status >= 500 else DependencyError
 
 
 @contextmanager

@@ -61,17 +61,46 @@ class Table:
 
     def put_if_absent(self, values: dict[str, Any], key_attribute: str) -> bool:
         """Write only if no item has this key; False when one already does."""
-        try:
-            with aws_errors(f"PutItem on {self.name}"):
-                self.dynamodb.put_item(
-                    TableName=self.name,
-                    Item=to_item(values),
-                    ConditionExpression="attribute_not_exists(#k)",
-                    ExpressionAttributeNames={"#k": key_attribute},
-                )
-        except ConflictError:
-            return False
-        return True
+        return self.put_unless_held(values, Expression("attribute_not_exists(#k)", {"#k": key_attribute})) is None
+
+    def put_unless_held(self, values: dict[str, Any], condition: Expression) -> dict[str, Any] | None:
+        """Write the item only if `condition` holds. None when written; otherwise the item that stopped
+        it, returned by the same request (ReturnValuesOnConditionCheckFailure), so a refusal names what
+        holds it without a second read that could already be out of date."""
+        request = {"Item": to_item(values), **condition.request("ConditionExpression")}
+        return self._conditional("PutItem", self.dynamodb.put_item, request)
+
+    def delete_if(self, key: dict[str, Any], condition: Expression) -> bool:
+        """Delete the item only if `condition` holds; False when it does not (or there is no item)."""
+        request = {"Key": to_item(key), **condition.request("ConditionExpression")}
+        return self._conditional("DeleteItem", self.dynamodb.delete_item, request) is None
+
+    def update_if(
+        self, key: dict[str, Any], update: Expression, condition: Expression | None = None
+    ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+        """Apply an update expression, only if `condition` holds when given. Returns (the item as
+        written, None), or (None, the item that failed the condition; {} when there was none)."""
+        request = {"Key": to_item(key), "ReturnValues": "ALL_NEW", **update.request("UpdateExpression", condition)}
+        written: dict[str, Any] = {}
+
+        def call(**arguments: Any) -> None:
+            written.update(from_item(self.dynamodb.update_item(**arguments).get("Attributes", {})))
+
+        refused = self._conditional("UpdateItem", call, request)
+        return (written, None) if refused is None else (None, refused)
+
+    def _conditional(self, operation: str, call: Any, request: dict[str, Any]) -> dict[str, Any] | None:
+        """None when the write happened; the item that failed its condition ({} for none) when not."""
+        from botocore.exceptions import ClientError
+
+        with aws_errors(f"{operation} on {self.name}"):
+            try:
+                call(TableName=self.name, ReturnValuesOnConditionCheckFailure="ALL_OLD", **request)
+            except ClientError as error:
+                if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                    raise
+                return from_item(error.response.get("Item") or {})
+        return None
 
     def get(self, key: dict[str, Any]) -> dict[str, Any] | None:
         with aws_errors(f"GetItem on {self.name}"):
@@ -88,15 +117,19 @@ class Table:
         forward: bool = True,
         names: dict[str, str] | None = None,
         page_size: int | None = None,
+        consistent: bool = False,
     ) -> Iterator[dict[str, Any]]:
         """Every item matching the key condition, across pages, in sort-key order. Pages are read as
-        the caller iterates: a caller that stops early reads only the pages it needed."""
+        the caller iterates: a caller that stops early reads only the pages it needed. `consistent`
+        reads the table (not an index) strongly consistently."""
         request: dict[str, Any] = {
             "TableName": self.name,
             "KeyConditionExpression": key_condition,
             "ExpressionAttributeValues": to_item(values),
             "ScanIndexForward": forward,
         }
+        if consistent:
+            request["ConsistentRead"] = True
         if index:
             request["IndexName"] = index
         if names:
@@ -153,3 +186,26 @@ def _reasons_from_message(error: Any) -> list[str]:
     if start < 0 or end < start:
         return []
     return [part.strip() for part in message[start + 1 : end].split(",")]
+
+
+class Expression:
+    """An update or condition expression with the attribute names and values it uses."""
+
+    def __init__(self, text: str, names: dict[str, str] | None = None, values: dict[str, Any] | None = None) -> None:
+        self.text = text
+        self.names = dict(names or {})
+        self.values = dict(values or {})
+
+    def request(self, field: str, also: Expression | None = None) -> dict[str, Any]:
+        """This expression as `field` of a request, with `also` as its ConditionExpression when given."""
+        request: dict[str, Any] = {field: self.text}
+        names, values = dict(self.names), dict(self.values)
+        if also is not None:
+            request["ConditionExpression"] = also.text
+            names |= also.names
+            values |= also.values
+        if names:
+            request["ExpressionAttributeNames"] = names
+        if values:
+            request["ExpressionAttributeValues"] = to_item(values)
+        return request

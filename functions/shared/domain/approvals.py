@@ -100,7 +100,10 @@ class ApprovalStore:
         if request.status != "pending":
             raise ConflictError(f"approval '{approval}' was already {request.status} by {request.decided_by}")
         if request.expired(now):
-            raise ConflictError(f"approval '{approval}' expired at {request.expires_at.isoformat()}; it was escalated")
+            # Whether its workflow escalated is the workflow's to say (it may have failed or been stopped).
+            raise ConflictError(
+                f"approval '{approval}' expired at {request.expires_at.isoformat()}; its workflow no longer waits for an answer"
+            )
         status = "approved" if answer.approved else "rejected"
         self.table.transact_write(
             [

@@ -25,7 +25,8 @@ class Contract(Model):
 
 
 class Limits(Contract):
-    max_concurrency: int = Field(ge=1, le=1000)
+    # The manifest's limits.concurrency.max in this environment; None: no concurrency limit.
+    max_concurrency: int | None = Field(ge=1, le=1000)
     max_actions_per_window: int = Field(ge=1)
     window_minutes: int = Field(ge=1, le=24 * 60)
 

@@ -8,14 +8,19 @@ Layout in the decisions table (pk / sk):
 
 A record is appended in one transaction with the head update (conditional on the head not having
 moved) and the step marker (conditional on not existing), so the chain never forks and a retried
-step never records twice. `hash = sha256(seq | prev_hash | body)`: editing a body, removing a record
-or truncating the chain is detected by `verify`.
+step never records twice. A writer that loses the race for the head waits (exponential backoff with
+full jitter, bounded) and tries again; past its budget it raises ConflictError, which the workflows
+retry for modules that can repeat (infra/workflow_defaults.py).
+`hash = sha256(seq | prev_hash | body)`: editing a body, removing a record or truncating the chain is
+detected by `verify`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import random
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -30,7 +35,6 @@ GENESIS = "0" * 64
 # Chain records read per page when walking back through a time window.
 WINDOW_PAGE = 50
 HEAD = "head"
-MAX_APPEND_ATTEMPTS = 8
 # Indexes of the decisions table, each on an item attribute and recorded_at (infra/constructs/platform.py
 # creates them). by_action_on is sparse: only real actions carry `action_on`, so a cooldown check finds a
 # resource's last action at once, however many refusals and checks were recorded on it since.
@@ -53,6 +57,12 @@ Outcome = Literal[
     "passed",
     "resolved",
     "unresolved",
+    # The resource an action or a verification targets no longer exists: nothing to do, not a failure.
+    "not_found",
+    # A newer event with the same key ran instead (trigger.debounce).
+    "debounced",
+    # The alarm's own actions are muted, suppressed or disabled: nothing done.
+    "muted",
 ]
 
 
@@ -161,25 +171,64 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
+@dataclass(frozen=True)
+class AppendBackoff:
+    """How a writer that lost the race for the chain's head waits before looking again.
+
+    Exponential backoff with full jitter (a random wait between 0 and min(cap, base * 2^attempt)),
+    which spreads contending writers out instead of letting them collide again in lockstep:
+    https://aws.amazon.com/builders-library/timeouts-retries-and-backoff-with-jitter/
+    The cap is of the order of a chain's busy period (32 writers x about 20-60 ms to read the head
+    and write), so contending writers spread out; the budget is bounded so an append ends inside the
+    shortest Lambda timeout of a module that records (15 s): at most 0.025+0.05+...+1.6 + 4 x 2 =
+    11.2 s of waiting over 12 attempts, about half that on average.
+    """
+
+    attempts: int = 12
+    base_seconds: float = 0.025
+    cap_seconds: float = 2.0
+
+    def delay(self, attempt: int, draw: Callable[[], float]) -> float:
+        return draw() * min(self.cap_seconds, self.base_seconds * float(2**attempt))
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """How a DecisionLog waits between attempts: real time in production, recorded in tests."""
+
+    backoff: AppendBackoff = field(default_factory=AppendBackoff)
+    sleep: Callable[[float], None] = time.sleep
+    draw: Callable[[], float] = random.random
+
+
 class DecisionLog:
-    def __init__(self, table: Table, clock: Callable[[], str] = _now) -> None:
+    def __init__(self, table: Table, clock: Callable[[], str] = _now, waiting: Waiting | None = None) -> None:
         self.table = table
         self.clock = clock
+        self.waiting = waiting or Waiting()
 
     def record(self, decision: Decision) -> DecisionRecord:
         """Append a decision to its automation's chain; recording the same (execution, step) again
         returns the first record instead of appending."""
         marker_key = {"pk": f"step#{decision.execution_arn}#{decision.step}", "sk": "marker"}
-        for _attempt in range(MAX_APPEND_ATTEMPTS):
-            existing = self._recorded_step(decision, marker_key)
+        backoff = self.waiting.backoff
+        step_may_be_recorded = True
+        for attempt in range(backoff.attempts):
+            if attempt:
+                self.waiting.sleep(backoff.delay(attempt - 1, self.waiting.draw))
+            existing = self._recorded_step(decision, marker_key) if step_may_be_recorded else None
             if existing is not None:
                 return existing
             head = self.table.get({"pk": _chain_pk(decision.automation), "sk": HEAD})
             try:
                 return self._append(decision, head, marker_key)
-            except TransactionConflict:
-                continue  # the head moved (another execution appended) or the step raced: look again
-        raise ConflictError(f"could not append to the {decision.automation} decision chain after {MAX_APPEND_ATTEMPTS} attempts")
+            except TransactionConflict as conflict:
+                # The head moved (another execution appended), or this step raced a retry of itself:
+                # only then is the step's marker worth reading again.
+                step_may_be_recorded = conflict.reasons[:1] != ["None"]
+        raise ConflictError(
+            f"could not append to the {decision.automation} decision chain: {backoff.attempts} attempts lost to other writers"
+        )
 
     def _recorded_step(self, decision: Decision, marker_key: dict[str, str]) -> DecisionRecord | None:
         marker = self.table.get(marker_key)

@@ -7,6 +7,7 @@ from typing import Any
 
 from functions.shared.domain.decisions import Decision, DecisionRecord, Outcome, Recorder, decision_in, digest
 from functions.shared.remediation.plan import ActInput, ActionResult, PlanInput
+from functions.shared.runtime.errors import NotFoundError
 
 
 def plan_decision(
@@ -56,4 +57,21 @@ def record_action(task: ActInput, result: ActionResult, log: Recorder, code_vers
     record = log.record(
         decision.model_copy(update={"approved_by": approval.get("decided_by"), "approval_id": approval.get("approval_id")})
     )
-    return {**result.model_dump(mode="json"), "decision": record_summary(record)}
+    return {**result.model_dump(mode="json"), "outcome": decision.outcome, "decision": record_summary(record)}
+
+
+def record_not_found(task: ActInput, gone: NotFoundError, log: Recorder, code_version: str) -> dict[str, Any]:
+    """Record that the plan's target no longer exists (`not_found`): nothing was changed, and the
+    workflow tells the owner and ends, instead of failing and paging. Same output shape as an action."""
+    reason = f"nothing changed, the target no longer exists: {gone}"
+    decision = plan_decision(
+        task,
+        action=task.plan.action,
+        outcome="not_found",
+        reason=reason,
+        code_version=code_version,
+        details={"target": task.plan.target},
+    )
+    record = log.record(decision)
+    result = ActionResult(changed=False, summary=reason, details={"target": task.plan.target})
+    return {**result.model_dump(mode="json"), "outcome": "not_found", "decision": record_summary(record)}

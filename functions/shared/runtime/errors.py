@@ -27,6 +27,11 @@ class ConflictError(KeelError):
     """A conditional write lost: someone else already did this (claims, idempotent writes)."""
 
 
+class ConcurrencyLimitReached(KeelError):
+    """Every slot of an automation's concurrency limit is held: the workflow waits (its Retry backs off on
+    this name) and, once the wait it declared is spent, ends with a recorded reason and a page."""
+
+
 class AccessDeniedError(KeelError):
     """Our role may not do this: a deployment or permission bug, not retried."""
 
