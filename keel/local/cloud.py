@@ -152,6 +152,7 @@ class LocalCloud:
         self._lock = threading.RLock()
         self._sequence = 0
         self._stack: ExitStack | None = None
+        self._closing = False
         self._clients: dict[str, Any] = {}
         self._server: Any = None
         self.endpoint: str | None = None
@@ -175,6 +176,7 @@ class LocalCloud:
         from moto import mock_aws
 
         stack = ExitStack()
+        self._closing = False
         try:
             stack.enter_context(_process_environment(self.aws_environment()))
             stack.enter_context(mock_aws(config={"stepfunctions": {"execute_state_machine": True}}))
@@ -207,6 +209,7 @@ class LocalCloud:
 
     def close(self) -> None:
         with self._lock:
+            self._closing = True
             waiting = list(self._waiting.values())
         for wait in waiting:  # let executions blocked on task tokens finish before moto is torn down
             moto_patches.interrupt(wait.endpoint)
@@ -257,7 +260,10 @@ class LocalCloud:
 
     def execution_ended(self, execution_arn: str) -> None:
         try:
-            self.observatory.execution_ended(execution_arn)
+            # An execution still running when the cloud closes ends after moto's state is gone:
+            # there is nothing left to observe it in.
+            if not self._closing:
+                self.observatory.execution_ended(execution_arn)
         finally:
             with self._lock:
                 self._observed.add(execution_arn)
