@@ -135,7 +135,8 @@ class LocalCloud:
     template: EnvironmentTemplate
     faults: FaultPlan = field(default_factory=FaultPlan)
     clock: VirtualClock = field(default_factory=VirtualClock)
-    # Real seconds `drive` gives executions before reporting them as still running.
+    # Real seconds `drive` waits without any progress (no execution moved, ended, or ran a handler)
+    # before reporting the executions left as still running: a slow machine is not a stuck one.
     drive_limit_seconds: float = 120.0
     # The port of the cloud's endpoint on 127.0.0.1 (0: any free port).
     port: int = 0
@@ -531,8 +532,11 @@ class LocalCloud:
         running = {arn for arn in self.execution_arns() if arn not in self._ended}
         for arn in running:
             self.blocked.pop(arn, None)
-        swept = 0.0
+        swept, seen = 0.0, self.clock.activity()
         while running and time.monotonic() < deadline:
+            changes, invoking = self.clock.activity()
+            if invoking or changes != seen[0]:
+                deadline, seen = time.monotonic() + self.drive_limit_seconds, (changes, invoking)
             if time.monotonic() - swept > TTL_SWEEP_SECONDS:
                 moto_patches.expire_dynamodb_items(self.clock.world_time())
                 swept = time.monotonic()
@@ -545,7 +549,7 @@ class LocalCloud:
             if running:
                 time.sleep(0.002)
         for arn in running:
-            self.blocked[arn] = f"still running after {self.drive_limit_seconds:.0f} s of real time"
+            self.blocked[arn] = f"still running, no progress for {self.drive_limit_seconds:.0f} s of real time"
         self.observatory.evaluate_all(self.clock.world_time())
 
 
