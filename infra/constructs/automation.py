@@ -125,7 +125,6 @@ class AutomationResources(Construct):
         platform, manifest = props.platform, props.automation.manifest
         available = {
             "KeelIdempotencyTable": lambda: platform.idempotency_table.table_name,
-            "KeelDecisionsTable": lambda: platform.decisions_table.table_name,
             "KeelApprovalsTable": lambda: platform.approvals_table.table_name,
             "KeelEventBus": lambda: platform.event_bus.event_bus_name,
             "KeelOncallTopic": lambda: platform.topic(manifest.oncall).topic_arn,
@@ -154,10 +153,7 @@ class AutomationResources(Construct):
         if invoked:
             # The unqualified ARNs only: the ASL invokes $LATEST, never a version or alias.
             role.add_to_principal_policy(iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=invoked))
-        tables: dict[str, dynamodb.ITable] = {
-            "KeelDecisionsTable": platform.decisions_table,
-            "KeelApprovalsTable": platform.approvals_table,
-        }
+        tables: dict[str, dynamodb.ITable] = {"KeelApprovalsTable": platform.approvals_table}
         findings = {
             "AwsSolutions-IAM5[Resource::*]": "Only CloudWatch Logs log-delivery and X-Ray PutTraceSegments/"
             "PutTelemetryRecords, which support no resource-level scoping; every other statement names its resource"

@@ -14,18 +14,20 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-from aws_cdk import Duration, Fn, Stack, Tags
+from aws_cdk import ArnFormat, Duration, Fn, Stack, Tags
+from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from functions.shared.domain.decisions import chain_partition, marker_partition_prefix
 from infra import names
 from infra.constructs.deploy_time import deploy_time_value
 from infra.constructs.log_group import platform_log_group
 from infra.constructs.platform import PlatformResources
-from infra.function_spec import FunctionSpec, bounded_by_its_arn
+from infra.function_spec import DECISION_WRITER, FunctionSpec, bounded_by_its_arn
 from infra.nag import acknowledge_all, nag_resource_of
 from infra.packaging import package_digest
 
@@ -39,6 +41,12 @@ RUNTIME_REASON = (
 METRICS_NAMESPACE = "Keel"
 # The limits table is read and written one item at a time, each write under a condition.
 LIMITS_TABLE_ACTIONS = ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
+# The decision writer reads a chain's head and step markers and creates items (in a transaction: each
+# Put needs PutItem; there is no TransactWriteItems action,
+# https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/transaction-apis-iam.html).
+# No UpdateItem, DeleteItem, BatchWriteItem, Scan or Query: it cannot edit or remove a decision.
+DECISIONS_APPEND_ACTIONS = ["dynamodb:GetItem", "dynamodb:PutItem"]
+OVERRIDES_READ_ACTIONS = ["dynamodb:GetItem", "dynamodb:Query"]
 
 
 def powertools_layer(scope: Construct) -> lambda_.ILayerVersion:
@@ -139,8 +147,13 @@ class KeelFunction(Construct):
         access = set(spec.platform_access)
         if "idempotency_table" in access:
             env["KEEL_IDEMPOTENCY_TABLE"] = platform.idempotency_table.table_name
-        if "decisions_table" in access:
+        if "decision_writer" in access:
+            env["KEEL_DECISION_WRITER"] = names.function(platform.environment.name, props.automation, DECISION_WRITER)
+        if "decisions_append" in access:
             env["KEEL_DECISIONS_TABLE"] = platform.decisions_table.table_name
+            env["KEEL_AUTOMATION"] = props.automation
+        if "overrides_read" in access:
+            env["KEEL_OVERRIDES_TABLE"] = platform.overrides_table.table_name
         if access & {"approvals_table", "approvals_table_read"}:
             env["KEEL_APPROVALS_TABLE"] = platform.approvals_table.table_name
         if "limits_table" in access:
@@ -161,7 +174,9 @@ class KeelFunction(Construct):
         platform, spec, role = props.platform, props.spec, self.role
         grants: dict[str, Callable[[], object]] = {
             "idempotency_table": lambda: platform.idempotency_table.grant_read_write_data(role),
-            "decisions_table": lambda: platform.decisions_table.grant_read_write_data(role),
+            "decision_writer": lambda: self._grant_decision_writer(props),
+            "decisions_append": lambda: self._grant_decisions_append(props),
+            "overrides_read": lambda: self._grant_items(props, OVERRIDES_READ_ACTIONS, platform.overrides_table, ["kms:Decrypt"]),
             "approvals_table": lambda: platform.approvals_table.grant_read_write_data(role),
             "approvals_table_read": lambda: platform.approvals_table.grant_read_data(role),
             "limits_table": lambda: self._grant_limits(props),
@@ -197,20 +212,48 @@ class KeelFunction(Construct):
     def _grant_limits(self, props: FunctionProps) -> None:
         """Only what conditional writes on single items need: no scan, no batch, no index. The platform
         key's use for them is the same pair the state machines' claim write has."""
-        self.role.add_to_policy(
-            iam.PolicyStatement(
-                actions=LIMITS_TABLE_ACTIONS,
-                resources=[props.platform.limits_table.table_arn],
-            )
+        self._grant_items(props, LIMITS_TABLE_ACTIONS, props.platform.limits_table, ["kms:Decrypt", "kms:GenerateDataKey"])
+
+    def _grant_items(
+        self,
+        props: FunctionProps,
+        actions: list[str],
+        table: dynamodb.ITable,
+        key_actions: list[str],
+        conditions: dict[str, dict[str, object]] | None = None,
+    ) -> None:
+        """Item actions on one table (no index), and the platform key's actions they need."""
+        self.role.add_to_policy(iam.PolicyStatement(actions=actions, resources=[table.table_arn], conditions=conditions))
+        self.role.add_to_policy(iam.PolicyStatement(actions=key_actions, resources=[props.platform.key.key_arn]))
+
+    def _grant_decisions_append(self, props: FunctionProps) -> None:
+        """The automation's own items alone: every partition key it may read or write starts with the
+        automation's prefix (functions/shared/domain/decisions.py), enforced by dynamodb:LeadingKeys
+        (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/specifying-conditions.html).
+        ForAllValues is true of a request without the key, but every GetItem and PutItem names its key."""
+        own = [chain_partition(props.automation), f"{marker_partition_prefix(props.automation)}*"]
+        self._grant_items(
+            props,
+            DECISIONS_APPEND_ACTIONS,
+            props.platform.decisions_table,
+            ["kms:Decrypt", "kms:GenerateDataKey"],
+            conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": own}},
         )
-        self.role.add_to_policy(
-            iam.PolicyStatement(actions=["kms:Decrypt", "kms:GenerateDataKey"], resources=[props.platform.key.key_arn])
+
+    def _grant_decision_writer(self, props: FunctionProps) -> None:
+        """Invoke the automation's own record_decision, by name (it is in this stack; another automation's is not)."""
+        writer = Stack.of(self).format_arn(
+            service="lambda",
+            resource="function",
+            resource_name=names.function(props.platform.environment.name, props.automation, DECISION_WRITER),
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
         )
+        self.role.add_to_policy(iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[writer]))
 
     def _indexed_tables(self, props: FunctionProps) -> list[str]:
         """The indexed tables this function may query, as cdk-nag spells their ARNs: grants cover index/*."""
         platform, access = props.platform, set(props.spec.platform_access)
-        tables = {"decisions_table": platform.decisions_table, "approvals_table": platform.approvals_table}
+        tables = {"approvals_table": platform.approvals_table}
         if "approvals_table_read" in access:
             access.add("approvals_table")
         return [nag_resource_of(self, table.table_arn) for name, table in tables.items() if name in access]
@@ -260,7 +303,7 @@ def _role_wildcards(spec: FunctionSpec, indexed_tables: list[str]) -> dict[str, 
         findings[f"AwsSolutions-IAM5[Resource::{table_arn}/index/*]"] = (
             f"{spec.module} queries the indexes of this one Keel table (decision and approval lookups); no other table"
         )
-    if {"idempotency_table", "decisions_table", "approvals_table", "approvals_table_read"} & set(spec.platform_access):
+    if {"idempotency_table", "approvals_table", "approvals_table_read"} & set(spec.platform_access):
         for action in ("kms:GenerateDataKey*", "kms:ReEncrypt*"):
             findings[f"AwsSolutions-IAM5[Action::{action}]"] = (
                 f"{action} is granted on the platform key alone (one key ARN): DynamoDB tables encrypted with a "

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from infra.names import bounded
+from keel.local import streams
 from keel.local.errors import LocalCloudError
 from keel.local.template import EnvironmentTemplate, Resolver, StackTemplate, creation_order
 
@@ -47,6 +48,7 @@ class Deployment:
     state_machines: dict[str, DeployedStateMachine] = field(default_factory=dict)
     buses: list[str] = field(default_factory=list)
     queues: dict[str, str] = field(default_factory=dict)  # queue ARN -> URL
+    stream_mappings: list[streams.StreamMapping] = field(default_factory=list)  # delivered by keel/local/streams.py
 
     def automation_of(self, state_machine_arn: str) -> str:
         machine = self.state_machines.get(state_machine_arn)
@@ -427,5 +429,6 @@ CREATORS: dict[str, Creator] = {
     "AWS::CloudWatch::Alarm": _alarm,
     "AWS::CloudWatch::Dashboard": _dashboard,
     "AWS::SSM::Parameter": _ssm_parameter,
+    **streams.CREATORS,
     **dict.fromkeys(IGNORED, _ignored),
 }

@@ -270,16 +270,22 @@ def _rerun(session: OpsSession, args: argparse.Namespace) -> Result:
 
 
 def _verify(session: OpsSession, args: argparse.Namespace) -> Result:
+    from keel.ops import ledger
+
     session.state_machine_arn(args.automation)
-    with aws_call(f"read the decision chain of {args.automation}"):
-        report = session.decisions.verify(args.automation)
-    result = {"automation": report.automation, "checked": report.checked, "ok": report.ok, "problems": report.problems}
+    with aws_call(f"read the decision record of {args.automation} and its anchor"):
+        report = ledger.verify(session.decisions, session.anchor, args.automation)
+    code = 0 if report.ok else 1
     if args.json:
-        return to_json(result), 0 if report.ok else 1
+        return to_json(report.as_json()), code
+    pending = f", {len(report.pending)} awaiting their anchored copy" if report.pending else ""
     if report.ok:
-        return f"{args.automation}: chain intact ({report.checked} records)", 0
+        return f"{args.automation}: chain intact ({report.checked} records, {report.anchored} anchored{pending})", 0
     return "\n".join(
-        [f"{args.automation}: chain BROKEN ({report.checked} records checked)", *(f"  - {p}" for p in report.problems)]
+        [
+            f"{args.automation}: chain BROKEN ({report.checked} records in the table, {report.anchored} anchored{pending})",
+            *(f"  - {problem}" for problem in report.problems),
+        ]
     ), 1
 
 
