@@ -28,6 +28,19 @@ time sent with each invocation), not a clock of our own in functions/: every lib
 (Powertools' idempotency expiry, boto3, logging) then reads the same time, and nothing in the
 function code knows it runs locally.
 
+Retry intervals do not let an execution overtake the executions running alongside it. A Wait of an
+hour is an hour of that execution's own time: nothing else needs to happen meanwhile. A Retry backing
+off (a throttle, a concurrency slot another execution holds) waits for the world to change, and on
+AWS the others move on meanwhile. If the retry passed at once, an execution waiting up to 5 minutes
+for a slot would try its dozen times within a second of real time, while the holder's own execution,
+a few Lambda invocations from giving the slot back, is still running: it would give up where on AWS
+it gets the slot. So a retry interval ends only when each execution that was running when it began
+has ended, is itself waiting on something outside its own clock (a retry, a task token), or has
+reached the time the retry ends. That is how a discrete-event simulation orders events, applied to
+retries only (Wait states stay free, and executions started after the retry began are not waited
+for, so a steady stream of new ones cannot starve it). A retry waits at most RETRY_HOLD_SECONDS of
+real time for the others, so a stuck execution slows its neighbours down but cannot hang them.
+
 Which execution a thread works for is set by the threads moto's interpreter starts for an execution
 (keel/local/moto_patches.py) and inherited by the threads they start; any other thread reads world time.
 """
@@ -41,6 +54,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, tzinfo
 
 _CURRENT = threading.local()
+# The most real time a retry interval waits for the executions running alongside to catch up.
+RETRY_HOLD_SECONDS = 30.0
 
 
 def current_execution() -> str | None:
@@ -65,6 +80,10 @@ class VirtualClock:
         self._world = 0.0
         self._waited: dict[str, float] = {}  # execution ARN -> seconds it has waited
         self._lock = threading.Lock()
+        # Told of every change that can end a retry's hold: a wait, an execution ending or blocking.
+        self._changed = threading.Condition(self._lock)
+        self._running: set[str] = set()
+        self._blocked: dict[str, int] = {}  # execution ARN -> how many things it waits on outside its clock
         # Called with the new world time after advance() (the local cloud expires TTL items).
         self.on_advance: list[Callable[[float], object]] = []
 
@@ -106,8 +125,57 @@ class VirtualClock:
         """Time passes for one execution only (its Wait, retry interval or timeout)."""
         if seconds < 0:
             raise ValueError("the virtual clock cannot go backwards")
-        with self._lock:
+        with self._changed:
             self._waited[execution] = self._waited.get(execution, 0.0) + seconds
+            self._changed.notify_all()
+
+    @contextmanager
+    def running(self, execution: str) -> Iterator[None]:
+        """The execution runs until the block ends (retries begun meanwhile may wait for it)."""
+        with self._changed:
+            self._running.add(execution)
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._running.discard(execution)
+                self._changed.notify_all()
+
+    @contextmanager
+    def blocked(self, execution: str | None) -> Iterator[None]:
+        """The execution waits on something outside its own clock (a task token): nobody waits for it."""
+        if execution is None:
+            yield
+            return
+        with self._changed:
+            self._blocked[execution] = self._blocked.get(execution, 0) + 1
+            self._changed.notify_all()
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._blocked[execution] -= 1
+                if not self._blocked[execution]:
+                    del self._blocked[execution]
+
+    def retry_sleep(self, seconds: float) -> None:
+        """What time.sleep becomes for a Retry's interval: as sleep(), once the executions running
+        alongside have caught up with the time the interval ends (see the module's docstring)."""
+        execution = current_execution()
+        if execution is None:
+            raise ValueError("only an execution's thread can wait on the virtual clock (the world moves by advance())")
+        with self.blocked(execution), self._changed:
+            until = self._waited.get(execution, 0.0) + max(0.0, float(seconds))
+            alongside = self._running - {execution}
+
+            def caught_up() -> bool:
+                return all(
+                    other not in self._running or other in self._blocked or self._waited.get(other, 0.0) >= until
+                    for other in alongside
+                )
+
+            self._changed.wait_for(caught_up, timeout=RETRY_HOLD_SECONDS)
+        self.wait(execution, max(0.0, float(seconds)))
 
     def sleep(self, seconds: float) -> None:
         """What time.sleep becomes for the interpreter: the calling thread's execution waits, no real

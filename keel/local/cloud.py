@@ -28,7 +28,7 @@ from typing import Any, Literal
 
 from infra import names
 from keel.local import moto_patches, streams
-from keel.local.clock import VirtualClock, acting_for
+from keel.local.clock import VirtualClock, acting_for, current_execution
 from keel.local.deploy import Deployment, deploy_environment
 from keel.local.errors import LocalCloudError
 from keel.local.eventbridge import (
@@ -362,7 +362,9 @@ class LocalCloud:
         with self._lock:
             self._waiting[token] = _Waiting(endpoint, None if timeout is None or timeout >= NO_TIMEOUT else timeout)
         try:
-            return moto_patches.wait_on(endpoint)
+            # Waiting on a person (or a timeout) is waiting outside the execution's clock.
+            with self.clock.blocked(current_execution()):
+                return moto_patches.wait_on(endpoint)
         finally:
             with self._lock:
                 self._waiting.pop(token, None)

@@ -9,7 +9,8 @@ nothing else (tests/local/test_moto_canary.py fails loudly, naming the point, if
   NotImplementedError for Step Functions targets; we start executions (with retries and the DLQ).
 - ...state.wait.wait_function.wait_function.WaitFunction._wait_interval(self, env, wait_seconds):
   Wait states sleep for real; the execution's virtual time moves on instead.
-- ...common.retry.retrier_decl.time (the module's `time`): Retry intervals call time.sleep.
+- ...common.retry.retrier_decl.time (the module's `time`): Retry intervals call time.sleep; they
+  wait on the virtual clock once the executions alongside have caught up (keel/local/clock.py).
 - the `datetime` module global of the interpreter modules that stamp times (history events, execution
   start/stop, $$.State.EnteredTime, Timestamp waits): they read the virtual clock.
 - moto.stepfunctions.parser.backend.execution_worker.ExecutionData (the context object's Execution):
@@ -23,7 +24,9 @@ nothing else (tests/local/test_moto_canary.py fails loudly, naming the point, if
   through the local cloud's endpoint, which our workers and `keel local up`'s clients call), made
   atomic by one lock (keel/local/request_lock.py); a request signed with a function's role
   credentials is answered with the service's AccessDenied when the role does not allow it
-  (keel/local/function_roles.py).
+  (keel/local/function_roles.py); an operation moto does not implement is answered as AWS answers
+  an operation an endpoint does not offer (moto raises NotImplementedError, which its endpoint
+  turns into an HTTP 500 page that a client takes for a failure worth retrying).
 - moto.stepfunctions.parser.backend.execution_worker.ExecutionWorker._execution_logic, and the
   `threading` / `Thread` module globals of the interpreter modules that start threads for an
   execution: each of those threads knows which execution it works for, so it reads and advances
@@ -54,6 +57,7 @@ from __future__ import annotations
 
 import datetime as _datetime
 import importlib
+import inspect
 import threading
 import types
 import warnings
@@ -237,8 +241,9 @@ def _datetime_shim(clock: VirtualClock) -> types.ModuleType:
     return shim
 
 
-def _time_shim(clock: VirtualClock) -> types.SimpleNamespace:
-    return types.SimpleNamespace(sleep=clock.sleep, time=clock.time)
+def _retrier_time(clock: VirtualClock) -> types.SimpleNamespace:
+    """The Retry module's `time`: its intervals wait on the virtual clock, for the others to catch up."""
+    return types.SimpleNamespace(sleep=clock.retry_sleep, time=clock.time)
 
 
 class ExecutionThread(threading.Thread):
@@ -279,11 +284,13 @@ def _started_executions(original: Callable[..., list[Any]]) -> Callable[..., lis
     return get_executions
 
 
-def _execution_logic(original: Callable[[Any], None]) -> Callable[[Any], None]:
-    """An execution's first thread works for that execution (whoever started it: a rule, a test, a client)."""
+def _execution_logic(original: Callable[[Any], None], clock: VirtualClock) -> Callable[[Any], None]:
+    """An execution's first thread works for that execution (whoever started it: a rule, a test, a
+    client), which runs on the clock until its program ends."""
 
     def execution_logic(worker: Any) -> None:
-        with acting_for(str(worker._evaluation_details.execution_details.arn)):
+        execution = str(worker._evaluation_details.execution_details.arn)
+        with acting_for(execution), clock.running(execution):
             original(worker)
 
     return execution_logic
@@ -333,8 +340,8 @@ def installed(hooks: Hooks) -> Iterator[None]:
     def callback_wait(endpoint: Any, timeout: float | None = None) -> Any:
         return hooks.wait_for_callback(endpoint, timeout)
 
-    replace(_resolve(*CALL_ACTION[:2]), CALL_ACTION[2], _atomic(_authorizing(_resolve(*CALL_ACTION), hooks)))
-    replace(_resolve(*EXECUTION_LOGIC[:2]), EXECUTION_LOGIC[2], _execution_logic(_resolve(*EXECUTION_LOGIC)))
+    replace(_resolve(*CALL_ACTION[:2]), CALL_ACTION[2], _atomic(_authorizing(_offered(_resolve(*CALL_ACTION)), hooks)))
+    replace(_resolve(*EXECUTION_LOGIC[:2]), EXECUTION_LOGIC[2], _execution_logic(_resolve(*EXECUTION_LOGIC), hooks.clock))
     replace(_resolve(*EXECUTIONS[:2]), EXECUTIONS[2], _started_executions(_resolve(*EXECUTIONS)))
     replace(_resolve(*DISPATCHER[:2]), DISPATCHER[2], _backend_per_host(_resolve(*DISPATCHER)))
     threading_shim = _threading_shim()
@@ -357,7 +364,7 @@ def installed(hooks: Hooks) -> Iterator[None]:
     replace(_resolve(BOTO_CLIENT_MODULE), "boto3", client_per_service(_resolve(BOTO_CLIENT_MODULE, "boto3")))
     replace(_resolve(*WAIT_FUNCTION[:2]), WAIT_FUNCTION[2], wait_interval)
     replace(_resolve(*CALLBACK_ENDPOINT[:2]), CALLBACK_ENDPOINT[2], callback_wait)
-    replace(_resolve(RETRIER_MODULE), "time", _time_shim(hooks.clock))
+    replace(_resolve(RETRIER_MODULE), "time", _retrier_time(hooks.clock))
     replace(_resolve(EXECUTION_DATA[0]), EXECUTION_DATA[1], _execution_data(_resolve(*EXECUTION_DATA)))
     shim = _datetime_shim(hooks.clock)
     for module in DATETIME_MODULES:
@@ -391,6 +398,34 @@ def _authorizing(original_action: Callable[[Any], Any], hooks: Hooks) -> Callabl
         return original_action(response) if denial is None else _refused(response, denial)
 
     return authorized_action
+
+
+# How AWS answers an operation an endpoint does not offer: InvalidAction in the Query protocol
+# (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/CommonErrors.html, 400), an
+# UnknownOperationException in the JSON and CBOR protocols.
+QUERY_PROTOCOLS = ("query", "query-json", "ec2")
+
+
+def _offered(original_action: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """call_action, answering an operation moto does not implement with the protocol's unknown-operation
+    error (what functions/shared/adapters/alarms.py reads as "this endpoint does not offer it")."""
+
+    def offered_action(response: Any) -> Any:
+        operation = str(response._get_action() or "")
+        if not operation or inspect.isfunction(getattr(type(response), _underscored(operation), None)):
+            return original_action(response)
+        service_model = _resolve("moto.core.responses", "get_service_model")(response.boto3_service_name)
+        protocol = response.determine_response_protocol(service_model)
+        code = "InvalidAction" if protocol in QUERY_PROTOCOLS else "UnknownOperationException"
+        message = f"{operation} is not an operation this endpoint offers (moto {MOTO_VERSION} does not implement it)"
+        return _refused(response, Denial(code, 400, message))
+
+    return offered_action
+
+
+def _underscored(operation: str) -> str:
+    converted: str = _resolve("moto.core.utils", "camelcase_to_underscores")(operation)
+    return converted
 
 
 def _access_key_of(response: Any) -> str | None:

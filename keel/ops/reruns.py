@@ -119,6 +119,12 @@ def _continue(rerun: Rerun, *, dry_run: bool) -> dict[str, Any]:
     return _start(rerun, refused)
 
 
+# How the local cloud answers an operation moto does not implement (keel/local/moto_patches.py), in
+# process or through its endpoint.
+UNKNOWN_OPERATION = ("UnknownOperationException", "InvalidAction")
+NOT_IMPLEMENTED = "RedriveExecution is not available here (the local cloud does not implement it)"
+
+
 def _redrive(sfn: Any, execution_arn: str) -> str | None:
     """None when redriven; otherwise why not (refused, or not implemented where this runs)."""
     from botocore.exceptions import ClientError
@@ -126,9 +132,11 @@ def _redrive(sfn: Any, execution_arn: str) -> str | None:
     try:
         sfn.redrive_execution(executionArn=execution_arn)
     except NotImplementedError:
-        return "RedriveExecution is not available here (the local cloud does not implement it)"
+        return NOT_IMPLEMENTED
     except ClientError as error:
         code = error.response.get("Error", {}).get("Code", "Unknown")
+        if code in UNKNOWN_OPERATION:
+            return NOT_IMPLEMENTED
         if int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)) >= 500:
             return f"RedriveExecution is not available here ({code})"
         return f"RedriveExecution refused it: {code}: {error.response.get('Error', {}).get('Message', '')}"

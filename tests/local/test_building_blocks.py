@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -204,3 +205,38 @@ def test_the_virtual_clock_only_moves_forward() -> None:
         clock.wait(execution, -1)
     with pytest.raises(ValueError, match="only an execution's thread"):
         clock.sleep(1)
+
+
+def test_a_retry_interval_ends_only_once_the_executions_alongside_have_caught_up() -> None:
+    # Given two executions running: a holder, and one backing off 60 s for what the holder holds
+    clock = VirtualClock()
+    holder, waiter = "arn:exec:holder", "arn:exec:waiter"
+    retried = threading.Event()
+
+    def back_off() -> None:
+        with acting_for(waiter), clock.running(waiter):
+            clock.retry_sleep(60)
+            retried.set()
+
+    with clock.running(holder):
+        thread = threading.Thread(target=back_off)
+        thread.start()
+        # When the holder has not reached the end of the interval, the retry waits for it
+        clock.wait(holder, 30)
+        assert not retried.wait(0.2)
+        # Then it ends once the holder's time passes it (or the holder ends, or waits on a person)
+        clock.wait(holder, 31)
+        assert retried.wait(5)
+    thread.join(5)
+    assert clock.waited(waiter) == 60
+
+
+def test_a_retry_does_not_wait_for_an_execution_that_waits_on_a_person_or_has_ended() -> None:
+    clock = VirtualClock()
+    approving, ended = "arn:exec:approving", "arn:exec:ended"
+    with clock.running(approving), clock.blocked(approving):
+        with clock.running(ended):
+            pass
+        with acting_for("arn:exec:retrying"):
+            clock.retry_sleep(5)  # returns: nobody it could wait for is moving on its clock
+    assert clock.waited("arn:exec:retrying") == 5

@@ -169,10 +169,11 @@ def test_a_failing_action_gives_its_concurrency_slot_back_on_the_way_to_the_fail
     with running(dev_template, [sample("api-5xx-restart.json")], faults=faults) as (cloud, (execution,)):
         # Then the slot went back before Keel's failure path recorded and paged the failure
         names = [state.name for state in execution.states]
-        assert names[-4:] == [
+        assert names[-5:] == [
             "KeelReleaseConcurrencyBeforeKeelRecordFailure",
             "KeelRecordFailure",
             "KeelNotifyFailure",
+            "KeelReleaseClaim",
             "KeelFailed",
         ]
         assert (execution.status, execution.error) == ("FAILED", "TransientError")

@@ -418,7 +418,7 @@ def test_the_sample_events_run_as_the_demo_shows_them(dev_template) -> None:
         "resolved",
         "resolved",
     ]
-    assert run.world.startswith("29 AWS calls from")
+    assert run.world.startswith("33 AWS calls from")
     assert len(run.explanations) == len(run.report.executions)
 
 
@@ -426,9 +426,10 @@ def test_a_finding_about_a_deleted_user_ends_not_found_with_a_notice_not_a_page(
     # Given a GuardDuty finding about an access key whose IAM user was deleted since (the sample world)
     # When it arrives
     with remediating(dev_template, DELETED_USER) as (cloud, (execution,)):
-        # Then the execution succeeds as not_found: no failure, so no failure alarm and no failure page
+        # Then the execution succeeds as not_found (its concurrency slot given back): no failure, so no failure page
         assert execution.status == "SUCCEEDED"
-        assert path(execution)[-3:] == ["TargetFound", "NotifyNotFound", "NotFound"]
+        released = ["KeelReleaseConcurrencyAfterNotFound", "KeelSectionEnd"]
+        assert path(execution)[-5:] == ["TargetFound", "NotifyNotFound", "NotFound", *released]
         assert execution.output["outcome"] == "not_found"
         assert "NoSuchEntity" in execution.output["reason"]
         # And the outcome is on the record, with IAM's answer as the reason

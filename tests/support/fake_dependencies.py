@@ -15,6 +15,7 @@ from functions.shared.adapters.notify import Notifier
 from functions.shared.adapters.sqs import QueueSender
 from functions.shared.domain.approvals import ApprovalStore
 from functions.shared.domain.decisions import DecisionLog
+from functions.shared.domain.limits import LimitStore
 from functions.shared.domain.overrides import OverrideStore
 from tests.support.fake_dynamodb import FakeDynamoDB
 from tests.support.fake_resources import SampleWorld
@@ -70,15 +71,24 @@ def read_alarm_tags(alarm_arn: str) -> dict[str, str] | None:
 def match_runbook_dependencies() -> Any:
     from functions.match_runbook import logic
     from functions.match_runbook.catalog import load_catalog
+    from functions.shared.adapters.alarms import ActionsState
 
-    return logic.Dependencies(catalog=load_catalog(), read_tags=read_alarm_tags)
+    # Alarms' own actions are on: ActionsState names nothing off and nothing unchecked.
+    return logic.Dependencies(catalog=load_catalog(), read_tags=read_alarm_tags, alarm_actions=ActionsState)
 
 
 def check_guardrails_dependencies() -> Any:
     from functions.check_guardrails import logic
 
-    table = Table("keel-dev-decisions", FakeDynamoDB())
-    return logic.Dependencies(log=DecisionLog(table), overrides=OverrideStore(table), clock=clock, code_version=CODE_VERSION)
+    dynamodb = FakeDynamoDB()
+    table = Table("keel-dev-decisions", dynamodb)
+    return logic.Dependencies(
+        log=DecisionLog(table),
+        overrides=OverrideStore(table),
+        limits=LimitStore(Table("keel-dev-limits", dynamodb)),
+        clock=clock,
+        code_version=CODE_VERSION,
+    )
 
 
 def request_approval_dependencies() -> Any:

@@ -23,7 +23,7 @@ _KEY_CONDITION = re.compile(
     r"^(?P<name>[#\w]+) = (?P<value>:\w+)"
     r"(?: AND (?:begins_with\((?P<prefix_name>[#\w]+), (?P<prefix>:\w+)\)|(?P<from_name>[#\w]+) >= (?P<from>:\w+)))?$"
 )
-_CONDITION = re.compile(r"attribute_not_exists\((?P<missing>[#\w]+)\)|(?P<name>[#\w]+) = (?P<value>:\w+)")
+_CONDITION = re.compile(r"attribute_not_exists\((?P<missing>[#\w]+)\)|(?P<name>[#\w]+) (?P<op>=|<=) (?P<value>:\w+)")
 
 
 def _key(item: Item) -> tuple[str, ...]:
@@ -90,7 +90,7 @@ class FakeDynamoDB:
         return {"Items": items[: options["Limit"]] if options.get("Limit") else items}
 
     def _holds(self, table: str, item: Item, request: dict[str, Any]) -> bool:
-        """Keel's conditions: `attribute_not_exists(x)`, `x = :v`, and either of them joined by OR."""
+        """Keel's conditions: `attribute_not_exists(x)`, `x = :v`, `x <= :n` (numbers), joined by OR."""
         expression = request.get("ConditionExpression")
         if not expression:
             return True
@@ -103,9 +103,19 @@ class FakeDynamoDB:
             if matched["missing"]:
                 if existing is None or names.get(matched["missing"], matched["missing"]) not in existing:
                     return True
-            elif existing is not None and existing.get(names.get(matched["name"], matched["name"])) == values[matched["value"]]:
-                return True
+            elif existing is not None:
+                stored = existing.get(names.get(matched["name"], matched["name"]))
+                if _compares(stored, matched["op"], values[matched["value"]]):
+                    return True
         return False
+
+
+def _compares(stored: dict[str, str] | None, op: str, value: dict[str, str]) -> bool:
+    if stored is None:
+        return False
+    if op == "=":
+        return stored == value
+    return "N" in stored and "N" in value and float(stored["N"]) <= float(value["N"])
 
 
 def _error(code: str, message: str) -> ClientError:
