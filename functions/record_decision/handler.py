@@ -35,5 +35,10 @@ def record_handed(task: logic.HandedDecision, _context: Any) -> dict[str, Any]:
 
 
 def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
+    """A handed decision arrives as {"handed": {...}}; anything else is a workflow's task."""
     handle = record_handed if isinstance(event, dict) and HANDED in event else record_step
     return handle(event, context)
+
+
+# What introspection of the entry point finds: the workflows' input model (RecordInput).
+lambda_handler.__wrapped__ = record_step  # type: ignore[attr-defined]

@@ -3,8 +3,8 @@
 Two kinds of input: a workflow's own decision (a Choice, an approval, Keel's failure path: a task with
 the standard header), and a decision another module of the same automation made and hands over
 (functions/shared/adapters/decision_writer.py). Either way only this automation's chain is written:
-the role allows no other (a dynamodb:LeadingKeys condition), and a decision of another automation is
-refused here with a reason rather than by IAM.
+the role allows no other (a dynamodb:LeadingKeys condition), and a handed decision of another automation
+is refused here with a reason rather than by IAM.
 """
 
 from __future__ import annotations
@@ -111,17 +111,16 @@ def record_decision(task: RecordInput, deps: Dependencies) -> DecisionRecord:
         approval_id=task.approval_id,
         details=task.details,
     )
-    return _append(decision, deps)
+    # The task comes from the automation's own state machine, the one that may invoke this writer.
+    return deps.log.record(decision)
 
 
 def record_handed(task: HandedDecision, deps: Dependencies) -> DecisionRecord:
-    """A module's own decision, as it made it (its code version included)."""
-    return _append(task.handed, deps)
-
-
-def _append(decision: Decision, deps: Dependencies) -> DecisionRecord:
+    """A module's own decision, as it made it (its code version included), if it is this automation's."""
+    decision = task.handed
     if decision.automation != deps.automation:
         raise InvalidInputError(
-            f"automation: this writer records {deps.automation}'s decisions only, not {decision.automation}'s"
+            f"HandedDecision: handed.automation: this writer records {deps.automation}'s decisions only, "
+            f"not {decision.automation}'s"
         )
     return deps.log.record(decision)

@@ -89,6 +89,12 @@ def verify(log: DecisionLog, anchored_copies: AnchorReader, automation: str, *, 
     return report
 
 
+def table_problems(log: DecisionLog, automation: str) -> list[Problem]:
+    """The table on its own, without the anchor: what its links and hashes say (a consistent rewrite passes)."""
+    items = {int(item["seq"]): item for item in log.chain_items(automation)}
+    return list(_chain_problems(items, log.head(automation)))
+
+
 def _anchored(reader: AnchorReader, automation: str) -> tuple[dict[int, dict[str, Any]], ChainReport]:
     """The first version of every anchored record: what was written first is what counts."""
     report = ChainReport(automation=automation)
