@@ -221,9 +221,11 @@ def _dynamodb_table(deployer: Deployer, logical_id: str, properties: dict[str, A
         "AttributeDefinitions": properties["AttributeDefinitions"],
         "BillingMode": properties.get("BillingMode", "PROVISIONED"),
     }
-    for key in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes", "ProvisionedThroughput", "StreamSpecification"):
+    for key in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes", "ProvisionedThroughput"):
         if key in properties:
             arguments[key] = properties[key]
+    if "StreamSpecification" in properties:  # CloudFormation's has no StreamEnabled: declaring one enables it
+        arguments["StreamSpecification"] = {"StreamEnabled": True, **properties["StreamSpecification"]}
     if arguments["BillingMode"] == "PROVISIONED" and "ProvisionedThroughput" not in arguments:
         arguments["ProvisionedThroughput"] = {"ReadCapacityUnits": 5, "WriteCapacityUnits": 5}
     if properties.get("Tags"):

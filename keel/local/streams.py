@@ -85,7 +85,16 @@ def bucket(deployer: Deployer, logical_id: str, properties: dict[str, Any]) -> A
         s3.put_object_lock_configuration(Bucket=name, ObjectLockConfiguration=lock)
     encryption = properties.get("BucketEncryption")
     if encryption:
-        s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration=encryption)
+        # CloudFormation spells the rules ServerSideEncryptionConfiguration[].ServerSideEncryptionByDefault;
+        # the API Rules[].ApplyServerSideEncryptionByDefault.
+        rules = [
+            {
+                ("ApplyServerSideEncryptionByDefault" if key == "ServerSideEncryptionByDefault" else key): value
+                for key, value in rule.items()
+            }
+            for rule in encryption["ServerSideEncryptionConfiguration"]
+        ]
+        s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={"Rules": rules})
     if "PublicAccessBlockConfiguration" in properties:
         s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration=properties["PublicAccessBlockConfiguration"])
     for unemulated in ("LoggingConfiguration", "LifecycleConfiguration"):
@@ -136,6 +145,7 @@ class StreamDelivery:
 
     def __post_init__(self) -> None:
         self._positions = {id(mapping): _Position() for mapping in self.mappings}
+        self._streams_client: Any = None
         self._polling = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="keel-local-streams", daemon=True)
@@ -167,7 +177,7 @@ class StreamDelivery:
 
     def _poll(self, mapping: StreamMapping) -> bool:
         position = self._positions[id(mapping)]
-        streams = self.client("dynamodbstreams")
+        streams = self._streams()
         if position.iterator is None:
             shards = streams.describe_stream(StreamArn=mapping.stream_arn)["StreamDescription"]["Shards"]
             if not shards:
@@ -184,11 +194,26 @@ class StreamDelivery:
             position.iterator, position.attempts = page.get("NextShardIterator"), 0
         return True
 
+    def _streams(self) -> Any:
+        """A DynamoDB Streams client addressing the regional endpoint: given a stream ARN, botocore would
+        address <account>.streams-ddb.<region>, which moto does not serve."""
+        if self._streams_client is None:
+            import boto3
+            from botocore.config import Config
+
+            self._streams_client = boto3.client(
+                "dynamodbstreams", region_name=self.region, config=Config(account_id_endpoint_mode="disabled")
+            )
+        return self._streams_client
+
     def _invoke(self, mapping: StreamMapping, records: list[dict[str, Any]]) -> bool:
         event = {"Records": [self._lambda_record(mapping, record) for record in records]}
         response = self.client("lambda").invoke(FunctionName=mapping.function_name, Payload=json.dumps(event).encode())
         failed = bool(response.get("FunctionError"))
-        self.delivered.append({"function": mapping.function_name, "records": len(records), "failed": failed})
+        delivered: dict[str, Any] = {"function": mapping.function_name, "records": len(records), "failed": failed}
+        if failed:  # the function's error, for whoever looks at what was delivered
+            delivered["error"] = response["Payload"].read().decode(errors="replace")
+        self.delivered.append(delivered)
         return not failed
 
     def _give_up(self, mapping: StreamMapping, records: list[dict[str, Any]], position: _Position) -> bool:
