@@ -66,8 +66,41 @@ SCOPING_CONDITION_KEYS = re.compile(
 # s3:RequestObjectTag/<key> and s3:RequestObjectTagKeys constrain the tags a PutObject writes, yet
 # a PutObject may overwrite any key the resource covers; unlike aws:RequestTag on a create, which
 # makes a new resource, they bound nothing already there. s3:prefix bounds what s3:ListBucket
-# lists; s3:ResourceAccount pins a named bucket to this account.
-NARROWING_CONDITION_KEYS = re.compile(r"^(s3:prefix|s3:RequestObjectTag/.+|s3:RequestObjectTagKeys|s3:ResourceAccount)$")
+# lists; s3:ResourceAccount pins a named bucket to this account. ec2:Attribute names the attribute
+# an ec2:Modify...Attribute request changes, and aws:TagKeys the tag keys a tagging request writes.
+NARROWING_CONDITION_KEYS = re.compile(
+    r"^(s3:prefix|s3:RequestObjectTag/.+|s3:RequestObjectTagKeys|s3:ResourceAccount|ec2:Attribute|aws:TagKeys)$"
+)
+# Keys that are in the request context of some actions only: in a statement that also allows another
+# action, a condition on them never holds for that action, so the statement silently allows less than
+# it says. ec2:Attribute is set by the ec2:Modify...Attribute actions; ec2:CreateAction by ec2:CreateTags
+# when it tags a resource as it is created; aws:TagKeys by the requests that write tags ("Actions,
+# resources, and condition keys for Amazon EC2", https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonec2.html;
+# aws:TagKeys, https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-tagkeys).
+ACTION_SCOPED_KEYS = {
+    "ec2:Attribute": (re.compile(r"^ec2:Modify\w*Attribute$"), "ec2:Modify...Attribute"),
+    "ec2:CreateAction": (re.compile(r"^ec2:CreateTags$"), "ec2:CreateTags"),
+    "aws:TagKeys": (re.compile(r"^[a-z0-9-]+:(CreateTags|AddTags\w*|Tag[A-Z]\w*)$"), "tagging (CreateTags, TagResource, ...)"),
+}
+# Actions that can change far more than a runbook does, whatever resource they name: on those resources
+# they must say what they change with one of these keys. ModifyInstanceAttribute changes any attribute of
+# an instance (user data, instance type, its role's profile...) unless ec2:Attribute names one; CreateTags
+# writes any tag (the opt-in tag itself included) unless aws:TagKeys lists the keys, or ec2:CreateAction
+# allows tagging only while a resource is created.
+MUST_NAME_WHAT_CHANGES = {
+    ("ec2:ModifyInstanceAttribute", ":instance/"): (
+        ("ec2:Attribute",),
+        "could change any attribute of the instance (user data, instance type, ...): name the attributes it "
+        "changes with an ec2:Attribute condition (GroupId for its security groups)",
+    ),
+    ("ec2:CreateTags", ""): (
+        ("aws:TagKeys", "ec2:CreateAction"),
+        "could write any tag, the opt-in tag included: list the tag keys it writes with "
+        "ForAllValues:StringEquals aws:TagKeys, or allow tagging only on create with ec2:CreateAction",
+    ),
+}
+# aws:TagKeys holds every key of the request: a single-valued operator compares only one of them.
+MULTIVALUED_KEYS = frozenset({"aws:TagKeys"})
 # Operators under which a missing key still allows: `...IfExists` and ForAllValues are true when the
 # request lacks the key, and a negated operator allows everything but one value (IAM User Guide,
 # https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html).
@@ -134,6 +167,8 @@ class Statement(BaseModel):
         actions, conditions, reason = (info.data.get(key) for key in ("actions", "conditions", "reason"))
         if conditions is not None:
             _check_s3_conditions(actions or [], resources, conditions)
+            _check_action_scoped_keys(actions or [], conditions)
+        _check_names_what_changes(actions or [], resources, conditions)
         wildcards = [resource for resource in resources if "*" in resource]
         if not wildcards:
             if reason is not None:
@@ -198,6 +233,33 @@ def _check_s3_conditions(actions: list[str], resources: list[str], conditions: C
             f"S3 does not evaluate s3:ExistingObjectTag for {', '.join(untaggable)}, so this statement would never "
             "allow it: bound writes and deletes by a folder in the ARN (bucket/prefix/*)"
         )
+
+
+def _check_action_scoped_keys(actions: list[str], conditions: Conditions) -> None:
+    for operator, keys in conditions.items():
+        for key in keys:
+            if key in MULTIVALUED_KEYS and not operator.startswith(("ForAllValues:", "ForAnyValue:")):
+                raise ValueError(
+                    f"{key} holds every tag key of the request: use ForAllValues:StringEquals (each key one of these), "
+                    f"not {operator}"
+                )
+            if key not in ACTION_SCOPED_KEYS:
+                continue
+            pattern, kind = ACTION_SCOPED_KEYS[key]
+            others = [action for action in actions if not pattern.fullmatch(action)]
+            if others:
+                raise ValueError(
+                    f"{key} is in the request context of {kind} actions only: on {others[0]} the condition never "
+                    f"holds, so the statement would never allow it; give {others[0]} a statement of its own"
+                )
+
+
+def _check_names_what_changes(actions: list[str], resources: list[str], conditions: Conditions | None) -> None:
+    keys = {key for operator, keyed in (conditions or {}).items() if not operator.startswith("Not") for key in keyed}
+    for (action, resource_part), (names, problem) in MUST_NAME_WHAT_CHANGES.items():
+        reached = [resource for resource in resources if resource_part in resource or resource == "*"]
+        if action in actions and reached and not keys & set(names):
+            raise ValueError(f"{action} on '{reached[0]}' {problem}")
 
 
 def _check_unscopable(actions: list[str], resources: list[str], conditions: object) -> None:

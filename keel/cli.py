@@ -166,7 +166,7 @@ def _local_run(args: argparse.Namespace) -> int:
         for graph in graphs:
             print(f"keel: graph {graph}", file=sys.stderr)
     else:
-        print(as_text(run))
+        print(as_text(run, logs=args.logs))
         print(*(f"graph {graph}" for graph in graphs), sep="\n", end="\n" if graphs else "")
     return 0 if run.report.all_succeeded else 1
 
@@ -186,7 +186,7 @@ def _local_up(args: argparse.Namespace) -> int:
     from keel.local import server
 
     _local_template(args)
-    state = server.start(Path(args.root), args.env, args.port, Path(args.outdir))
+    state = server.start(Path(args.root), args.env, args.port, Path(args.outdir), speed=args.speed)
     region = _region(args)
     if args.json:
         described = {"environment": args.env, "region": region, "endpoint": state.endpoint, "pid": state.pid, "log": state.log}
@@ -200,6 +200,10 @@ def _local_up(args: argparse.Namespace) -> int:
         f"aws stepfunctions list-state-machines --endpoint-url {state.endpoint} --region {region}"
     )
     print(f"  or: keel ops pending --env {args.env} --region {region} --endpoint-url {state.endpoint}")
+    print(
+        "  alarms: AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local "
+        f"aws cloudwatch describe-alarms --state-value ALARM --endpoint-url {state.endpoint} --region {region}"
+    )
     print(f"  stop it with: keel local down --root {Path(args.root).resolve()}")
     return 0
 
@@ -213,7 +217,7 @@ def _region(args: argparse.Namespace) -> str:
 def _local_serve(args: argparse.Namespace) -> int:
     from keel.local import server
 
-    server.serve_forever(_local_template(args), args.port)
+    server.serve_forever(_local_template(args), args.port, args.speed)
     return 0
 
 
@@ -230,26 +234,52 @@ def _local_down(args: argparse.Namespace) -> int:
 
 def _demo(args: argparse.Namespace) -> int:
     from infra.asl import load_asl, waits_for_task_token
-    from infra.catalog import load_catalog
-    from infra.config import load_environments
-    from keel.local.demo import DemoAutomation, run_demo, sample_events
+    from keel.local.demo import DemoAutomation, expected_endings, run_demo, sample_events
+    from keel.local.template import load_environment
 
     root = Path(args.root)
-    catalog = load_catalog(root, load_environments(root / "config" / "environments.yaml"))
-    template = _local_template(args, force_synth=True)
-    automations = [
-        DemoAutomation(
-            name=automation.name,
-            functions=list(automation.manifest.functions),
-            events=sample_events(root, automation.name),
-            waits_for_token=bool(
-                waits_for_task_token(load_asl(root / "statemachines" / automation.manifest.workflow.definition))
-            ),
+    catalog = _load_catalog(root)
+    _synthesized(root, Path(args.outdir), args.env)
+    template = load_environment(Path(args.outdir), args.env)
+    automations = []
+    for automation in catalog.automations:
+        events = sample_events(root, automation.name)
+        definition = load_asl(root / "statemachines" / automation.manifest.workflow.definition)
+        automations.append(
+            DemoAutomation(
+                name=automation.name,
+                functions=list(automation.manifest.functions),
+                events=events,
+                waits_for_token=bool(waits_for_task_token(definition)),
+                oncall=automation.manifest.oncall,
+                expected=expected_endings(root, automation.name, events),
+            )
         )
-        for automation in catalog.automations
-    ]
-    run_demo(template, automations, lambda text: print(text, flush=True))
-    return 0
+    results = run_demo(template, automations, lambda text: print(text, flush=True))
+    return 0 if all(result.passed for result in results) else 1
+
+
+def _synthesized(root: Path, outdir: Path, env: str) -> None:
+    """The environment's stacks in outdir, synthesized (that environment only) when missing or out of date,
+    saying so as it goes."""
+    import time
+
+    from infra.app_builder import build_app
+    from infra.config import EnvironmentTable, load_environments
+    from infra.synthesis import synthesize
+    from keel.local.template import assembly_dir, is_stale
+
+    _check_environment(root, env)
+    if not is_stale(outdir, env, root):
+        print(f"keel demo: {env} is up to date in {assembly_dir(outdir, env)}", flush=True)
+        return
+    table = load_environments(root / "config" / "environments.yaml")
+    print(f"keel demo: synthesizing {env} into {outdir} (cdk-nag and the quota guard on) ...", flush=True)
+    started = time.monotonic()
+    only = EnvironmentTable(environments={env: table.get(env)})
+    app = build_app(root=root, outdir=str(outdir), environments=only, catalog=_load_catalog(root))
+    figures = synthesize(app)
+    print(f"keel demo: {env}: {len(figures[env])} stacks in {time.monotonic() - started:.1f} s", flush=True)
 
 
 def _add_local(commands: Any) -> None:
@@ -259,7 +289,10 @@ def _add_local(commands: Any) -> None:
     run = actions.add_parser("run", help="deploy an environment locally, deliver event files, run every execution to an end")
     run.add_argument("events", nargs="+", metavar="EVENT_FILE", help="EventBridge event JSON files (or directories of them)")
     _environment_options(run)
-    run.add_argument("--json", action="store_true", help="print one JSON document: executions and dead letters")
+    run.add_argument(
+        "--json", action="store_true", help="print one JSON document: executions (with their logs), dead letters, alarms, pages"
+    )
+    run.add_argument("--logs", action="store_true", help="show what each Lambda invocation logged, under its execution and state")
     decision = run.add_mutually_exclusive_group()
     decision.add_argument("--approve", dest="decision", action="store_const", const="approve", help="approve every task token")
     decision.add_argument("--reject", dest="decision", action="store_const", const="reject", help="reject every task token")
@@ -303,17 +336,29 @@ def _add_local(commands: Any) -> None:
     up = actions.add_parser("up", help="serve the local cloud on 127.0.0.1 in the background (any AWS client, --endpoint-url)")
     _environment_options(up)
     up.add_argument("--port", type=int, default=4566)
+    _speed_option(up)
     up.add_argument("--json", action="store_true", help="print where it serves as JSON")
     up.set_defaults(run=_local_up)
 
     serve = actions.add_parser("serve", help="serve the local cloud in the foreground (what `up` starts)")
     _environment_options(serve)
     serve.add_argument("--port", type=int, default=4566)
+    _speed_option(serve)
     serve.set_defaults(run=_local_serve)
 
     down = actions.add_parser("down", help="stop the local cloud started by `keel local up`")
     down.add_argument("--json", action="store_true", help="print what was stopped as JSON")
     down.set_defaults(run=_local_down)
+
+
+def _speed_option(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--speed",
+        type=float,
+        default=1.0,
+        metavar="N",
+        help="its clock runs N times as fast as real time: schedules fire and alarms are evaluated on it (default 1)",
+    )
 
 
 def _environment_options(command: argparse.ArgumentParser) -> None:
@@ -353,7 +398,9 @@ def parser() -> argparse.ArgumentParser:
     schema.add_argument("--check", action="store_true", help="only check that the committed schema is current (exit 1 if not)")
     schema.set_defaults(run=_schema)
 
-    demo = commands.add_parser("demo", help="synthesize, then replay every automation's sample events on the local cloud")
+    demo = commands.add_parser(
+        "demo", help="replay every automation's sample events and failure paths on the local cloud, checking each scenario"
+    )
     _environment_options(demo)
     demo.set_defaults(run=_demo)
 

@@ -23,10 +23,11 @@ from functions.shared.domain.context import KeelContext, Limits
 from infra import asl, names, workflow_defaults
 from infra.catalog import Automation
 from infra.constructs.function import KeelFunction
+from infra.constructs.key_use import KeyUse, grant_key_use
 from infra.constructs.log_group import platform_log_group
-from infra.constructs.platform import PlatformResources
+from infra.constructs.platform import TABLE_INDEXES, PlatformResources
 from infra.event_pattern import rule_pattern
-from infra.nag import acknowledge_all, nag_resource_of
+from infra.nag import acknowledge_all
 
 
 @dataclass(frozen=True)
@@ -148,42 +149,35 @@ class AutomationResources(Construct):
             ["dynamodb:UpdateItem"] if workflow_defaults.RELEASE_CLAIM in definition["States"] else []
         )
         role.add_to_principal_policy(iam.PolicyStatement(actions=claims, resources=[platform.idempotency_table.table_arn]))
-        platform.key.grant(role, "kms:Decrypt", "kms:GenerateDataKey")
+        key_uses: list[KeyUse] = ["dynamodb"]
         invoked = [props.functions[module].function_arn for module in sorted(used & set(manifest.functions))]
         if invoked:
             # The unqualified ARNs only: the ASL invokes $LATEST, never a version or alias.
             role.add_to_principal_policy(iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=invoked))
         tables: dict[str, dynamodb.ITable] = {"KeelApprovalsTable": platform.approvals_table}
         findings = {
-            "AwsSolutions-IAM5[Resource::*]": "Only CloudWatch Logs log-delivery and X-Ray PutTraceSegments/"
-            "PutTelemetryRecords, which support no resource-level scoping; every other statement names its resource"
+            "AwsSolutions-IAM5[Resource::*]": "CloudWatch Logs log delivery (logs:CreateLogDelivery, logs:GetLogDelivery, "
+            "logs:UpdateLogDelivery, logs:DeleteLogDelivery, logs:ListLogDeliveries, logs:PutResourcePolicy, "
+            "logs:DescribeResourcePolicies, logs:DescribeLogGroups) and xray:PutTraceSegments, xray:PutTelemetryRecords, "
+            "xray:GetSamplingRules, xray:GetSamplingTargets, which support no resource-level permissions; every other "
+            "statement names its resource"
         }
         for name in sorted(used & set(tables)):
             tables[name].grant_read_write_data(role)
-            findings |= self._table_grant_findings(tables[name])
+            indexes = TABLE_INDEXES["approvals"]
+            if indexes:
+                index_arns = [f"{tables[name].table_arn}/index/{index}" for index in indexes]
+                role.add_to_principal_policy(iam.PolicyStatement(actions=["dynamodb:Query"], resources=index_arns))
         if "KeelEventBus" in used:
             platform.event_bus.grant_put_events_to(role)
-        # sns:Publish on the named topics only; the platform key grant above covers their encryption
-        # without CDK's wildcard kms:GenerateDataKey*.
+        # sns:Publish on the named topics only, and the key's use for them through SNS.
         topics = {"KeelOncallTopic": manifest.oncall, "KeelEscalationTopic": manifest.escalation}
         published = sorted({platform.topic(topics[name]).topic_arn for name in used & set(topics)})
         if published:
             role.add_to_principal_policy(iam.PolicyStatement(actions=["sns:Publish"], resources=published))
+            key_uses.append("sns")
+        grant_key_use(role, platform.key, key_uses)
         acknowledge_all(role, findings)
-
-    def _table_grant_findings(self, table: dynamodb.ITable) -> dict[str, str]:
-        """CDK's read/write grant on a Keel table covers its indexes and the key's wildcard KMS actions."""
-        findings = {
-            f"AwsSolutions-IAM5[Resource::{nag_resource_of(self, table.table_arn)}/index/*]": (
-                f"{self.automation.name}'s ASL names this one Keel table; the grant covers its indexes only, no other table"
-            )
-        }
-        for action in ("kms:GenerateDataKey*", "kms:ReEncrypt*"):
-            findings[f"AwsSolutions-IAM5[Action::{action}]"] = (
-                f"{action} is granted on the platform key alone (one key ARN): the Keel tables {self.automation.name}'s "
-                "ASL writes are encrypted with that customer managed key"
-            )
-        return findings
 
     def _queues(self, props: AutomationProps) -> tuple[dict[str, sqs.Queue], dict[str, sqs.Queue]]:
         """The manifest's `queues:`, each with its own dead-letter queue; only the senders may send."""

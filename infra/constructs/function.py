@@ -25,8 +25,9 @@ from constructs import Construct
 from functions.shared.domain.decisions import chain_partition, marker_partition_prefix
 from infra import names
 from infra.constructs.deploy_time import deploy_time_value
+from infra.constructs.key_use import KeyUse, grant_key_use
 from infra.constructs.log_group import platform_log_group
-from infra.constructs.platform import PlatformResources
+from infra.constructs.platform import TABLE_INDEXES, PlatformResources
 from infra.function_spec import DECISION_WRITER, FunctionSpec, bounded_by_its_arn
 from infra.nag import acknowledge_all, nag_resource_of
 from infra.packaging import package_digest
@@ -47,6 +48,18 @@ LIMITS_TABLE_ACTIONS = ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem"
 # No UpdateItem, DeleteItem, BatchWriteItem, Scan or Query: it cannot edit or remove a decision.
 DECISIONS_APPEND_ACTIONS = ["dynamodb:GetItem", "dynamodb:PutItem"]
 OVERRIDES_READ_ACTIONS = ["dynamodb:GetItem", "dynamodb:Query"]
+# Which platform table each platform_access entry reaches, and what else of the key it needs.
+TABLE_OF_ACCESS = {
+    "idempotency_table": "idempotency",
+    "decisions_append": "decisions",
+    "approvals_table": "approvals",
+    "approvals_table_read": "approvals",
+    "limits_table": "limits",
+    "overrides_read": "overrides",
+}
+# The decision writer reads and creates single items by key: it queries no index of the decisions table.
+NO_INDEX_QUERIES = {"decisions_append"}
+KEY_USE_OF_ACCESS: dict[str, KeyUse] = {**dict.fromkeys(TABLE_OF_ACCESS, "dynamodb"), "oncall_topics": "sns"}
 
 
 def powertools_layer(scope: Construct) -> lambda_.ILayerVersion:
@@ -176,7 +189,7 @@ class KeelFunction(Construct):
             "idempotency_table": lambda: platform.idempotency_table.grant_read_write_data(role),
             "decision_writer": lambda: self._grant_decision_writer(props),
             "decisions_append": lambda: self._grant_decisions_append(props),
-            "overrides_read": lambda: self._grant_items(props, OVERRIDES_READ_ACTIONS, platform.overrides_table, ["kms:Decrypt"]),
+            "overrides_read": lambda: self._grant_items(OVERRIDES_READ_ACTIONS, platform.overrides_table),
             "approvals_table": lambda: platform.approvals_table.grant_read_write_data(role),
             "approvals_table_read": lambda: platform.approvals_table.grant_read_data(role),
             "limits_table": lambda: self._grant_limits(props),
@@ -185,6 +198,10 @@ class KeelFunction(Construct):
         }
         for resource in spec.platform_access:
             grants[resource]()
+        self._grant_index_queries(props)
+        grant_key_use(
+            role, platform.key, [KEY_USE_OF_ACCESS[access] for access in spec.platform_access if access in KEY_USE_OF_ACCESS]
+        )
         # Lambda writes the function's logs with its execution role: without these two actions on its
         # log group nothing reaches CloudWatch Logs
         # (https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs.html, "Required IAM permissions";
@@ -200,31 +217,17 @@ class KeelFunction(Construct):
                     conditions=statement.conditions,
                 )
             )
-        acknowledge_all(
-            role,
-            {
-                **_role_wildcards(spec, self._indexed_tables(props)),
-                **_declared_wildcards(spec),
-                **self._secret_suffixes(props),
-            },
-        )
+        acknowledge_all(role, {**_role_wildcards(spec), **_declared_wildcards(spec), **self._secret_suffixes(props)})
 
     def _grant_limits(self, props: FunctionProps) -> None:
-        """Only what conditional writes on single items need: no scan, no batch, no index. The platform
-        key's use for them is the same pair the state machines' claim write has."""
-        self._grant_items(props, LIMITS_TABLE_ACTIONS, props.platform.limits_table, ["kms:Decrypt", "kms:GenerateDataKey"])
+        """Only what conditional writes on single items need: no scan, no batch, no index."""
+        self._grant_items(LIMITS_TABLE_ACTIONS, props.platform.limits_table)
 
     def _grant_items(
-        self,
-        props: FunctionProps,
-        actions: list[str],
-        table: dynamodb.ITable,
-        key_actions: list[str],
-        conditions: dict[str, dict[str, object]] | None = None,
+        self, actions: list[str], table: dynamodb.ITable, conditions: dict[str, dict[str, object]] | None = None
     ) -> None:
-        """Item actions on one table (no index), and the platform key's actions they need."""
+        """Item actions on one table (no index); the key's use for them is granted with the others (grant_key_use)."""
         self.role.add_to_policy(iam.PolicyStatement(actions=actions, resources=[table.table_arn], conditions=conditions))
-        self.role.add_to_policy(iam.PolicyStatement(actions=key_actions, resources=[props.platform.key.key_arn]))
 
     def _grant_decisions_append(self, props: FunctionProps) -> None:
         """The automation's own items alone: every partition key it may read or write starts with the
@@ -233,10 +236,8 @@ class KeelFunction(Construct):
         ForAllValues is true of a request without the key, but every GetItem and PutItem names its key."""
         own = [chain_partition(props.automation), f"{marker_partition_prefix(props.automation)}*"]
         self._grant_items(
-            props,
             DECISIONS_APPEND_ACTIONS,
             props.platform.decisions_table,
-            ["kms:Decrypt", "kms:GenerateDataKey"],
             conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": own}},
         )
 
@@ -250,13 +251,22 @@ class KeelFunction(Construct):
         )
         self.role.add_to_policy(iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[writer]))
 
-    def _indexed_tables(self, props: FunctionProps) -> list[str]:
-        """The indexed tables this function may query, as cdk-nag spells their ARNs: grants cover index/*."""
-        platform, access = props.platform, set(props.spec.platform_access)
-        tables = {"approvals_table": platform.approvals_table}
-        if "approvals_table_read" in access:
-            access.add("approvals_table")
-        return [nag_resource_of(self, table.table_arn) for name, table in tables.items() if name in access]
+    def _grant_index_queries(self, props: FunctionProps) -> None:
+        """dynamodb:Query on each index of the tables this function reaches, named one by one: an index can
+        only be queried or scanned, and Keel's lookups query (no wildcard, so nothing to acknowledge)."""
+        platform = props.platform
+        tables = {
+            "decisions": platform.decisions_table,
+            "approvals": platform.approvals_table,
+            "idempotency": platform.idempotency_table,
+            "limits": platform.limits_table,
+            "overrides": platform.overrides_table,
+        }
+        querying = set(props.spec.platform_access) & set(TABLE_OF_ACCESS) - NO_INDEX_QUERIES
+        reached = sorted({TABLE_OF_ACCESS[access] for access in querying})
+        indexes = [f"{tables[table].table_arn}/index/{index}" for table in reached for index in TABLE_INDEXES[table]]
+        if indexes:
+            self.role.add_to_policy(iam.PolicyStatement(actions=["dynamodb:Query"], resources=indexes))
 
     def _secret_suffixes(self, props: FunctionProps) -> dict[str, str]:
         return {
@@ -278,7 +288,7 @@ class KeelFunction(Construct):
                 resources=[queue.queue_arn for _, queue in sorted(queues.items())],
             )
         )
-        self.role.add_to_policy(iam.PolicyStatement(actions=["kms:GenerateDataKey", "kms:Decrypt"], resources=[key.key_arn]))
+        grant_key_use(self.role, key, ["sqs"])
 
     @property
     def function_arn(self) -> str:
@@ -289,46 +299,41 @@ def _sub(resource: str) -> str:
     return Fn.sub(resource) if "${" in resource else resource
 
 
-def _role_wildcards(spec: FunctionSpec, indexed_tables: list[str]) -> dict[str, str]:
-    """The role's findings CDK's grants cause, each with why it is right here."""
+def _role_wildcards(spec: FunctionSpec) -> dict[str, str]:
+    """The role's `*` finding: what CDK adds for active tracing, and what function.yaml declares on `*`."""
     unscoped = [statement for statement in spec.permissions if "*" in statement.resources]
     declared = "".join(
         f"; {', '.join(statement.actions)} as function.yaml declares: {statement.reason}" for statement in unscoped
     )
-    findings = {
-        "AwsSolutions-IAM5[Resource::*]": "Only X-Ray PutTraceSegments/PutTelemetryRecords for active tracing, which "
-        "support no resource-level scoping" + declared
+    return {
+        "AwsSolutions-IAM5[Resource::*]": "xray:PutTraceSegments and xray:PutTelemetryRecords for active tracing, "
+        "which support no resource-level permissions" + declared
     }
-    for table_arn in indexed_tables:
-        findings[f"AwsSolutions-IAM5[Resource::{table_arn}/index/*]"] = (
-            f"{spec.module} queries the indexes of this one Keel table (decision and approval lookups); no other table"
-        )
-    if {"idempotency_table", "approvals_table", "approvals_table_read"} & set(spec.platform_access):
-        for action in ("kms:GenerateDataKey*", "kms:ReEncrypt*"):
-            findings[f"AwsSolutions-IAM5[Action::{action}]"] = (
-                f"{action} is granted on the platform key alone (one key ARN): DynamoDB tables encrypted with a "
-                f"customer managed key need it for {spec.module}'s reads and writes"
-            )
-    return findings
 
 
 def _declared_wildcards(spec: FunctionSpec) -> dict[str, str]:
     """A wildcard function.yaml bounds (with a condition, or by an S3 folder in the ARN): acknowledged
-    on this role, with its reason."""
-    findings = {}
+    on this role, with its reason. Statements on the same resource share one finding, so its reason
+    says what each of them allows."""
+    reasons: dict[str, list[str]] = {}
     for statement in spec.permissions:
         if statement.conditions is None and not any(bounded_by_its_arn(resource) for resource in statement.resources):
             continue
         bound = "; ".join(
-            f"{operator} {key}={value}" for operator, keys in (statement.conditions or {}).items() for key, value in keys.items()
+            f"{operator} {key}={_values(value)}"
+            for operator, keys in (statement.conditions or {}).items()
+            for key, value in keys.items()
         )
         scope = f"where {bound}" if bound else "on the keys under the folder its ARN names"
         for resource in statement.resources:
             if "*" in resource:
-                findings[f"AwsSolutions-IAM5[Resource::{nag_resource(resource)}]"] = (
-                    f"{spec.module}: {', '.join(statement.actions)} only {scope}. {statement.reason}"
-                )
-    return findings
+                finding = f"AwsSolutions-IAM5[Resource::{nag_resource(resource)}]"
+                reasons.setdefault(finding, []).append(f"{', '.join(statement.actions)} only {scope}. {statement.reason}")
+    return {finding: f"{spec.module}: " + " | ".join(parts) for finding, parts in reasons.items()}
+
+
+def _values(value: str | list[str]) -> str:
+    return value if isinstance(value, str) else "[" + ", ".join(value) + "]"
 
 
 def nag_resource(resource: str) -> str:

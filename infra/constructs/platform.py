@@ -273,23 +273,18 @@ class PlatformRefs(Construct):
         key_arn = deploy_time_value(self, "KeyArn", names.key_arn_parameter(env), "the platform key's ARN")
         self._key = kms.Key.from_key_arn(self, "Key", key_arn)
         self._event_bus = events.EventBus.from_event_bus_name(self, "EventBus", names.event_bus(env))
+        # Without their key and indexes: CDK's grants would add its broad key actions and every action on
+        # index/*. Roles get the key's use through infra/constructs/key_use.py and queries on the indexes
+        # by name (TABLE_INDEXES) instead.
         self._tables = {
-            purpose: dynamodb.Table.from_table_attributes(
-                self,
-                f"Table-{purpose}",
-                table_name=names.table(env, purpose),
-                encryption_key=self._key,
-                global_indexes=indexes or None,
-            )
-            for purpose, indexes in TABLE_INDEXES.items()
+            purpose: dynamodb.Table.from_table_attributes(self, f"Table-{purpose}", table_name=names.table(env, purpose))
+            for purpose in TABLE_INDEXES
         }
-        # With their key: publishing to a KMS-encrypted topic needs kms:GenerateDataKey and Decrypt on it.
         self._topics: dict[str, sns.ITopic] = {
             route: sns.Topic.from_topic_attributes(
                 self,
                 f"OnCall-{route}",
                 topic_arn=self._stack.format_arn(service="sns", resource=names.oncall_topic(env, route)),
-                key_arn=key_arn,
             )
             for route in environment.oncall_routes
         }

@@ -50,6 +50,7 @@ def run(args: argparse.Namespace) -> int:
     from keel.bench.package_size import function_packages, layer_estimate
     from keel.bench.prices import load_prices
     from keel.bench.report import Results, render
+    from keel.bench.soak import kept_section
     from keel.bench.warm import measure_warm
 
     root = Path(args.root).resolve()
@@ -85,7 +86,10 @@ def run(args: argparse.Namespace) -> int:
         scale=scale,
     )
     text = render(results)
-    (root / args.output).write_text(text)
+    output = root / args.output
+    # `make soak` writes its own section: a bench run keeps it.
+    soak = kept_section(output.read_text()) if output.exists() else None
+    output.write_text(text.rstrip("\n") + "\n\n" + soak if soak else text)
     print(text)
     _progress(f"wrote {args.output} in {time.perf_counter() - started:.0f} s")
     return 0

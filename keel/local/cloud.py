@@ -12,6 +12,11 @@ functions run in worker processes of their own (keel/local/lambda_runtime.py) an
 function runs with its own role's credentials, and IAM refuses its calls that the role does not
 allow, as on AWS (keel/local/function_roles.py says what is evaluated and what is not). Closing the
 cloud stops every worker, then the endpoint.
+
+What runs is observed as CloudWatch observes it (keel/local/observatory.py): handler logs in their
+functions' log groups, execution histories in their state machines', the metrics Lambda, Step
+Functions, SQS and the handlers' EMF lines publish, and every alarm evaluated on virtual time, its
+state changes paging the SNS topics it names.
 """
 
 from __future__ import annotations
@@ -42,7 +47,8 @@ from keel.local.eventbridge import (
 from keel.local.faults import FaultPlan
 from keel.local.function_roles import Denial, FunctionRoles
 from keel.local.iam_requests import ApiCall
-from keel.local.lambda_runtime import FunctionConfig, LambdaRuntime
+from keel.local.lambda_runtime import FunctionConfig, Invocation, LambdaRuntime
+from keel.local.observatory import FunctionLogging, Observatory
 from keel.local.template import EnvironmentTemplate
 
 # The operators' code the cloud runs on its side (answering approvals).
@@ -54,7 +60,7 @@ FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "te
 # Variables that could point boto3 at real AWS or another account: removed while the cloud runs.
 UNSAFE_VARIABLES = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE")
 # Clients the cloud itself uses while executions run, made before any handler can run.
-RUNTIME_CLIENTS = ("stepfunctions", "sqs", "events", "dynamodb", "sts")
+RUNTIME_CLIENTS = ("stepfunctions", "sqs", "events", "dynamodb", "sts", "sns")
 NO_TIMEOUT = 99_999_999  # moto's TimeoutSeconds default for tasks that declare none
 # Real seconds between two sweeps of items whose TTL has passed while executions are driven.
 TTL_SWEEP_SECONDS = 5.0
@@ -108,6 +114,16 @@ class Page:
         return self.topic_arn.rsplit(":", 1)[-1]
 
 
+@dataclass(frozen=True)
+class Answered:
+    """A task token the run answered: through an approval request (as `keel ops approve|reject` does),
+    or directly; `expired` when its timeout passed instead."""
+
+    execution_arn: str
+    decision: Literal["approve", "reject", "expired"]
+    approval_id: str | None = None
+
+
 @dataclass
 class _Waiting:
     endpoint: Any
@@ -130,6 +146,8 @@ class LocalCloud:
         self.dead_letters: list[DeadLetter] = []
         self.blocked: dict[str, str] = {}  # execution ARN -> why it cannot go on
         self._ended: set[str] = set()  # executions seen ended: drive never looks at them again
+        self._observed: set[str] = set()  # executions whose end the observatory has recorded (metrics, logs, alarms)
+        self.answered: list[Answered] = []
         self._waiting: dict[str, _Waiting] = {}
         self._lock = threading.RLock()
         self._sequence = 0
@@ -138,11 +156,13 @@ class LocalCloud:
         self._server: Any = None
         self.endpoint: str | None = None
         self.roles = FunctionRoles(self._assume_role, self._role_policies)
+        self.observatory = Observatory(self.template.account, self.template.region, self._publish)
         self.runtime = LambdaRuntime(
             clock=self.clock,
             base_environment=self.aws_environment(),
             faults=self.faults,
             credentials=lambda function: self.roles.session_for(function).environment(),
+            observer=self,
         )
 
     # Life cycle.
@@ -161,6 +181,10 @@ class LocalCloud:
             stack.enter_context(moto_patches.installed(self))
             stack.enter_context(_quiet_interpreter())
             self.deployment = deploy_environment(self.template, self.client)
+            self.observatory.machine_logging = {
+                arn: machine.logging for arn, machine in self.deployment.state_machines.items() if machine.logging
+            }
+            self.observatory.start(self.clock.world_time())
             for service in RUNTIME_CLIENTS:
                 self.client(service)
             # Served once deployed: a client that finds the port open finds the environment there.
@@ -172,6 +196,9 @@ class LocalCloud:
             )
             self.clock.on_advance.append(moto_patches.expire_dynamodb_items)
             stack.callback(self.clock.on_advance.remove, moto_patches.expire_dynamodb_items)
+            # When the world moves on, every alarm is evaluated at the new time.
+            self.clock.on_advance.append(self.observatory.evaluate_all)
+            stack.callback(self.clock.on_advance.remove, self.observatory.evaluate_all)
         except BaseException:
             stack.close()
             raise
@@ -224,7 +251,34 @@ class LocalCloud:
     # moto_patches.Hooks
 
     def invoke_lambda(self, function: Any, event: Any) -> tuple[str, bool, str]:
-        return self.runtime.invoke(FunctionConfig(**moto_patches.lambda_function_facts(function)), event)
+        facts = moto_patches.lambda_function_facts(function)
+        facts["log_group"] = self.deployed.function_log_groups.get(facts["name"], facts["log_group"])
+        return self.runtime.invoke(FunctionConfig(**facts), event)
+
+    def execution_started(self, execution_arn: str) -> None:
+        self.observatory.execution_started(execution_arn, self.clock.time())
+
+    def execution_ended(self, execution_arn: str) -> None:
+        try:
+            self.observatory.execution_ended(execution_arn)
+        finally:
+            with self._lock:
+                self._observed.add(execution_arn)
+
+    def alarm_history(self, parameters: dict[str, Any]) -> list[dict[str, Any]]:
+        return self.observatory.alarm_history(parameters)
+
+    # keel.local.lambda_runtime.InvocationObserver
+
+    def invoked(self, config: FunctionConfig, invocation: Invocation) -> None:
+        logging = FunctionLogging(config.log_group, config.memory, config.version)
+        self.observatory.invoked(config.name, logging, invocation, invocation.log_stream)
+
+    def throttled(self, config: FunctionConfig, at: float) -> None:
+        self.observatory.throttled(config.name, at)
+
+    def _publish(self, topic_arn: str, subject: str, message: str) -> None:
+        self.client("sns").publish(TopicArn=topic_arn, Subject=subject, Message=message)
 
     def evaluates(self, access_key_id: str) -> bool:
         return self.roles.evaluates(access_key_id)
@@ -389,10 +443,13 @@ class LocalCloud:
                 continue
             if decision == "approve":
                 stepfunctions.send_task_success(taskToken=token, output=json.dumps(APPROVED_OUTPUT))
+                self._answered(Answered(execution_arn, decision))
             elif decision == "reject":
                 stepfunctions.send_task_failure(taskToken=token, error=REJECTED[0], cause=REJECTED[1])
+                self._answered(Answered(execution_arn, decision))
             elif timeout is not None and expire_waits:
                 self._expire(execution_arn, token, timeout)
+                self._answered(Answered(execution_arn, "expired"))
             elif timeout is not None:
                 self.blocked[execution_arn] = "waiting for a task token (left waiting: answer it, or drive again to expire it)"
                 return False
@@ -426,7 +483,12 @@ class LocalCloud:
             return False
         reason = f"{decision}d with keel local run --{decision}"
         answer_as_operator(session, request.approval_id, approved=decision == "approve", reason=reason)
+        self._answered(Answered(execution_arn, decision, request.approval_id))
         return True
+
+    def _answered(self, answer: Answered) -> None:
+        with self._lock:
+            self.answered.append(answer)
 
     def _expire(self, execution_arn: str, token: str, timeout: float) -> None:
         """The task token's timeout passes: on the waiting execution's clock only."""
@@ -445,6 +507,10 @@ class LocalCloud:
     def pages(self) -> list[Page]:
         """Everything published to this cloud's topics so far (by topic, oldest first)."""
         return [Page(*published) for published in moto_patches.published_messages(self.template.account, self.template.region)]
+
+    def _has_observed(self, execution_arn: str) -> bool:
+        with self._lock:
+            return execution_arn in self._observed
 
     def execution_status(self, execution_arn: str) -> str:
         return moto_patches.execution_status(self.template.account, self.template.region, execution_arn)
@@ -468,7 +534,7 @@ class LocalCloud:
                 moto_patches.expire_dynamodb_items(self.clock.world_time())
                 swept = time.monotonic()
             for arn in sorted(running):
-                finished = self.execution_status(arn) != "RUNNING"
+                finished = self.execution_status(arn) != "RUNNING" and self._has_observed(arn)
                 if finished:
                     self._ended.add(arn)
                 if finished or not self._answer(arn, decision, expire_waits=expire_waits):
@@ -477,6 +543,7 @@ class LocalCloud:
                 time.sleep(0.002)
         for arn in running:
             self.blocked[arn] = f"still running after {self.drive_limit_seconds:.0f} s of real time"
+        self.observatory.evaluate_all(self.clock.world_time())
 
 
 @contextmanager

@@ -33,11 +33,21 @@ OUTSIDE_PROTOCOLS = frozenset({"http", "https"})
 
 
 @dataclass(frozen=True)
+class MachineLogging:
+    """A state machine's LoggingConfiguration: where its execution history is logged, and how much."""
+
+    log_group: str
+    level: str
+    include_data: bool
+
+
+@dataclass(frozen=True)
 class DeployedStateMachine:
     logical_id: str
     arn: str
     name: str
     automation: str
+    logging: MachineLogging | None = None
 
 
 @dataclass
@@ -49,6 +59,8 @@ class Deployment:
     buses: list[str] = field(default_factory=list)
     queues: dict[str, str] = field(default_factory=dict)  # queue ARN -> URL
     stream_mappings: list[streams.StreamMapping] = field(default_factory=list)  # delivered by keel/local/streams.py
+    # Function name -> the log group its LoggingConfig names (Lambda's default when it names none).
+    function_log_groups: dict[str, str] = field(default_factory=dict)
 
     def automation_of(self, state_machine_arn: str) -> str:
         machine = self.state_machines.get(state_machine_arn)
@@ -328,6 +340,9 @@ def _lambda_function(deployer: Deployer, logical_id: str, properties: dict[str, 
     }
     if "LoggingConfig" in properties:
         arguments["LoggingConfig"] = properties["LoggingConfig"]
+    # moto keeps no LoggingConfig: the local cloud writes the function's logs where the template says.
+    log_group = properties.get("LoggingConfig", {}).get("LogGroup") or f"/aws/lambda/{name}"
+    deployer.deployment.function_log_groups[name] = str(log_group)
     # Layers (Powertools from a public SSM parameter) are not needed: the venv has the same packages.
     function = deployer.client("lambda").create_function(**arguments)
     if "ReservedConcurrentExecutions" in properties:
@@ -348,16 +363,40 @@ def _state_machine(deployer: Deployer, logical_id: str, properties: dict[str, An
     for key, value in properties.get("DefinitionSubstitutions", {}).items():
         definition = definition.replace("${" + key + "}", str(value))
     tags = tags_of(properties)
+    logging = properties.get("LoggingConfiguration")
+    observability: dict[str, Any] = {}
+    if logging is not None:
+        observability["loggingConfiguration"] = {
+            "level": logging.get("Level", "OFF"),
+            "includeExecutionData": bool(logging.get("IncludeExecutionData", False)),
+            "destinations": [
+                {"cloudWatchLogsLogGroup": {"logGroupArn": destination["CloudWatchLogsLogGroup"]["LogGroupArn"]}}
+                for destination in logging.get("Destinations", [])
+            ],
+        }
+    if "TracingConfiguration" in properties:
+        observability["tracingConfiguration"] = {"enabled": bool(properties["TracingConfiguration"].get("Enabled", False))}
     arn = deployer.client("stepfunctions").create_state_machine(
         name=name,
         definition=definition,
         roleArn=properties["RoleArn"],
         type=properties.get("StateMachineType", "STANDARD"),
         tags=[{"key": key, "value": value} for key, value in tags.items()],
+        **observability,
     )["stateMachineArn"]
     automation = tags.get("keel:automation", name)
-    deployer.deployment.state_machines[arn] = DeployedStateMachine(logical_id, arn, name, automation)
+    deployer.deployment.state_machines[arn] = DeployedStateMachine(logical_id, arn, name, automation, _machine_logging(logging))
     return {"Ref": arn, "Arn": arn, "Name": name}
+
+
+def _machine_logging(logging: dict[str, Any] | None) -> MachineLogging | None:
+    """Where the state machine logs: the log group of its (only) destination, arn:...:log-group:NAME:*."""
+    destinations = (logging or {}).get("Destinations", [])
+    if logging is None or not destinations:
+        return None
+    arn = str(destinations[0]["CloudWatchLogsLogGroup"]["LogGroupArn"])
+    group = arn.split(":log-group:", 1)[-1].removesuffix(":*")
+    return MachineLogging(group, str(logging.get("Level", "OFF")), bool(logging.get("IncludeExecutionData", False)))
 
 
 def _events_rule(deployer: Deployer, logical_id: str, properties: dict[str, Any]) -> Attributes:

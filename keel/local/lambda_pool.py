@@ -71,6 +71,7 @@ class Answer:
     response: Response
     cold_start_ms: float | None  # the init phase's duration when this invocation started a worker
     init_log: str = ""
+    log_stream: str = ""  # the log stream of the execution environment that answered
 
 
 def code_root() -> Path:
@@ -208,8 +209,9 @@ class FunctionPool:
         self.started = 0  # cold starts so far
         self.environment: dict[str, str] | None = None  # what its workers' os.environ holds
 
-    def invoke(self, request: Callable[[], Request]) -> Answer:
-        """Run one invocation in an idle worker or a new one; Throttled when `cap` are busy."""
+    def invoke(self, request: Callable[[str], Request]) -> Answer:
+        """Run one invocation in an idle worker or a new one (the request is made for the worker's log
+        stream); Throttled when `cap` are busy."""
         worker = self._acquire()
         cold_start_ms: float | None = None
         if worker is None:
@@ -227,12 +229,12 @@ class FunctionPool:
             cold_start_ms = (time.perf_counter() - started) * 1000
             if worker.failed_init is not None:
                 self._release(worker, reusable=False)
-                return Answer(worker.failed_init, cold_start_ms)
-        response = worker.invoke(request())
+                return Answer(worker.failed_init, cold_start_ms, log_stream=worker.setup.log_stream)
+        response = worker.invoke(request(worker.setup.log_stream))
         reusable = not response.errored or response.payload.get("errorType") not in ("Sandbox.Timedout", "Runtime.ExitError")
         self._release(worker, reusable=reusable and worker.alive())
         init_log = worker.ready.log if cold_start_ms is not None and worker.ready is not None else ""
-        return Answer(response, cold_start_ms, init_log)
+        return Answer(response, cold_start_ms, init_log, worker.setup.log_stream)
 
     def _acquire(self) -> Worker | None:
         """An idle worker, or None when a new one may start (counted busy already)."""

@@ -15,6 +15,9 @@ what the role does not allow, as on AWS.
 An unhandled exception becomes Lambda's error payload {"errorType": <class name>, ...}, so ASL
 Retry/Catch match on the exception's name as on AWS; a worker that does not answer within the
 function's timeout is killed and the invocation fails with Sandbox.Timedout.
+
+An observer (the local cloud's CloudWatch, keel/local/observatory.py) hears of every invocation that
+ran, with its log and the log stream of the environment that ran it, and of every throttled attempt.
 """
 
 from __future__ import annotations
@@ -26,12 +29,13 @@ import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from keel.local.clock import VirtualClock, current_execution
 from keel.local.faults import FaultPlan, Injected
 from keel.local.lambda_pool import LOCAL_CONCURRENCY, FunctionPool, Throttled, code_root
 from keel.local.lambda_worker import ContextFacts, Request, Response, WorkerSetup
+from keel.local.log_records import lambda_stream
 
 PACKAGE = "functions"
 # Host variables hidden from handlers: a function must get these from its own configuration. The
@@ -42,6 +46,8 @@ HIDDEN_PREFIXES = ("KEEL_", "POWERTOOLS_", "AWS_LAMBDA_", "LAMBDA_", "_HANDLER",
 # ... Lambda retries the Init phase at the time of the first function invocation with the configured
 # function timeout" (https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html).
 INIT_SECONDS = 10
+# The log stream that holds the invocations keel local failed on purpose (no environment ran them).
+INJECTED_STREAM = "keel-local-injected-faults"
 
 
 @dataclass(frozen=True)
@@ -77,6 +83,16 @@ class Invocation:
     cold_start_ms: float | None = None  # the worker's start and init phase, when this invocation needed a new one
     calls: tuple[tuple[str, int], ...] = ()  # the AWS calls the handler made ("dynamodb:PutItem", items)
     injected: bool = False  # a fault keel local injected: no handler ran
+    started_at: float = 0.0  # when it was invoked (seconds since the epoch, on its execution's clock)
+    log_stream: str = ""  # where its log went in the function's log group
+    # The state whose task invoked it: every module task's payload names it ("step": $$.State.Name).
+    step: str | None = None
+
+
+class InvocationObserver(Protocol):
+    def invoked(self, config: FunctionConfig, invocation: Invocation) -> None: ...
+
+    def throttled(self, config: FunctionConfig, at: float) -> None: ...
 
 
 def throttle_error(message: str) -> Exception:
@@ -99,6 +115,7 @@ class LambdaRuntime:
     concurrency: int = LOCAL_CONCURRENCY
     invocations: list[Invocation] = field(default_factory=list)
     throttles: Counter[str] = field(default_factory=Counter)  # function name -> invocations throttled
+    observer: InvocationObserver | None = None
 
     def __post_init__(self) -> None:
         self._pools: dict[str, FunctionPool] = {}
@@ -108,19 +125,21 @@ class LambdaRuntime:
     def invoke(self, config: FunctionConfig, event: Any) -> tuple[str, bool, str]:
         """Run one invocation; (payload JSON, errored, log) as moto's _invoke_lambda returns."""
         request_id = str(uuid.uuid4())
+        started_at = self.clock.time()
         injected = self.faults.take(config.name, config.module)
         if injected is not None:
             response, cold_start_ms, log = self._injected(injected, config, request_id), None, ""
+            stream = lambda_stream(started_at, config.version, INJECTED_STREAM)
         else:
             try:
-                answer = self.pool(config).invoke(lambda: self._request(config, event, request_id))
+                answer = self.pool(config).invoke(lambda stream: self._request(config, event, request_id, stream))
             except Throttled:
                 self._count_throttle(config)
                 raise throttle_error(
                     f"Rate Exceeded. (ReservedFunctionConcurrentInvocationLimitExceeded: {config.name} runs "
                     f"{self.pool(config).cap} at once)"
                 ) from None
-            response, cold_start_ms, log = answer.response, answer.cold_start_ms, answer.init_log
+            response, cold_start_ms, log, stream = answer.response, answer.cold_start_ms, answer.init_log, answer.log_stream
         log += response.log
         record = Invocation(
             function=config.name,
@@ -134,9 +153,14 @@ class LambdaRuntime:
             cold_start_ms=cold_start_ms,
             calls=tuple(response.calls),
             injected=injected is not None,
+            started_at=started_at,
+            log_stream=stream,
+            step=event.get("step") if isinstance(event, dict) and isinstance(event.get("step"), str) else None,
         )
         with self._lock:
             self.invocations.append(record)
+        if self.observer is not None:
+            self.observer.invoked(config, record)
         return json.dumps(response.payload), response.errored, log
 
     def pool(self, config: FunctionConfig) -> FunctionPool:
@@ -168,6 +192,8 @@ class LambdaRuntime:
     def _count_throttle(self, config: FunctionConfig) -> None:
         with self._lock:
             self.throttles[config.name] += 1
+        if self.observer is not None:
+            self.observer.throttled(config, self.clock.time())
 
     def _injected(self, injected: Injected, config: FunctionConfig, request_id: str) -> Response:
         if injected.kind == "throttle":
@@ -186,7 +212,7 @@ class LambdaRuntime:
         }
         return Response(failed, True, f"keel local: injected {injected.error} ({injected.note})\n", 0.0)
 
-    def _request(self, config: FunctionConfig, event: Any, request_id: str) -> Request:
+    def _request(self, config: FunctionConfig, event: Any, request_id: str, log_stream: str) -> Request:
         facts = ContextFacts(
             function_name=config.name,
             function_version=config.version,
@@ -194,7 +220,7 @@ class LambdaRuntime:
             memory_limit_in_mb=config.memory,
             aws_request_id=request_id,
             log_group_name=config.log_group,
-            log_stream_name=f"local/[{config.version}]{request_id.replace('-', '')}",
+            log_stream_name=log_stream,
             timeout_seconds=float(config.timeout),
         )
         return Request(event, facts, self.clock.offset_seconds)
@@ -203,7 +229,8 @@ class LambdaRuntime:
         credentials = self.credentials(config) if self.credentials is not None else {}
         endpoint = {"AWS_ENDPOINT_URL": self.endpoint} if self.endpoint else {}
         environment = {**host_environment(), **self.variables(config), **credentials, **endpoint}
-        return WorkerSetup(config.name, config.handler, environment, str(code_root()), self.clock.offset_seconds)
+        stream = lambda_stream(self.clock.world_time(), config.version, uuid.uuid4().hex)
+        return WorkerSetup(config.name, config.handler, environment, str(code_root()), self.clock.offset_seconds, stream)
 
     def variables(self, config: FunctionConfig) -> dict[str, str]:
         """What the function finds in os.environ on Lambda: its configuration, Lambda's own variables,

@@ -41,6 +41,7 @@ class WorkerSetup:
     environment: dict[str, str]  # the process's whole environment
     code_root: str  # the working directory, as /var/task is on Lambda
     world_offset: float  # seconds the local cloud's world is ahead of real time
+    log_stream: str = ""  # its log stream in the function's log group, as Lambda names one per environment
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,15 @@ nothing else (tests/local/test_moto_canary.py fails loudly, naming the point, if
   the host name only: it is kept per host name.
 - reads of the Step Functions backend (execution_status, execution_record, pending_callbacks):
   the API's serializer is slow and would queue behind the executions' own calls.
+- moto.cloudwatch.responses.CloudWatchResponse.describe_alarm_history (which moto does not
+  implement): answered with the state changes the local cloud's alarm evaluation recorded; and the
+  CloudWatch, CloudWatch Logs and SQS backends the observability reads and writes
+  (keel/local/moto_cloudwatch.py).
+- moto.cloudwatch.models.are_dimensions_same (a module function): ListMetrics lists each metric once,
+  but moto's comparison of two metrics' dimensions fails whenever they have more than one, so every
+  datapoint of a Powertools metric (three dimensions) was listed again.
+- the same ExecutionWorker._execution_logic tells the local cloud when each execution starts and
+  ends, wherever it was started from: Step Functions' metrics and logs are produced from that.
 
 Everything moto-private is typed Any on purpose: these are not APIs and carry no stable types.
 """
@@ -65,6 +74,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, Protocol
 
+from keel.local import moto_cloudwatch
 from keel.local.clock import VirtualClock, acting_for, current_execution
 from keel.local.errors import LocalCloudError
 from keel.local.function_roles import Denial
@@ -117,6 +127,7 @@ THREADING_MODULES = (
 THREAD_MODULES = (f"{_SFN}.component.state.exec.execute_state",)
 EXECUTIONS = ("moto.stepfunctions.parser.models", "StepFunctionsParserBackend", "_get_executions")
 DISPATCHER = ("moto.moto_server.werkzeug_app", "DomainDispatcherApplication", "get_backend_for_host")
+SAME_DIMENSIONS = ("moto.cloudwatch.models", "are_dimensions_same")
 # Modules whose `datetime` global stamps times the user sees.
 DATETIME_MODULES = (
     f"{_SFN}.eval.event.event_manager",
@@ -162,6 +173,12 @@ class Hooks(Protocol):
     def evaluates(self, access_key_id: str) -> bool: ...
 
     def authorize(self, access_key_id: str, call: ApiCall) -> Denial | None: ...
+
+    def execution_started(self, execution_arn: str) -> None: ...
+
+    def execution_ended(self, execution_arn: str) -> None: ...
+
+    def alarm_history(self, parameters: dict[str, Any]) -> list[dict[str, Any]]: ...
 
 
 def _resolve(module: str, owner: str | None = None, attribute: str | None = None) -> Any:
@@ -214,6 +231,9 @@ def check_patch_points() -> list[str]:
     _resolve("moto.secretsmanager.models", "secretsmanager_backends")
     _resolve("moto.secretsmanager.exceptions", "SecretNotFoundException")
     _resolve("moto.dynamodb.models", "dynamodb_backends")
+    for point in (*moto_cloudwatch.POINTS, SAME_DIMENSIONS):
+        moto_cloudwatch.resolve(point)
+        found.append(".".join(point))
     return found
 
 
@@ -284,16 +304,36 @@ def _started_executions(original: Callable[..., list[Any]]) -> Callable[..., lis
     return get_executions
 
 
-def _execution_logic(original: Callable[[Any], None], clock: VirtualClock) -> Callable[[Any], None]:
+def _execution_logic(original: Callable[[Any], None], hooks: Hooks) -> Callable[[Any], None]:
     """An execution's first thread works for that execution (whoever started it: a rule, a test, a
-    client), which runs on the clock until its program ends."""
+    client), which runs on the clock until its program ends; the hooks hear when it starts and when it
+    has ended (its status and stop date set)."""
 
     def execution_logic(worker: Any) -> None:
-        execution = str(worker._evaluation_details.execution_details.arn)
-        with acting_for(execution), clock.running(execution):
-            original(worker)
+        arn = str(worker._evaluation_details.execution_details.arn)
+        with acting_for(arn):
+            with hooks.clock.running(arn):
+                hooks.execution_started(arn)
+                original(worker)
+            hooks.execution_ended(arn)
 
     return execution_logic
+
+
+def _same_dimensions(one: list[Any], other: list[Any]) -> bool:
+    """Two metrics' dimensions are the same when they hold the same names and values, in any order."""
+    return sorted((d.name, d.value) for d in one) == sorted((d.name, d.value) for d in other)
+
+
+def _alarm_history(hooks: Hooks) -> Callable[[Any], Any]:
+    def describe_alarm_history(response: Any) -> Any:
+        parameters = {
+            name: response._get_param(name)
+            for name in ("AlarmName", "HistoryItemType", "StartDate", "EndDate", "MaxRecords", "ScanBy")
+        }
+        return moto_cloudwatch.history_result(hooks.alarm_history(parameters))
+
+    return describe_alarm_history
 
 
 def aws_timestamp(value: _datetime.datetime) -> str:
@@ -319,9 +359,10 @@ def installed(hooks: Hooks) -> Iterator[None]:
     originals: list[tuple[Any, str, Any]] = []
 
     def replace(owner: Any, attribute: str, value: Any) -> None:
-        # A class's own attribute as stored (a staticmethod stays one when it is put back).
+        # A class's own attribute as stored (a staticmethod stays one when it is put back); _ABSENT for
+        # one that moto does not have (removed on exit).
         stored = vars(owner).get(attribute) if isinstance(owner, type) else None
-        originals.append((owner, attribute, stored if stored is not None else getattr(owner, attribute)))
+        originals.append((owner, attribute, stored if stored is not None else getattr(owner, attribute, _ABSENT)))
         setattr(owner, attribute, value)
 
     original_send = _resolve(*EVENTS_RULE)
@@ -341,7 +382,9 @@ def installed(hooks: Hooks) -> Iterator[None]:
         return hooks.wait_for_callback(endpoint, timeout)
 
     replace(_resolve(*CALL_ACTION[:2]), CALL_ACTION[2], _atomic(_authorizing(_offered(_resolve(*CALL_ACTION)), hooks)))
-    replace(_resolve(*EXECUTION_LOGIC[:2]), EXECUTION_LOGIC[2], _execution_logic(_resolve(*EXECUTION_LOGIC), hooks.clock))
+    replace(_resolve(*EXECUTION_LOGIC[:2]), EXECUTION_LOGIC[2], _execution_logic(_resolve(*EXECUTION_LOGIC), hooks))
+    replace(moto_cloudwatch.resolve(moto_cloudwatch.CLOUDWATCH_RESPONSE), "describe_alarm_history", _alarm_history(hooks))
+    replace(_resolve(SAME_DIMENSIONS[0]), SAME_DIMENSIONS[1], _same_dimensions)
     replace(_resolve(*EXECUTIONS[:2]), EXECUTIONS[2], _started_executions(_resolve(*EXECUTIONS)))
     replace(_resolve(*DISPATCHER[:2]), DISPATCHER[2], _backend_per_host(_resolve(*DISPATCHER)))
     threading_shim = _threading_shim()
@@ -372,7 +415,17 @@ def installed(hooks: Hooks) -> Iterator[None]:
     try:
         yield
     finally:
-        for owner, attribute, value in reversed(originals):
+        _restore(originals)
+
+
+_ABSENT = object()
+
+
+def _restore(originals: list[tuple[Any, str, Any]]) -> None:
+    for owner, attribute, value in reversed(originals):
+        if value is _ABSENT:
+            delattr(owner, attribute)
+        else:
             setattr(owner, attribute, value)
 
 

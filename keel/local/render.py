@@ -6,11 +6,13 @@ import json
 from typing import Any
 
 from keel.execution_path import StateVisit
-from keel.local.report import ExecutionReport
+from keel.local.report import ExecutionReport, RunReport
 from keel.local.runner import EventOutcome, LocalRun
 from keel.render import Terminal, status, table
 
 MAX_VALUE_CHARS = 400
+# A log line longer than this (an EMF document, say) is cut in text output; --json has it whole.
+MAX_LOG_LINE_CHARS = 240
 _MARKS = {"succeeded": "ok", "retried": "retried", "caught": "caught", "failed": "FAILED", "running": "..."}
 
 
@@ -18,7 +20,7 @@ def as_json(run: LocalRun) -> str:
     return json.dumps(run.report.as_json(), indent=2, default=str)
 
 
-def as_text(run: LocalRun, title: str | None = None) -> str:
+def as_text(run: LocalRun, title: str | None = None, *, logs: bool = False) -> str:
     template = run.template
     lines = [f"== {title}" if title else ""]
     lines.append(f"Local cloud: environment {template.environment} (account {template.account}, {template.region})")
@@ -39,8 +41,13 @@ def as_text(run: LocalRun, title: str | None = None) -> str:
     for execution in run.report.executions:
         lines.append("")
         lines.extend(execution_lines(execution))
+        if logs:
+            lines.extend(log_lines(execution))
     lines.append("")
     lines.extend(_dead_letter_lines(run))
+    lines.extend(alarm_lines(run.report))
+    lines.extend(page_lines(run.report))
+    lines.extend(f"  note: {problem}" for problem in run.report.observability)
     for arn, told in run.explanations.items():
         # What `keel ops explain` tells, read before the local cloud went away: not a command to paste.
         lines += ["", f"decisions of {arn.rsplit(':', 1)[-1]} (as keel ops explain tells them):", *told.splitlines()]
@@ -130,6 +137,40 @@ def _cause(cause: str | None) -> str:
 def _short(value: Any) -> str:
     text = value if isinstance(value, str) else json.dumps(value, default=str)
     return text if len(text) <= MAX_VALUE_CHARS else text[: MAX_VALUE_CHARS - 3] + "..."
+
+
+def log_lines(execution: ExecutionReport) -> list[str]:
+    """What each of the execution's invocations logged, under the state that invoked it."""
+    if not execution.invocations:
+        return ["  logs: no Lambda invocations"]
+    lines = ["  logs:"]
+    for invocation in execution.invocations:
+        outcome = f"error {invocation.error_type}" if invocation.errored else "ok"
+        lines.append(f"    {invocation.step or '-'} ({invocation.module}) {outcome}, {invocation.log_stream}")
+        lines += [f"      {_cut(line)}" for line in invocation.log.splitlines() if line.strip()] or ["      (nothing logged)"]
+    return lines
+
+
+def _cut(line: str) -> str:
+    return line if len(line) <= MAX_LOG_LINE_CHARS else line[: MAX_LOG_LINE_CHARS - 3] + "..."
+
+
+def alarm_lines(report: RunReport) -> list[str]:
+    """Alarms that went into ALARM or out of it (every change is in --json)."""
+    fired = report.fired
+    if not fired:
+        return ["Alarms: none went to ALARM."]
+    lines = [f"Alarms: {len(fired)} change(s) into or out of ALARM"]
+    for change in fired:
+        lines.append(f"  {change.alarm}: {change.old} -> {status(change.new)}")
+        lines.append(f"    {_short(change.reason)}")
+    return lines
+
+
+def page_lines(report: RunReport) -> list[str]:
+    if not report.pages:
+        return ["Pages: none."]
+    return [f"Pages: {len(report.pages)}", *(f"  PAGE {page.route}: {page.subject or '(no subject)'}" for page in report.pages)]
 
 
 def _dead_letter_lines(run: LocalRun) -> list[str]:

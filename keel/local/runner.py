@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from keel.local.cloud import Decision, Delivery, LocalCloud
+from keel.local.cloud import Answered, Decision, Delivery, LocalCloud
 from keel.local.eventbridge import EventFile, bus_for
 from keel.local.faults import FaultPlan
 from keel.local.report import RunReport, run_report
@@ -36,6 +36,8 @@ class LocalRun:
     world: str = "nothing"
     # `keel ops explain` of each execution that recorded decisions (RunOptions.explain).
     explanations: dict[str, str] = field(default_factory=dict)
+    # The task tokens the run answered (--approve/--reject) or let expire.
+    answered: list[Answered] = field(default_factory=list)
 
     @property
     def unmatched(self) -> list[EventOutcome]:
@@ -76,6 +78,7 @@ def run_events(template: EnvironmentTemplate, files: list[EventFile], options: R
             report=run_report(cloud),
             world=world.describe(),
             explanations=explanations(cloud) if options.explain else {},
+            answered=list(cloud.answered),
         )
 
 

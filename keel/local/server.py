@@ -2,7 +2,9 @@
 
 `up` starts a background process (`keel local serve`) that deploys the environment into moto, serves
 moto's AWS endpoints on the port, and runs our handlers in worker processes when executions invoke
-them (stopped with it: SIGTERM or Ctrl-C closes the cloud, which stops every worker). Its
+them (stopped with it: SIGTERM or Ctrl-C closes the cloud, which stops every worker). Its clock runs
+on its own (keel/local/live.py): schedule rules fire, and alarms are evaluated, on world time that
+follows real time `--speed` times as fast. Its
 pid and port are kept in <root>/.keel/local.json; `down` stops it. Events put with `aws events put-events
 --endpoint-url ...` start executions through the rules, as on AWS. Task tokens are answered by the
 clients (send-task-success / send-task-failure); their timeouts do not fire in server mode.
@@ -26,6 +28,7 @@ from typing import Any
 
 from keel.local.cloud import LocalCloud
 from keel.local.errors import LocalCloudError
+from keel.local.live import LiveClock
 from keel.local.template import EnvironmentTemplate
 
 STATE_DIR = ".keel"
@@ -49,20 +52,24 @@ class ServerState:
 
 
 @contextmanager
-def serving(template: EnvironmentTemplate, port: int) -> Iterator[LocalCloud]:
-    """The local cloud deployed and answering on 127.0.0.1:port for the duration of the block."""
-    with LocalCloud(template, port=port) as cloud:
+def serving(template: EnvironmentTemplate, port: int, speed: float = 1.0) -> Iterator[LocalCloud]:
+    """The local cloud deployed and answering on 127.0.0.1:port for the duration of the block, its clock
+    running `speed` times as fast as real time."""
+    with LocalCloud(template, port=port) as cloud, LiveClock(cloud, speed, say=lambda text: print(text, flush=True)):
         yield cloud
 
 
-def serve_forever(template: EnvironmentTemplate, port: int) -> None:
+def serve_forever(template: EnvironmentTemplate, port: int, speed: float = 1.0) -> None:
     """Serve until SIGTERM or SIGINT (what `keel local serve` runs)."""
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    with serving(template, port):
+    with serving(template, port, speed):
+        pace = "real time" if speed == 1 else f"{speed:g} times real time"
         print(
-            f"keel local: {template.environment} ({len(template.stacks)} stacks) serving on http://127.0.0.1:{port}", flush=True
+            f"keel local: {template.environment} ({len(template.stacks)} stacks) serving on http://127.0.0.1:{port}, "
+            f"its clock at {pace}",
+            flush=True,
         )
         stop.wait()
 
@@ -89,11 +96,15 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def start(root: Path, environment: str, port: int, outdir: Path, state_dir: Path | None = None) -> ServerState:
+def start(
+    root: Path, environment: str, port: int, outdir: Path, state_dir: Path | None = None, *, speed: float = 1.0
+) -> ServerState:
     """Start `keel local serve` in the background and wait until it answers on the port.
 
     Its pid, port and log are kept in state_dir (default: <root>/.keel).
     """
+    if speed < 1:
+        raise LocalCloudError(f"--speed must be 1 or more (times real time), not {speed:g}")
     state_dir = state_dir or root / STATE_DIR
     running = read_state(state_dir)
     if running is not None and _alive(running.pid):
@@ -106,7 +117,7 @@ def start(root: Path, environment: str, port: int, outdir: Path, state_dir: Path
     state_dir.mkdir(parents=True, exist_ok=True)
     log = state_dir / f"local-{port}.log"
     command = [sys.executable, "-m", "keel", "--root", str(root), "local", "serve", "--env", environment, "--port", str(port)]
-    command += ["--outdir", str(outdir)]
+    command += ["--outdir", str(outdir), "--speed", f"{speed:g}"]
     with log.open("w") as output:
         process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)  # noqa: S603
     _CHILDREN[process.pid] = process

@@ -52,7 +52,7 @@ def test_every_wildcard_of_a_remediation_role_is_bounded_by_a_condition(synthesi
             assert (
                 "aws:ResourceTag" in json.dumps(statement["Condition"])
                 or "RequestTag" in json.dumps(statement["Condition"])
-                or (statement["Condition"] == {"StringEquals": {"ec2:CreateAction": "CreateSnapshot"}})
+                or statement["Condition"].get("StringEquals") == {"ec2:CreateAction": "CreateSnapshot"}
             )
 
 
@@ -72,3 +72,67 @@ def test_only_the_action_modules_may_change_resources_and_each_only_its_own(synt
         assert not (MUTATING - expected) & allowed[module], f"{module} may do another module's actions"
     for module in ("match_runbook", "check_guardrails", "verify_remediation"):
         assert not MUTATING & allowed[module]
+
+
+def allowing(statements: list[dict], action: str) -> list[dict]:
+    return [statement for statement in statements if action in checks.as_list(statement["Action"])]
+
+
+def test_isolation_changes_only_the_security_groups_and_writes_only_its_own_tags(synthesized) -> None:
+    # Given contain_threat's role in the dev template
+    statements = role_statements(synthesized.template("dev"), "contain_threat")
+
+    # Then ModifyInstanceAttribute on instances is limited to the GroupId attribute
+    on_instances = [s for s in allowing(statements, "ec2:ModifyInstanceAttribute") if ":instance/" in json.dumps(s["Resource"])]
+    assert on_instances
+    for statement in on_instances:
+        assert statement["Condition"]["StringEquals"]["ec2:Attribute"] == "GroupId"
+    # And every CreateTags lists the keys it may write, or tags only while a snapshot is created
+    tagging = allowing(statements, "ec2:CreateTags")
+    assert tagging
+    for statement in tagging:
+        keys = statement["Condition"]["ForAllValues:StringEquals"]["aws:TagKeys"]
+        assert (
+            "keel:remediation" not in keys or statement["Condition"]["StringEquals"].get("ec2:CreateAction") == "CreateSnapshot"
+        )
+
+
+def test_redrive_drains_only_dead_letter_queues_and_sends_only_to_their_sources(synthesized) -> None:
+    # Given remediate_service's role in the dev template
+    statements = role_statements(synthesized.template("dev"), "remediate_service")
+
+    # Then receive and delete need the queue tagged keel:redrive=dead-letter-queue, send keel:redrive=source
+    for action, kind in (
+        ("sqs:ReceiveMessage", "dead-letter-queue"),
+        ("sqs:DeleteMessage", "dead-letter-queue"),
+        ("sqs:SendMessage", "source"),
+    ):
+        (statement,) = allowing(statements, action)
+        assert statement["Condition"]["StringEquals"]["aws:ResourceTag/keel:redrive"] == kind, action
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_no_role_may_re_encrypt_or_use_the_key_outside_a_service(synthesized, env) -> None:
+    # Given every identity policy of the environment's stacks
+    statements = [statement for _, statement in checks.identity_policy_statements(synthesized.template(env))]
+
+    # Then no statement allows kms:ReEncrypt*, kms:Encrypt or wildcard data keys, and each KMS use is via a service
+    kms = [statement for statement in statements if any(a.startswith("kms:") for a in checks.as_list(statement["Action"]))]
+    assert kms
+    for statement in kms:
+        actions = set(checks.as_list(statement["Action"]))
+        assert not actions & {"kms:ReEncrypt*", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:Encrypt", "kms:GenerateDataKey*"}
+        assert "kms:ViaService" in json.dumps(statement.get("Condition", {})), statement
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_no_role_reaches_every_index_of_a_table(synthesized, env) -> None:
+    # Given every identity policy of the environment's stacks
+    statements = [statement for _, statement in checks.identity_policy_statements(synthesized.template(env))]
+
+    # Then indexes are named one by one, and an index is only ever queried
+    for statement in statements:
+        resources = json.dumps(statement["Resource"])
+        assert "/index/*" not in resources, statement
+        if "/index/" in resources:
+            assert set(checks.as_list(statement["Action"])) == {"dynamodb:Query"}, statement

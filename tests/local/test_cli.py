@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from keel.cli import main
-from keel.local.demo import DemoAutomation, run_demo, sample_events
+from keel.local.demo import DemoAutomation, DemoError, expected_endings, run_demo, run_scenario, sample_events, samples, summary
 from keel.local.template import EnvironmentTemplate
 from tests.local.conftest import HEARTBEAT_EVENT, ROOT, custom_event
 
@@ -23,9 +23,9 @@ def test_run_json_reports_executions_and_dead_letters(assembly: Path, capsys: py
 
     document = json.loads(capsys.readouterr().out)
     assert code == 0
-    assert set(document) == {"executions", "dead_letters"}
+    assert set(document) == {"executions", "dead_letters", "alarms", "pages"}
     (execution,) = document["executions"]
-    assert set(execution) == {"automation", "execution_arn", "status", "states", "output", "error", "cause"}
+    assert set(execution) == {"automation", "execution_arn", "status", "states", "output", "error", "cause", "logs"}
     assert execution["status"] == "SUCCEEDED"
     assert [state["name"] for state in execution["states"]] == ["KeelClaimEvent", "EmitHeartbeat"]
     assert execution["states"][1]["attempts"] == 2
@@ -49,8 +49,9 @@ def test_run_json_on_an_event_that_matches_no_rule(assembly: Path, write_event: 
     code = keel(assembly, str(path), "--json")
 
     captured = capsys.readouterr()
+    document = json.loads(captured.out)
     assert code == 0
-    assert json.loads(captured.out) == {"executions": [], "dead_letters": []}
+    assert (document["executions"], document["dead_letters"], document["pages"]) == ([], [], [])
     assert f"{path}: event 11111111-2222-3333-4444-555555555555 matches no rule on bus keel-dev" in captured.err
 
 
@@ -95,23 +96,58 @@ def test_run_rejects_a_malformed_fault(assembly: Path, capsys: pytest.CaptureFix
     assert "FUNCTION[:ERROR][:N]" in capsys.readouterr().err
 
 
-def test_the_demo_replays_samples_and_shows_failure_paths(dev_template: EnvironmentTemplate) -> None:
-    # Given every automation of the catalog with its sample events
-    automations = [
-        DemoAutomation("platform_heartbeat", ["emit_heartbeat"], sample_events(ROOT, "platform_heartbeat"), waits_for_token=False)
-    ]
+def heartbeat(expected: dict[str, str] | None = None) -> DemoAutomation:
+    events = sample_events(ROOT, "platform_heartbeat")
+    return DemoAutomation("platform_heartbeat", ["emit_heartbeat"], events, False, "platform-oncall", expected or {})
+
+
+def test_the_demo_shows_what_each_scenario_claims_and_checks_it(dev_template: EnvironmentTemplate) -> None:
+    # Given an automation with its sample events
     printed: list[str] = []
 
     # When the demo runs
-    runs = run_demo(dev_template, automations, printed.append)
+    results = run_demo(dev_template, [heartbeat()], printed.append)
 
-    # Then it shows successes, a duplicate, retries, a failure and a dead letter, with a summary
-    executions = [execution for _, run in runs for execution in run.report.executions]
-    assert {execution.status for execution in executions} == {"SUCCEEDED", "FAILED"}
-    assert any(execution.duplicate for execution in executions)
-    assert sum(len(run.report.dead_letters) for _, run in runs) == 1
+    # Then each scenario declared its outcome, did it, and the failure pages the owner's route
+    assert [(result.scenario.title, result.passed) for result in results] == [
+        ("sample events", True),
+        ("emit_heartbeat always fails", True),
+        ("delivered twice", True),
+        ("emit_heartbeat fails twice with TransientError", True),
+        ("StartExecution throttled", True),
+    ]
+    failure = printed[1]
+    assert "   expected: FAILED; ExecutionsFailed alarm pages platform-oncall" in failure
+    assert '   PAGE platform-oncall: ALARM: "keel-dev-platform_heartbeat-platform_heartbeat-Failure-Count-Critical"' in failure
     assert printed[-1].startswith("== Summary")
-    assert "Dead-lettered events: 1" in printed[-1]
+    assert printed[-1].rstrip().endswith("5 of 5 scenarios did what they claim")
+
+
+def test_a_scenario_that_does_not_do_what_it_claims_fails_the_demo(dev_template: EnvironmentTemplate) -> None:
+    # Given a sample declared to fail, which succeeds
+    automation = heartbeat({"scheduled.json": "FAILED"})
+
+    # When its scenario runs
+    printed: list[str] = []
+    result = run_scenario(dev_template, samples(automation), printed.append)
+
+    # Then the scenario fails, saying what happened instead, and the summary counts it
+    assert not result.passed
+    assert "=> FAILED NOT as expected: 1 SUCCEEDED" in printed[0]
+    assert summary([result]).rstrip().endswith("0 of 1 scenarios did what they claim")
+
+
+def test_expected_endings_name_real_samples_and_statuses(tmp_path: Path) -> None:
+    events = sample_events(ROOT, "platform_heartbeat")
+    folder = tmp_path / "events" / "platform_heartbeat"
+    folder.mkdir(parents=True)
+
+    (folder / "expected.yaml").write_text("nosuch.json: FAILED\n")
+    with pytest.raises(DemoError, match=r"nosuch.json is not a sample .*\(samples: scheduled.json\)"):
+        expected_endings(tmp_path, "platform_heartbeat", events)
+    (folder / "expected.yaml").write_text("scheduled.json: BROKEN\n")
+    with pytest.raises(DemoError, match="'BROKEN' is not one of SUCCEEDED, FAILED, TIMED_OUT, ABORTED"):
+        expected_endings(tmp_path, "platform_heartbeat", events)
 
 
 def test_the_demo_says_when_an_automation_has_no_samples(dev_template: EnvironmentTemplate) -> None:

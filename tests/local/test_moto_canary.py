@@ -6,7 +6,7 @@ from importlib.metadata import version
 
 import pytest
 
-from keel.local import moto_patches
+from keel.local import moto_cloudwatch, moto_patches
 from keel.local.errors import LocalCloudError
 from tests.support.moto_hooks import IdleHooks
 
@@ -24,8 +24,10 @@ def test_every_patch_point_resolves() -> None:
     assert "moto.awslambda.models.LambdaFunction._invoke_lambda" in found
     assert "moto.events.models.Rule.send_to_targets" in found
     assert "moto.core.responses.BaseResponse.call_action" in found
+    assert "moto.cloudwatch.responses.CloudWatchResponse" in found
     modules = (moto_patches.DATETIME_MODULES, moto_patches.THREADING_MODULES, moto_patches.THREAD_MODULES)
-    assert len(found) == len(moto_patches.PATCHED_METHODS) + 7 + sum(len(patched) for patched in modules)
+    fixed = 8 + len(moto_cloudwatch.POINTS)
+    assert len(found) == len(moto_patches.PATCHED_METHODS) + fixed + sum(len(patched) for patched in modules)
 
 
 def test_a_moved_patch_point_is_named_in_the_error() -> None:
@@ -35,11 +37,15 @@ def test_a_moved_patch_point_is_named_in_the_error() -> None:
 
 def test_patches_are_installed_and_then_restored() -> None:
     from moto.awslambda.models import LambdaFunction
+    from moto.cloudwatch.responses import CloudWatchResponse
     from moto.events.models import Rule
 
     originals = (LambdaFunction._invoke_lambda, Rule.send_to_targets)
 
     with moto_patches.installed(IdleHooks()):
         assert (LambdaFunction._invoke_lambda, Rule.send_to_targets) != originals
+        assert hasattr(CloudWatchResponse, "describe_alarm_history")
 
     assert (LambdaFunction._invoke_lambda, Rule.send_to_targets) == originals
+    # moto has no DescribeAlarmHistory of its own: the one added is gone again
+    assert not hasattr(CloudWatchResponse, "describe_alarm_history")

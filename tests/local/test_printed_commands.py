@@ -141,6 +141,7 @@ def test_the_hints_of_keel_local_up_run_as_printed(assembly: Path, tmp_path: Pat
         # When the user pastes the hints to try it / Then an AWS client sees the deployed state machines
         assert "keel-dev-platform_heartbeat" in succeeded(paste(hints["try"], tmp_path)).out
         assert succeeded(paste(hints["or"], tmp_path)).out.strip() == "(none)"
+        assert json.loads(succeeded(paste(hints["alarms"], tmp_path)).out)["MetricAlarms"] == []
         # And a second `up` is refused with the command that stops the first: the same as the hint
         again = paste(f"keel local up --port {free_port()} --outdir {assembly}", tmp_path)
         assert again.code == 2

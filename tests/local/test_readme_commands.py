@@ -129,6 +129,7 @@ def test_every_readme_command_runs_as_printed(checkout: Path, reviewer: Reviewer
             text += f" --models {tmp_path}"  # a test never writes a model version into the repository
         endpoint = None if "--endpoint-url" in text or " ops " not in f" {text} " else reviewer.endpoint
         pasted = paste(text, checkout, endpoint)
-        # keel local run exits 1 when an execution failed: the ticket directory holds a malformed ticket on purpose
-        expected = 1 if text.endswith("events/ticket_triage/ --approve") else 0
+        # keel local run exits 1 when an execution failed: the ticket directory holds a malformed ticket on purpose,
+        # and the README shows a heartbeat failing on purpose to show its alarm paging
+        expected = 1 if text.endswith(("events/ticket_triage/ --approve", "--fail emit_heartbeat:Boom:100")) else 0
         assert pasted.code == expected, f"{where}\nexit {pasted.code}\n{pasted.out}\n{pasted.err}"

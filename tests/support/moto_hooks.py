@@ -1,7 +1,9 @@
-"""Hooks for moto_patches.installed() in tests that exercise moto alone: no Lambda, rule, callback or
-function role (no request is a function's, so none is evaluated)."""
+"""Hooks for moto_patches.installed() in tests that exercise moto alone: no Lambda, rule, callback,
+function role (no request is a function's, so none is evaluated), execution or alarm history."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from keel.local.clock import VirtualClock
 
@@ -22,4 +24,13 @@ class IdleHooks:
         return False
 
     def authorize(self, access_key_id: str, call: object) -> None:
+        raise AssertionError("not called")
+
+    def execution_started(self, execution_arn: str) -> None:
+        raise AssertionError("not called")
+
+    def execution_ended(self, execution_arn: str) -> None:
+        raise AssertionError("not called")
+
+    def alarm_history(self, parameters: dict[str, Any]) -> list[dict[str, Any]]:
         raise AssertionError("not called")

@@ -108,3 +108,42 @@ def test_unbounded_or_unexplained_wildcards_are_refused(fields, message) -> None
 def test_nag_finding_ids_spell_pseudo_parameters_in_angle_brackets() -> None:
     # Given a resource with CloudFormation pseudo parameters / When spelled as cdk-nag does / Then they are <...>
     assert nag_resource(INSTANCES) == "arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:instance/*"
+
+
+GROUPS_ONLY = {"StringEquals": {**TAGGED["StringEquals"], "ec2:Attribute": "GroupId"}}
+OWN_TAG_KEYS = {**TAGGED, "ForAllValues:StringEquals": {"aws:TagKeys": ["keel:original-groups"]}}
+
+
+def test_isolation_statements_that_say_what_they_change_are_accepted() -> None:
+    # Given ModifyInstanceAttribute limited to GroupId, and CreateTags limited to one tag key / When declared
+    modify = statement(actions=["ec2:ModifyInstanceAttribute"], resources=[INSTANCES], conditions=GROUPS_ONLY, reason=REASON)
+    tags = statement(actions=["ec2:CreateTags"], resources=[INSTANCES], conditions=OWN_TAG_KEYS, reason=REASON)
+
+    # Then both are kept as written
+    assert modify.conditions == GROUPS_ONLY
+    assert tags.conditions == OWN_TAG_KEYS
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        (
+            {"actions": ["ec2:ModifyInstanceAttribute"], "conditions": TAGGED},
+            "ec2:ModifyInstanceAttribute on '.*instance/\\*' could change any attribute of the instance",
+        ),
+        ({"actions": ["ec2:CreateTags"], "conditions": TAGGED}, "ec2:CreateTags on '.*instance/\\*' could write any tag"),
+        (
+            {"actions": ["ec2:ModifyInstanceAttribute", "ec2:RebootInstances"], "conditions": GROUPS_ONLY},
+            "ec2:Attribute is in the request context of ec2:Modify...Attribute actions only: on ec2:RebootInstances",
+        ),
+        (
+            {"actions": ["ec2:CreateTags"], "conditions": {"StringEquals": {**TAGGED["StringEquals"], "aws:TagKeys": "keel:x"}}},
+            "aws:TagKeys holds every tag key of the request: use ForAllValues:StringEquals",
+        ),
+    ],
+    ids=["modify-any-attribute", "tag-any-key", "attribute-on-another-action", "tag-keys-single-valued"],
+)
+def test_a_statement_that_could_change_more_than_it_says_is_refused(fields: dict[str, Any], message: str) -> None:
+    # Given a statement on opted-in instances that does not say what it changes / When declared / Then one line says why
+    with pytest.raises(ValidationError, match=message):
+        statement(resources=[INSTANCES], reason=REASON, **fields)
