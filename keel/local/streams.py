@@ -16,7 +16,8 @@ ParallelizationFactor, batching windows, MaximumRecordAgeInSeconds, tumbling win
 
 `AWS::S3::Bucket` is created with its versioning, Object Lock configuration (moto then refuses to
 delete a locked version, as S3 does), default encryption and public access block; its bucket policy is
-stored (moto does not evaluate it) and server access logging and lifecycle rules are not emulated.
+stored without its conditioned statements (see bucket_policy), and server access logging and lifecycle
+rules are not emulated.
 """
 
 from __future__ import annotations
@@ -109,7 +110,19 @@ def bucket(deployer: Deployer, logical_id: str, properties: dict[str, Any]) -> A
 
 
 def bucket_policy(deployer: Deployer, logical_id: str, properties: dict[str, Any]) -> Attributes:
-    deployer.client("s3").put_bucket_policy(Bucket=properties["Bucket"], Policy=json.dumps(properties["PolicyDocument"]))
+    """The policy's unconditioned statements only. moto evaluates a bucket policy's Deny statements on object
+    requests without their Condition (moto/s3/responses.py asks bucket.get_permission(action, resource)), so a
+    conditioned Deny (TLS only, only the anchor function creates objects) would refuse every request, the
+    anchor function's too. Those statements are left out here and counted as not emulated; an unconditioned
+    Deny (no one deletes an anchored record) is kept and moto enforces it."""
+    document = properties["PolicyDocument"]
+    statements = document.get("Statement", [])
+    kept = [statement for statement in statements if "Condition" not in statement]
+    if len(kept) < len(statements):
+        deployer.deployment.skipped["AWS::S3::BucketPolicy statements with a Condition"] += len(statements) - len(kept)
+    if kept:
+        policy = {**document, "Statement": kept}
+        deployer.client("s3").put_bucket_policy(Bucket=properties["Bucket"], Policy=json.dumps(policy))
     return {"Ref": deployer.physical_name(logical_id)}
 
 

@@ -258,7 +258,10 @@ def test_verify_chain_catches_a_tampered_decision(cloud: LocalCloud, ops: OpsSes
     [waiting] = approvals.pending(ops)
     approvals.answer(ops, waiting["approval_id"], approved=True, reason="reviewed")
     cloud.drive()
-    assert ledger.table_problems(ops.decisions, AUTOMATION) == []
+    cloud.streams.drain()
+    before = ledger.verify(ops.decisions, ops.anchor, AUTOMATION)
+    assert before.ok, before.problems
+    assert before.anchored == before.checked > 0
     # When someone rewrites who approved it
     dynamodb = cloud.client("dynamodb")
     key = {"pk": {"S": f"chain#{AUTOMATION}"}, "sk": {"S": "seq#000000000001"}}
@@ -270,9 +273,10 @@ def test_verify_chain_catches_a_tampered_decision(cloud: LocalCloud, ops: OpsSes
         UpdateExpression="SET body = :b",
         ExpressionAttributeValues={":b": {"S": json.dumps(forged, sort_keys=True, separators=(",", ":"))}},
     )
-    # Then the table's own check names the record (the comparison with the anchor: tests/functional/test_decision_anchor.py)
-    found = [str(problem) for problem in ledger.table_problems(ops.decisions, AUTOMATION)]
+    # Then verify-chain, comparing the table with the anchor, names the record
+    found = [str(problem) for problem in ledger.verify(ops.decisions, ops.anchor, AUTOMATION).problems]
     assert "record 1: its hash does not match its body: modified after it was recorded" in found
+    assert "record 1: differs from its anchored copy: body" in found
 
 
 def test_redrive_runs_a_dead_lettered_event_once_even_when_redriven_twice(gate_template: EnvironmentTemplate) -> None:
