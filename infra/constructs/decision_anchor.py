@@ -18,13 +18,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from aws_cdk import Duration, RemovalPolicy
+import jsii
+from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
@@ -32,6 +33,7 @@ from constructs import Construct
 from functions.shared.domain import anchor
 from infra import names
 from infra.constructs.function import METRICS_NAMESPACE, RUNTIME, RUNTIME_REASON
+from infra.constructs.key_use import grant_key_use
 from infra.constructs.log_group import platform_log_group
 from infra.constructs.platform import Platform
 from infra.nag import acknowledge, acknowledge_all, nag_resource_of
@@ -147,12 +149,13 @@ class DecisionAnchor(Construct):
         # Create and read back its own copies: under records/ and alterations/ only, never delete.
         objects = [self.bucket.arn_for_objects(f"{prefix}/*") for prefix in (anchor.RECORDS, anchor.ALTERATIONS)]
         role.add_to_policy(iam.PolicyStatement(actions=["s3:PutObject", "s3:GetObject"], resources=objects))
-        role.add_to_policy(iam.PolicyStatement(actions=["kms:GenerateDataKey", "kms:Decrypt"], resources=[platform.key.key_arn]))
+        # The platform key through S3 (its copies), DynamoDB (the stream's records) and SQS (its failures) only.
+        grant_key_use(role, platform.key, ["s3", "dynamodb", "sqs"])
         acknowledge_all(
             role,
             {
                 f"AwsSolutions-IAM5[Resource::{nag_resource_of(self, arn)}]": (
-                    "The anchor's keys are data (an automation and a record number each): s3:PutObject and GetObject "
+                    "The anchor's keys are data (an automation and a record number each): s3:PutObject and s3:GetObject "
                     "on this one bucket's folder only; Object Lock keeps every version, and no delete is granted"
                 )
                 for arn in objects
@@ -196,40 +199,63 @@ class DecisionAnchor(Construct):
         )
 
     def _event_source(self, platform: Platform) -> sqs.Queue:
-        """The table's stream, from its oldest record; what cannot be anchored goes to a queue that pages."""
+        """The table's stream, from its oldest record; what cannot be anchored goes to a queue that pages.
+
+        The mapping and its grants are spelled out rather than taken from CDK's DynamoEventSource, whose
+        grants use the platform key outside any service (kms:DescribeKey, and CDK's queue grants kms:Encrypt
+        and kms:GenerateDataKey*). What Lambda's poller needs of the execution role: dynamodb:DescribeStream,
+        GetRecords, GetShardIterator and ListStreams, and sqs:SendMessage for an on-failure queue
+        (https://docs.aws.amazon.com/lambda/latest/dg/services-dynamodb-eventsourcemapping.html, "Execution
+        role permissions")."""
         failures = sqs.Queue(
             self,
             "Unanchored",
             queue_name=f"{names.platform_function(platform.environment.name, MODULE)}-failures",
-            # It holds where in the stream a batch failed (shard, sequence numbers), never a record's content:
-            # SQS-managed encryption, which needs no key grant for the poller that sends to it.
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            # It holds where in the stream a batch failed (shard, sequence numbers), never a record's content.
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=platform.key,
             enforce_ssl=True,
             retention_period=Duration.days(14),
         )
         for rule in ("AwsSolutions-SQS3", "Serverless-SQSRedrivePolicy"):
             acknowledge(failures, rule, "This queue is itself the on-failure destination of the decision anchor's stream")
-        self.function.add_event_source(
-            sources.DynamoEventSource(
-                platform.decisions_table,
-                starting_position=lambda_.StartingPosition.TRIM_HORIZON,
-                batch_size=BATCH_SIZE,
-                bisect_batch_on_error=True,
-                retry_attempts=RETRY_ATTEMPTS,
-                on_failure=sources.SqsDlq(failures),
+        stream_arn = platform.decisions_table.table_stream_arn
+        assert stream_arn is not None, "the decisions table streams its changes (infra/constructs/platform.py)"
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"], resources=[stream_arn]
             )
         )
+        # ListStreams supports no resource-level permissions (Service Authorization Reference, Amazon DynamoDB).
+        self.role.add_to_policy(iam.PolicyStatement(actions=["dynamodb:ListStreams"], resources=["*"]))
+        self.role.add_to_policy(iam.PolicyStatement(actions=["sqs:SendMessage"], resources=[failures.queue_arn]))
+        mapping = lambda_.EventSourceMapping(
+            self,
+            "Stream",
+            target=self.function,
+            event_source_arn=stream_arn,
+            starting_position=lambda_.StartingPosition.TRIM_HORIZON,
+            batch_size=BATCH_SIZE,
+            bisect_batch_on_error=True,
+            retry_attempts=RETRY_ATTEMPTS,
+            on_failure=_QueueDestination(failures.queue_arn),
+        )
+        # The poller starts once the role may read the stream.
+        mapping.node.add_dependency(self.role)
         acknowledge(
             self.role,
             "AwsSolutions-IAM5[Resource::*]",
-            "dynamodb:ListStreams (the stream poller's, granted by the DynamoDB event source) and X-Ray "
-            "PutTraceSegments/PutTelemetryRecords support no resource-level permissions",
+            "dynamodb:ListStreams (the stream poller's), xray:PutTraceSegments and xray:PutTelemetryRecords support no "
+            "resource-level permissions",
         )
         return failures
 
     def _alarms(self, platform: Platform) -> None:
         """The platform on-call route is paged when records fail to be anchored."""
-        action = cw_actions.SnsAction(platform.topic(platform.environment.platform_oncall))
+        # By name, as automation stacks name on-call topics; after the topic exists.
+        route = platform.environment.platform_oncall
+        topic_arn = Stack.of(self).format_arn(service="sns", resource=names.oncall_topic(platform.environment.name, route))
+        action = cw_actions.SnsAction(sns.Topic.from_topic_arn(self, "PlatformOnCall", topic_arn))
         prefix = names.platform_function(platform.environment.name, MODULE)
         failing = cloudwatch.Alarm(
             self,
@@ -255,3 +281,17 @@ class DecisionAnchor(Construct):
         )
         for alarm in (failing, dropped):
             alarm.add_alarm_action(action)
+            alarm.node.add_dependency(platform.topic(route))
+
+
+@jsii.implements(lambda_.IEventSourceDlq)
+class _QueueDestination:
+    """An on-failure queue without CDK's grant (SqsDlq grants the key outside SQS): the role's
+    sqs:SendMessage and the key's use through SQS are granted above."""
+
+    def __init__(self, queue_arn: str) -> None:
+        self._arn = queue_arn
+
+    def bind(self, target: lambda_.IEventSourceMapping, target_handler: lambda_.IFunction) -> lambda_.DlqDestinationConfig:
+        del target, target_handler  # the same queue, whatever the mapping
+        return lambda_.DlqDestinationConfig(destination=self._arn)
