@@ -311,7 +311,9 @@ class DecisionLog:
         return self.table.get({"pk": _chain_pk(automation), "sk": HEAD})
 
     def for_execution(self, execution_arn: str) -> list[DecisionRecord]:
-        return self._by_index(BY_EXECUTION, "execution_arn", execution_arn)
+        """In the chain's order: an execution's records are all its automation's, and the writer's and an
+        operator's clocks may differ (an answer recorded by `keel ops approve` comes before what follows it)."""
+        return sorted(self._by_index(BY_EXECUTION, "execution_arn", execution_arn), key=lambda record: record.seq)
 
     def for_event(self, event_id: str) -> list[DecisionRecord]:
         return self._by_index(BY_EVENT, "event_id", event_id)
@@ -353,7 +355,8 @@ class DecisionLog:
 
     def _by_index(self, index: str, attribute: str, value: str) -> list[DecisionRecord]:
         items = self.table.query("#a = :v", {":v": value}, index=index, names={"#a": attribute})
-        return sorted((_record_from_item(item) for item in items), key=lambda record: record.recorded_at)
+        # Records made in the same millisecond keep their order in the chain.
+        return sorted((_record_from_item(item) for item in items), key=lambda record: (record.recorded_at, record.seq))
 
 
 def _record_from_item(item: dict[str, Any], body: dict[str, Any] | None = None) -> DecisionRecord:
