@@ -69,7 +69,7 @@ def state_path(events: list[dict[str, Any]], execution_status: str | None = None
         if kind.endswith("StateEntered"):
             details = event["stateEnteredEventDetails"]
             visit = StateVisit(
-                details["name"], kind.removesuffix("StateEntered"), event["timestamp"], input=_json(details.get("input"))
+                details["name"], kind.removesuffix("StateEntered"), event["timestamp"], input=parsed_json(details.get("input"))
             )
             visits.append(visit)
             open_visits.append(visit)
@@ -77,7 +77,7 @@ def state_path(events: list[dict[str, Any]], execution_status: str | None = None
             details = event["stateExitedEventDetails"]
             exited = next((candidate for candidate in reversed(open_visits) if candidate.name == details["name"]), None)
             if exited is not None:
-                exited.exited, exited.output = event["timestamp"], _json(details.get("output"))
+                exited.exited, exited.output = event["timestamp"], parsed_json(details.get("output"))
                 open_visits.remove(exited)
         elif open_visits:
             _task_event(open_visits[-1], kind, event)
@@ -97,7 +97,8 @@ def _task_event(visit: StateVisit, kind: str, event: dict[str, Any]) -> None:
         visit.failed = True
 
 
-def _json(text: str | None) -> Any:
+def parsed_json(text: str | None) -> Any:
+    """A JSON document from Step Functions (input, output, cause) parsed; text that is not JSON as it is."""
     if text is None:
         return None
     try:

@@ -38,8 +38,13 @@ it gets the slot. So a retry interval ends only when each execution that was run
 has ended, is itself waiting on something outside its own clock (a retry, a task token), or has
 reached the time the retry ends. That is how a discrete-event simulation orders events, applied to
 retries only (Wait states stay free, and executions started after the retry began are not waited
-for, so a steady stream of new ones cannot starve it). A retry waits at most RETRY_HOLD_SECONDS of
-real time for the others, so a stuck execution slows its neighbours down but cannot hang them.
+for, so a steady stream of new ones cannot starve it). A neighbour inside a Lambda invocation is
+making progress however long the machine takes to run it (the invocation has its own timeout); a
+retry stops waiting for the others only when RETRY_HOLD_SECONDS of real time pass in which none of
+those it waits for caught up, ended, blocked or ran a Lambda invocation: a stuck execution slows its neighbours down but
+cannot hang them, and a slow machine does not make a retry give up early. (A fixed cap did: on a
+loaded 2-core machine a holder's restart took longer than the cap, its waiters used up their
+retries in virtual time meanwhile and ended concurrency-limited where on AWS they get the slot.)
 
 Which execution a thread works for is set by the threads moto's interpreter starts for an execution
 (keel/local/moto_patches.py) and inherited by the threads they start; any other thread reads world time.
@@ -54,7 +59,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, tzinfo
 
 _CURRENT = threading.local()
-# The most real time a retry interval waits for the executions running alongside to catch up.
+# How long a retry interval waits for the executions running alongside when nothing changes at all
+# and none of them is inside a Lambda invocation (seconds of real time).
 RETRY_HOLD_SECONDS = 30.0
 
 
@@ -84,8 +90,21 @@ class VirtualClock:
         self._changed = threading.Condition(self._lock)
         self._running: set[str] = set()
         self._blocked: dict[str, int] = {}  # execution ARN -> how many things it waits on outside its clock
+        self._invoking: dict[str, int] = {}  # execution ARN -> its Lambda invocations in flight
+        self._changes = 0  # how many times any execution moved, ended, blocked or invoked
         # Called with the new world time after advance() (the local cloud expires TTL items).
         self.on_advance: list[Callable[[float], object]] = []
+
+    def _notify(self) -> None:
+        """Under self._changed: something moved; wake the retries holding for it."""
+        self._changes += 1
+        self._changed.notify_all()
+
+    def activity(self) -> tuple[int, bool]:
+        """(changes so far, whether a Lambda invocation is in flight): what tells a driver the executions
+        are still making progress, however slowly the machine runs them."""
+        with self._lock:
+            return self._changes, bool(self._invoking)
 
     @property
     def offset_seconds(self) -> float:
@@ -127,7 +146,7 @@ class VirtualClock:
             raise ValueError("the virtual clock cannot go backwards")
         with self._changed:
             self._waited[execution] = self._waited.get(execution, 0.0) + seconds
-            self._changed.notify_all()
+            self._notify()
 
     @contextmanager
     def running(self, execution: str) -> Iterator[None]:
@@ -139,7 +158,7 @@ class VirtualClock:
         finally:
             with self._changed:
                 self._running.discard(execution)
-                self._changed.notify_all()
+                self._notify()
 
     @contextmanager
     def blocked(self, execution: str | None) -> Iterator[None]:
@@ -149,7 +168,7 @@ class VirtualClock:
             return
         with self._changed:
             self._blocked[execution] = self._blocked.get(execution, 0) + 1
-            self._changed.notify_all()
+            self._notify()
         try:
             yield
         finally:
@@ -157,6 +176,24 @@ class VirtualClock:
                 self._blocked[execution] -= 1
                 if not self._blocked[execution]:
                     del self._blocked[execution]
+
+    @contextmanager
+    def invoking(self, execution: str | None) -> Iterator[None]:
+        """The execution's task is inside a Lambda invocation until the block ends: it is making progress."""
+        if execution is None:
+            yield
+            return
+        with self._changed:
+            self._invoking[execution] = self._invoking.get(execution, 0) + 1
+            self._notify()
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._invoking[execution] -= 1
+                if not self._invoking[execution]:
+                    del self._invoking[execution]
+                self._notify()
 
     def retry_sleep(self, seconds: float) -> None:
         """What time.sleep becomes for a Retry's interval: as sleep(), once the executions running
@@ -168,13 +205,21 @@ class VirtualClock:
             until = self._waited.get(execution, 0.0) + max(0.0, float(seconds))
             alongside = self._running - {execution}
 
-            def caught_up() -> bool:
-                return all(
-                    other not in self._running or other in self._blocked or self._waited.get(other, 0.0) >= until
+            def behind() -> set[str]:
+                return {
+                    other
                     for other in alongside
-                )
+                    if other in self._running and other not in self._blocked and self._waited.get(other, 0.0) < until
+                }
 
-            self._changed.wait_for(caught_up, timeout=RETRY_HOLD_SECONDS)
+            progressed, last = time.monotonic(), behind()
+            while laggards := behind():
+                if laggards != last or laggards & self._invoking.keys():
+                    progressed, last = time.monotonic(), laggards
+                idle = time.monotonic() - progressed
+                if idle >= RETRY_HOLD_SECONDS:
+                    break  # the executions it waits for have neither moved nor run a handler for that long
+                self._changed.wait(timeout=RETRY_HOLD_SECONDS - idle)
         self.wait(execution, max(0.0, float(seconds)))
 
     def sleep(self, seconds: float) -> None:

@@ -135,7 +135,8 @@ class LocalCloud:
     template: EnvironmentTemplate
     faults: FaultPlan = field(default_factory=FaultPlan)
     clock: VirtualClock = field(default_factory=VirtualClock)
-    # Real seconds `drive` gives executions before reporting them as still running.
+    # Real seconds `drive` waits without any progress (no execution moved, ended, or ran a handler)
+    # before reporting the executions left as still running: a slow machine is not a stuck one.
     drive_limit_seconds: float = 120.0
     # The port of the cloud's endpoint on 127.0.0.1 (0: any free port).
     port: int = 0
@@ -152,6 +153,7 @@ class LocalCloud:
         self._lock = threading.RLock()
         self._sequence = 0
         self._stack: ExitStack | None = None
+        self._closing = False
         self._clients: dict[str, Any] = {}
         self._server: Any = None
         self.endpoint: str | None = None
@@ -175,6 +177,7 @@ class LocalCloud:
         from moto import mock_aws
 
         stack = ExitStack()
+        self._closing = False
         try:
             stack.enter_context(_process_environment(self.aws_environment()))
             stack.enter_context(mock_aws(config={"stepfunctions": {"execute_state_machine": True}}))
@@ -210,6 +213,7 @@ class LocalCloud:
 
     def close(self) -> None:
         with self._lock:
+            self._closing = True
             waiting = list(self._waiting.values())
         for wait in waiting:  # let executions blocked on task tokens finish before moto is torn down
             moto_patches.interrupt(wait.endpoint)
@@ -260,7 +264,10 @@ class LocalCloud:
 
     def execution_ended(self, execution_arn: str) -> None:
         try:
-            self.observatory.execution_ended(execution_arn)
+            # An execution still running when the cloud closes ends after moto's state is gone:
+            # there is nothing left to observe it in.
+            if not self._closing:
+                self.observatory.execution_ended(execution_arn)
         finally:
             with self._lock:
                 self._observed.add(execution_arn)
@@ -528,8 +535,11 @@ class LocalCloud:
         running = {arn for arn in self.execution_arns() if arn not in self._ended}
         for arn in running:
             self.blocked.pop(arn, None)
-        swept = 0.0
+        swept, seen = 0.0, self.clock.activity()
         while running and time.monotonic() < deadline:
+            changes, invoking = self.clock.activity()
+            if invoking or changes != seen[0]:
+                deadline, seen = time.monotonic() + self.drive_limit_seconds, (changes, invoking)
             if time.monotonic() - swept > TTL_SWEEP_SECONDS:
                 moto_patches.expire_dynamodb_items(self.clock.world_time())
                 swept = time.monotonic()
@@ -542,7 +552,7 @@ class LocalCloud:
             if running:
                 time.sleep(0.002)
         for arn in running:
-            self.blocked[arn] = f"still running after {self.drive_limit_seconds:.0f} s of real time"
+            self.blocked[arn] = f"still running, no progress for {self.drive_limit_seconds:.0f} s of real time"
         self.observatory.evaluate_all(self.clock.world_time())
 
 

@@ -14,6 +14,15 @@ fork server never imports a function module (a module reads its environment at i
 server's environment is not a function's), nor the host program's __main__ (multiprocessing would
 run it again in every worker: `python -m keel`'s runs the CLI).
 
+An invocation's timeout counts the time its worker had to itself, as Lambda's does for an environment
+with its own share of CPU: not the time the worker's AWS calls waited for the local cloud's answer
+(each worker reports it, CloudWait), nor the time the worker was ready to run while the machine gave
+its CPU to others (the kernel's run-queue delay, /proc/<pid>/schedstat). On AWS each service answers
+a call in milliseconds; locally one Python process answers every function's calls, and in a storm of
+50 executions on 2 cores a call can wait seconds behind the others. Without this, a 20-second
+guardrail check timed out under load (Sandbox.Timedout) where on AWS it takes 100 ms. A handler that
+runs or sleeps past its timeout still times out.
+
 A worker that timed out or died is discarded; the next invocation gets a new one, as after a Lambda
 timeout. Closing a pool stops its idle workers (each finishes and exits, so a coverage run records
 what it executed) and kills those still busy; a worker whose local cloud disappears without closing
@@ -34,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from keel.local.errors import LocalCloudError
-from keel.local.lambda_worker import Ready, Request, Response, WorkerSetup, serve
+from keel.local.lambda_worker import CloudWait, Ready, Request, Response, WorkerSetup, serve
 
 # How many execution environments of one function may run at once when the template reserves no
 # concurrency: every invocation beyond it is throttled. Lambda's own limit is the account's
@@ -126,7 +135,7 @@ class Worker:
         self.ready: Ready | None = None
         self.failed_init: Response | None = None
         self._stopped = False
-        answer = self._receive(init_seconds)
+        answer = self._answer(init_seconds)
         if isinstance(answer, Ready):
             self.ready = answer
         else:
@@ -140,7 +149,7 @@ class Worker:
             self.connection.send(request)
         except (BrokenPipeError, ConnectionResetError):
             return _exited(self.process, request.context.aws_request_id)
-        answer = self._receive(request.context.timeout_seconds)
+        answer = self._answer(request.context.timeout_seconds)
         if isinstance(answer, Response):
             return answer
         if answer is None:
@@ -148,12 +157,29 @@ class Worker:
             return _timed_out(request.context.aws_request_id, request.context.timeout_seconds)
         return _exited(self.process, request.context.aws_request_id)
 
-    def _receive(self, seconds: float) -> Ready | Response | EOFError | None:
+    def _answer(self, seconds: float) -> Ready | Response | EOFError | None:
+        """The worker's answer within `seconds` of its own time (see the module's docstring); None when
+        it did not come in time, EOFError when the worker is gone."""
+        deadline = time.monotonic() + seconds
+        delayed = run_queue_delay(self.process.pid)
+        while True:
+            answer = self._receive(max(0.0, deadline - time.monotonic()))
+            if isinstance(answer, CloudWait):
+                deadline += answer.seconds
+                continue
+            if answer is None:
+                now_delayed = run_queue_delay(self.process.pid)
+                if now_delayed - delayed > 0.001:
+                    deadline, delayed = deadline + now_delayed - delayed, now_delayed
+                    continue
+            return answer
+
+    def _receive(self, seconds: float) -> Ready | Response | CloudWait | EOFError | None:
         """The worker's next message; None when it did not come in time, EOFError when the worker is gone."""
         try:
             if not self.connection.poll(seconds):
                 return None
-            message: Ready | Response = self.connection.recv()
+            message: Ready | Response | CloudWait = self.connection.recv()
         except (EOFError, OSError):
             return EOFError()
         return message
@@ -179,6 +205,16 @@ class Worker:
         """End the process now (any thread may: the one using the worker then sees it gone)."""
         if self.process.is_alive():
             self.process.kill()
+
+
+def run_queue_delay(pid: int | None) -> float:
+    """Seconds the process has spent ready to run but waiting for a CPU (Linux's schedstat); 0.0 where
+    the kernel does not say (then the machine's load counts against timeouts)."""
+    try:
+        with open(f"/proc/{pid}/schedstat", encoding="ascii") as stats:
+            return int(stats.read().split()[1]) / 1e9
+    except (OSError, ValueError, IndexError):
+        return 0.0
 
 
 def _timed_out(request_id: str, seconds: float) -> Response:

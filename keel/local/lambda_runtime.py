@@ -132,7 +132,8 @@ class LambdaRuntime:
             stream = lambda_stream(started_at, config.version, INJECTED_STREAM)
         else:
             try:
-                answer = self.pool(config).invoke(lambda stream: self._request(config, event, request_id, stream))
+                with self.clock.invoking(current_execution()):
+                    answer = self.pool(config).invoke(lambda stream: self._request(config, event, request_id, stream))
             except Throttled:
                 self._count_throttle(config)
                 raise throttle_error(

@@ -74,6 +74,14 @@ class Ready:
 
 
 @dataclass(frozen=True)
+class CloudWait:
+    """Sent by a worker after each AWS call: how long it waited for the local cloud's answer. That time
+    does not count against the invocation's timeout (keel/local/lambda_pool.py says why)."""
+
+    seconds: float
+
+
+@dataclass(frozen=True)
 class Response:
     payload: Any  # what the handler returned, or Lambda's error payload
     errored: bool
@@ -84,9 +92,10 @@ class Response:
 
 
 class LambdaContext:
-    """The `context` a handler receives; the remaining time counts down from the invocation's start."""
+    """The `context` a handler receives; the remaining time counts down from the invocation's start,
+    less the time its AWS calls waited for the local cloud (as its timeout does)."""
 
-    def __init__(self, facts: ContextFacts) -> None:
+    def __init__(self, facts: ContextFacts, calls: _Calls | None = None) -> None:
         self.function_name = facts.function_name
         self.function_version = facts.function_version
         self.invoked_function_arn = facts.invoked_function_arn
@@ -95,9 +104,11 @@ class LambdaContext:
         self.log_group_name = facts.log_group_name
         self.log_stream_name = facts.log_stream_name
         self._deadline = time.monotonic() + facts.timeout_seconds
+        self._calls = calls
 
     def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self._deadline - time.monotonic()) * 1000))
+        waited = self._calls.waited if self._calls is not None else 0.0
+        return max(0, int((self._deadline + waited - time.monotonic()) * 1000))
 
 
 class _Output:
@@ -144,23 +155,31 @@ class _WorldClock:
 
 
 class _Calls:
-    """The AWS API calls made through any botocore client of this process, for the invocation's record."""
+    """The AWS API calls made through any botocore client of this process, for the invocation's record;
+    after each, the local cloud is told how long the call waited for it (CloudWait)."""
 
-    def __init__(self) -> None:
+    def __init__(self, connection: Connection) -> None:
         import botocore.client
 
         self.made: list[tuple[str, int]] = []
+        self.waited = 0.0  # seconds this invocation's calls have waited for the local cloud
         original = botocore.client.BaseClient._make_api_call
         calls = self
 
         def make_api_call(client: Any, operation: str, params: dict[str, Any]) -> Any:
             calls.made.append((f"{client.meta.service_model.endpoint_prefix}:{operation}", items_of(params)))
-            return original(client, operation, params)
+            started = time.monotonic()
+            try:
+                return original(client, operation, params)
+            finally:
+                waited = time.monotonic() - started
+                calls.waited += waited
+                connection.send(CloudWait(waited))
 
         botocore.client.BaseClient._make_api_call = make_api_call
 
     def take(self) -> list[tuple[str, int]]:
-        made, self.made = self.made, []
+        made, self.made, self.waited = self.made, [], 0.0
         return made
 
 
@@ -200,7 +219,7 @@ def serve(connection: Connection, setup: WorkerSetup) -> None:
     os.environ.update(setup.environment)
     os.chdir(setup.code_root)
     clock = _WorldClock(setup.world_offset)
-    calls = _Calls()
+    calls = _Calls(connection)
     started = time.perf_counter()
     try:
         handler = load_handler(setup.handler)
@@ -222,7 +241,7 @@ def serve(connection: Connection, setup: WorkerSetup) -> None:
 
 
 def invoke(handler: Handler, request: Request, output: _Output, calls: _Calls) -> Response:
-    context = LambdaContext(request.context)
+    context = LambdaContext(request.context, calls)
     started = time.perf_counter()
     try:
         payload, errored = json.loads(json.dumps(handler(request.event, context))), False

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from keel.execution_path import StateVisit, state_path
+from keel.execution_path import StateVisit, parsed_json, state_path
 from keel.ops.session import OpsError, OpsSession, aws_call
 
 STATUSES = ("RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "PENDING_REDRIVE")
@@ -66,7 +66,7 @@ def show_execution(session: OpsSession, execution_arn: str, *, with_definition: 
         "status": description["status"],
         "started": description["startDate"].isoformat(timespec="milliseconds"),
         "stopped": description["stopDate"].isoformat(timespec="milliseconds") if description.get("stopDate") else None,
-        "output": _json(description.get("output")),
+        "output": parsed_json(description.get("output")),
         "error": description.get("error"),
         "cause": description.get("cause"),
         "states": state_rows(visits),
@@ -135,21 +135,12 @@ def check_status(status: str | None) -> str | None:
     return status.upper() if status else None
 
 
-def _json(text: str | None) -> Any:
-    if text is None:
-        return None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError:
-        return text
-
-
 def readable_error(error: str | None, cause: str | None) -> list[str]:
     """An error and its cause for people: a Lambda error payload as its message and the line that raised
     it (the last frame of its stackTrace), never the raw JSON; any other cause as it is."""
     if not error and not cause:
         return []
-    payload = _json(cause)
+    payload = parsed_json(cause)
     if not isinstance(payload, dict):
         return [f"{error or 'error'}: {cause}" if cause else f"{error}"]
     message = payload.get("errorMessage") or payload.get("Cause") or payload.get("cause")

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from keel.local import clock as clock_module
 from keel.local.clock import VirtualClock, acting_for
 from keel.local.errors import LocalCloudError
 from keel.local.eventbridge import bus_for, execution_name, json_path, normalized, rule_receives, target_input
@@ -240,3 +241,29 @@ def test_a_retry_does_not_wait_for_an_execution_that_waits_on_a_person_or_has_en
         with acting_for("arn:exec:retrying"):
             clock.retry_sleep(5)  # returns: nobody it could wait for is moving on its clock
     assert clock.waited("arn:exec:retrying") == 5
+
+
+def test_a_retry_waits_for_a_neighbour_running_a_handler_however_long_it_takes(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a 0.05 s hold (so the test is quick), a holder inside a Lambda invocation that the machine
+    # takes far longer than the hold to run, and a neighbour backing off for what the holder holds
+    monkeypatch.setattr(clock_module, "RETRY_HOLD_SECONDS", 0.05)
+    clock = VirtualClock()
+    holder, waiter = "arn:exec:holder", "arn:exec:waiter"
+    retried = threading.Event()
+
+    def back_off() -> None:
+        with acting_for(waiter), clock.running(waiter):
+            clock.retry_sleep(60)
+            retried.set()
+
+    with clock.running(holder):
+        with clock.invoking(holder):
+            thread = threading.Thread(target=back_off)
+            thread.start()
+            # When the invocation outlasts the hold many times over, the retry still waits
+            assert not retried.wait(0.5)
+        # Then once the handler has answered and the holder neither moves nor runs another, the
+        # hold ends: a stuck execution cannot hang its neighbours
+        assert retried.wait(5)
+    thread.join(5)
+    assert clock.waited(waiter) == 60

@@ -9,7 +9,11 @@ and waits, bounded, until all parties have), and virtual durations are read from
 
 from __future__ import annotations
 
+import http.server
+import json
 import os
+import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,6 +22,7 @@ import pytest
 from keel.local.clock import VirtualClock
 from keel.local.cloud import LocalCloud
 from keel.local.faults import FaultPlan
+from keel.local.lambda_pool import run_queue_delay
 from keel.local.lambda_runtime import FunctionConfig, LambdaRuntime
 from keel.local.report import ExecutionReport, execution_report
 from keel.local.template import EnvironmentTemplate
@@ -112,6 +117,26 @@ def test_an_idle_worker_answers_the_next_invocation_warm(dev_template: Environme
     assert answer(second, "probe")["answered_here"] == 2
     assert starts[0] is not None
     assert starts[1] is None
+
+
+def test_driving_waits_for_a_handler_slower_than_the_drive_limit(dev_template: EnvironmentTemplate) -> None:
+    # Given a cloud whose driver gives up after 0.3 s without progress, and an execution whose handler
+    # holds for about a second (until a release is written): a slow machine, not a stuck one
+    with LocalCloud(with_meeting_stack(dev_template), drive_limit_seconds=0.3) as cloud:
+        [held] = [d.execution_arn for d in cloud.deliver(meeting_event("hold", "slow", "late")) if d.execution_arn]
+        table = cloud.client("dynamodb")
+        released = {"pk": {"S": "late"}, "sk": {"S": "release"}}
+        release = threading.Timer(1.0, lambda: table.put_item(TableName=TABLE, Item=released))
+        release.start()
+
+        # When it is driven
+        cloud.drive()
+        release.join()
+        report, blocked = execution_report(cloud, held), dict(cloud.blocked)
+
+    # Then the driver waited for the handler in flight, and the execution ended released
+    assert report.status == "SUCCEEDED", blocked
+    assert answer(report, "hold")["released"] is True
 
 
 def test_an_invocation_over_the_reserved_concurrency_is_throttled(dev_template: EnvironmentTemplate) -> None:
@@ -216,6 +241,53 @@ def test_an_invocation_past_its_timeout_is_stopped_and_its_worker_replaced(runti
     assert errored
     assert '"errorType": "Sandbox.Timedout"' in payload
     assert [invocation.cold_start_ms is not None for invocation in runtime.invocations] == [True, True]
+
+
+@pytest.fixture
+def slow_endpoint() -> Iterator[str]:
+    """An endpoint that takes 0.6 s to answer each call (with an empty ListQueues answer)."""
+
+    class Slow(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            time.sleep(0.6)
+            self.send_response(200)
+            self.send_header("Content-Type", "application/x-amz-json-1.0")
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        def log_message(self, *_: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Slow)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_time_waiting_for_the_cloud_does_not_count_against_the_timeout(slow_endpoint: str) -> None:
+    # Given a function with a 1-second timeout whose three AWS calls each wait 0.6 s for the cloud
+    # (on AWS they take milliseconds; locally one process answers every function's calls)
+    fake_keys = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": "eu-west-1"}
+    runtime = LambdaRuntime(clock=VirtualClock(), base_environment=fake_keys, faults=FaultPlan())
+    try:
+        # When it is invoked
+        payload, errored, _ = runtime.invoke(misbehaving("slow_calls", timeout=1), {"endpoint": slow_endpoint, "calls": 3})
+    finally:
+        runtime.close()
+
+    # Then it answered: 1.8 s of waiting for the cloud is not its own time, nor is it taken from
+    # the remaining time its context reports
+    assert not errored, payload
+    assert json.loads(payload)["remaining_ms"] > 0
+
+
+def test_run_queue_delay_is_read_from_the_kernel_or_zero() -> None:
+    assert run_queue_delay(os.getpid()) >= 0.0
+    assert run_queue_delay(None) == 0.0
 
 
 def test_a_worker_that_exits_fails_its_invocation(runtime: LambdaRuntime) -> None:

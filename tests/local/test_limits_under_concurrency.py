@@ -135,6 +135,18 @@ def storm(template: EnvironmentTemplate, alarms: list[tuple[str, str]], *, appro
         return Run(executions, decisions, redeployed, limit_writes(cloud))
 
 
+def what_happened(run: Run) -> str:
+    """Each execution that did not end resolved or refused, and every error its states met: what a
+    failing assertion prints, so a failure says which execution did what."""
+    lines = []
+    for execution in run.executions:
+        outcome = execution.output.get("outcome") if isinstance(execution.output, dict) else None
+        errors = [(visit.name, error.get("error", "")) for visit in execution.states for error in visit.errors]
+        if outcome not in ("resolved", "refused") or errors:
+            lines.append(f"{execution.name}: {execution.status} {outcome} {execution.error or ''} errors={errors}")
+    return "\n".join(lines) or "every execution ended resolved or refused, without errors"
+
+
 def outcomes(run: Run) -> list[str]:
     return sorted(
         str(execution.output.get("outcome")) if isinstance(execution.output, dict) else execution.status
@@ -167,10 +179,10 @@ def test_fifty_alarms_at_once_for_one_service_act_on_it_once(one_service: Run) -
     # cooldown, recorded, and every one of the 50 events ended (none left running)
     run = one_service
     assert len(run.executions) == ALARMS
-    assert run.redeployed == {"orders-api"}
+    assert run.redeployed == {"orders-api"}, what_happened(run)
     taken = [decision for decision in run.decisions if decision[2] == "taken"]
-    assert len(taken) == 1
-    assert outcomes(run) == ["refused"] * (ALARMS - 1) + ["resolved"]
+    assert len(taken) == 1, what_happened(run)
+    assert outcomes(run) == ["refused"] * (ALARMS - 1) + ["resolved"], what_happened(run)
     refused = [execution for execution in run.executions if execution.output["outcome"] == "refused"]
     assert {execution.output["guardrail"] for execution in refused} == {"cooldown"}
     assert {arn for arn, _, outcome in run.decisions if outcome == "refused"} == {
@@ -186,9 +198,9 @@ def test_fifty_alarms_at_once_for_fifty_services_act_up_to_the_blast_radius(many
     # blast radius; every event ended
     run = many_services
     assert len(run.executions) == ALARMS
-    assert len(run.redeployed) == BLAST_RADIUS
-    assert len([decision for decision in run.decisions if decision[2] == "taken"]) == BLAST_RADIUS
-    assert outcomes(run) == ["refused"] * (ALARMS - BLAST_RADIUS) + ["resolved"] * BLAST_RADIUS
+    assert len(run.redeployed) == BLAST_RADIUS, what_happened(run)
+    assert len([decision for decision in run.decisions if decision[2] == "taken"]) == BLAST_RADIUS, what_happened(run)
+    assert outcomes(run) == ["refused"] * (ALARMS - BLAST_RADIUS) + ["resolved"] * BLAST_RADIUS, what_happened(run)
     refused = [execution for execution in run.executions if execution.output["outcome"] == "refused"]
     assert {execution.output["guardrail"] for execution in refused} == {"blast_radius"}
 

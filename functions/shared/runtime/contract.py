@@ -530,7 +530,7 @@ def _literal(allowed: tuple[Any, ...]) -> Check:
     expected = f"{expected} or {allowed[-1]!r}" if expected else repr(allowed[-1])
 
     def check(value: Any, loc: Loc, errors: list[ErrorDetails]) -> Any:
-        if isinstance(value, str) and not _encodes(value):
+        if isinstance(value, str) and not encodes_utf8(value):
             return _error(errors, loc, _UNICODE_ERROR, "string_unicode")
         for option in allowed:
             if value == option and type(value) is type(option):
@@ -544,7 +544,8 @@ def _literal(allowed: tuple[Any, ...]) -> Check:
 _UNICODE_ERROR = "Input should be a valid string, unable to parse raw data as a unicode string"
 
 
-def _encodes(text: str) -> bool:
+def encodes_utf8(text: str) -> bool:
+    """False for text holding a lone surrogate, which no UTF-8 encoder (nor DynamoDB, nor JSON out) takes."""
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
@@ -607,7 +608,7 @@ def _constrained(check: Check, constraints: dict[str, Any]) -> Check:
         value = check(value, loc, errors)
         if value is _BAD or value is None:
             return value
-        if isinstance(value, str) and not _encodes(value):
+        if isinstance(value, str) and not encodes_utf8(value):
             return _error(errors, loc, _UNICODE_ERROR, "string_unicode")
         for rule in rules:
             problem = rule(value)

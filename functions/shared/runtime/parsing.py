@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from functions.shared.runtime.contract import Model, ValidationError
+from functions.shared.runtime.contract import Model, ValidationError, encodes_utf8
 from functions.shared.runtime.errors import InvalidInputError
 from functions.shared.runtime.input_limits import MAX_LISTED, Loc, Problem, problems
 
@@ -57,12 +57,4 @@ def _part(part: str | int) -> str:
 
 
 def _escaped(text: str) -> str:
-    return text if text.isprintable() and _encodes(text) else text.encode("unicode_escape").decode("ascii")
-
-
-def _encodes(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
+    return text if text.isprintable() and encodes_utf8(text) else text.encode("unicode_escape").decode("ascii")
