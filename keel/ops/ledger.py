@@ -59,6 +59,9 @@ class ChainReport:
     def ok(self) -> bool:
         return not self.problems
 
+    def problems_of(self, seq: int) -> list[Problem]:
+        return [problem for problem in self.problems if problem.seq == seq]
+
     def as_json(self) -> dict[str, Any]:
         return {
             "automation": self.automation,
@@ -70,15 +73,40 @@ class ChainReport:
         }
 
 
-def verify(log: DecisionLog, anchored_copies: AnchorReader, automation: str, *, now: datetime | None = None) -> ChainReport:
+@dataclass(frozen=True)
+class ChainEvidence:
+    """An automation's chain as the table holds it and as the anchor first saw it: what verification
+    compares, and what an audit export reads its rows from (keel/ops/audit.py)."""
+
+    automation: str
+    items: dict[int, dict[str, Any]]
+    head: dict[str, Any] | None
+    # The first anchored version of each record, by seq.
+    copies: dict[int, dict[str, Any]]
+    # What the anchor itself says: copies written more than once; alterations it saw in the table.
+    rewritten: list[Problem]
+    alterations: list[Problem]
+
+
+def read_chain(log: DecisionLog, anchored_copies: AnchorReader, automation: str) -> ChainEvidence:
     items = {int(item["seq"]): item for item in log.chain_items(automation)}
     head = log.head(automation)
-    copies, report = _anchored(anchored_copies, automation)
-    report.checked, report.anchored = len(items), len(copies)
+    copies, rewritten = _anchored(anchored_copies, automation)
+    return ChainEvidence(automation, items, head, copies, rewritten, list(_alterations(anchored_copies, automation)))
+
+
+def verify(log: DecisionLog, anchored_copies: AnchorReader, automation: str, *, now: datetime | None = None) -> ChainReport:
+    return check(read_chain(log, anchored_copies, automation), now=now)
+
+
+def check(evidence: ChainEvidence, *, now: datetime | None = None) -> ChainReport:
+    items, head, copies = evidence.items, evidence.head, evidence.copies
+    report = ChainReport(automation=evidence.automation, checked=len(items), anchored=len(copies))
+    report.problems.extend(evidence.rewritten)
     report.problems.extend(_chain_problems(items, head))
     report.problems.extend(_anchor_problems(items, head, copies))
     report.problems.extend(_duplicate_steps(items, copies))
-    report.problems.extend(_alterations(anchored_copies, automation))
+    report.problems.extend(evidence.alterations)
     cutoff = ((now or datetime.now(UTC)) - ANCHOR_LAG).isoformat(timespec="milliseconds")
     for seq in sorted(set(items) - set(copies)):
         if str(items[seq].get("recorded_at", "")) >= cutoff:
@@ -89,15 +117,26 @@ def verify(log: DecisionLog, anchored_copies: AnchorReader, automation: str, *, 
     return report
 
 
+def described(report: ChainReport) -> list[str]:
+    """The report in words: one line when the chain is intact, then one line per problem."""
+    pending = f", {len(report.pending)} awaiting their anchored copy" if report.pending else ""
+    if report.ok:
+        return [f"{report.automation}: chain intact ({report.checked} records, {report.anchored} anchored{pending})"]
+    return [
+        f"{report.automation}: chain BROKEN ({report.checked} records in the table, {report.anchored} anchored{pending})",
+        *(f"  - {problem}" for problem in report.problems),
+    ]
+
+
 def table_problems(log: DecisionLog, automation: str) -> list[Problem]:
     """The table on its own, without the anchor: what its links and hashes say (a consistent rewrite passes)."""
     items = {int(item["seq"]): item for item in log.chain_items(automation)}
     return list(_chain_problems(items, log.head(automation)))
 
 
-def _anchored(reader: AnchorReader, automation: str) -> tuple[dict[int, dict[str, Any]], ChainReport]:
+def _anchored(reader: AnchorReader, automation: str) -> tuple[dict[int, dict[str, Any]], list[Problem]]:
     """The first version of every anchored record: what was written first is what counts."""
-    report = ChainReport(automation=automation)
+    problems: list[Problem] = []
     copies: dict[int, dict[str, Any]] = {}
     for key, versions in reader.versions(anchor.records_prefix(automation)).items():
         seq = anchor.seq_of(key)
@@ -105,8 +144,8 @@ def _anchored(reader: AnchorReader, automation: str) -> tuple[dict[int, dict[str
             continue
         copies[seq] = anchor.decoded(reader.read_version(key, versions[0]))
         if len(versions) > 1:
-            report.problems.append(Problem(seq, f"its anchored copy was written {len(versions)} times (the first is compared)"))
-    return copies, report
+            problems.append(Problem(seq, f"its anchored copy was written {len(versions)} times (the first is compared)"))
+    return copies, problems
 
 
 def _chain_problems(items: dict[int, dict[str, Any]], head: dict[str, Any] | None) -> Iterable[Problem]:

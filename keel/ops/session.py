@@ -27,6 +27,10 @@ class OpsError(Exception):
     """A problem the operator can fix, said in one line."""
 
 
+class OpsInputError(OpsError):
+    """What was typed names nothing there is (an automation, a time): exit 2, as for any usage error."""
+
+
 @dataclass
 class OpsSession:
     environment: str
