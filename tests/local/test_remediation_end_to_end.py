@@ -9,7 +9,7 @@ import io
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -221,7 +221,8 @@ def test_the_audit_export_tells_what_remediation_did_to_the_service_why_and_who_
         assert (taken["rule"], taken["versions"]) == ("runbook ecs-5xx-restart (catalog 2026.11.2)", "runbooks=2026.11.2")
         assert taken["approver"] == answer["approver"] != ""
         assert taken["approval"] == "approved"
-        assert taken["approved_at"] <= taken["time"]
+        request, _token = cloud.operator().approvals.get(taken["approval_id"])
+        assert (request.decided_by, datetime.fromisoformat(taken["approved_at"])) == (taken["approver"], request.decided_at)
         # And the verification travels beside the CSV, for a reader without AWS
         assert (
             (tmp_path / "orders-api.csv.verification.txt")

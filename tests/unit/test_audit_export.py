@@ -3,13 +3,14 @@ from the approvals table or the recorded answer, each row's verification against
 
 from __future__ import annotations
 
+import argparse
 import csv
 import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -18,8 +19,9 @@ from functions.shared.domain import anchor
 from functions.shared.domain.approvals import ApprovalRequest, ApprovalStore
 from functions.shared.domain.decisions import Advice, Decision, DecisionLog, digest
 from keel.cli import main as keel_main
-from keel.ops import audit, ledger
+from keel.ops import audit, cli, ledger
 from keel.ops.audit import AuditQuery
+from keel.ops.session import OpsInputError
 from tests.support.fake_dynamodb import FakeDynamoDB
 
 AUTOMATION = "alarm_remediation"
@@ -316,3 +318,64 @@ def test_a_bad_window_is_one_line_and_exit_2(window: list[str], message: str, ca
     assert code == 2
     [line] = capsys.readouterr().err.splitlines()
     assert line.startswith(message)
+
+
+@dataclass
+class FakeSession:
+    """What `keel ops audit` reads of an OpsSession: the environment's state machines and its stores."""
+
+    record: Record
+    state_machines: dict[str, str] = field(default_factory=dict)
+    environment: str = "dev"
+
+    @property
+    def decisions(self) -> DecisionLog:
+        return self.record.log
+
+    @property
+    def anchor(self) -> MemoryAnchor:
+        return self.record.anchored
+
+    @property
+    def approvals(self) -> ApprovalStore:
+        return self.record.approvals
+
+
+def audit_args(automation: str = AUTOMATION, **options: Any) -> argparse.Namespace:
+    values = {"since": "2026-11-22", "until": "2026-11-23", "resource": None, "format": "jsonl", "output": None, "json": False}
+    return argparse.Namespace(automation=automation, **(values | options))
+
+
+def test_on_stdout_jsonl_ends_with_its_summary_and_csv_says_it_on_stderr(
+    remediation: Record, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given an automation whose state machine was removed since: its decision record is still there
+    session = FakeSession(remediation)
+    # When its decisions are exported to stdout, as JSON Lines and as CSV
+    exported, code = cli._audit(cast(Any, session), audit_args())
+    csv_out, csv_code = cli._audit(cast(Any, session), audit_args(format="csv"))
+    # Then JSON Lines ends with the summary, CSV is rows only and its summary goes to stderr
+    assert (code, csv_code) == (0, 0)
+    *rows, summary = [json.loads(line) for line in exported.splitlines()]
+    assert (len(rows), summary["summary"]["automation"], summary["summary"]["since"]) == (
+        4,
+        AUTOMATION,
+        "2026-11-22T00:00:00+00:00",
+    )
+    assert len(list(csv.reader(io.StringIO(csv_out)))) == 1 + 4
+    assert capsys.readouterr().err.splitlines() == [
+        f"{AUTOMATION}: 4 decisions from 2026-11-22T00:00:00+00:00 until 2026-11-23T00:00:00+00:00",
+        f"{AUTOMATION}: chain intact (4 records, 4 anchored)",
+    ]
+
+
+def test_an_automation_with_neither_a_state_machine_nor_a_record_is_unknown() -> None:
+    # Given an environment with one automation deployed and nothing recorded for another
+    session = FakeSession(
+        Record(), {"ticket_triage": "arn:aws:states:eu-west-1:111111111111:stateMachine:keel-dev-ticket_triage"}
+    )
+    # When its decisions are asked for / Then the name is refused as input
+    with pytest.raises(
+        OpsInputError, match=r"unknown automation 'alarm_remediation' in environment 'dev': .*\(known: ticket_triage\)"
+    ):
+        cli._audit(cast(Any, session), audit_args())
