@@ -16,7 +16,9 @@ import aws_cdk as cdk
 from infra import names
 from infra.catalog import Catalog, load_catalog
 from infra.config import Environment, EnvironmentTable, load_environments
+from infra.constructs.decision_anchor import MODULE as ANCHOR_MODULE
 from infra.nag import enable_checks
+from infra.packaging import stage_package
 from infra.stacks.automation_stack import AutomationStack, AutomationStackProps, stage_packages
 from infra.stacks.platform_stack import PlatformStack
 from infra.stacks.team_stack import TeamStack
@@ -73,8 +75,9 @@ def _environment(app: cdk.App, env: Environment, catalog: Catalog, build_dir: Pa
         stage,
         platform_name,
         stack_name=platform_name,
-        description=f"Keel {env.name}: the platform (bus, key, tables, on-call topics, platform dashboard)",
+        description=f"Keel {env.name}: the platform (bus, key, tables, decision anchor, on-call topics, platform dashboard)",
         environment=env,
+        anchor_package=stage_package(catalog.root / "functions", ANCHOR_MODULE, build_dir),
     )
     stacks = EnvironmentStacks(environment=env, platform=platform)
     packages = stage_packages(catalog, build_dir)

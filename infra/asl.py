@@ -34,8 +34,10 @@ CLAIM_TTL_ATTRIBUTE, CLAIM_RUNNING, CLAIM_FAILED = event_claim.TTL_ATTRIBUTE, ev
 CLAIM_YEARS = range(2024, 2100)
 # Substitutions the platform fills in for every state machine.
 PLATFORM_SUBSTITUTIONS = frozenset(
-    {"KeelIdempotencyTable", "KeelDecisionsTable", "KeelApprovalsTable", "KeelEventBus", "KeelOncallTopic", "KeelEscalationTopic"}
+    {"KeelIdempotencyTable", "KeelApprovalsTable", "KeelEventBus", "KeelOncallTopic", "KeelEscalationTopic"}
 )
+# Not one of them: a state machine writing the decisions table would be a second writer of the record.
+DECISIONS_TABLE = "KeelDecisionsTable"
 
 
 def load_asl(path: Path) -> dict[str, Any]:

@@ -74,7 +74,7 @@ def _load_automation(path: Path, root: Path, functions: dict[str, FunctionSpec],
     written = asl.load_asl(asl_path)
     validate_definition(asl_path, written)
     _check_substitutions(path, manifest, written)
-    manifest = _with_decision_writer(manifest)
+    manifest = _with_decision_writer(manifest, functions)
     definition = workflow_defaults.bind(written, manifest.workflow.substitutions)
     _check_definition(path, manifest, definition)
     # Keel's limit states (concurrency slots, debounce), and the modules they invoke: infra/limit_states.py.
@@ -92,10 +92,12 @@ def _unique(modules: list[str]) -> list[str]:
     return list(dict.fromkeys(modules))
 
 
-def _with_decision_writer(manifest: Manifest) -> Manifest:
-    """Keel's failure path records through record_decision: the automation gets its own instance."""
+def _with_decision_writer(manifest: Manifest, functions: dict[str, FunctionSpec]) -> Manifest:
+    """Keel's failure path records through record_decision, and so does every module that hands its
+    decisions over (platform_access decision_writer): the automation gets its own instance."""
     writer = workflow_defaults.DECISION_WRITER
-    if manifest.workflow.failure.state is not None or writer in manifest.functions:
+    hands_over = any("decision_writer" in functions[module].platform_access for module in manifest.functions)
+    if writer in manifest.functions or (manifest.workflow.failure.state is not None and not hands_over):
         return manifest
     return manifest.model_copy(update={"functions": [*manifest.functions, writer]})
 
@@ -196,6 +198,13 @@ def _check_definition(path: Path, manifest: Manifest, definition: dict[str, Any]
                 path, "workflow.type", f"express workflows cannot wait for a task token ({asl_name} state '{waiting[0]}')"
             )
     provided = set(manifest.functions) | asl.PLATFORM_SUBSTITUTIONS
+    if asl.DECISIONS_TABLE in asl.substitutions_used(definition):
+        raise KeelConfigError(
+            path,
+            "functions",
+            f"{asl_name} references ${{{asl.DECISIONS_TABLE}}}: a workflow records decisions through ${{record_decision}} "
+            "(the one writer of the decision record), never in the table itself",
+        )
     for name in sorted(asl.substitutions_used(definition) - provided):
         close = difflib.get_close_matches(name, sorted(provided), n=1)
         hint = f"did you mean ${{{close[0]}}}? " if close else ""

@@ -84,6 +84,14 @@ class Environment(Strict):
     platform_oncall: str
     oncall_routes: dict[str, OnCallRoute] = Field(min_length=1)
     secrets: dict[str, SecretSpec] = Field(default_factory=dict)
+    # Days each decision record's anchored copy is kept under S3 Object Lock in compliance mode: before
+    # then no one, the account's root user included, can delete or overwrite it. The default, 184 days,
+    # is six months whichever six they are: the EU AI Act has logs of high-risk AI systems kept "for a
+    # period appropriate to the intended purpose ... of at least six months" (Regulation (EU) 2024/1689,
+    # article 19(1) for providers and 26(6) for deployers, of the logs article 12 requires;
+    # https://eur-lex.europa.eu/eli/reg/2024/1689/oj). At most ten years: compliance mode cannot be
+    # undone, so a mistyped figure would lock the copies (and their bucket) for as long as it says.
+    decision_anchor_retention_days: int = Field(default=184, ge=1, le=3653)
 
     @field_validator("oncall_routes", "secrets")
     @classmethod

@@ -18,15 +18,23 @@ from infra.errors import KeelConfigError, from_validation_error
 
 # approvals_table_read: queries and reads only (the heartbeat counts waiting requests, and must not be able to forge one).
 # limits_table: items read, written, updated and deleted one at a time, under conditions (no scans, no batches).
+# decision_writer: hands decisions to the automation's one writer (lambda:InvokeFunction on its record_decision).
+# decisions_append: the writer's own (record_decision only): reads and creates its automation's items in the
+#   decisions table, under a dynamodb:LeadingKeys condition; no update, delete, batch or scan.
+# overrides_read: operators' `keel ops disable|enable` overrides, read only.
 PlatformResource = Literal[
     "idempotency_table",
-    "decisions_table",
+    "decision_writer",
+    "decisions_append",
     "approvals_table",
     "approvals_table_read",
     "limits_table",
+    "overrides_read",
     "event_bus",
     "oncall_topics",
 ]
+# The module every automation records its decisions through (and the one that may write them).
+DECISION_WRITER = "record_decision"
 Effects = Literal["read_only", "idempotent", "not_idempotent"]
 MODULE_NAME = r"^[a-z][a-z0-9_]{1,62}$"
 SPEC_FILE = "function.yaml"
@@ -281,6 +289,16 @@ class FunctionSpec(BaseModel):
     @property
     def handler(self) -> str:
         return f"functions.{self.module}.handler.lambda_handler"
+
+    @field_validator("platform_access")
+    @classmethod
+    def _one_writer(cls, access: list[PlatformResource], info: ValidationInfo) -> list[PlatformResource]:
+        if "decisions_append" in access and info.data.get("module") != DECISION_WRITER:
+            raise ValueError(
+                f"decisions_append is {DECISION_WRITER}'s alone (the one writer of the decision record); "
+                "hand decisions to it with decision_writer"
+            )
+        return access
 
 
 def load_function_specs(functions_dir: Path) -> dict[str, FunctionSpec]:

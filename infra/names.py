@@ -83,6 +83,16 @@ def function(env: str, automation: str, module: str) -> str:
     return bounded(f"{prefix(env)}-{automation}-{module}", LAMBDA_FUNCTION_NAME)
 
 
+def platform_function(env: str, module: str) -> str:
+    """A function of the platform stack (no automation's): `platform` is a reserved automation name."""
+    return bounded(f"{prefix(env)}-platform-{module}", LAMBDA_FUNCTION_NAME)
+
+
+def decision_anchor_parameter(env: str) -> str:
+    """The SSM parameter holding the decision anchor bucket's name (S3 bucket names are global: CloudFormation picks it)."""
+    return f"/keel/{env}/platform/decision-anchor-bucket"
+
+
 def dead_letter_queue(env: str, automation: str) -> str:
     """The queue the automation's rule targets dead-letter events into (`keel ops redrive` replays it)."""
     return f"{state_machine(env, automation)}-dlq"

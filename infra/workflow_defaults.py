@@ -27,7 +27,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from infra import asl
+from infra import asl, function_spec
 from infra.function_spec import Effects
 
 LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
@@ -40,9 +40,8 @@ NOTIFY_UNRECORDED = "KeelNotifyUnrecordedFailure"
 RELEASE_CLAIM = "KeelReleaseClaim"
 FAILED = "KeelFailed"
 FAILURE_STATES = (RECORD_FAILURE, NOTIFY_FAILURE, NOTIFY_UNRECORDED, RELEASE_CLAIM, FAILED)
-# The decision writer: Keel's failure path records every failure through it.
-DECISION_WRITER = "record_decision"
-
+# The decision writer (infra/function_spec.py): Keel's failure path records every failure through it.
+DECISION_WRITER = function_spec.DECISION_WRITER
 PAYLOAD_HEADER = {
     "event_id.$": "$.id",
     "execution.$": "$$.Execution.Id",

@@ -6,8 +6,8 @@ from functools import cache
 from typing import Any
 
 from functions.check_guardrails import logic
+from functions.shared.adapters.decision_writer import DecisionWriter
 from functions.shared.adapters.dynamodb import Table
-from functions.shared.domain.decisions import DecisionLog
 from functions.shared.domain.limits import LimitStore
 from functions.shared.domain.overrides import OverrideStore
 from functions.shared.remediation.plan import PlanInput
@@ -19,6 +19,8 @@ from functions.shared.runtime.settings import DecisionSettings, settings_reader
 class GuardrailSettings(DecisionSettings):
     # Cooldown leases and action slots: the limits table (conditional writes, never read-then-write).
     keel_limits_table: str
+    # Operators' `keel ops disable|enable`: read here, written only by operators.
+    keel_overrides_table: str
 
 
 settings = settings_reader(GuardrailSettings)
@@ -26,11 +28,9 @@ settings = settings_reader(GuardrailSettings)
 
 @cache
 def dependencies() -> logic.Dependencies:
-    # Overrides live in the decisions table, beside the records they govern.
-    table = Table(settings().keel_decisions_table)
     return logic.Dependencies(
-        log=DecisionLog(table),
-        overrides=OverrideStore(table),
+        log=DecisionWriter(settings().keel_decision_writer),
+        overrides=OverrideStore(Table(settings().keel_overrides_table)),
         limits=LimitStore(Table(settings().keel_limits_table)),
         clock=utc_now,
         code_version=settings().keel_code_version,

@@ -1,4 +1,11 @@
-"""Record a decision made in a workflow (a Choice, an approval, an escalation) on the chain."""
+"""Append a decision to the automation's chain: the automation's one writer.
+
+Two kinds of input: a workflow's own decision (a Choice, an approval, Keel's failure path: a task with
+the standard header), and a decision another module of the same automation made and hands over
+(functions/shared/adapters/decision_writer.py). Either way only this automation's chain is written:
+the role allows no other (a dynamodb:LeadingKeys condition), and a handed decision of another automation
+is refused here with a reason rather than by IAM.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +14,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from functions.shared.domain.context import TaskInput
-from functions.shared.domain.decisions import Advice, DecisionRecord, Outcome, Recorder, decision_in, digest
+from functions.shared.domain.decisions import Advice, Decision, DecisionRecord, Outcome, Recorder, decision_in, digest
+from functions.shared.domain.reasons import short_reason
 from functions.shared.runtime.contract import ConfigDict, Field, Model, model_validator
+from functions.shared.runtime.errors import InvalidInputError
 
 
 class StepFailure(Model):
@@ -20,15 +29,19 @@ class StepFailure(Model):
     cause: str | None = Field(default=None, alias="Cause")
 
     def summary(self) -> str:
-        """`Error: message`; a Lambda error's cause is its JSON error payload, whose message is what a person needs."""
+        """`Error: message`, short, without the stack trace or file paths a cause may carry (a Lambda
+        error's cause is its JSON error payload: its errorMessage is what a person needs, its
+        stackTrace stays in the execution's history)."""
         if not self.cause:
-            return self.error
+            return short_reason(self.error)
         try:
             payload = json.loads(self.cause)
         except (ValueError, RecursionError):  # not JSON, or nested deeper than the parser goes: the cause as it is
-            return f"{self.error}: {self.cause}"
-        message = payload.get("errorMessage") if isinstance(payload, dict) else None
-        return f"{self.error}: {message if isinstance(message, str) and message else self.cause}"
+            return short_reason(f"{self.error}: {self.cause}")
+        if not isinstance(payload, dict):
+            return short_reason(f"{self.error}: {self.cause}")
+        message = payload.get("errorMessage")
+        return short_reason(f"{self.error}: {message}" if isinstance(message, str) and message.strip() else self.error)
 
 
 class RecordInput(TaskInput):
@@ -63,11 +76,21 @@ class RecordInput(TaskInput):
         return self.reason or ""
 
 
+class HandedDecision(Model):
+    """A decision another module of this automation made, handed over whole to be appended."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    handed: Decision
+
+
 @dataclass(frozen=True)
 class Dependencies:
     log: Recorder
     # Which code decided: the deployment package's digest.
     code_version: str
+    # The automation this writer appends for: its role reaches this automation's chain alone.
+    automation: str
 
 
 def record_decision(task: RecordInput, deps: Dependencies) -> DecisionRecord:
@@ -88,4 +111,16 @@ def record_decision(task: RecordInput, deps: Dependencies) -> DecisionRecord:
         approval_id=task.approval_id,
         details=task.details,
     )
+    # The task comes from the automation's own state machine, the one that may invoke this writer.
+    return deps.log.record(decision)
+
+
+def record_handed(task: HandedDecision, deps: Dependencies) -> DecisionRecord:
+    """A module's own decision, as it made it (its code version included), if it is this automation's."""
+    decision = task.handed
+    if decision.automation != deps.automation:
+        raise InvalidInputError(
+            f"HandedDecision: handed.automation: this writer records {deps.automation}'s decisions only, "
+            f"not {decision.automation}'s"
+        )
     return deps.log.record(decision)

@@ -6,9 +6,8 @@ from functools import cache
 from typing import Any
 
 from functions.remediate_service import logic
-from functions.shared.adapters.dynamodb import Table
+from functions.shared.adapters.decision_writer import DecisionWriter
 from functions.shared.adapters.resources import Ec2Instances, EcsServices, SqsQueues
-from functions.shared.domain.decisions import DecisionLog
 from functions.shared.remediation.plan import ActInput
 from functions.shared.runtime.handler import task_handler
 from functions.shared.runtime.settings import DecisionSettings, settings_reader
@@ -20,7 +19,7 @@ settings = settings_reader(DecisionSettings)
 def dependencies() -> logic.Dependencies:
     return logic.Dependencies(
         services=logic.Services(ecs=EcsServices(), ec2=Ec2Instances(), sqs=SqsQueues()),
-        log=DecisionLog(Table(settings().keel_decisions_table)),
+        log=DecisionWriter(settings().keel_decision_writer),
         code_version=settings().keel_code_version,
     )
 

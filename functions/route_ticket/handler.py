@@ -6,9 +6,9 @@ from functools import cache
 from typing import Any
 
 from functions.route_ticket import logic
+from functions.shared.adapters.decision_writer import DecisionWriter
 from functions.shared.adapters.dynamodb import Table
 from functions.shared.adapters.sqs import QueueSender, queue_urls
-from functions.shared.domain.decisions import DecisionLog
 from functions.shared.runtime.clock import utc_now
 from functions.shared.runtime.handler import task_handler
 from functions.shared.runtime.metric_sink import PowertoolsMetrics
@@ -29,7 +29,7 @@ def dependencies(automation: str) -> logic.Dependencies:
     return logic.Dependencies(
         queues=QueueSender(queue_urls(settings().keel_queues, automation)),
         markers=Table(settings().keel_idempotency_table),
-        log=DecisionLog(Table(settings().keel_decisions_table)),
+        log=DecisionWriter(settings().keel_decision_writer),
         metrics=PowertoolsMetrics(),
         clock=utc_now,
         code_version=settings().keel_code_version,

@@ -5,8 +5,8 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
+from functions.shared.adapters.decision_writer import DecisionWriter
 from functions.shared.adapters.dynamodb import Table
-from functions.shared.domain.decisions import DecisionLog
 from functions.shared.runtime.clock import utc_now
 from functions.shared.runtime.handler import task_handler
 from functions.shared.runtime.metric_sink import PowertoolsMetrics
@@ -32,7 +32,7 @@ def dependencies() -> logic.Dependencies:
         policy=policy,
         live=build_advisor(policy.advisors.live, policy),
         shadow=build_advisor(shadow, policy) if shadow else None,
-        log=DecisionLog(Table(settings().keel_decisions_table)),
+        log=DecisionWriter(settings().keel_decision_writer),
         evidence=EvidenceStore(Table(settings().keel_idempotency_table)),
         metrics=PowertoolsMetrics(),
         clock=utc_now,

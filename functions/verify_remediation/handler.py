@@ -5,9 +5,8 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from functions.shared.adapters.dynamodb import Table
+from functions.shared.adapters.decision_writer import DecisionWriter
 from functions.shared.adapters.resources import Alarms, Ec2Instances, EcsServices, IamKeys, SqsQueues
-from functions.shared.domain.decisions import DecisionLog
 from functions.shared.runtime.handler import task_handler
 from functions.shared.runtime.settings import DecisionSettings, settings_reader
 from functions.verify_remediation import logic
@@ -19,7 +18,7 @@ settings = settings_reader(DecisionSettings)
 def dependencies() -> logic.Dependencies:
     return logic.Dependencies(
         readers=logic.Readers(alarms=Alarms(), ecs=EcsServices(), ec2=Ec2Instances(), sqs=SqsQueues(), iam=IamKeys()),
-        log=DecisionLog(Table(settings().keel_decisions_table)),
+        log=DecisionWriter(settings().keel_decision_writer),
         code_version=settings().keel_code_version,
     )
 

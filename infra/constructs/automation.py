@@ -126,7 +126,6 @@ class AutomationResources(Construct):
         platform, manifest = props.platform, props.automation.manifest
         available = {
             "KeelIdempotencyTable": lambda: platform.idempotency_table.table_name,
-            "KeelDecisionsTable": lambda: platform.decisions_table.table_name,
             "KeelApprovalsTable": lambda: platform.approvals_table.table_name,
             "KeelEventBus": lambda: platform.event_bus.event_bus_name,
             "KeelOncallTopic": lambda: platform.topic(manifest.oncall).topic_arn,
@@ -155,10 +154,7 @@ class AutomationResources(Construct):
         if invoked:
             # The unqualified ARNs only: the ASL invokes $LATEST, never a version or alias.
             role.add_to_principal_policy(iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=invoked))
-        tables: dict[str, dynamodb.ITable] = {
-            "KeelDecisionsTable": platform.decisions_table,
-            "KeelApprovalsTable": platform.approvals_table,
-        }
+        tables: dict[str, dynamodb.ITable] = {"KeelApprovalsTable": platform.approvals_table}
         findings = {
             "AwsSolutions-IAM5[Resource::*]": "CloudWatch Logs log delivery (logs:CreateLogDelivery, logs:GetLogDelivery, "
             "logs:UpdateLogDelivery, logs:DeleteLogDelivery, logs:ListLogDeliveries, logs:PutResourcePolicy, "
@@ -168,7 +164,7 @@ class AutomationResources(Construct):
         }
         for name in sorted(used & set(tables)):
             tables[name].grant_read_write_data(role)
-            indexes = TABLE_INDEXES["decisions" if name == "KeelDecisionsTable" else "approvals"]
+            indexes = TABLE_INDEXES["approvals"]
             if indexes:
                 index_arns = [f"{tables[name].table_arn}/index/{index}" for index in indexes]
                 role.add_to_principal_policy(iam.PolicyStatement(actions=["dynamodb:Query"], resources=index_arns))

@@ -14,19 +14,21 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-from aws_cdk import Duration, Fn, Stack, Tags
+from aws_cdk import ArnFormat, Duration, Fn, Stack, Tags
+from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from functions.shared.domain.decisions import chain_partition, marker_partition_prefix
 from infra import names
 from infra.constructs.deploy_time import deploy_time_value
 from infra.constructs.key_use import KeyUse, grant_key_use
 from infra.constructs.log_group import platform_log_group
 from infra.constructs.platform import TABLE_INDEXES, PlatformResources
-from infra.function_spec import FunctionSpec, bounded_by_its_arn
+from infra.function_spec import DECISION_WRITER, FunctionSpec, bounded_by_its_arn
 from infra.nag import acknowledge_all, nag_resource_of
 from infra.packaging import package_digest
 
@@ -40,14 +42,23 @@ RUNTIME_REASON = (
 METRICS_NAMESPACE = "Keel"
 # The limits table is read and written one item at a time, each write under a condition.
 LIMITS_TABLE_ACTIONS = ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
+# The decision writer reads a chain's head and step markers and creates items (in a transaction: each
+# Put needs PutItem; there is no TransactWriteItems action,
+# https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/transaction-apis-iam.html).
+# No UpdateItem, DeleteItem, BatchWriteItem, Scan or Query: it cannot edit or remove a decision.
+DECISIONS_APPEND_ACTIONS = ["dynamodb:GetItem", "dynamodb:PutItem"]
+OVERRIDES_READ_ACTIONS = ["dynamodb:GetItem", "dynamodb:Query"]
 # Which platform table each platform_access entry reaches, and what else of the key it needs.
 TABLE_OF_ACCESS = {
     "idempotency_table": "idempotency",
-    "decisions_table": "decisions",
+    "decisions_append": "decisions",
     "approvals_table": "approvals",
     "approvals_table_read": "approvals",
     "limits_table": "limits",
+    "overrides_read": "overrides",
 }
+# The decision writer reads and creates single items by key: it queries no index of the decisions table.
+NO_INDEX_QUERIES = {"decisions_append"}
 KEY_USE_OF_ACCESS: dict[str, KeyUse] = {**dict.fromkeys(TABLE_OF_ACCESS, "dynamodb"), "oncall_topics": "sns"}
 
 
@@ -149,8 +160,13 @@ class KeelFunction(Construct):
         access = set(spec.platform_access)
         if "idempotency_table" in access:
             env["KEEL_IDEMPOTENCY_TABLE"] = platform.idempotency_table.table_name
-        if "decisions_table" in access:
+        if "decision_writer" in access:
+            env["KEEL_DECISION_WRITER"] = names.function(platform.environment.name, props.automation, DECISION_WRITER)
+        if "decisions_append" in access:
             env["KEEL_DECISIONS_TABLE"] = platform.decisions_table.table_name
+            env["KEEL_AUTOMATION"] = props.automation
+        if "overrides_read" in access:
+            env["KEEL_OVERRIDES_TABLE"] = platform.overrides_table.table_name
         if access & {"approvals_table", "approvals_table_read"}:
             env["KEEL_APPROVALS_TABLE"] = platform.approvals_table.table_name
         if "limits_table" in access:
@@ -171,7 +187,9 @@ class KeelFunction(Construct):
         platform, spec, role = props.platform, props.spec, self.role
         grants: dict[str, Callable[[], object]] = {
             "idempotency_table": lambda: platform.idempotency_table.grant_read_write_data(role),
-            "decisions_table": lambda: platform.decisions_table.grant_read_write_data(role),
+            "decision_writer": lambda: self._grant_decision_writer(props),
+            "decisions_append": lambda: self._grant_decisions_append(props),
+            "overrides_read": lambda: self._grant_items(OVERRIDES_READ_ACTIONS, platform.overrides_table),
             "approvals_table": lambda: platform.approvals_table.grant_read_write_data(role),
             "approvals_table_read": lambda: platform.approvals_table.grant_read_data(role),
             "limits_table": lambda: self._grant_limits(props),
@@ -203,12 +221,35 @@ class KeelFunction(Construct):
 
     def _grant_limits(self, props: FunctionProps) -> None:
         """Only what conditional writes on single items need: no scan, no batch, no index."""
-        self.role.add_to_policy(
-            iam.PolicyStatement(
-                actions=LIMITS_TABLE_ACTIONS,
-                resources=[props.platform.limits_table.table_arn],
-            )
+        self._grant_items(LIMITS_TABLE_ACTIONS, props.platform.limits_table)
+
+    def _grant_items(
+        self, actions: list[str], table: dynamodb.ITable, conditions: dict[str, dict[str, object]] | None = None
+    ) -> None:
+        """Item actions on one table (no index); the key's use for them is granted with the others (grant_key_use)."""
+        self.role.add_to_policy(iam.PolicyStatement(actions=actions, resources=[table.table_arn], conditions=conditions))
+
+    def _grant_decisions_append(self, props: FunctionProps) -> None:
+        """The automation's own items alone: every partition key it may read or write starts with the
+        automation's prefix (functions/shared/domain/decisions.py), enforced by dynamodb:LeadingKeys
+        (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/specifying-conditions.html).
+        ForAllValues is true of a request without the key, but every GetItem and PutItem names its key."""
+        own = [chain_partition(props.automation), f"{marker_partition_prefix(props.automation)}*"]
+        self._grant_items(
+            DECISIONS_APPEND_ACTIONS,
+            props.platform.decisions_table,
+            conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": own}},
         )
+
+    def _grant_decision_writer(self, props: FunctionProps) -> None:
+        """Invoke the automation's own record_decision, by name (it is in this stack; another automation's is not)."""
+        writer = Stack.of(self).format_arn(
+            service="lambda",
+            resource="function",
+            resource_name=names.function(props.platform.environment.name, props.automation, DECISION_WRITER),
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+        self.role.add_to_policy(iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[writer]))
 
     def _grant_index_queries(self, props: FunctionProps) -> None:
         """dynamodb:Query on each index of the tables this function reaches, named one by one: an index can
@@ -219,8 +260,10 @@ class KeelFunction(Construct):
             "approvals": platform.approvals_table,
             "idempotency": platform.idempotency_table,
             "limits": platform.limits_table,
+            "overrides": platform.overrides_table,
         }
-        reached = sorted({TABLE_OF_ACCESS[access] for access in props.spec.platform_access if access in TABLE_OF_ACCESS})
+        querying = set(props.spec.platform_access) & set(TABLE_OF_ACCESS) - NO_INDEX_QUERIES
+        reached = sorted({TABLE_OF_ACCESS[access] for access in querying})
         indexes = [f"{tables[table].table_arn}/index/{index}" for table in reached for index in TABLE_INDEXES[table]]
         if indexes:
             self.role.add_to_policy(iam.PolicyStatement(actions=["dynamodb:Query"], resources=indexes))

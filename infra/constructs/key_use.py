@@ -19,7 +19,7 @@ from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 
-KeyUse = Literal["dynamodb", "sqs", "sns"]
+KeyUse = Literal["dynamodb", "sqs", "sns", "s3"]
 
 KEY_ACTIONS: dict[KeyUse, list[str]] = {
     # DynamoDB keeps a table key encrypted under the KMS key and decrypts it with the caller's permission
@@ -36,6 +36,9 @@ KEY_ACTIONS: dict[KeyUse, list[str]] = {
     # A publisher to an encrypted topic: kms:GenerateDataKey and kms:Decrypt
     # (https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html).
     "sns": ["kms:GenerateDataKey", "kms:Decrypt"],
+    # SSE-KMS: PutObject needs kms:GenerateDataKey, GetObject kms:Decrypt
+    # (https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingKMSEncryption.html, "Permissions").
+    "s3": ["kms:GenerateDataKey", "kms:Decrypt"],
 }
 
 

@@ -31,7 +31,13 @@ from infra.config import Environment, Subscription
 from infra.constructs.deploy_time import deploy_time_value
 from infra.nag import acknowledge
 
-TABLE_INDEXES = {"idempotency": [], "decisions": sorted(DECISION_INDEXES), "approvals": [BY_STATUS], "limits": []}
+TABLE_INDEXES = {
+    "idempotency": [],
+    "decisions": sorted(DECISION_INDEXES),
+    "approvals": [BY_STATUS],
+    "limits": [],
+    "overrides": [],
+}
 
 
 class PlatformResources(Protocol):
@@ -51,6 +57,8 @@ class PlatformResources(Protocol):
     def approvals_table(self) -> dynamodb.ITable: ...
     @property
     def limits_table(self) -> dynamodb.ITable: ...
+    @property
+    def overrides_table(self) -> dynamodb.ITable: ...
     def topic(self, route: str) -> sns.ITopic: ...
     def secret(self, name: str) -> secretsmanager.ISecret: ...
 
@@ -95,7 +103,10 @@ class Platform(Construct):
         self.idempotency_table = self._table(
             "IdempotencyTable", "idempotency", "id", None, ttl=event_claim.TTL_ATTRIBUTE, retain=False
         )
-        self.decisions_table = self._table("DecisionsTable", "decisions", "pk", "sk", ttl=None, retain=True)
+        # Its stream (old and new images) feeds the decision anchor (infra/constructs/decision_anchor.py).
+        self.decisions_table = self._table(
+            "DecisionsTable", "decisions", "pk", "sk", ttl=None, retain=True, stream=dynamodb.StreamViewType.NEW_AND_OLD_IMAGES
+        )
         # Lookups of the decision record: by event, execution, resource, and real actions on a resource.
         for index, attribute in DECISION_INDEXES.items():
             self.decisions_table.add_global_secondary_index(
@@ -113,6 +124,9 @@ class Platform(Construct):
         # Limits decided by conditional writes (functions/shared/domain/limits.py): cooldown leases, action
         # and concurrency slots, debounce bursts. Every item carries `expires`: what nobody gives back goes.
         self.limits_table = self._table("LimitsTable", "limits", "pk", "sk", ttl="expires", retain=False)
+        # Operators' `keel ops disable|enable` (functions/shared/domain/overrides.py): written by operators
+        # only, read by check_guardrails; apart from the decision record, which no one edits.
+        self.overrides_table = self._table("OverridesTable", "overrides", "pk", "sk", ttl=None, retain=True)
         self.secrets = {name: self._secret(name) for name in sorted(env.secrets)}
 
     def topic(self, route: str) -> sns.ITopic:
@@ -196,7 +210,15 @@ class Platform(Construct):
         return subscriptions.LambdaSubscription(function, dead_letter_queue=undelivered)
 
     def _table(
-        self, construct_id: str, purpose: str, partition: str, sort: str | None, *, ttl: str | None, retain: bool
+        self,
+        construct_id: str,
+        purpose: str,
+        partition: str,
+        sort: str | None,
+        *,
+        ttl: str | None,
+        retain: bool,
+        stream: dynamodb.StreamViewType | None = None,
     ) -> dynamodb.Table:
         # Named, so operators' tools (keel ops) find them by environment without a stack lookup.
         return dynamodb.Table(
@@ -210,6 +232,7 @@ class Platform(Construct):
             encryption_key=self.key,
             point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(point_in_time_recovery_enabled=True),
             time_to_live_attribute=ttl,
+            stream=stream,
             removal_policy=RemovalPolicy.RETAIN if retain else RemovalPolicy.DESTROY,
         )
 
@@ -294,6 +317,10 @@ class PlatformRefs(Construct):
     @property
     def limits_table(self) -> dynamodb.ITable:
         return self._tables["limits"]
+
+    @property
+    def overrides_table(self) -> dynamodb.ITable:
+        return self._tables["overrides"]
 
     def topic(self, route: str) -> sns.ITopic:
         return self._topics[route]

@@ -1,23 +1,35 @@
 """An environment's platform stack: what every automation shares, deployed first and on its own.
 
-The bus, the key, the on-call topics, the tables, the environment's secrets catalog and the platform
-dashboard, all from config/environments.yaml. Nothing here names an automation: a new automation,
+The bus, the key, the on-call topics, the tables, the decision record's anchor, the environment's
+secrets catalog and the platform dashboard, all from config/environments.yaml. Nothing here names an automation: a new automation,
 or a change to one, leaves this stack as it is.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from aws_cdk import Stack, Tags
 from constructs import Construct
 
 from infra.config import Environment
+from infra.constructs.decision_anchor import DecisionAnchor, DecisionAnchorProps
+from infra.constructs.function import powertools_layer
 from infra.constructs.platform import Platform, PlatformProps
 from infra.constructs.platform_dashboard import PlatformDashboard, PlatformDashboardProps
 
 
 class PlatformStack(Stack):
-    def __init__(self, scope: Construct, construct_id: str, *, environment: Environment, **kwargs: object) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, environment: Environment, anchor_package: Path, **kwargs: object
+    ) -> None:
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
         Tags.of(self).add("keel:environment", environment.name)
         self.platform = Platform(self, "Platform", PlatformProps(environment=environment))
+        # The decision record's anchor, fed by the decisions table's stream (anchor_package: functions/anchor_decisions).
+        self.decision_anchor = DecisionAnchor(
+            self,
+            "DecisionAnchor",
+            DecisionAnchorProps(platform=self.platform, package_dir=anchor_package, layer=powertools_layer(self)),
+        )
         self.dashboard = PlatformDashboard(self, "PlatformDashboard", PlatformDashboardProps(platform=self.platform))

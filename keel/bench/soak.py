@@ -114,8 +114,11 @@ def account_decisions(accounting: Accounting, cloud: Any, root: Path) -> None:
     runbook_cooldowns = cooldowns(root)
     accounting.duplicate_side_effects = acted_twice(records, runbook_cooldowns)
     accounting.limit_violations = limit_violations(limit_writes(cloud), concurrency_limits(root), records, set(runbook_cooldowns))
+    from keel.ops import ledger
+
+    cloud.streams.drain()  # every record anchored before the chains are compared with the anchor
     for automation in AUTOMATIONS:
-        report = session.decisions.verify(automation)
+        report = ledger.verify(session.decisions, session.anchor, automation)
         accounting.broken_chains += [f"{automation}: {problem}" for problem in report.problems]
 
 

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from infra import names
-from keel.local import moto_patches
+from keel.local import moto_patches, streams
 from keel.local.clock import VirtualClock, acting_for, current_execution
 from keel.local.deploy import Deployment, deploy_environment
 from keel.local.errors import LocalCloudError
@@ -194,6 +194,9 @@ class LocalCloud:
             self.endpoint = stack.enter_context(_endpoint(self.port))
             self.runtime.endpoint = self.endpoint
             stack.callback(self.runtime.close)
+            self.streams = stack.enter_context(
+                streams.delivering(self.deployment.stream_mappings, self.client, self.template.region)
+            )
             self.clock.on_advance.append(moto_patches.expire_dynamodb_items)
             stack.callback(self.clock.on_advance.remove, moto_patches.expire_dynamodb_items)
             # When the world moves on, every alarm is evaluated at the new time.

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from infra.names import bounded
+from keel.local import streams
 from keel.local.errors import LocalCloudError
 from keel.local.template import EnvironmentTemplate, Resolver, StackTemplate, creation_order
 
@@ -57,6 +58,7 @@ class Deployment:
     state_machines: dict[str, DeployedStateMachine] = field(default_factory=dict)
     buses: list[str] = field(default_factory=list)
     queues: dict[str, str] = field(default_factory=dict)  # queue ARN -> URL
+    stream_mappings: list[streams.StreamMapping] = field(default_factory=list)  # delivered by keel/local/streams.py
     # Function name -> the log group its LoggingConfig names (Lambda's default when it names none).
     function_log_groups: dict[str, str] = field(default_factory=dict)
 
@@ -231,9 +233,11 @@ def _dynamodb_table(deployer: Deployer, logical_id: str, properties: dict[str, A
         "AttributeDefinitions": properties["AttributeDefinitions"],
         "BillingMode": properties.get("BillingMode", "PROVISIONED"),
     }
-    for key in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes", "ProvisionedThroughput", "StreamSpecification"):
+    for key in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes", "ProvisionedThroughput"):
         if key in properties:
             arguments[key] = properties[key]
+    if "StreamSpecification" in properties:  # CloudFormation's has no StreamEnabled: declaring one enables it
+        arguments["StreamSpecification"] = {"StreamEnabled": True, **properties["StreamSpecification"]}
     if arguments["BillingMode"] == "PROVISIONED" and "ProvisionedThroughput" not in arguments:
         arguments["ProvisionedThroughput"] = {"ReadCapacityUnits": 5, "WriteCapacityUnits": 5}
     if properties.get("Tags"):
@@ -466,5 +470,6 @@ CREATORS: dict[str, Creator] = {
     "AWS::CloudWatch::Alarm": _alarm,
     "AWS::CloudWatch::Dashboard": _dashboard,
     "AWS::SSM::Parameter": _ssm_parameter,
+    **streams.CREATORS,
     **dict.fromkeys(IGNORED, _ignored),
 }

@@ -26,7 +26,8 @@ from __future__ import annotations
 import bisect
 import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -108,6 +109,14 @@ class Observatory:
         self.problems: list[str] = []
         self.machine_logging: dict[str, MachineLogging] = {}
 
+    @contextmanager
+    def _exclusive(self) -> Iterator[None]:
+        """The request lock, then the observatory's, always in that order: a request's own handling reaches
+        the observatory holding the request lock (DescribeAlarmHistory, a StartExecution's metrics), so a
+        thread taking the observatory's lock first and then a request's would deadlock with it."""
+        with REQUESTS.held(), self._lock:
+            yield
+
     # What ran.
 
     def invoked(self, function: str, logging: FunctionLogging, invocation: Any, stream: str) -> None:
@@ -117,7 +126,7 @@ class Observatory:
             moto_cloudwatch.put_log_events(self.account, self.region, (logging.log_group, stream), events)
         points = service_metrics.invocation(function, invocation.errored, invocation.duration_ms, invocation.started_at)
         extracted, problems = emf.extract(invocation.log, invocation.started_at)
-        with self._lock:
+        with self._exclusive():
             self.problems += [f"{function}: EMF line ignored ({problem.reason}): {problem.line[:120]}" for problem in problems]
         self.put(points + extracted)
 
@@ -145,7 +154,7 @@ class Observatory:
         """PutMetricData, then the alarms on those metrics evaluated at the datapoints' time."""
         if not datapoints:
             return
-        with self._lock:
+        with self._exclusive():
             with REQUESTS.held():
                 moto_cloudwatch.put_metric_data(self.account, self.region, datapoints)
             keys = {metric_key(point.namespace, point.name, list(point.dimensions)) for point in datapoints}
@@ -157,12 +166,12 @@ class Observatory:
 
     def start(self, now: float) -> None:
         """The alarms deployed so far exist from `now`, INSUFFICIENT_DATA as CloudWatch creates them."""
-        with self._lock:
+        with self._exclusive():
             self._refresh(now)
 
     def evaluate_all(self, now: float) -> None:
         """Sample the queues, then evaluate every alarm at `now` (world time)."""
-        with self._lock:
+        with self._exclusive():
             self._refresh(now)
             self._sample_queues(now)
             notes = self._evaluate(set(self._alarms), now)
@@ -170,17 +179,17 @@ class Observatory:
 
     def not_evaluated(self) -> dict[str, str]:
         """Alarm name -> why the local cloud does not evaluate it."""
-        with self._lock:
+        with self._exclusive():
             return {name: watched.problem for name, watched in self._alarms.items() if watched.problem is not None}
 
     def states(self) -> dict[str, str]:
-        with self._lock:
+        with self._exclusive():
             return {name: watched.definition.state for name, watched in self._alarms.items()}
 
     def alarm_history(self, parameters: dict[str, Any]) -> list[dict[str, Any]]:
         """DescribeAlarmHistory: AlarmName, HistoryItemType, StartDate, EndDate, MaxRecords, ScanBy."""
         start, end = (_seconds(parameters.get(key)) if parameters.get(key) else None for key in ("StartDate", "EndDate"))
-        with self._lock:
+        with self._exclusive():
             items = [
                 item
                 for item in self._history

@@ -11,10 +11,11 @@ from typing import TYPE_CHECKING, Any, cast
 
 from keel.cli_options import SharedOption, share
 from keel.ops import overrides
-from keel.ops.session import OpsError, OpsSession, aws_call
+from keel.ops.session import OpsError, OpsInputError, OpsSession, aws_call
 from keel.render import Link, status, table, to_json
 
 if TYPE_CHECKING:
+    from keel.ops.audit import AuditQuery
     from keel.ops.executions import Shown
 
 
@@ -73,6 +74,21 @@ def register(commands: Any) -> None:
     command.set_defaults(run_ops=_verify)
 
     command = sub.add_parser(
+        "audit", help="export an automation's decisions (or those on one resource) with their verification, for auditors"
+    )
+    command.add_argument("automation")
+    command.add_argument(
+        "--since", required=True, help="from (inclusive): ISO 8601 (2026-11-01, 2026-11-01T09:00:00Z; UTC unless zoned), or 7d"
+    )
+    command.add_argument("--until", required=True, help="until (exclusive): ISO 8601, or a duration ago (0m: now)")
+    command.add_argument("--resource", help="only decisions on this resource: its ARN, or the end of it (orders-api)")
+    command.add_argument("--format", choices=("jsonl", "csv"), default="jsonl", help="JSON Lines (default) or CSV")
+    command.add_argument(
+        "--output", metavar="FILE", help="write the export to FILE (a CSV's verification goes to FILE.verification.txt)"
+    )
+    command.set_defaults(run_ops=_audit)
+
+    command = sub.add_parser(
         "replay", help="re-evaluate recorded decisions under the current policy and model: what would change"
     )
     command.add_argument("automation")
@@ -110,7 +126,7 @@ def run(args: argparse.Namespace) -> int:
         output, code = cast(Result, args.run_ops(session, args))
     except OpsError as error:
         print(f"keel ops: {error}", file=sys.stderr)
-        return 1
+        return 2 if isinstance(error, OpsInputError) else 1
     print(output)
     return code
 
@@ -132,6 +148,11 @@ def _region_of(args: argparse.Namespace) -> str:
 
 
 def parse_since(text: str | None, now: datetime | None = None) -> datetime | None:
+    return parse_time("--since", text, now)
+
+
+def parse_time(option: str, text: str | None, now: datetime | None = None) -> datetime | None:
+    """A duration back from now (30m, 6h, 7d) or an ISO 8601 time; a time without a zone is UTC."""
     if not text:
         return None
     now = now or datetime.now(UTC)
@@ -141,7 +162,7 @@ def parse_since(text: str | None, now: datetime | None = None) -> datetime | Non
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:
-        raise OpsError(f"--since '{text}' is neither a duration (30m, 6h, 7d) nor an ISO time") from None
+        raise OpsError(f"{option} '{text}' is neither a duration (30m, 6h, 7d) nor an ISO time") from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
@@ -270,17 +291,69 @@ def _rerun(session: OpsSession, args: argparse.Namespace) -> Result:
 
 
 def _verify(session: OpsSession, args: argparse.Namespace) -> Result:
+    from keel.ops import ledger
+
     session.state_machine_arn(args.automation)
-    with aws_call(f"read the decision chain of {args.automation}"):
-        report = session.decisions.verify(args.automation)
-    result = {"automation": report.automation, "checked": report.checked, "ok": report.ok, "problems": report.problems}
+    with aws_call(f"read the decision record of {args.automation} and its anchor"):
+        report = ledger.verify(session.decisions, session.anchor, args.automation)
+    code = 0 if report.ok else 1
     if args.json:
-        return to_json(result), 0 if report.ok else 1
-    if report.ok:
-        return f"{args.automation}: chain intact ({report.checked} records)", 0
-    return "\n".join(
-        [f"{args.automation}: chain BROKEN ({report.checked} records checked)", *(f"  - {p}" for p in report.problems)]
-    ), 1
+        return to_json(report.as_json()), code
+    return "\n".join(ledger.described(report)), code
+
+
+def _audit(session: OpsSession, args: argparse.Namespace) -> Result:
+    """The export on stdout or in --output; exit 1 when the chain does not verify. Its verification
+    summary travels with it: the last line of JSON Lines, stderr or a sidecar file beside a CSV."""
+    from keel.ops import audit, ledger
+
+    query = _audit_query(session, args)
+    with aws_call(f"read the decision record of {args.automation}, its anchor and its approvals"):
+        result = audit.audit(ledger.read_chain(session.decisions, session.anchor, args.automation), session.approvals, query)
+    code = 0 if result.report.ok else 1
+    exported = audit.jsonl(result) if args.format == "jsonl" else audit.csv_text(result)
+    summary = to_json(result.summary()) if args.json else "\n".join(result.described())
+    if not args.output:
+        if args.format == "csv":
+            print(summary, file=sys.stderr)
+        return exported.removesuffix("\n").removesuffix("\r"), code
+    path = Path(args.output)
+    try:
+        path.write_text(exported, encoding="utf-8", newline="")
+        if args.format == "csv":
+            path.with_name(f"{path.name}.verification.txt").write_text("\n".join(result.described()) + "\n", encoding="utf-8")
+    except OSError as error:
+        raise OpsError(f"cannot write --output {args.output}: {error.strerror}") from None
+    return summary if args.json else f"{summary}\nwritten to {path} ({args.format})", code
+
+
+def _audit_query(session: OpsSession, args: argparse.Namespace) -> AuditQuery:
+    from keel.ops.audit import AuditQuery
+
+    since, until = _required_time("--since", args.since), _required_time("--until", args.until)
+    if until <= since:
+        raise OpsInputError(f"--until {args.until} must come after --since {args.since}")
+    if args.automation not in session.state_machines:
+        # An automation since removed is still audited while its decision record is there.
+        with aws_call(f"read the decision record of {args.automation}"):
+            recorded = session.decisions.head(args.automation) is not None
+        if not recorded:
+            known = ", ".join(sorted(session.state_machines)) or "none deployed"
+            raise OpsInputError(
+                f"unknown automation '{args.automation}' in environment '{session.environment}': "
+                f"no state machine and no decision record (known: {known})"
+            )
+    return AuditQuery(args.automation, since, until, args.resource)
+
+
+def _required_time(option: str, text: str) -> datetime:
+    try:
+        moment = parse_time(option, text)
+    except OpsError as error:
+        raise OpsInputError(str(error)) from None
+    if moment is None:
+        raise OpsInputError(f"{option} needs a time: ISO 8601 (2026-11-01T09:00:00Z) or a duration (30m, 6h, 7d)")
+    return moment
 
 
 def _replay(session: OpsSession, args: argparse.Namespace) -> Result:

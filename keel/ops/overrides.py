@@ -1,7 +1,8 @@
 """`keel ops disable|enable AUTOMATION [--runbook ID] --reason ...`: stop remediation without a deploy.
 
-The override is an item in the environment's decisions table (functions/shared/domain/overrides.py); the
-check_guardrails module reads it before every action, so it takes effect on the next execution.
+The override is an item in the environment's overrides table, `keel-<env>-overrides`
+(functions/shared/domain/overrides.py), written by operators only; the check_guardrails module reads it
+before every action, so it takes effect on the next execution.
 `keel ops overrides AUTOMATION` lists the current ones.
 """
 
@@ -23,7 +24,7 @@ def store(session: OpsSession) -> OverrideStore:
     from functions.shared.adapters.dynamodb import Table
     from functions.shared.domain.overrides import OverrideStore
 
-    return OverrideStore(Table(names.table(session.environment, "decisions"), session.client("dynamodb")))
+    return OverrideStore(Table(names.table(session.environment, "overrides"), session.client("dynamodb")))
 
 
 def change(

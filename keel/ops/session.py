@@ -16,6 +16,7 @@ from urllib.parse import urlparse
 from infra import names
 
 if TYPE_CHECKING:  # boto3 and the stores load when a command talks to AWS, not when `keel --help` runs
+    from functions.shared.adapters.anchor_bucket import AnchorBucket
     from functions.shared.domain.approvals import ApprovalStore
     from functions.shared.domain.decisions import DecisionLog
 
@@ -24,6 +25,10 @@ LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
 class OpsError(Exception):
     """A problem the operator can fix, said in one line."""
+
+
+class OpsInputError(OpsError):
+    """What was typed names nothing there is (an automation, a time): exit 2, as for any usage error."""
 
 
 @dataclass
@@ -81,6 +86,16 @@ class OpsSession:
         from functions.shared.domain.decisions import DecisionLog
 
         return DecisionLog(Table(names.table(self.environment, "decisions"), self.client("dynamodb")))
+
+    @cached_property
+    def anchor(self) -> AnchorBucket:
+        """The decision record's anchor bucket; its name is in an SSM parameter (CloudFormation names the bucket)."""
+        from functions.shared.adapters.anchor_bucket import AnchorBucket
+
+        parameter = names.decision_anchor_parameter(self.environment)
+        with aws_call(f"find the decision anchor ({parameter})"):
+            bucket = self.client("ssm").get_parameter(Name=parameter)["Parameter"]["Value"]
+        return AnchorBucket(bucket, self.client("s3"))
 
     @cached_property
     def approvals(self) -> ApprovalStore:

@@ -47,7 +47,8 @@ def tables(synthesized: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         create_tables_from_template(dynamodb, synthesized.template("dev"))
         for name, value in {
             "KEEL_ENVIRONMENT": "dev",
-            "KEEL_DECISIONS_TABLE": "keel-dev-decisions",
+            "KEEL_DECISION_WRITER": "keel-dev-alarm_remediation-record_decision",
+            "KEEL_OVERRIDES_TABLE": "keel-dev-overrides",
             "KEEL_LIMITS_TABLE": LIMITS_TABLE,
             "KEEL_CODE_VERSION": "sha256:code",
         }.items():

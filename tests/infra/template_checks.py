@@ -23,10 +23,13 @@ STATE_MACHINE_ALARM_METRICS = {
     "ExecutionsAborted",
     "ExecutionTime",
 }
-# Actions that support no resource-level scoping; CDK adds them for tracing and log delivery.
+# Actions that support no resource-level scoping; CDK adds them for tracing and log delivery, and a DynamoDB
+# stream's poller needs dynamodb:ListStreams (the decision anchor's).
 UNSCOPABLE_ACTIONS = re.compile(
-    r"^(xray:(PutTraceSegments|PutTelemetryRecords|GetSamplingRules|GetSamplingTargets)|logs:\w+Deliver\w*|logs:(PutResourcePolicy|DescribeResourcePolicies|DescribeLogGroups))$"
+    r"^(xray:(PutTraceSegments|PutTelemetryRecords|GetSamplingRules|GetSamplingTargets)|logs:\w+Deliver\w*|logs:(PutResourcePolicy|DescribeResourcePolicies|DescribeLogGroups)|dynamodb:ListStreams)$"
 )
+# The platform's own functions, beside every automation's instances of its modules.
+PLATFORM_MODULES = ("anchor_decisions",)
 
 
 def resources(template: Template, resource_type: str) -> dict[str, dict[str, Any]]:
@@ -282,7 +285,12 @@ def check_alarms(template: Template, environment: Any, manifest: Any, machine: s
 
 def check_functions(template: Template, environment: Any, catalog: Any) -> None:
     """Each automation's own instance of every module it uses, sized as declared, with a role of its own."""
-    functions = resources(template, "AWS::Lambda::Function")
+    platform = {names.platform_function(environment.name, module) for module in PLATFORM_MODULES}
+    functions = {
+        key: function
+        for key, function in resources(template, "AWS::Lambda::Function").items()
+        if function["Properties"].get("FunctionName") not in platform
+    }
     assert len(functions) == sum(len(automation.manifest.functions) for automation in catalog.automations)
     roles = [properties(template, key)["Role"] for key in functions]
     assert len({json.dumps(role) for role in roles}) == len(roles), "functions share a role"

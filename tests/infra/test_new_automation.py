@@ -12,7 +12,8 @@ from tests.conftest import merged
 
 NEW = "ticket_intake"
 ROTATOR = "arn:aws:lambda:eu-west-1:333333333333:function:rotate-tickets-token"
-# The shared function, then the platform's decisions table and the owner's on-call topic.
+# The shared function, then the platform's approvals table and the owner's on-call topic (a workflow never
+# writes the decisions table: it records through record_decision).
 ASL = {
     "StartAt": "Beat",
     "States": {
@@ -25,7 +26,7 @@ ASL = {
         "Record": {
             "Type": "Task",
             "Resource": "arn:aws:states:::dynamodb:putItem",
-            "Parameters": {"TableName": "${KeelDecisionsTable}", "Item": {"pk": {"S.$": "$.id"}, "sk": {"S": "intake"}}},
+            "Parameters": {"TableName": "${KeelApprovalsTable}", "Item": {"pk": {"S.$": "$.id"}, "sk": {"S": "intake"}}},
             "Next": "Tell",
         },
         "Tell": {
@@ -241,11 +242,11 @@ def state_machine_grants(template: dict, env: str, automation: str) -> dict[str,
 
 
 def test_state_machine_roles_reach_only_the_platform_resources_their_asl_names(extended) -> None:
-    # Given the new automation's ASL writes to the decisions table and publishes to its on-call topic
+    # Given the new automation's ASL writes to the approvals table and publishes to its on-call topic
     _, environments, _, templates = extended
     template = templates["staging"]
     environment = environments.get("staging")
-    decisions = f"arn:aws:dynamodb:{environment.region}:{environment.account}:table/keel-staging-decisions"
+    approvals = f"arn:aws:dynamodb:{environment.region}:{environment.account}:table/keel-staging-approvals"
     tickets_topic = checks.topic_arn(environment, "tickets-oncall")
 
     # When each state machine's role is read
@@ -253,12 +254,12 @@ def test_state_machine_roles_reach_only_the_platform_resources_their_asl_names(e
     heartbeat = state_machine_grants(template, "staging", "platform_heartbeat")
 
     # Then the new one may write that table and publish to its own team's topic, nothing more
-    assert decisions in new["dynamodb:PutItem"]
+    assert approvals in new["dynamodb:PutItem"]
     assert new["sns:Publish"] == {tickets_topic}
     assert "events:PutEvents" not in new
     # And the heartbeat, whose ASL names no table, gets none; it publishes (Keel's failure path) to
     # its own on-call route only
-    assert decisions not in heartbeat.get("dynamodb:PutItem", set())
+    assert approvals not in heartbeat.get("dynamodb:PutItem", set())
     assert heartbeat["sns:Publish"] == {checks.topic_arn(environment, "platform-oncall")}
     # And each invokes only its own instances of the functions its ASL references
     for automation, grants in ((NEW, new), ("platform_heartbeat", heartbeat)):

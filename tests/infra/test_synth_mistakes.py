@@ -59,7 +59,7 @@ def misspelt_substitution(temp_repo) -> tuple[Path, str]:
     return path, (
         "functions: statemachines/sample_automation.asl.json references ${KeelEventsBus}, which neither the platform nor "
         "a function of this automation provides; did you mean ${KeelEventBus}? (platform: KeelApprovalsTable, "
-        "KeelDecisionsTable, KeelEscalationTopic, KeelEventBus, KeelIdempotencyTable, KeelOncallTopic; "
+        "KeelEscalationTopic, KeelEventBus, KeelIdempotencyTable, KeelOncallTopic; "
         "functions: emit_heartbeat, record_decision)"
     )
 

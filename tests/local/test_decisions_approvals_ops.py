@@ -20,7 +20,7 @@ from functions.shared.runtime.errors import ConflictError
 from keel.local.cloud import LocalCloud
 from keel.local.faults import FaultPlan
 from keel.local.template import EnvironmentTemplate, load_environment
-from keel.ops import approvals, explain, redrive
+from keel.ops import approvals, explain, ledger, redrive
 from keel.ops.session import OpsError, OpsSession
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -258,7 +258,10 @@ def test_verify_chain_catches_a_tampered_decision(cloud: LocalCloud, ops: OpsSes
     [waiting] = approvals.pending(ops)
     approvals.answer(ops, waiting["approval_id"], approved=True, reason="reviewed")
     cloud.drive()
-    assert ops.decisions.verify(AUTOMATION).ok
+    cloud.streams.drain()
+    before = ledger.verify(ops.decisions, ops.anchor, AUTOMATION)
+    assert before.ok, before.problems
+    assert before.anchored == before.checked > 0
     # When someone rewrites who approved it
     dynamodb = cloud.client("dynamodb")
     key = {"pk": {"S": f"chain#{AUTOMATION}"}, "sk": {"S": "seq#000000000001"}}
@@ -270,9 +273,10 @@ def test_verify_chain_catches_a_tampered_decision(cloud: LocalCloud, ops: OpsSes
         UpdateExpression="SET body = :b",
         ExpressionAttributeValues={":b": {"S": json.dumps(forged, sort_keys=True, separators=(",", ":"))}},
     )
-    # Then verify-chain names the record
-    report = ops.decisions.verify(AUTOMATION)
-    assert "record 1 was modified after it was recorded (hash mismatch)" in report.problems
+    # Then verify-chain, comparing the table with the anchor, names the record
+    found = [str(problem) for problem in ledger.verify(ops.decisions, ops.anchor, AUTOMATION).problems]
+    assert "record 1: its hash does not match its body: modified after it was recorded" in found
+    assert "record 1: differs from its anchored copy: body" in found
 
 
 def test_redrive_runs_a_dead_lettered_event_once_even_when_redriven_twice(gate_template: EnvironmentTemplate) -> None:

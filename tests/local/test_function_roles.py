@@ -327,10 +327,15 @@ def test_each_function_signs_with_a_session_of_its_own_role(assembly: Path) -> N
         }
         roles = {name: role_name(cloud, name) for name in sessions}
 
-    assert set(identities) == {"keel-dev-ticket_triage-triage_ticket", "keel-dev-ticket_triage-route_ticket"}
+    # (the two modules, and the writer they hand their decisions to)
+    assert set(identities) == {
+        "keel-dev-ticket_triage-triage_ticket",
+        "keel-dev-ticket_triage-route_ticket",
+        "keel-dev-ticket_triage-record_decision",
+    }
     for name, identity in identities.items():
         assert identity == f"arn:aws:sts::111111111111:assumed-role/{roles[name]}/{name}"
-    assert len(set(roles.values())) == 2
+    assert len(set(roles.values())) == 3
 
 
 def _arguments(credentials: dict[str, str] | None) -> dict[str, str]:

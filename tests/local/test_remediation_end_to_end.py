@@ -4,10 +4,12 @@ dry run; no runbook; not resolved; a failing action; GuardDuty finding -> isolat
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,7 @@ from functions.shared.adapters.dynamodb import Table
 from functions.shared.domain.decisions import DecisionRecord
 from functions.shared.domain.limits import LimitStore, blast_pool
 from functions.shared.runtime.clock import utc_now
+from keel.cli import main
 from keel.local.cloud import Decision as Answer
 from keel.local.cloud import LocalCloud
 from keel.local.eventbridge import load_event_file
@@ -188,6 +191,48 @@ def test_in_prod_a_person_approves_first_and_is_recorded(prod_template) -> None:
         answered = [record.decision for record in records if record.decision.outcome == "approved"]
         assert taken.approved_by == answered[0].approved_by
         assert taken.approval_id == answered[0].approval_id
+
+
+def test_the_audit_export_tells_what_remediation_did_to_the_service_why_and_who_approved(
+    prod_template: EnvironmentTemplate, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given the orders-api alarm in prod, its restart approved by a person, every record anchored
+    with remediating(prod_template, RESTART, answer="approve") as (cloud, (execution,)):
+        cloud.streams.drain()
+        ops = ["ops", "--env", "prod", "--region", cloud.template.region, "audit"]
+        window = ["--since", "2026-01-01", "--until", "2100-01-01"]
+        # When an auditor asks what alarm_remediation did to orders-api, as CSV
+        exported = tmp_path / "orders-api.csv"
+        csv_file = ["--format", "csv", "--output", str(exported)]
+        code = main([*ops, "alarm_remediation", "--resource", "orders-api", *window, *csv_file])
+        # Then the chain verifies, and every decision on the service is a row that verifies
+        assert code == 0, capsys.readouterr().err
+        assert "alarm_remediation: chain intact" in capsys.readouterr().out
+        rows = list(csv.DictReader(io.StringIO(exported.read_text())))
+        service = f"arn:aws:ecs:{cloud.template.region}:{cloud.template.account}:service/orders/orders-api"
+        assert {row["resource"] for row in rows} == {service}
+        assert {row["execution"] for row in rows} == {execution.execution_arn}
+        assert {row["verification"] for row in rows} == {"verified"}
+        # And the restart's row says what was done, why, under which runbook, who approved it and when
+        (taken,) = [row for row in rows if row["outcome"] == "taken"]
+        (answer,) = [row for row in rows if row["outcome"] == "approved"]
+        assert taken["action"] == "ecs_force_new_deployment"
+        assert taken["reason"]
+        assert (taken["rule"], taken["versions"]) == ("runbook ecs-5xx-restart (catalog 2026.11.2)", "runbooks=2026.11.2")
+        assert taken["approver"] == answer["approver"] != ""
+        assert taken["approval"] == "approved"
+        request, _token = cloud.operator().approvals.get(taken["approval_id"])
+        assert (request.decided_by, datetime.fromisoformat(taken["approved_at"])) == (taken["approver"], request.decided_at)
+        # And the verification travels beside the CSV, for a reader without AWS
+        assert (
+            (tmp_path / "orders-api.csv.verification.txt")
+            .read_text()
+            .splitlines()[1]
+            .startswith("alarm_remediation: chain intact")
+        )
+        # And an automation that never existed is one line and exit 2
+        assert main([*ops, "no_such_automation", *window]) == 2
+        assert capsys.readouterr().err.startswith("keel ops: unknown automation 'no_such_automation' in environment 'prod'")
 
 
 def test_in_prod_a_rejection_changes_nothing(prod_template) -> None:

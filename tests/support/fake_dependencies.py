@@ -81,10 +81,9 @@ def check_guardrails_dependencies() -> Any:
     from functions.check_guardrails import logic
 
     dynamodb = FakeDynamoDB()
-    table = Table("keel-dev-decisions", dynamodb)
     return logic.Dependencies(
-        log=DecisionLog(table),
-        overrides=OverrideStore(table),
+        log=DecisionLog(Table("keel-dev-decisions", dynamodb)),
+        overrides=OverrideStore(Table("keel-dev-overrides", dynamodb)),
         limits=LimitStore(Table("keel-dev-limits", dynamodb)),
         clock=clock,
         code_version=CODE_VERSION,
@@ -126,10 +125,10 @@ def verify_remediation_dependencies() -> Any:
     return logic.Dependencies(readers=readers, log=decisions(), code_version=CODE_VERSION)
 
 
-def record_decision_dependencies() -> Any:
+def record_decision_dependencies(automation: str = "alarm_remediation") -> Any:
     from functions.record_decision import logic
 
-    return logic.Dependencies(log=decisions(), code_version=CODE_VERSION)
+    return logic.Dependencies(log=decisions(), code_version=CODE_VERSION, automation=automation)
 
 
 def triage_ticket_dependencies() -> Any:

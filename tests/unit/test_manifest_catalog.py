@@ -300,20 +300,34 @@ def test_an_asl_substitution_no_function_provides_is_rejected(temp_repo) -> None
 
 
 def test_platform_substitutions_need_no_function(temp_repo) -> None:
-    # Given an ASL file that uses the platform's decisions table and on-call topic
+    # Given an ASL file that uses the platform's approvals table and on-call topic
+    temp_repo.add_automation(asl=_asl_writing("${KeelApprovalsTable}", temp_repo))
+
+    # When the catalog is loaded / Then it is accepted
+    assert added(temp_repo.load_catalog()).definition["States"]["Record"]["Type"] == "Task"
+
+
+def test_a_workflow_writing_the_decisions_table_itself_is_rejected(temp_repo) -> None:
+    # Given an ASL file that puts an item in the decisions table, around its one writer
+    temp_repo.add_automation(asl=_asl_writing("${KeelDecisionsTable}", temp_repo))
+
+    # When the catalog is loaded / Then it is refused, naming the writer to use
+    error = rejected(temp_repo)
+    assert error.field == "functions"
+    assert "references ${KeelDecisionsTable}: a workflow records decisions through ${record_decision}" in error.message
+
+
+def _asl_writing(table: str, temp_repo) -> dict:
     asl = temp_repo.asl_data()
     asl["States"]["Beat"]["Next"] = "Record"
     del asl["States"]["Beat"]["End"]
     asl["States"]["Record"] = {
         "Type": "Task",
         "Resource": "arn:aws:states:::dynamodb:putItem",
-        "Parameters": {"TableName": "${KeelDecisionsTable}", "Item": {"pk": {"S": "x"}, "sk": {"S": "${KeelOncallTopic}"}}},
+        "Parameters": {"TableName": table, "Item": {"pk": {"S": "x"}, "sk": {"S": "${KeelOncallTopic}"}}},
         "End": True,
     }
-    temp_repo.add_automation(asl=asl)
-
-    # When the catalog is loaded / Then it is accepted
-    assert added(temp_repo.load_catalog()).definition["States"]["Record"]["Type"] == "Task"
+    return asl
 
 
 def test_a_manifest_whose_name_does_not_match_its_file_is_rejected(temp_repo) -> None:

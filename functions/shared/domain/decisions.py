@@ -4,15 +4,20 @@ Layout in the decisions table (pk / sk):
   chain#<automation> / seq#<000000000042>  a record: its canonical JSON `body`, `prev_hash`, `hash`,
                                            plus copies of a few body fields for the indexes
   chain#<automation> / head                the chain's last seq and hash (the point of serialization)
-  step#<execution>#<step> / marker         which seq recorded this (execution, step): idempotency
+  step#<automation>#<execution>#<step> / marker   which seq recorded this (execution, step): idempotency
+
+Every partition key starts with the automation's own prefix (`chain#<automation>`,
+`step#<automation>#`), so an IAM `dynamodb:LeadingKeys` condition gives an automation's one writer
+(its record_decision function, infra/constructs/function.py) its own items and no other automation's.
 
 A record is appended in one transaction with the head update (conditional on the head not having
 moved) and the step marker (conditional on not existing), so the chain never forks and a retried
 step never records twice. A writer that loses the race for the head waits (exponential backoff with
 full jitter, bounded) and tries again; past its budget it raises ConflictError, which the workflows
 retry for modules that can repeat (infra/workflow_defaults.py).
-`hash = sha256(seq | prev_hash | body)`: editing a body, removing a record or truncating the chain is
-detected by `verify`.
+`hash = sha256(seq | prev_hash | body)`. The table's stream copies every record to the anchor
+(functions/anchor_decisions/: S3 under Object Lock), and `keel ops verify-chain` compares the two
+(keel/ops/ledger.py), which is what catches a chain rewritten consistently inside the table.
 """
 
 from __future__ import annotations
@@ -28,10 +33,13 @@ from typing import Any, Literal, Protocol
 
 from functions.shared.adapters.dynamodb import Table, TransactionConflict
 from functions.shared.domain.context import TaskInput
+from functions.shared.domain.reasons import short_reason
 from functions.shared.runtime.contract import ConfigDict, Field, Model
 from functions.shared.runtime.errors import ConflictError
 
 GENESIS = "0" * 64
+# The field a decision handed to an automation's writer arrives in (functions/shared/adapters/decision_writer.py).
+HANDED = "handed"
 # Chain records read per page when walking back through a time window.
 WINDOW_PAGE = 50
 HEAD = "head"
@@ -130,20 +138,10 @@ class DecisionRecord(Model):
 
 
 class Recorder(Protocol):
-    """What logic needs of the decision log: append a decision (DecisionLog in production, a fake in tests)."""
+    """What logic needs of the decision log: append a decision. Modules hand theirs to their automation's
+    writer (functions/shared/adapters/decision_writer.py); the writer appends with DecisionLog; tests fake it."""
 
     def record(self, decision: Decision) -> DecisionRecord: ...
-
-
-@dataclass(frozen=True)
-class ChainReport:
-    automation: str
-    checked: int
-    problems: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
 
 
 def digest(value: Any) -> str:
@@ -159,12 +157,29 @@ def chain_hash(seq: int, prev_hash: str, body: str) -> str:
     return hashlib.sha256(f"{seq}|{prev_hash}|{body}".encode()).hexdigest()
 
 
+CHAIN_PREFIX, RECORD_PREFIX = "chain#", "seq#"
+
+
 def _chain_pk(automation: str) -> str:
-    return f"chain#{automation}"
+    return f"{CHAIN_PREFIX}{automation}"
+
+
+def chain_partition(automation: str) -> str:
+    """The partition of an automation's records and head."""
+    return _chain_pk(automation)
+
+
+def marker_partition_prefix(automation: str) -> str:
+    """What every step marker of an automation's partition key starts with."""
+    return f"step#{automation}#"
+
+
+def _marker_key(decision: Decision) -> dict[str, str]:
+    return {"pk": f"{marker_partition_prefix(decision.automation)}{decision.execution_arn}#{decision.step}", "sk": "marker"}
 
 
 def _seq_sk(seq: int) -> str:
-    return f"seq#{seq:012d}"
+    return f"{RECORD_PREFIX}{seq:012d}"
 
 
 def _now() -> str:
@@ -209,8 +224,10 @@ class DecisionLog:
 
     def record(self, decision: Decision) -> DecisionRecord:
         """Append a decision to its automation's chain; recording the same (execution, step) again
-        returns the first record instead of appending."""
-        marker_key = {"pk": f"step#{decision.execution_arn}#{decision.step}", "sk": "marker"}
+        returns the first record instead of appending. The reason is kept short and free of stack
+        traces and file paths (functions/shared/domain/reasons.py)."""
+        decision = _with_short_reason(decision)
+        marker_key = _marker_key(decision)
         backoff = self.waiting.backoff
         step_may_be_recorded = True
         for attempt in range(backoff.attempts):
@@ -243,8 +260,8 @@ class DecisionLog:
         seq = int(head["seq"]) + 1 if head else 1
         prev_hash = str(head["hash"]) if head else GENESIS
         recorded_at = self.clock()
-        fields = decision.model_dump(mode="json")
-        body = canonical({"recorded_at": recorded_at, **fields})
+        fields: dict[str, Any] = {"recorded_at": recorded_at, **decision.model_dump(mode="json")}
+        body = canonical(fields)
         record_hash = chain_hash(seq, prev_hash, body)
         item: dict[str, Any] = {
             "pk": _chain_pk(decision.automation),
@@ -253,15 +270,8 @@ class DecisionLog:
             "body": body,
             "prev_hash": prev_hash,
             "hash": record_hash,
-            "recorded_at": recorded_at,
-            "event_id": decision.event_id,
-            "execution_arn": decision.execution_arn,
-            "automation": decision.automation,
+            **index_copies(fields),
         }
-        if decision.resource:
-            item["resource"] = decision.resource
-        if _acts_on(fields):
-            item["action_on"] = decision.resource
         head_write: dict[str, Any]
         new_head = {"pk": _chain_pk(decision.automation), "sk": HEAD, "seq": seq, "hash": record_hash}
         if head:
@@ -284,44 +294,26 @@ class DecisionLog:
         return DecisionRecord(seq=seq, recorded_at=recorded_at, prev_hash=prev_hash, hash=record_hash, decision=decision)
 
     def chain(self, automation: str, *, newest_first: bool = False) -> Iterator[DecisionRecord]:
-        return (_record_from_item(item) for item in self._chain_items(automation, newest_first=newest_first))
+        return (_record_from_item(item) for item in self.chain_items(automation, newest_first=newest_first))
 
-    def _chain_items(
+    def chain_items(
         self, automation: str, *, newest_first: bool = False, page_size: int | None = None
     ) -> Iterator[dict[str, Any]]:
+        """The chain's items as stored (body, hashes, index copies), in seq order: what verification reads."""
         return self.table.query(
             "pk = :pk AND begins_with(sk, :seq)",
-            {":pk": _chain_pk(automation), ":seq": "seq#"},
+            {":pk": _chain_pk(automation), ":seq": RECORD_PREFIX},
             forward=not newest_first,
             page_size=page_size,
         )
 
-    def verify(self, automation: str) -> ChainReport:
-        """Recompute every hash and link; report each record that was edited, removed or reordered."""
-        problems: list[str] = []
-        expected_prev, expected_seq, checked = GENESIS, 1, 0
-        for item in self._chain_items(automation):
-            checked += 1
-            seq = int(item["seq"])
-            if seq != expected_seq:
-                problems.append(f"record {expected_seq} is missing (next record is {seq})")
-            if item["prev_hash"] != expected_prev:
-                problems.append(f"record {seq} does not link to the record before it")
-            if chain_hash(seq, item["prev_hash"], item["body"]) != item["hash"]:
-                problems.append(f"record {seq} was modified after it was recorded (hash mismatch)")
-            problems.extend(_index_mismatches(item))
-            expected_prev, expected_seq = item["hash"], seq + 1
-        head = self.table.get({"pk": _chain_pk(automation), "sk": HEAD})
-        if head is not None and int(head["seq"]) != expected_seq - 1:
-            problems.append(f"the chain ends at record {expected_seq - 1} but its head says {int(head['seq'])}")
-        if head is not None and head["hash"] != expected_prev:
-            problems.append("the chain's last hash does not match its head")
-        if head is None and checked:
-            problems.append("the chain has records but no head")
-        return ChainReport(automation=automation, checked=checked, problems=problems)
+    def head(self, automation: str) -> dict[str, Any] | None:
+        return self.table.get({"pk": _chain_pk(automation), "sk": HEAD})
 
     def for_execution(self, execution_arn: str) -> list[DecisionRecord]:
-        return self._by_index(BY_EXECUTION, "execution_arn", execution_arn)
+        """In the chain's order: an execution's records are all its automation's, and the writer's and an
+        operator's clocks may differ (an answer recorded by `keel ops approve` comes before what follows it)."""
+        return sorted(self._by_index(BY_EXECUTION, "execution_arn", execution_arn), key=lambda record: record.seq)
 
     def for_event(self, event_id: str) -> list[DecisionRecord]:
         return self._by_index(BY_EVENT, "event_id", event_id)
@@ -353,7 +345,7 @@ class DecisionLog:
         """
         cutoff = since.isoformat(timespec="milliseconds")
         taken: list[DecisionRecord] = []
-        for item in self._chain_items(automation, newest_first=True, page_size=WINDOW_PAGE):
+        for item in self.chain_items(automation, newest_first=True, page_size=WINDOW_PAGE):
             if item["recorded_at"] < cutoff or (at_most is not None and len(taken) >= at_most):
                 break
             body = json.loads(item["body"])
@@ -363,7 +355,8 @@ class DecisionLog:
 
     def _by_index(self, index: str, attribute: str, value: str) -> list[DecisionRecord]:
         items = self.table.query("#a = :v", {":v": value}, index=index, names={"#a": attribute})
-        return sorted((_record_from_item(item) for item in items), key=lambda record: record.recorded_at)
+        # Records made in the same millisecond keep their order in the chain.
+        return sorted((_record_from_item(item) for item in items), key=lambda record: (record.recorded_at, record.seq))
 
 
 def _record_from_item(item: dict[str, Any], body: dict[str, Any] | None = None) -> DecisionRecord:
@@ -379,19 +372,23 @@ def _record_from_item(item: dict[str, Any], body: dict[str, Any] | None = None) 
     )
 
 
-def _index_mismatches(item: dict[str, Any]) -> list[str]:
-    """Index copies must agree with the hashed body, or lookups could be steered to other records."""
-    try:
-        body = json.loads(item["body"])
-    except json.JSONDecodeError:
-        return [f"record {int(item['seq'])} has a body that is not JSON"]
-    expected = {name: body.get(name) for name in ("event_id", "execution_arn", "resource", "recorded_at")}
-    expected["action_on"] = body.get("resource") if _acts_on(body) else None
-    return [
-        f"record {int(item['seq'])} has its {name} changed outside the hashed body"
-        for name, value in expected.items()
-        if item.get(name) != value
-    ]
+def index_copies(body: dict[str, Any]) -> dict[str, Any]:
+    """The attributes a record's item copies out of its hashed body for the indexes. Verification
+    recomputes them from the body: edited copies could steer a lookup (or a cooldown) to other records."""
+    copies = {name: body.get(name) for name in ("recorded_at", "event_id", "execution_arn", "automation")}
+    if body.get("resource"):
+        copies["resource"] = body["resource"]
+    if _acts_on(body):
+        copies["action_on"] = body["resource"]
+    return copies
+
+
+INDEX_COPIES = ("recorded_at", "event_id", "execution_arn", "automation", "resource", "action_on")
+
+
+def _with_short_reason(decision: Decision) -> Decision:
+    reason = short_reason(decision.reason)
+    return decision if reason == decision.reason else decision.model_copy(update={"reason": reason})
 
 
 def _acts_on(body: dict[str, Any]) -> bool:

@@ -1,9 +1,11 @@
 """Manual overrides: an operator switches an automation, or one of its runbooks, off without a deploy.
 
-`keel ops disable|enable` writes them; check_guardrails reads them before any action. They live in
-the decisions table beside the record they govern (pk `override#<automation>`, sk `automation` or
-`runbook#<id>`), outside the hash chains and the indexes. Enabling keeps the item (disabled=false)
-so the last change, who made it and why stay visible.
+`keel ops disable|enable` writes them (operators, with their own credentials); check_guardrails reads
+them before any action and can do nothing else with them. They live in a table of their own,
+`keel-<env>-overrides` (pk `override#<automation>`, sk `automation` or `runbook#<id>`), apart from the
+decision record: an override is changed at will, a decision never. Enabling keeps the item
+(disabled=false) so the last change, who made it and why stay visible; the guardrail that an override
+stops is recorded as a decision, with the override's reason.
 """
 
 from __future__ import annotations

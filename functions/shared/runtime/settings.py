@@ -24,9 +24,19 @@ class FunctionSettings(Model):
 
 
 class DecisionSettings(FunctionSettings):
-    """What every module that records decisions reads: the decisions table, and which code decided."""
+    """What every module that records decisions reads: its automation's decision writer (the one
+    function that may append to the decision record), and which code decided."""
+
+    keel_decision_writer: str
+    keel_code_version: str
+
+
+class WriterSettings(FunctionSettings):
+    """The decision writer's (record_decision): the decisions table, and the one automation whose chain
+    it appends to (its role may write no other's)."""
 
     keel_decisions_table: str
+    keel_automation: str
     keel_code_version: str
 
 
