@@ -6,6 +6,7 @@ from functools import cache
 from typing import Any
 
 from functions.route_ticket import logic
+from functions.shared.adapters.confidential_store import ConfidentialStore
 from functions.shared.adapters.dynamodb import Table
 from functions.shared.adapters.sqs import QueueSender, queue_urls
 from functions.shared.domain.decisions import DecisionLog
@@ -17,6 +18,7 @@ from functions.shared.runtime.settings import DecisionSettings, settings_reader
 
 class Settings(DecisionSettings):
     keel_idempotency_table: str
+    keel_confidential_table: str
     keel_queues: str
 
 
@@ -29,6 +31,7 @@ def dependencies(automation: str) -> logic.Dependencies:
     return logic.Dependencies(
         queues=QueueSender(queue_urls(settings().keel_queues, automation)),
         markers=Table(settings().keel_idempotency_table),
+        texts=ConfidentialStore(Table(settings().keel_confidential_table)),
         log=DecisionLog(Table(settings().keel_decisions_table)),
         metrics=PowertoolsMetrics(),
         clock=utc_now,

@@ -47,7 +47,11 @@ TABLE_OF_ACCESS = {
     "approvals_table": "approvals",
     "approvals_table_read": "approvals",
     "limits_table": "limits",
+    "confidential_write": "confidential",
+    "confidential_read": "confidential",
 }
+# One item at a time, and only what each side does: the seal writes, the readers read.
+CONFIDENTIAL_ACTIONS = {"confidential_write": ["dynamodb:PutItem"], "confidential_read": ["dynamodb:GetItem"]}
 KEY_USE_OF_ACCESS: dict[str, KeyUse] = {**dict.fromkeys(TABLE_OF_ACCESS, "dynamodb"), "oncall_topics": "sns"}
 
 
@@ -155,6 +159,10 @@ class KeelFunction(Construct):
             env["KEEL_APPROVALS_TABLE"] = platform.approvals_table.table_name
         if "limits_table" in access:
             env["KEEL_LIMITS_TABLE"] = platform.limits_table.table_name
+        if access & set(CONFIDENTIAL_ACTIONS):
+            env["KEEL_CONFIDENTIAL_TABLE"] = platform.confidential_table.table_name
+        if "confidential_write" in access:
+            env["KEEL_CONFIDENTIAL_RETENTION_DAYS"] = str(platform.environment.confidential_retention_days)
         if "event_bus" in access:
             env["KEEL_EVENT_BUS"] = platform.event_bus.event_bus_name
         if "oncall_topics" in access:
@@ -175,6 +183,8 @@ class KeelFunction(Construct):
             "approvals_table": lambda: platform.approvals_table.grant_read_write_data(role),
             "approvals_table_read": lambda: platform.approvals_table.grant_read_data(role),
             "limits_table": lambda: self._grant_limits(props),
+            "confidential_write": lambda: self._grant_confidential(props, "confidential_write"),
+            "confidential_read": lambda: self._grant_confidential(props, "confidential_read"),
             "event_bus": lambda: platform.event_bus.grant_put_events_to(role),
             "oncall_topics": lambda: [platform.topic(route).grant_publish(role) for route in props.routes],
         }
@@ -210,6 +220,12 @@ class KeelFunction(Construct):
             )
         )
 
+    def _grant_confidential(self, props: FunctionProps, access: str) -> None:
+        """Single items of the confidential store: no scan, no query, no batch, nothing else."""
+        self.role.add_to_policy(
+            iam.PolicyStatement(actions=CONFIDENTIAL_ACTIONS[access], resources=[props.platform.confidential_table.table_arn])
+        )
+
     def _grant_index_queries(self, props: FunctionProps) -> None:
         """dynamodb:Query on each index of the tables this function reaches, named one by one: an index can
         only be queried or scanned, and Keel's lookups query (no wildcard, so nothing to acknowledge)."""
@@ -219,6 +235,7 @@ class KeelFunction(Construct):
             "approvals": platform.approvals_table,
             "idempotency": platform.idempotency_table,
             "limits": platform.limits_table,
+            "confidential": platform.confidential_table,
         }
         reached = sorted({TABLE_OF_ACCESS[access] for access in props.spec.platform_access if access in TABLE_OF_ACCESS})
         indexes = [f"{tables[table].table_arn}/index/{index}" for table in reached for index in TABLE_INDEXES[table]]

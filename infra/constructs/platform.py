@@ -23,6 +23,7 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
+from functions.shared.adapters import confidential_store
 from functions.shared.domain import event_claim
 from functions.shared.domain.approvals import BY_STATUS
 from functions.shared.domain.decisions import INDEXES as DECISION_INDEXES
@@ -31,7 +32,13 @@ from infra.config import Environment, Subscription
 from infra.constructs.deploy_time import deploy_time_value
 from infra.nag import acknowledge
 
-TABLE_INDEXES = {"idempotency": [], "decisions": sorted(DECISION_INDEXES), "approvals": [BY_STATUS], "limits": []}
+TABLE_INDEXES = {
+    "idempotency": [],
+    "decisions": sorted(DECISION_INDEXES),
+    "approvals": [BY_STATUS],
+    "limits": [],
+    "confidential": [],
+}
 
 
 class PlatformResources(Protocol):
@@ -51,6 +58,8 @@ class PlatformResources(Protocol):
     def approvals_table(self) -> dynamodb.ITable: ...
     @property
     def limits_table(self) -> dynamodb.ITable: ...
+    @property
+    def confidential_table(self) -> dynamodb.ITable: ...
     def topic(self, route: str) -> sns.ITopic: ...
     def secret(self, name: str) -> secretsmanager.ISecret: ...
 
@@ -113,6 +122,12 @@ class Platform(Construct):
         # Limits decided by conditional writes (functions/shared/domain/limits.py): cooldown leases, action
         # and concurrency slots, debounce bursts. Every item carries `expires`: what nobody gives back goes.
         self.limits_table = self._table("LimitsTable", "limits", "pk", "sk", ttl="expires", retain=False)
+        # The customer text of confidential automations, by reference (functions/shared/domain/confidential.py):
+        # its own table, so only the roles that ask for confidential_read/_write reach it. Items expire after
+        # the environment's confidential_retention_days.
+        self.confidential_table = self._table(
+            "ConfidentialTable", "confidential", "id", None, ttl=confidential_store.TTL_ATTRIBUTE, retain=False
+        )
         self.secrets = {name: self._secret(name) for name in sorted(env.secrets)}
 
     def topic(self, route: str) -> sns.ITopic:
@@ -294,6 +309,10 @@ class PlatformRefs(Construct):
     @property
     def limits_table(self) -> dynamodb.ITable:
         return self._tables["limits"]
+
+    @property
+    def confidential_table(self) -> dynamodb.ITable:
+        return self._tables["confidential"]
 
     def topic(self, route: str) -> sns.ITopic:
         return self._topics[route]
