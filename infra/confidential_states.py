@@ -6,11 +6,19 @@ seal_confidential keeps the named fields of `$.detail` in the confidential store
 state with each replaced by a reference (store key, field, sha256, length); the task's OutputPath
 makes that the state, so no later state's input or output holds the text.
 
-What still does: the execution's input (EventBridge starts the execution with the whole event; a
-rule target's InputTransformer can only leave fields out, and a field left out is gone), the claim's
-input and output, and this state's own input and the parameters it invokes the module with. If the
-seal fails, `KeelSealFailed` drops the detail before the failure path, so the record, the page and
-the failure path's states never carry it either.
+`"ResultPath": "$"` replaces the whole state input with the task's result, and `OutputPath` then
+selects the module's answer from it
+(https://docs.aws.amazon.com/step-functions/latest/dg/input-output-resultpath.html).
+
+What still holds the text: the execution's input (an EventBridge rule starts the execution with the
+whole event; an InputTransformer only builds the target's input from the event's values, so what it
+leaves out is gone and what it keeps is still in the input:
+https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-transform-target-input.html), the claim's
+input and output, and this state's own input and the parameters it invokes the module with. Step
+Functions keeps a standard workflow's history 90 days after it ends (30 on request to AWS Support:
+https://docs.aws.amazon.com/step-functions/latest/dg/express-at-least-once-execution.html). If the seal
+fails, `KeelSealFailed` drops the detail before the failure path, so the record, the page and the
+failure path's states never carry it either.
 """
 
 from __future__ import annotations

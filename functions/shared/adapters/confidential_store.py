@@ -14,8 +14,10 @@ from typing import Any, Protocol
 from functions.shared.domain import confidential
 from functions.shared.runtime.errors import InvalidInputError, NotFoundError
 
-# The TTL attribute of the table (infra/constructs/platform.py): DynamoDB deletes an expired item
-# within days, not at once, so readers also refuse an item whose expiry has passed.
+# The TTL attribute of the table (infra/constructs/platform.py). DynamoDB "typically deletes expired items
+# within two days of expiration" and returns them to reads until then
+# (https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_UpdateTimeToLive.html), so readers
+# also refuse an item whose expiry has passed.
 TTL_ATTRIBUTE = "expiration"
 
 

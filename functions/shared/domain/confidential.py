@@ -20,9 +20,11 @@ from functions.shared.runtime.errors import InvalidInputError
 # The key every reference carries: a value of the detail that is an object with it is a reference.
 MARK = "sealed"
 SHA256 = r"^[0-9a-f]{64}$"
-# DynamoDB's item limit is 400 KB, names and values together
-# (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html, "Item size");
-# the stored item also holds its key, the field names and the expiry, so the text gets less.
+# DynamoDB's item limit is 400 KB, attribute names and values together
+# (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Constraints.html, "Items"); the stored
+# item also holds its key, the field names and the expiry, so the text gets less. An EventBridge event is
+# at most 256 KB (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-putevent-size.html), so only
+# a hand-started execution can reach this.
 MAX_STORED_BYTES = 380_000
 
 
