@@ -33,7 +33,8 @@ SEAL_STATE = "KeelSealConfidential"
 SEAL_FAILED = "KeelSealFailed"
 SEAL_MODULE = "seal_confidential"
 # The event's envelope, without its detail: what the failure path and `keel ops` read of a failed seal.
-ENVELOPE = ("id", "detail-type", "source")
+# (JSONPath in Parameters takes no dashed name such as detail-type.)
+ENVELOPE = ("id", "source")
 
 
 def modules_for(manifest: Manifest) -> list[str]:

@@ -101,14 +101,17 @@ def test_after_the_seal_nothing_in_history_or_ops_show_holds_the_text(
         assert claim["input"]["detail"]["body"].startswith("[confidential: ")
         assert MARKER not in shown(capsys, "show", arn) + shown(capsys, "--json", "show", arn)
 
-    # And no decision, page or approval request holds it
-    decisions = cloud.client("dynamodb").scan(TableName="keel-dev-decisions")["Items"]
-    approvals = cloud.client("dynamodb").scan(TableName="keel-dev-approvals")["Items"]
-    assert decisions
-    assert approvals
-    assert MARKER not in json.dumps(decisions) + json.dumps(approvals) + json.dumps([page.message for page in cloud.pages()])
+    # And none of their decisions, approval requests or pages holds it (other automations taking tickets
+    # keep to their own manifests)
+    dynamodb = cloud.client("dynamodb")
+    items = dynamodb.scan(TableName="keel-dev-decisions")["Items"] + dynamodb.scan(TableName="keel-dev-approvals")["Items"]
+    theirs = [item for item in items if any(arn in json.dumps(item) for arn in arns)]
+    pages = [page.message for page in cloud.pages() if page.route.endswith("support-oncall")]
+    assert theirs
+    assert pages
+    assert MARKER not in json.dumps(theirs) + json.dumps(pages)
     # While the text itself is in the confidential store, and the team's queue message has the subject
-    stored = cloud.client("dynamodb").scan(TableName="keel-dev-confidential")["Items"]
+    stored = dynamodb.scan(TableName="keel-dev-confidential")["Items"]
     assert MARKER in json.dumps(stored)
     sqs = cloud.client("sqs")
     url = sqs.get_queue_url(QueueName="keel-dev-ticket_triage-billing")["QueueUrl"]
@@ -150,4 +153,4 @@ def test_text_that_is_not_a_string_fails_the_seal_and_never_reaches_the_failure_
     events = history(cloud, arn)
     failed_at = next(i for i, e in enumerate(events) if e.get("stateEnteredEventDetails", {}).get("name") == "KeelSealFailed")
     assert [position for position, _, _ in holding_marker(events) if position > failed_at] == []
-    assert MARKER not in json.dumps([page.message for page in cloud.pages()])
+    assert MARKER not in json.dumps([page.message for page in cloud.pages() if page.route.endswith("support-oncall")])
