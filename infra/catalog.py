@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from infra import asl, limit_states, names, workflow_defaults
+from infra import asl, confidential_states, limit_states, names, workflow_defaults
 from infra.asl_validation import validate_definition
 from infra.config import Environment, EnvironmentTable
 from infra.errors import KeelConfigError, from_validation_error
@@ -80,6 +80,11 @@ def _load_automation(path: Path, root: Path, functions: dict[str, FunctionSpec],
     # Keel's limit states (concurrency slots, debounce), and the modules they invoke: infra/limit_states.py.
     manifest = manifest.model_copy(update={"functions": _unique([*manifest.functions, *limit_states.modules_for(manifest)])})
     definition = limit_states.with_limit_states(path, manifest, definition)
+    # Confidential text sealed first after the claim, before the limit states: infra/confidential_states.py.
+    manifest = manifest.model_copy(
+        update={"functions": _unique([*manifest.functions, *confidential_states.modules_for(manifest)])}
+    )
+    definition = confidential_states.with_sealing(manifest, definition)
     plan = workflow_defaults.WorkflowPlan(
         modules={module: functions[module].effects for module in manifest.functions},
         failure_state=manifest.workflow.failure.state,
@@ -181,6 +186,13 @@ def _check_environment(path: Path, manifest: Manifest, env: Environment) -> None
             raise KeelConfigError(
                 path, f"queues.names.{index}", f"'{name}' is longer than SQS allows ({names.QUEUE_NAME} characters)"
             )
+    if manifest.confidential_text and env.confidential_retention_days * 86_400 < manifest.workflow.timeout_seconds:
+        raise KeelConfigError(
+            path,
+            "workflow.timeout_seconds",
+            f"runs longer than environment '{env.name}' keeps confidential text ({env.confidential_retention_days} days, "
+            "confidential_retention_days): its modules read the text by reference until it ends",
+        )
     for index, secret in enumerate(manifest.secrets):
         if secret not in env.secrets:
             known = ", ".join(sorted(env.secrets)) or "none"

@@ -79,6 +79,9 @@ class Environment(Strict):
     account: Annotated[str, Field(pattern=r"^\d{12}$")]
     region: Annotated[str, Field(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$")]
     log_retention_days: Literal[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1827, 3653]
+    # How long the confidential store keeps a confidential automation's customer text (DynamoDB TTL):
+    # at least as long as its workflows run, since their modules read it by reference until they end.
+    confidential_retention_days: int = Field(default=7, ge=1, le=365)
     approval: ApprovalPolicy
     alarms: AlarmThresholds
     platform_oncall: str

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 from infra.errors import KeelConfigError, from_validation_error
 
 # approvals_table_read: queries and reads only (the heartbeat counts waiting requests, and must not be able to forge one).
+# confidential_write / confidential_read: PutItem / GetItem on the confidential store, one item at a time.
 # limits_table: items read, written, updated and deleted one at a time, under conditions (no scans, no batches).
 # decision_writer: hands decisions to the automation's one writer (lambda:InvokeFunction on its record_decision).
 # decisions_append: the writer's own (record_decision only): reads and creates its automation's items in the
@@ -30,6 +31,8 @@ PlatformResource = Literal[
     "approvals_table_read",
     "limits_table",
     "overrides_read",
+    "confidential_write",
+    "confidential_read",
     "event_bus",
     "oncall_topics",
 ]

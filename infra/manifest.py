@@ -19,6 +19,7 @@ AUTOMATION_NAME = r"^[a-z][a-z0-9_]{2,48}$"
 SCHEDULE = r"^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\(.+\))$"
 
 DataClassification = Literal["public", "internal", "confidential", "restricted"]
+CONFIDENTIAL_PATH = r"^[A-Za-z0-9_-]{1,64}(\.[A-Za-z0-9_-]{1,64}){0,7}$"
 
 
 class Strict(BaseModel):
@@ -259,6 +260,10 @@ class Manifest(Strict):
     escalation: str = Field(min_length=1)
     approvers: list[str] = Field(min_length=1)
     data_classification: DataClassification
+    # Confidential and restricted automations: the fields of the event's detail that hold customer text
+    # (dotted paths; [] when the events carry none). Keel keeps them in the confidential store and the
+    # workflow carries references (infra/confidential_states.py).
+    confidential_text: list[str] | None = None
     trigger: Trigger
     workflow: Workflow
     functions: list[str] = Field(default_factory=list)
@@ -293,6 +298,39 @@ class Manifest(Strict):
         if not re.fullmatch(r"[a-z][a-z0-9-]+", owner):
             raise ValueError("owner must be a team slug (lower-case letters, digits, dashes)")
         return owner
+
+    @field_validator("confidential_text")
+    @classmethod
+    def _text_fields(cls, fields: list[str] | None) -> list[str] | None:
+        for index, path in enumerate(fields or []):
+            if not re.fullmatch(CONFIDENTIAL_PATH, path):
+                raise ValueError(f"item {index}: '{path}' is not a dotted path of the event's detail (body, customer.note)")
+        duplicates = sorted({path for path in fields or [] if (fields or []).count(path) > 1})
+        if duplicates:
+            raise ValueError(f"listed more than once: {', '.join(duplicates)}")
+        return fields
+
+    @model_validator(mode="after")
+    def _confidential_text_declared(self) -> Manifest:
+        if self.confidential and self.confidential_text is None:
+            raise NestedFieldError(
+                "confidential_text",
+                f"a {self.data_classification} automation names the fields of its event's detail that hold customer "
+                "text (confidential_text: [body]), or says it has none (confidential_text: [])",
+            )
+        if not self.confidential and self.confidential_text is not None:
+            raise NestedFieldError(
+                "confidential_text",
+                f"only confidential or restricted automations keep text apart; this one is {self.data_classification}",
+            )
+        if self.confidential_text and self.trigger.event_pattern is None:
+            raise NestedFieldError("confidential_text", "a scheduled automation's events carry no customer text")
+        return self
+
+    @property
+    def confidential(self) -> bool:
+        """Confidential and restricted: customer text stays out of execution history and logs."""
+        return self.data_classification in ("confidential", "restricted")
 
     @property
     def logs_execution_data(self) -> bool:

@@ -125,8 +125,10 @@ def with_defaults(definition: dict[str, Any], plan: WorkflowPlan) -> dict[str, A
     on_failure_path = reachable(completed["States"], plan.failure_state) if plan.failure_state else set()
     for name, state, top_level in _task_states(completed):
         _complete(state, plan, failure if top_level and name not in on_failure_path else None)
+    # A Catch, or a state that hands a failure on itself (the confidential seal's KeelSealFailed), leads to it.
     caught = any(
-        catcher.get("Next") == RECORD_FAILURE for state in completed["States"].values() for catcher in state.get("Catch", [])
+        RECORD_FAILURE in (state.get("Next"), *(catcher.get("Next") for catcher in state.get("Catch", [])))
+        for state in completed["States"].values()
     )
     # Step Functions refuses unreachable states: Keel's path only where a Catch leads to it.
     if plan.failure_state is None and caught:

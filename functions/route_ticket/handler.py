@@ -6,6 +6,7 @@ from functools import cache
 from typing import Any
 
 from functions.route_ticket import logic
+from functions.shared.adapters.confidential_store import ConfidentialStore
 from functions.shared.adapters.decision_writer import DecisionWriter
 from functions.shared.adapters.dynamodb import Table
 from functions.shared.adapters.sqs import QueueSender, queue_urls
@@ -17,6 +18,7 @@ from functions.shared.runtime.settings import DecisionSettings, settings_reader
 
 class Settings(DecisionSettings):
     keel_idempotency_table: str
+    keel_confidential_table: str
     keel_queues: str
 
 
@@ -30,6 +32,7 @@ def dependencies(automation: str) -> logic.Dependencies:
         queues=QueueSender(queue_urls(settings().keel_queues, automation)),
         markers=Table(settings().keel_idempotency_table),
         log=DecisionWriter(settings().keel_decision_writer),
+        texts=ConfidentialStore(Table(settings().keel_confidential_table)),
         metrics=PowertoolsMetrics(),
         clock=utc_now,
         code_version=settings().keel_code_version,

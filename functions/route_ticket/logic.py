@@ -8,15 +8,16 @@ duplicate delivery; the marker covers a retry after the message went out.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
 
+from functions.shared.domain import confidential
 from functions.shared.domain.context import TaskInput
 from functions.shared.domain.decisions import Advice, Decision, Recorder, decision_in
 from functions.shared.runtime.clock import Clock
 from functions.shared.runtime.contract import ConfigDict, Field, Model, ValidationInfo, field_validator
 from functions.shared.runtime.errors import InvalidInputError
-from functions.shared.runtime.parsing import shown
+from functions.shared.runtime.parsing import parse, shown
 
 MARKER_DAYS = 90
 
@@ -88,7 +89,9 @@ class Review(Model):
 
 class RouteInput(TaskInput):
     step: str = Field(min_length=1)
-    ticket: Ticket
+    # The event's detail: in a confidential automation its subject is a reference to the confidential
+    # store, read back in `route` for the team's queue message (and never returned).
+    ticket: dict[str, Any]
     triage: TriageOutcome
     review: Review | None = None
 
@@ -107,12 +110,18 @@ class MetricSink(Protocol):
     def add(self, name: str, value: float, unit: str) -> None: ...
 
 
+class Texts(Protocol):
+    def revealed(self, detail: Any, automation: str, now: datetime, *, at: str = "detail") -> Any: ...
+
+
 @dataclass(frozen=True)
 class Dependencies:
     # The team queues of the task's automation (KEEL_QUEUES).
     queues: Sender
     # "Sent" markers in the idempotency table: a retried task does not send twice.
     markers: Markers
+    # The confidential store: the text behind a sealed ticket's references.
+    texts: Texts
     log: Recorder
     metrics: MetricSink
     clock: Clock
@@ -160,6 +169,7 @@ def plan(triage: TriageOutcome, review: Review | None) -> Plan:
 def route(task: RouteInput, deps: Dependencies) -> dict[str, Any]:
     keel, triage = task.keel, task.triage
     chosen = plan(triage, task.review)
+    ticket = _ticket(task, deps)
     marker_key = {"id": f"route#{keel.automation}#{task.event_id}"}
     marker = deps.markers.get(marker_key)
     already = marker is not None and marker.get("status") == "sent"
@@ -173,7 +183,7 @@ def route(task: RouteInput, deps: Dependencies) -> dict[str, Any]:
         expiration = int((deps.clock() + timedelta(days=MARKER_DAYS)).timestamp())
         deps.markers.put({**marker_key, "status": "sending", "queue": chosen.queue, "expiration": expiration})
         message_id = deps.queues.send(
-            chosen.queue, _message(task.event_id, task.ticket, chosen, triage), _attributes(task.event_id, chosen, triage)
+            chosen.queue, _message(task.event_id, ticket, chosen, triage), _attributes(task.event_id, chosen, triage)
         )
         deps.markers.put(
             {**marker_key, "status": "sent", "queue": chosen.queue, "message_id": message_id, "expiration": expiration}
@@ -181,7 +191,7 @@ def route(task: RouteInput, deps: Dependencies) -> dict[str, Any]:
         _emit(deps.metrics, chosen, triage)
     deps.log.record(_decision(task, chosen, deps.code_version, message_id=message_id, already=already))
     return {
-        "ticket_id": task.ticket.ticket_id,
+        "ticket_id": ticket.ticket_id,
         "routed_to": chosen.queue,
         "category": chosen.category,
         "priority": triage.priority,
@@ -191,6 +201,14 @@ def route(task: RouteInput, deps: Dependencies) -> dict[str, Any]:
         "already_routed": already,
         "explain": keel.ops_command("explain", task.event_id),
     }
+
+
+def _ticket(task: RouteInput, deps: Dependencies) -> Ticket:
+    """The ticket, its sealed text read back from the confidential store (checked against its digest)."""
+    ticket = task.ticket
+    if confidential.references_in(ticket, at="ticket"):
+        ticket = deps.texts.revealed(ticket, task.keel.automation, deps.clock(), at="ticket")
+    return parse(Ticket, ticket, at=("ticket",), title=type(task).__name__)
 
 
 def _message(event_id: str, ticket: Ticket, chosen: Plan, triage: TriageOutcome) -> dict[str, Any]:
@@ -230,7 +248,7 @@ def _decision(task: RouteInput, chosen: Plan, code_version: str, *, message_id: 
         outcome=chosen.outcome,
         reason=chosen.reason,
         rule=chosen.rule,
-        resource=f"ticket/{task.ticket.ticket_id}",
+        resource=f"ticket/{triage.ticket_id}",
         input_digest=triage.input_digest,
         code_version=code_version,
         versions=triage.versions,

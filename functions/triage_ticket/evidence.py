@@ -2,7 +2,7 @@
 
 The decision record keeps only a digest of the input (it is retained for years and hash-chained, so
 nothing in it can be erased). The ticket text itself is confidential customer data: it is kept in the
-platform's KMS-encrypted idempotency table, with the table's TTL set to the policy's
+platform's KMS-encrypted confidential store (only the roles that ask for it reach it), with its TTL set to the policy's
 `evidence_retention_days`, and without the customer's identity (only the tier the policy uses).
 Replay checks the stored evidence against the recorded digest, so it cannot be swapped unnoticed.
 """

@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
+from functions.shared.adapters.confidential_store import ConfidentialStore
 from functions.shared.adapters.decision_writer import DecisionWriter
 from functions.shared.adapters.dynamodb import Table
 from functions.shared.runtime.clock import utc_now
@@ -18,7 +19,7 @@ from functions.triage_ticket.policy import load_policy
 
 
 class Settings(DecisionSettings):
-    keel_idempotency_table: str
+    keel_confidential_table: str
 
 
 settings = settings_reader(Settings)
@@ -33,7 +34,8 @@ def dependencies() -> logic.Dependencies:
         live=build_advisor(policy.advisors.live, policy),
         shadow=build_advisor(shadow, policy) if shadow else None,
         log=DecisionWriter(settings().keel_decision_writer),
-        evidence=EvidenceStore(Table(settings().keel_idempotency_table)),
+        evidence=EvidenceStore(Table(settings().keel_confidential_table)),
+        texts=ConfidentialStore(Table(settings().keel_confidential_table)),
         metrics=PowertoolsMetrics(),
         clock=utc_now,
         code_version=settings().keel_code_version,

@@ -11,10 +11,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from functions.shared.domain import confidential
 from functions.shared.domain.context import TaskInput
 from functions.shared.domain.decisions import Advice, DecisionRecord, Recorder, decision_in, digest
 from functions.shared.runtime.clock import Clock
 from functions.shared.runtime.contract import Field
+from functions.shared.runtime.parsing import parse
 from functions.triage_ticket.advisors import Advisor
 from functions.triage_ticket.contract import TicketCreated
 from functions.triage_ticket.evidence import evidence_of
@@ -23,8 +25,14 @@ from functions.triage_ticket.policy import Policy, Verdict
 
 class TriageInput(TaskInput):
     step: str = Field(min_length=1)
-    # The event's detail: a malformed ticket fails here, naming each field that breaks the contract.
-    ticket: TicketCreated
+    # The event's detail. In a confidential automation its subject and body are references to the
+    # confidential store (functions/shared/domain/confidential.py), read back in `triage`; then the
+    # ticket is parsed, and a malformed one fails naming each field that breaks the contract.
+    ticket: dict[str, Any]
+
+
+class Texts(Protocol):
+    def revealed(self, detail: Any, automation: str, now: datetime, *, at: str = "detail") -> Any: ...
 
 
 class Evidence(Protocol):
@@ -43,6 +51,8 @@ class Dependencies:
     shadow: Advisor | None
     log: Recorder
     evidence: Evidence
+    # The confidential store: the text behind a sealed ticket's references.
+    texts: Texts
     metrics: MetricSink
     clock: Clock
     # Which code decided: the deployment package's digest.
@@ -50,7 +60,10 @@ class Dependencies:
 
 
 def triage(task: TriageInput, deps: Dependencies) -> dict[str, Any]:
-    ticket, policy = task.ticket, deps.policy
+    policy = deps.policy
+    sealed = confidential.references_in(task.ticket, at="ticket")
+    revealed = deps.texts.revealed(task.ticket, task.keel.automation, deps.clock(), at="ticket") if sealed else task.ticket
+    ticket = parse(TicketCreated, revealed, at=("ticket",), title=type(task).__name__)
     advice = deps.live.advise(ticket)
     shadow_advice = deps.shadow.advise(ticket) if deps.shadow is not None else None
     verdict = policy.decide(ticket, advice)
@@ -86,7 +99,12 @@ def triage(task: TriageInput, deps: Dependencies) -> dict[str, Any]:
         )
     )
     _emit(deps.metrics, advice, shadow_advice, verdict)
-    return _result(ticket=ticket, policy=policy, advice=advice, verdict=verdict, versions=versions, record=record)
+    result = _result(ticket=ticket, policy=policy, advice=advice, verdict=verdict, versions=versions, record=record)
+    if "review" in result and "subject" in sealed:
+        # What leaves this module is what the execution history keeps: the reviewer reads the ticket in
+        # the helpdesk by its id, and sees here that it is the one sealed (length and digest).
+        result["review"]["subject"] = sealed["subject"].label()
+    return result
 
 
 def _shadow_details(shadow: Advice, live: Advice) -> dict[str, Any]:

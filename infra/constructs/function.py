@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -56,9 +57,13 @@ TABLE_OF_ACCESS = {
     "approvals_table_read": "approvals",
     "limits_table": "limits",
     "overrides_read": "overrides",
+    "confidential_write": "confidential",
+    "confidential_read": "confidential",
 }
 # The decision writer reads and creates single items by key: it queries no index of the decisions table.
 NO_INDEX_QUERIES = {"decisions_append"}
+# One item at a time, and only what each side does: the seal writes, the readers read.
+CONFIDENTIAL_ACTIONS = {"confidential_write": ["dynamodb:PutItem"], "confidential_read": ["dynamodb:GetItem"]}
 KEY_USE_OF_ACCESS: dict[str, KeyUse] = {**dict.fromkeys(TABLE_OF_ACCESS, "dynamodb"), "oncall_topics": "sns"}
 
 
@@ -158,19 +163,13 @@ class KeelFunction(Construct):
             "KEEL_CODE_VERSION": package_digest(props.package_dir),
         }
         access = set(spec.platform_access)
-        if "idempotency_table" in access:
-            env["KEEL_IDEMPOTENCY_TABLE"] = platform.idempotency_table.table_name
+        env.update(self._table_variables(platform, access))
         if "decision_writer" in access:
             env["KEEL_DECISION_WRITER"] = names.function(platform.environment.name, props.automation, DECISION_WRITER)
         if "decisions_append" in access:
-            env["KEEL_DECISIONS_TABLE"] = platform.decisions_table.table_name
             env["KEEL_AUTOMATION"] = props.automation
-        if "overrides_read" in access:
-            env["KEEL_OVERRIDES_TABLE"] = platform.overrides_table.table_name
-        if access & {"approvals_table", "approvals_table_read"}:
-            env["KEEL_APPROVALS_TABLE"] = platform.approvals_table.table_name
-        if "limits_table" in access:
-            env["KEEL_LIMITS_TABLE"] = platform.limits_table.table_name
+        if "confidential_write" in access:
+            env["KEEL_CONFIDENTIAL_RETENTION_DAYS"] = str(platform.environment.confidential_retention_days)
         if "event_bus" in access:
             env["KEEL_EVENT_BUS"] = platform.event_bus.event_bus_name
         if "oncall_topics" in access:
@@ -183,6 +182,19 @@ class KeelFunction(Construct):
             )
         return env
 
+    @staticmethod
+    def _table_variables(platform: PlatformResources, access: AbstractSet[str]) -> dict[str, str]:
+        """The name of each platform table the function reaches, in the variable its settings read."""
+        tables = {
+            "KEEL_IDEMPOTENCY_TABLE": ({"idempotency_table"}, platform.idempotency_table),
+            "KEEL_DECISIONS_TABLE": ({"decisions_append"}, platform.decisions_table),
+            "KEEL_OVERRIDES_TABLE": ({"overrides_read"}, platform.overrides_table),
+            "KEEL_APPROVALS_TABLE": ({"approvals_table", "approvals_table_read"}, platform.approvals_table),
+            "KEEL_LIMITS_TABLE": ({"limits_table"}, platform.limits_table),
+            "KEEL_CONFIDENTIAL_TABLE": (set(CONFIDENTIAL_ACTIONS), platform.confidential_table),
+        }
+        return {variable: table.table_name for variable, (needs, table) in tables.items() if access & needs}
+
     def _grant(self, props: FunctionProps) -> None:
         platform, spec, role = props.platform, props.spec, self.role
         grants: dict[str, Callable[[], object]] = {
@@ -193,6 +205,8 @@ class KeelFunction(Construct):
             "approvals_table": lambda: platform.approvals_table.grant_read_write_data(role),
             "approvals_table_read": lambda: platform.approvals_table.grant_read_data(role),
             "limits_table": lambda: self._grant_limits(props),
+            "confidential_write": lambda: self._grant_confidential(props, "confidential_write"),
+            "confidential_read": lambda: self._grant_confidential(props, "confidential_read"),
             "event_bus": lambda: platform.event_bus.grant_put_events_to(role),
             "oncall_topics": lambda: [platform.topic(route).grant_publish(role) for route in props.routes],
         }
@@ -251,6 +265,12 @@ class KeelFunction(Construct):
         )
         self.role.add_to_policy(iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[writer]))
 
+    def _grant_confidential(self, props: FunctionProps, access: str) -> None:
+        """Single items of the confidential store: no scan, no query, no batch, nothing else."""
+        self.role.add_to_policy(
+            iam.PolicyStatement(actions=CONFIDENTIAL_ACTIONS[access], resources=[props.platform.confidential_table.table_arn])
+        )
+
     def _grant_index_queries(self, props: FunctionProps) -> None:
         """dynamodb:Query on each index of the tables this function reaches, named one by one: an index can
         only be queried or scanned, and Keel's lookups query (no wildcard, so nothing to acknowledge)."""
@@ -261,6 +281,7 @@ class KeelFunction(Construct):
             "idempotency": platform.idempotency_table,
             "limits": platform.limits_table,
             "overrides": platform.overrides_table,
+            "confidential": platform.confidential_table,
         }
         querying = set(props.spec.platform_access) & set(TABLE_OF_ACCESS) - NO_INDEX_QUERIES
         reached = sorted({TABLE_OF_ACCESS[access] for access in querying})

@@ -23,6 +23,7 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
+from functions.shared.adapters import confidential_store
 from functions.shared.domain import event_claim
 from functions.shared.domain.approvals import BY_STATUS
 from functions.shared.domain.decisions import INDEXES as DECISION_INDEXES
@@ -37,6 +38,7 @@ TABLE_INDEXES = {
     "approvals": [BY_STATUS],
     "limits": [],
     "overrides": [],
+    "confidential": [],
 }
 
 
@@ -59,6 +61,8 @@ class PlatformResources(Protocol):
     def limits_table(self) -> dynamodb.ITable: ...
     @property
     def overrides_table(self) -> dynamodb.ITable: ...
+    @property
+    def confidential_table(self) -> dynamodb.ITable: ...
     def topic(self, route: str) -> sns.ITopic: ...
     def secret(self, name: str) -> secretsmanager.ISecret: ...
 
@@ -127,6 +131,12 @@ class Platform(Construct):
         # Operators' `keel ops disable|enable` (functions/shared/domain/overrides.py): written by operators
         # only, read by check_guardrails; apart from the decision record, which no one edits.
         self.overrides_table = self._table("OverridesTable", "overrides", "pk", "sk", ttl=None, retain=True)
+        # The customer text of confidential automations, by reference (functions/shared/domain/confidential.py):
+        # its own table, so only the roles that ask for confidential_read/_write reach it. Items expire after
+        # the environment's confidential_retention_days.
+        self.confidential_table = self._table(
+            "ConfidentialTable", "confidential", "id", None, ttl=confidential_store.TTL_ATTRIBUTE, retain=False
+        )
         self.secrets = {name: self._secret(name) for name in sorted(env.secrets)}
 
     def topic(self, route: str) -> sns.ITopic:
@@ -321,6 +331,10 @@ class PlatformRefs(Construct):
     @property
     def overrides_table(self) -> dynamodb.ITable:
         return self._tables["overrides"]
+
+    @property
+    def confidential_table(self) -> dynamodb.ITable:
+        return self._tables["confidential"]
 
     def topic(self, route: str) -> sns.ITopic:
         return self._topics[route]

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from keel.confidential_view import redacted, sealed_fields
 from keel.execution_path import StateVisit, parsed_json, state_path
 from keel.ops.session import OpsError, OpsSession, aws_call
 
@@ -51,29 +52,35 @@ class Shown:
 
 
 def show_execution(session: OpsSession, execution_arn: str, *, with_definition: bool = False) -> Shown:
-    """The path through the states with inputs, outputs and errors, like the console's view; with the
-    state machine's definition as deployed when asked (one more call, DescribeStateMachine)."""
+    """The path through the states with inputs, outputs and errors, like the console's view, the customer
+    text of a confidential automation shown as its length and digest (keel/confidential_view.py); with the
+    state machine's definition as deployed when asked."""
     sfn = session.client("stepfunctions")
     with aws_call(f"describe execution {execution_arn}"):
         description = sfn.describe_execution(executionArn=execution_arn)
         events: list[dict[str, Any]] = []
         for page in sfn.get_paginator("get_execution_history").paginate(executionArn=execution_arn):
             events.extend(page["events"])
-        machine = sfn.describe_state_machine(stateMachineArn=description["stateMachineArn"]) if with_definition else None
+        # Always: which fields the definition seals is what the view may not show.
+        machine = sfn.describe_state_machine(stateMachineArn=description["stateMachineArn"])
+    definition = json.loads(machine["definition"])
+    sealed = sealed_fields(definition)
     visits = state_path(events, description["status"])
+    for visit in visits:
+        visit.input, visit.output = redacted(visit.input, sealed), redacted(visit.output, sealed)
     view = {
         "execution_arn": execution_arn,
         "status": description["status"],
         "started": description["startDate"].isoformat(timespec="milliseconds"),
         "stopped": description["stopDate"].isoformat(timespec="milliseconds") if description.get("stopDate") else None,
-        "output": parsed_json(description.get("output")),
+        "output": redacted(parsed_json(description.get("output")), sealed),
         "error": description.get("error"),
         "cause": description.get("cause"),
         "states": state_rows(visits),
         "console": session.console_link(execution_arn),
         "history": session.aws_command("stepfunctions", "get-execution-history", "--execution-arn", execution_arn),
     }
-    return Shown(view=view, visits=visits, definition=json.loads(machine["definition"]) if machine else {})
+    return Shown(view=view, visits=visits, definition=definition if with_definition else {})
 
 
 def state_rows(visits: list[StateVisit]) -> list[dict[str, Any]]:

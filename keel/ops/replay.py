@@ -1,7 +1,7 @@
 """`keel ops replay ticket_triage --since 7d`: recorded triage decisions re-evaluated under the
 current policy and model, and what would change.
 
-For each Triage record since the cutoff: the ticket evidence kept by triage_ticket (idempotency
+For each Triage record since the cutoff: the ticket evidence kept by triage_ticket (confidential
 table, TTL = the policy's evidence_retention_days) is read and checked against the record's input
 digest, then the live advisor and the policy of this checkout decide again. Nothing is re-run in
 the workflow and nothing is routed: it is a what-if over the record. The final outcome (the route
@@ -64,7 +64,7 @@ def replay(
     policy = policy or load_policy()
     live = live or build_advisor(policy.advisors.live, policy)
     now = now or datetime.now(UTC)
-    evidence = EvidenceStore(Table(names.table(session.environment, "idempotency"), session.client("dynamodb")))
+    evidence = EvidenceStore(Table(names.table(session.environment, "confidential"), session.client("dynamodb")))
     with aws_call(f"read the decision chain of {automation}"):
         records = _since(list(session.decisions.chain(automation)), since)
     finals = {record.decision.execution_arn: record for record in records if record.decision.step in ROUTE_STEPS}

@@ -62,6 +62,7 @@ def extended(tmp_path_factory, make_temp_repo) -> tuple:
         escalation="platform-oncall",
         approvers=["tickets-oncall"],
         data_classification="confidential",
+        confidential_text=[],  # its events carry no customer text
         trigger={"bus": "keel", "event_pattern": PATTERN, "retry_attempts": 4, "max_event_age_seconds": 900},
         workflow={"definition": f"{NEW}.asl.json", "type": "standard", "timeout_seconds": 300},
         environments={"dev": {"enabled": False}},

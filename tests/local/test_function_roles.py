@@ -187,7 +187,12 @@ def test_a_deny_put_on_a_role_while_the_cloud_runs_refuses_that_functions_next_c
         # Then the send is refused by the deny, while the triage (another function, its own role) went on
         [refusal] = refusals(execution)
         assert execution.status == "FAILED"
-        assert [state.name for state in execution.states][:3] == ["KeelClaimEvent", "Triage", "ConfidentEnough"]
+        assert [state.name for state in execution.states][:4] == [
+            "KeelClaimEvent",
+            "KeelSealConfidential",
+            "Triage",
+            "ConfidentEnough",
+        ]
         assert "/keel-dev-ticket_triage-route_ticket is not authorized to perform: sqs:SendMessage" in refusal
         assert "with an explicit deny in an identity-based policy" in refusal
 
@@ -327,8 +332,9 @@ def test_each_function_signs_with_a_session_of_its_own_role(assembly: Path) -> N
         }
         roles = {name: role_name(cloud, name) for name in sessions}
 
-    # (the two modules, and the writer they hand their decisions to)
+    # (the seal, the two modules, and the writer they hand their decisions to)
     assert set(identities) == {
+        "keel-dev-ticket_triage-seal_confidential",
         "keel-dev-ticket_triage-triage_ticket",
         "keel-dev-ticket_triage-route_ticket",
         "keel-dev-ticket_triage-record_decision",

@@ -74,7 +74,7 @@ def test_a_confident_ticket_is_routed_to_its_team_and_explained(cloud: LocalClou
     # Then it is routed to billing by the advisor, without asking anyone
     execution = report(cloud, arn)
     assert execution.status == "SUCCEEDED"
-    assert path(execution) == ["KeelClaimEvent", "Triage", "ConfidentEnough", "Route"]
+    assert path(execution) == ["KeelClaimEvent", "KeelSealConfidential", "Triage", "ConfidentEnough", "Route"]
     assert execution.output["routed_to"] == "billing"
     assert execution.output["decided_by"] == "advisor"
     [message] = messages(cloud, "billing")

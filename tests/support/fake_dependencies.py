@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from functions.shared.adapters.confidential_store import ConfidentialStore
 from functions.shared.adapters.dynamodb import Table
 from functions.shared.adapters.notify import Notifier
 from functions.shared.adapters.sqs import QueueSender
@@ -145,7 +146,8 @@ def triage_ticket_dependencies() -> Any:
         live=build_advisor(policy.advisors.live, policy),
         shadow=build_advisor(shadow, policy) if shadow else None,
         log=decisions(dynamodb),
-        evidence=EvidenceStore(Table("keel-dev-idempotency", dynamodb)),
+        evidence=EvidenceStore(Table("keel-dev-confidential", dynamodb)),
+        texts=ConfidentialStore(Table("keel-dev-confidential", dynamodb)),
         metrics=FakeMetrics(),
         clock=clock,
         code_version=CODE_VERSION,
@@ -162,10 +164,19 @@ def route_ticket_dependencies() -> Any:
     return logic.Dependencies(
         queues=QueueSender(urls, sqs=FakeMessaging()),
         markers=Table("keel-dev-idempotency", dynamodb),
+        texts=ConfidentialStore(Table("keel-dev-confidential", dynamodb)),
         log=decisions(dynamodb),
         metrics=FakeMetrics(),
         clock=clock,
         code_version=CODE_VERSION,
+    )
+
+
+def seal_confidential_dependencies() -> Any:
+    from functions.seal_confidential import logic
+
+    return logic.Dependencies(
+        store=ConfidentialStore(Table("keel-dev-confidential", FakeDynamoDB())), clock=clock, retention_days=7
     )
 
 

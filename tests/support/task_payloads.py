@@ -164,6 +164,20 @@ def triage_ticket() -> list[Payload]:
     return _fresh([{**header("ticket_triage", "Triage"), "ticket": event["detail"]} for event in events("ticket_triage")[:4]])
 
 
+def seal_confidential() -> list[Payload]:
+    """What KeelSealConfidential passes for the sample tickets: the fields to seal and the whole state."""
+    return _fresh(
+        [
+            {
+                **header("ticket_triage", "KeelSealConfidential", event["id"]),
+                "fields": ["subject", "body"],
+                "state": {**event, "keel": header("ticket_triage", "KeelSealConfidential")["keel"]},
+            }
+            for event in events("ticket_triage")[:4]
+        ]
+    )
+
+
 def malformed_ticket() -> Payload:
     return {**header("ticket_triage", "Triage"), "ticket": events("ticket_triage")[4]["detail"]}
 

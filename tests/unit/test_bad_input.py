@@ -51,6 +51,7 @@ MODULES = [
     Module("triage_ticket", payloads.triage_ticket, fakes.triage_ticket_dependencies),
     Module("route_ticket", payloads.route_ticket, fakes.route_ticket_dependencies),
     Module("emit_heartbeat", payloads.emit_heartbeat, fakes.emit_heartbeat_dependencies),
+    Module("seal_confidential", payloads.seal_confidential, fakes.seal_confidential_dependencies),
 ]
 
 

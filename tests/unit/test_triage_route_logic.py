@@ -7,10 +7,13 @@ from typing import Any
 
 import pytest
 
-from functions.route_ticket.logic import Dependencies, Review, RouteInput, Ticket, TriageOutcome, plan, route
+from functions.route_ticket.logic import Dependencies, Review, RouteInput, TriageOutcome, plan, route
+from functions.shared.adapters.confidential_store import ConfidentialStore
+from functions.shared.adapters.dynamodb import Table
 from functions.shared.domain.context import KeelContext
 from functions.shared.domain.decisions import Advice, Decision, DecisionRecord
 from functions.shared.runtime.errors import InvalidInputError
+from tests.support.fake_dynamodb import FakeDynamoDB
 from tests.support.keel_context import keel_fields
 
 NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
@@ -24,9 +27,7 @@ KEEL = KeelContext.model_validate(
     )
 )
 ROUTING = {"account": "identity", "billing": "billing", "feedback": "product", "sales": "sales", "technical": "support"}
-TICKET = Ticket.model_validate(
-    {"ticket_id": "TCK-5001", "subject": "Invoice", "customer": {"id": "cus_1", "tier": "vip"}, "channel": "email"}
-)
+TICKET = {"ticket_id": "TCK-5001", "subject": "Invoice", "customer": {"id": "cus_1", "tier": "vip"}, "channel": "email"}
 
 
 def triage(action: str = "route", category: str = "billing", confidence: float = 0.9) -> TriageOutcome:
@@ -95,6 +96,8 @@ def run(outcome: TriageOutcome, review: Review | None, queues: Queues, markers: 
     deps = Dependencies(
         queues=queues,
         markers=markers,
+        # A plain ticket: nothing to read back (tests/unit/test_confidential_text.py reads sealed ones).
+        texts=ConfidentialStore(Table("keel-dev-confidential", FakeDynamoDB())),
         log=extra.get("log", Log()),
         metrics=extra.get("metrics", Metrics()),
         clock=lambda: NOW,
