@@ -172,10 +172,11 @@ def synthesize(keel: Any, outdir: Path) -> dict[str, dict[str, dict[str, Any]]]:
     }
 
 
-def shared_tmp(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The session's temporary root, the same for every xdist worker (each has its own basetemp under it)."""
+def shared_tmp(config: pytest.Config, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The session's temporary root, the same for every xdist worker (each has its own basetemp under it).
+    Asked of the config, not of PYTEST_XDIST_WORKER: a pytest a test starts inherits that variable."""
     basetemp = tmp_path_factory.getbasetemp()
-    return basetemp.parent if os.environ.get("PYTEST_XDIST_WORKER") else basetemp
+    return basetemp.parent if hasattr(config, "workerinput") else basetemp
 
 
 @contextmanager
@@ -219,9 +220,9 @@ def synthesized_once(shared: Path) -> Synthesized:
 
 
 @pytest.fixture(scope="session")
-def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+def synthesized(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     """The real repository's app (every environment), synthesized once per test session with AWS unreachable."""
-    return synthesized_once(shared_tmp(tmp_path_factory))
+    return synthesized_once(shared_tmp(request.config, tmp_path_factory))
 
 
 # --- A temporary repository for catalogs the real one must never contain --------------------------
