@@ -58,10 +58,11 @@ lint: $(VENV)/.installed
 pre-commit: $(VENV)/.installed
 	@$(VENV)/bin/pre-commit install
 
-# One worker per core; a file's tests stay on one worker, so its fixtures are built once. The CDK
-# CLI is installed too: tests check the stacks it selects for `make deploy`.
+# One worker per core; a file's tests stay on one worker, so its fixtures are built once. Files start
+# in collection order, the slowest first (tests/conftest.py), so the two workers end together. The
+# CDK CLI is installed too: tests check the stacks it selects for `make deploy`.
 test: lint node_modules/.installed
-	@$(VENV)/bin/pytest -n auto --dist loadfile
+	@$(VENV)/bin/pytest -n auto --dist loadfile --no-loadscope-reorder
 
 # The whole suite on a temporary copy of the repository (tracked files and working changes) that a new
 # team has grown as the README says (tests/fixtures/growth/): a test that asserts today's exact catalog

@@ -226,7 +226,7 @@ def grown_copy(root: Path, destination: Path, fixture: Path) -> list[Path]:
     return added
 
 
-DEFAULT_PYTEST_ARGS = ("-n", "auto", "--dist", "loadfile", "--no-cov", "-p", "no:cacheprovider")
+DEFAULT_PYTEST_ARGS = ("-n", "auto", "--dist", "loadfile", "--no-loadscope-reorder", "--no-cov", "-p", "no:cacheprovider")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

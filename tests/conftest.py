@@ -8,6 +8,7 @@ get a temporary copy of the repository instead of touching the real one.
 from __future__ import annotations
 
 import copy
+import fcntl
 import itertools
 import json
 import os
@@ -42,6 +43,28 @@ os.environ["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "Keel")
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+# The slowest files, slowest first (seconds on 2 busy cores, with coverage). `make test` runs files
+# whole on 2 workers (--dist loadfile) in collection order (--no-loadscope-reorder), and each worker
+# takes the next file when it is done: started first, these end while the other worker still has
+# short files left, instead of one of them running alone at the end. test_scaffold leads because it
+# synthesizes in its own processes, so the other worker can synthesize the session's app meanwhile.
+SLOWEST_FIRST = (
+    "tests/local/test_scaffold.py",
+    "tests/local/test_limits_under_concurrency.py",
+    "tests/local/test_readme_commands.py",
+    "tests/local/test_concurrent_executions.py",
+    "tests/infra/test_quota_guard.py",
+    "tests/local/test_cli.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The files of SLOWEST_FIRST first, in that order; every other file after them, as collected."""
+    rank = {name: position for position, name in enumerate(SLOWEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))
+
+
 REPO_DIRS = ("automations", "statemachines", "functions", "config")
 IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc")
 
@@ -61,15 +84,29 @@ class OutsideCalls:
     calls: list[str] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
 class Synthesized:
     """The real app's cloud assembly: each environment's stacks, and all of them as one template."""
 
-    keel: Any  # infra.app_builder.KeelApp
-    outdir: Path
-    # Environment -> stack name -> template.
-    stacks: dict[str, dict[str, dict[str, Any]]]
-    outside_calls: list[str]
+    def __init__(
+        self, outdir: Path, stacks: dict[str, dict[str, dict[str, Any]]], outside_calls: list[str], keel: Any = None
+    ) -> None:
+        self.outdir = outdir
+        # Environment -> stack name -> template.
+        self.stacks = stacks
+        self.outside_calls = outside_calls
+        self._keel = keel
+
+    @property
+    def keel(self) -> Any:
+        """The app's construct tree (infra.app_builder.KeelApp). A process that read the assembly another
+        synthesized builds the same app (no synth: that is the assembly) the first time a test asks."""
+        if self._keel is None:
+            from infra.app_builder import build_app
+
+            with refusing_outside_calls() as outside:
+                self._keel = build_app(outdir=str(self.outdir.parent / f"cdk.out-{os.getpid()}"))
+            self.outside_calls += outside.calls
+        return self._keel
 
     @property
     def templates(self) -> dict[str, dict[str, Any]]:
@@ -135,16 +172,57 @@ def synthesize(keel: Any, outdir: Path) -> dict[str, dict[str, dict[str, Any]]]:
     }
 
 
-@pytest.fixture(scope="session")
-def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
-    """The real repository's app (every environment), synthesized once with AWS unreachable."""
-    from infra.app_builder import build_app
+def shared_tmp(config: pytest.Config, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The session's temporary root, the same for every xdist worker (each has its own basetemp under it).
+    Asked of the config, not of PYTEST_XDIST_WORKER: a pytest a test starts inherits that variable."""
+    basetemp = tmp_path_factory.getbasetemp()
+    return basetemp.parent if hasattr(config, "workerinput") else basetemp
 
-    outdir = tmp_path_factory.mktemp("cdk.out")
-    with refusing_outside_calls() as outside:
-        keel = build_app(outdir=str(outdir))
-        stacks = synthesize(keel, outdir)
-    return Synthesized(keel=keel, outdir=outdir, stacks=stacks, outside_calls=outside.calls)
+
+@contextmanager
+def exclusive(lock_file: Path) -> Iterator[None]:
+    """Held by one process of the session at a time (an advisory lock, released if the process dies)."""
+    with lock_file.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def synthesized_once(shared: Path) -> Synthesized:
+    """The real app synthesized by the first process of the session to ask, read by the others.
+
+    Synth takes 10-20 s; each xdist worker used to pay it. The first process synthesizes with AWS
+    unreachable and writes what it found (stack templates, outside calls) beside the assembly; the rest
+    wait for it and read the same assembly, which no test writes to."""
+    outdir, record = shared / "synthesized" / "cdk.out", shared / "synthesized" / "synthesized.json"
+    outdir.parent.mkdir(exist_ok=True)
+    with exclusive(shared / "synthesized.lock"):
+        if record.is_file():
+            found = json.loads(record.read_text())
+            stacks = {
+                env: {name: json.loads((outdir / path).read_text()) for name, path in files.items()}
+                for env, files in found["stacks"].items()
+            }
+            return Synthesized(outdir=outdir, stacks=stacks, outside_calls=found["outside_calls"])
+        from infra.app_builder import build_app
+
+        with refusing_outside_calls() as outside:
+            keel = build_app(outdir=str(outdir))
+            stacks = synthesize(keel, outdir)
+        files = {
+            env: {stack.stack_name: f"assembly-{env}/{stack.template_file}" for stack in environment.all()}
+            for env, environment in keel.environments.items()
+        }
+        record.write_text(json.dumps({"stacks": files, "outside_calls": outside.calls}))
+        return Synthesized(outdir=outdir, stacks=stacks, outside_calls=outside.calls, keel=keel)
+
+
+@pytest.fixture(scope="session")
+def synthesized(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    """The real repository's app (every environment), synthesized once per test session with AWS unreachable."""
+    return synthesized_once(shared_tmp(request.config, tmp_path_factory))
 
 
 # --- A temporary repository for catalogs the real one must never contain --------------------------

@@ -1,6 +1,6 @@
 """Shared fixtures for the end-to-end tests on the local cloud.
 
-The dev template is synthesized once per session (about 5-10 s) into a temporary cloud assembly.
+The real app is synthesized once per test session (tests/conftest.py) into a temporary cloud assembly.
 Test-only workflows (tests/local/fixtures/*.asl.json) are added to a copy of that template, wired
 the way the platform wires automations (a rule on the keel bus targeting the state machine), so the
 engine's behaviour (virtual clock, task tokens) is tested without changing the app.
@@ -38,12 +38,9 @@ def fake_aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(scope="session")
-def assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from infra.app_builder import build_app
-    from infra.synthesis import synthesize
-
-    outdir = tmp_path_factory.mktemp("cdk.out")
-    synthesize(build_app(root=ROOT, outdir=str(outdir)))
+def assembly(synthesized: Any) -> Path:
+    """The session's cloud assembly of the real app (tests/conftest.py synthesizes it once for every worker)."""
+    outdir: Path = synthesized.outdir
     return outdir
 
 
