@@ -33,6 +33,11 @@ def function_of_role(template: dict[str, Any]) -> dict[str, str]:
     return owners
 
 
+# Actions that list resources and read no item: they take no table ARN, so they are granted on "*"
+# (the decision anchor's stream reader lists the decisions table's streams).
+NO_ITEM_DATA = {"dynamodb:ListStreams", "dynamodb:ListTables", "dynamodb:DescribeLimits"}
+
+
 def reaching(template: dict[str, Any], env: str) -> dict[str, set[str]]:
     """Who holds which actions on the confidential table (or on any table pattern that covers it)."""
     # By name (automation stacks reach platform tables by name), or by the table's own logical id
@@ -44,7 +49,7 @@ def reaching(template: dict[str, Any], env: str) -> dict[str, set[str]]:
             continue
         # As JSON: a table's ARN is a string or a Fn::Join, other resources may be Fn::Sub
         resources = [json.dumps(resource) for resource in checks.as_list(statement["Resource"])]
-        actions = {action for action in checks.as_list(statement["Action"]) if action.startswith("dynamodb:")}
+        actions = {action for action in checks.as_list(statement["Action"]) if action.startswith("dynamodb:")} - NO_ITEM_DATA
         if actions and any(resource == '"*"' or table.search(resource) for resource in resources):
             props = template["Resources"][logical_id]["Properties"]
             roles = [role["Ref"] for role in props.get("Roles", [])] or [logical_id]
