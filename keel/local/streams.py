@@ -165,6 +165,9 @@ class StreamDelivery:
 
     def start(self) -> None:
         if self.mappings:
+            # The client is made here, not on the poller's first look: making one takes a few hundred ms of
+            # CPU, which would otherwise compete with the first executions a test or a demo starts.
+            self._streams()
             self._thread.start()
 
     def stop(self) -> None:
