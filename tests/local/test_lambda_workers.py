@@ -120,13 +120,13 @@ def test_an_idle_worker_answers_the_next_invocation_warm(dev_template: Environme
 
 
 def test_driving_waits_for_a_handler_slower_than_the_drive_limit(dev_template: EnvironmentTemplate) -> None:
-    # Given a cloud whose driver gives up after 0.3 s without progress, and an execution whose handler
-    # holds for about a second (until a release is written): a slow machine, not a stuck one
-    with LocalCloud(with_meeting_stack(dev_template), drive_limit_seconds=0.3) as cloud:
+    # Given a cloud whose driver gives up after 1.5 s without progress, and an execution whose handler
+    # holds for about 4.5 s (until a release is written): a slow machine, not a stuck one
+    with LocalCloud(with_meeting_stack(dev_template), drive_limit_seconds=1.5) as cloud:
         [held] = [d.execution_arn for d in cloud.deliver(meeting_event("hold", "slow", "late")) if d.execution_arn]
         table = cloud.client("dynamodb")
         released = {"pk": {"S": "late"}, "sk": {"S": "release"}}
-        release = threading.Timer(1.0, lambda: table.put_item(TableName=TABLE, Item=released))
+        release = threading.Timer(4.5, lambda: table.put_item(TableName=TABLE, Item=released))
         release.start()
 
         # When it is driven
