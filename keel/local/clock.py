@@ -55,7 +55,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime, tzinfo
 
 _CURRENT = threading.local()
@@ -160,39 +160,31 @@ class VirtualClock:
                 self._running.discard(execution)
                 self._notify()
 
-    @contextmanager
-    def blocked(self, execution: str | None) -> Iterator[None]:
+    def blocked(self, execution: str | None) -> AbstractContextManager[None]:
         """The execution waits on something outside its own clock (a task token): nobody waits for it."""
-        if execution is None:
-            yield
-            return
-        with self._changed:
-            self._blocked[execution] = self._blocked.get(execution, 0) + 1
-            self._notify()
-        try:
-            yield
-        finally:
-            with self._changed:
-                self._blocked[execution] -= 1
-                if not self._blocked[execution]:
-                    del self._blocked[execution]
+        return self._counting(self._blocked, execution)
+
+    def invoking(self, execution: str | None) -> AbstractContextManager[None]:
+        """The execution's task is inside a Lambda invocation until the block ends: it is making progress."""
+        return self._counting(self._invoking, execution)
 
     @contextmanager
-    def invoking(self, execution: str | None) -> Iterator[None]:
-        """The execution's task is inside a Lambda invocation until the block ends: it is making progress."""
+    def _counting(self, counts: dict[str, int], execution: str | None) -> Iterator[None]:
+        """The execution is counted in `counts` until the block ends (nested blocks count twice); the
+        retries holding for it are told when it enters and when it leaves."""
         if execution is None:
             yield
             return
         with self._changed:
-            self._invoking[execution] = self._invoking.get(execution, 0) + 1
+            counts[execution] = counts.get(execution, 0) + 1
             self._notify()
         try:
             yield
         finally:
             with self._changed:
-                self._invoking[execution] -= 1
-                if not self._invoking[execution]:
-                    del self._invoking[execution]
+                counts[execution] -= 1
+                if not counts[execution]:
+                    del counts[execution]
                 self._notify()
 
     def retry_sleep(self, seconds: float) -> None:

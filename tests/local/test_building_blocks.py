@@ -208,19 +208,21 @@ def test_the_virtual_clock_only_moves_forward() -> None:
         clock.sleep(1)
 
 
+def backing_off(clock: VirtualClock, waiter: str, retried: threading.Event) -> None:
+    """A running execution's 60 s retry interval; `retried` is set when it ends."""
+    with acting_for(waiter), clock.running(waiter):
+        clock.retry_sleep(60)
+        retried.set()
+
+
 def test_a_retry_interval_ends_only_once_the_executions_alongside_have_caught_up() -> None:
     # Given two executions running: a holder, and one backing off 60 s for what the holder holds
     clock = VirtualClock()
     holder, waiter = "arn:exec:holder", "arn:exec:waiter"
     retried = threading.Event()
-
-    def back_off() -> None:
-        with acting_for(waiter), clock.running(waiter):
-            clock.retry_sleep(60)
-            retried.set()
+    thread = threading.Thread(target=backing_off, args=(clock, waiter, retried))
 
     with clock.running(holder):
-        thread = threading.Thread(target=back_off)
         thread.start()
         # When the holder has not reached the end of the interval, the retry waits for it
         clock.wait(holder, 30)
@@ -250,15 +252,10 @@ def test_a_retry_waits_for_a_neighbour_running_a_handler_however_long_it_takes(m
     clock = VirtualClock()
     holder, waiter = "arn:exec:holder", "arn:exec:waiter"
     retried = threading.Event()
-
-    def back_off() -> None:
-        with acting_for(waiter), clock.running(waiter):
-            clock.retry_sleep(60)
-            retried.set()
+    thread = threading.Thread(target=backing_off, args=(clock, waiter, retried))
 
     with clock.running(holder):
         with clock.invoking(holder):
-            thread = threading.Thread(target=back_off)
             thread.start()
             # When the invocation outlasts the hold many times over, the retry still waits
             assert not retried.wait(0.5)
