@@ -35,10 +35,15 @@ PLACEHOLDER = "arn:aws:lambda:eu-west-1:123456789012:function:{}"
 
 def validate_definition(path: Path | str, definition: dict[str, Any]) -> None:
     """Raise KeelConfigError naming the file and the state for the first problem Step Functions would refuse."""
-    problems = Linter.validate(_substituted(definition), CONFIG)
+    problems = definition_problems(definition)
     if problems:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         raise KeelConfigError(path, "(definition)", f"{problems[0]}{more}")
+
+
+def definition_problems(definition: dict[str, Any]) -> list[str]:
+    """Each problem Step Functions would refuse the definition for, as statelint words it (empty when none)."""
+    return [str(problem) for problem in Linter.validate(_substituted(definition), CONFIG)]
 
 
 def _substituted(value: Any) -> Any:

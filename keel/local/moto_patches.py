@@ -74,7 +74,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, Protocol
 
-from keel.local import moto_cloudwatch
+from keel.local import moto_cloudwatch, moto_stepfunctions
 from keel.local.clock import VirtualClock, acting_for, current_execution
 from keel.local.errors import LocalCloudError
 from keel.local.function_roles import Denial
@@ -153,6 +153,7 @@ PATCHED_METHODS = (
     TABLE_PUT,
     TABLE_DELETE,
     BACKEND_UPDATE,
+    moto_stepfunctions.START_EXECUTION,
 )
 # What a refusal is serialized with, in the request's own protocol (JSON, query, EC2, CBOR).
 SERVICE_EXCEPTION = ("moto.core.exceptions", "ServiceException")
@@ -225,6 +226,7 @@ def check_patch_points() -> list[str]:
             raise LocalCloudError(f"moto patch point {module}.Thread is no longer threading.Thread")
         found.append(f"{module}.Thread")
     _resolve("moto.stepfunctions.responses", "get_backend")
+    _resolve(*moto_stepfunctions.RESPONSE)
     _resolve("moto.events.models", "events_backends")
     _resolve("moto.sns.models", "sns_backends")
     _resolve("moto.iam.models", "iam_backends")
@@ -406,6 +408,8 @@ def installed(hooks: Hooks) -> Iterator[None]:
     replace(_resolve(JSON_PATH_MODULE), "parse", cached_json_path(_resolve(JSON_PATH_MODULE, "parse")))
     replace(_resolve(BOTO_CLIENT_MODULE), "boto3", client_per_service(_resolve(BOTO_CLIENT_MODULE, "boto3")))
     replace(_resolve(*WAIT_FUNCTION[:2]), WAIT_FUNCTION[2], wait_interval)
+    for owner, attribute, value in moto_stepfunctions.patches(_resolve, _resolve(*ACTION_RESULT)):
+        replace(owner, attribute, value)
     replace(_resolve(*CALLBACK_ENDPOINT[:2]), CALLBACK_ENDPOINT[2], callback_wait)
     replace(_resolve(RETRIER_MODULE), "time", _retrier_time(hooks.clock))
     replace(_resolve(EXECUTION_DATA[0]), EXECUTION_DATA[1], _execution_data(_resolve(*EXECUTION_DATA)))
