@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 MAX_VALUES = 100
@@ -35,15 +36,23 @@ class Datapoint:
 
     def as_metric_datum(self) -> dict[str, Any]:
         """The MetricData entry of a PutMetricData call."""
-        from datetime import UTC, datetime
-
         return {
             "MetricName": self.name,
             "Dimensions": [{"Name": name, "Value": value} for name, value in self.dimensions],
             "Values": list(self.values),
             "Unit": self.unit,
-            "Timestamp": datetime.fromtimestamp(self.timestamp, tz=UTC),
+            "Timestamp": microseconds_down(self.timestamp),
         }
+
+
+def microseconds_down(timestamp: float) -> datetime:
+    """The time as a datetime, its fraction cut (not rounded) to the microsecond.
+
+    A datetime holds microseconds; `datetime.fromtimestamp` rounds, so half of all datapoints would be
+    stored up to half a microsecond after the moment they measure, and an alarm evaluated at that
+    moment would not see them."""
+    whole = math.floor(timestamp)
+    return datetime.fromtimestamp(whole, tz=UTC).replace(microsecond=min(int((timestamp - whole) * 1_000_000), 999_999))
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,12 @@ import json
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from moto import mock_aws
 
-from keel.local.emf import extract
+from keel.local import moto_cloudwatch
+from keel.local.emf import Datapoint, extract, microseconds_down
 from keel.local.schedules import ScheduleError, parse_schedule
 
 POWERTOOLS_LINE = json.dumps(
@@ -51,6 +55,26 @@ def test_a_powertools_line_becomes_one_datapoint_per_metric_with_its_dimensions(
         ("service", "emit_heartbeat"),
     )
     assert datapoints[0].timestamp == 1000.0
+
+
+# A moment whose fraction a datetime would round up to the next microsecond.
+ROUNDS_UP = 1796582850.8384228
+
+
+def test_a_datapoint_stored_in_cloudwatch_is_not_later_than_the_moment_it_measures() -> None:
+    # Given a queue depth sampled at a moment a microsecond clock would round up
+    point = Datapoint("AWS/SQS", "ApproximateNumberOfMessagesVisible", (("QueueName", "dlq"),), (1.0,), "Count", ROUNDS_UP)
+    with mock_aws():
+        # When it is put and read back, as the alarms evaluated at that moment read it
+        moto_cloudwatch.put_metric_data("123456789012", "eu-west-1", [point])
+        [(_, sample)], _ = moto_cloudwatch.metric_samples("123456789012", "eu-west-1", 0)
+    # Then it is at or before that moment (an alarm evaluated then sees it), within a microsecond
+    assert ROUNDS_UP - 1e-6 < sample.timestamp <= ROUNDS_UP
+
+
+@given(st.floats(min_value=0, max_value=4_102_444_800, allow_nan=False))
+def test_a_time_is_cut_to_the_microsecond_never_rounded_up(moment: float) -> None:
+    assert moment - 2e-6 < microseconds_down(moment).timestamp() <= moment
 
 
 def test_a_metric_per_dimension_set_and_unit_none_by_default() -> None:
