@@ -16,12 +16,14 @@ run it again in every worker: `python -m keel`'s runs the CLI).
 
 An invocation's timeout counts the time its worker had to itself, as Lambda's does for an environment
 with its own share of CPU: not the time the worker's AWS calls waited for the local cloud's answer
-(each worker reports it, CloudWait), nor the time the worker was ready to run while the machine gave
-its CPU to others (the kernel's run-queue delay, /proc/<pid>/schedstat). On AWS each service answers
-a call in milliseconds; locally one Python process answers every function's calls, and in a storm of
-50 executions on 2 cores a call can wait seconds behind the others. Without this, a 20-second
-guardrail check timed out under load (Sandbox.Timedout) where on AWS it takes 100 ms. A handler that
-runs or sleeps past its timeout still times out.
+(each worker says when a call starts, CloudCall, and when it ended, CloudWait; while a call waits the
+timeout's clock is stopped, so a call still waiting when the time would be up does not end the
+invocation), nor the time the worker was ready to run while the machine gave its CPU to others (the
+kernel's run-queue delay, /proc/<pid>/schedstat). On AWS each service answers a call in
+milliseconds; locally one Python process answers every function's calls, and in a storm of 50
+executions on 2 cores a call can wait seconds behind the others. Without this, a 20-second guardrail
+check timed out under load (Sandbox.Timedout) where on AWS it takes 100 ms. A handler that runs or
+sleeps past its timeout still times out.
 
 A worker that timed out or died is discarded; the next invocation gets a new one, as after a Lambda
 timeout. Closing a pool stops its idle workers (each finishes and exits, so a coverage run records
@@ -43,7 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from keel.local.errors import LocalCloudError
-from keel.local.lambda_worker import CloudWait, Ready, Request, Response, WorkerSetup, serve
+from keel.local.lambda_worker import CloudCall, CloudWait, Ready, Request, Response, WorkerSetup, serve
 
 # How many execution environments of one function may run at once when the template reserves no
 # concurrency: every invocation beyond it is throttled. Lambda's own limit is the account's
@@ -162,10 +164,14 @@ class Worker:
         it did not come in time, EOFError when the worker is gone."""
         deadline = time.monotonic() + seconds
         delayed = run_queue_delay(self.process.pid)
+        calls = _CallsWaiting()
         while True:
-            answer = self._receive(max(0.0, deadline - time.monotonic()))
+            answer = self._receive(None if calls.waiting else max(0.0, deadline - time.monotonic()))
+            if isinstance(answer, CloudCall):
+                calls.started()
+                continue
             if isinstance(answer, CloudWait):
-                deadline += answer.seconds
+                deadline += calls.ended()
                 continue
             if answer is None:
                 now_delayed = run_queue_delay(self.process.pid)
@@ -174,12 +180,13 @@ class Worker:
                     continue
             return answer
 
-    def _receive(self, seconds: float) -> Ready | Response | CloudWait | EOFError | None:
-        """The worker's next message; None when it did not come in time, EOFError when the worker is gone."""
+    def _receive(self, seconds: float | None) -> Ready | Response | CloudCall | CloudWait | EOFError | None:
+        """The worker's next message (waiting as long as it takes for None); None when it did not come in
+        time, EOFError when the worker is gone."""
         try:
             if not self.connection.poll(seconds):
                 return None
-            message: Ready | Response | CloudWait = self.connection.recv()
+            message: Ready | Response | CloudCall | CloudWait = self.connection.recv()
         except (EOFError, OSError):
             return EOFError()
         return message
@@ -205,6 +212,25 @@ class Worker:
         """End the process now (any thread may: the one using the worker then sees it gone)."""
         if self.process.is_alive():
             self.process.kill()
+
+
+class _CallsWaiting:
+    """The worker's AWS calls waiting for the local cloud (a handler may make several at once, from
+    threads), and for how long at least one was: that time does not count against the timeout."""
+
+    def __init__(self) -> None:
+        self.waiting = 0
+        self._since = 0.0
+
+    def started(self) -> None:
+        if not self.waiting:
+            self._since = time.monotonic()
+        self.waiting += 1
+
+    def ended(self) -> float:
+        """Seconds to add to the deadline: the time since a first call started, once none is waiting."""
+        self.waiting = max(0, self.waiting - 1)
+        return 0.0 if self.waiting else time.monotonic() - self._since
 
 
 def run_queue_delay(pid: int | None) -> float:

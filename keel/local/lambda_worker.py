@@ -74,6 +74,11 @@ class Ready:
 
 
 @dataclass(frozen=True)
+class CloudCall:
+    """Sent by a worker as each AWS call starts: until its CloudWait, the invocation's time is stopped."""
+
+
+@dataclass(frozen=True)
 class CloudWait:
     """Sent by a worker after each AWS call: how long it waited for the local cloud's answer. That time
     does not count against the invocation's timeout (keel/local/lambda_pool.py says why)."""
@@ -156,7 +161,7 @@ class _WorldClock:
 
 class _Calls:
     """The AWS API calls made through any botocore client of this process, for the invocation's record;
-    after each, the local cloud is told how long the call waited for it (CloudWait)."""
+    the local cloud is told when each starts (CloudCall) and how long it waited for the answer (CloudWait)."""
 
     def __init__(self, connection: Connection) -> None:
         import botocore.client
@@ -169,6 +174,7 @@ class _Calls:
         def make_api_call(client: Any, operation: str, params: dict[str, Any]) -> Any:
             calls.made.append((f"{client.meta.service_model.endpoint_prefix}:{operation}", items_of(params)))
             started = time.monotonic()
+            connection.send(CloudCall())
             try:
                 return original(client, operation, params)
             finally:

@@ -15,6 +15,7 @@ import os
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -243,14 +244,14 @@ def test_an_invocation_past_its_timeout_is_stopped_and_its_worker_replaced(runti
     assert [invocation.cold_start_ms is not None for invocation in runtime.invocations] == [True, True]
 
 
-@pytest.fixture
-def slow_endpoint() -> Iterator[str]:
-    """An endpoint that takes 0.6 s to answer each call (with an empty ListQueues answer)."""
+@contextmanager
+def slow_endpoint(seconds: float) -> Iterator[str]:
+    """An endpoint that takes `seconds` to answer each call (with an empty ListQueues answer)."""
 
     class Slow(http.server.BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            time.sleep(0.6)
+            time.sleep(seconds)
             self.send_response(200)
             self.send_header("Content-Type", "application/x-amz-json-1.0")
             self.send_header("Content-Length", "2")
@@ -263,24 +264,43 @@ def slow_endpoint() -> Iterator[str]:
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Slow)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
-def test_time_waiting_for_the_cloud_does_not_count_against_the_timeout(slow_endpoint: str) -> None:
-    # Given a function with a 1-second timeout whose three AWS calls each wait 0.6 s for the cloud
-    # (on AWS they take milliseconds; locally one process answers every function's calls)
+def invoked_with_slow_calls(call_seconds: float, calls: int) -> tuple[str, bool]:
+    """A function with a 1-second timeout, invoked once, its `calls` AWS calls each waiting `call_seconds`."""
     fake_keys = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": "eu-west-1"}
     runtime = LambdaRuntime(clock=VirtualClock(), base_environment=fake_keys, faults=FaultPlan())
     try:
-        # When it is invoked
-        payload, errored, _ = runtime.invoke(misbehaving("slow_calls", timeout=1), {"endpoint": slow_endpoint, "calls": 3})
+        with slow_endpoint(call_seconds) as endpoint:
+            payload, errored, _ = runtime.invoke(misbehaving("slow_calls", timeout=1), {"endpoint": endpoint, "calls": calls})
     finally:
         runtime.close()
+    return payload, errored
+
+
+def test_time_waiting_for_the_cloud_does_not_count_against_the_timeout() -> None:
+    # Given a function with a 1-second timeout whose three AWS calls each wait 0.6 s for the cloud
+    # (on AWS they take milliseconds; locally one process answers every function's calls)
+    # When it is invoked
+    payload, errored = invoked_with_slow_calls(0.6, calls=3)
 
     # Then it answered: 1.8 s of waiting for the cloud is not its own time, nor is it taken from
     # the remaining time its context reports
+    assert not errored, payload
+    assert json.loads(payload)["remaining_ms"] > 0
+
+
+def test_a_call_still_waiting_for_the_cloud_when_the_time_is_up_does_not_time_out() -> None:
+    # Given a function with a 1-second timeout whose one AWS call waits 2.5 s for the cloud
+    # When it is invoked
+    payload, errored = invoked_with_slow_calls(2.5, calls=1)
+
+    # Then the call's wait did not count while it lasted: the invocation answered
     assert not errored, payload
     assert json.loads(payload)["remaining_ms"] > 0
 
