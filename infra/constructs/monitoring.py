@@ -125,6 +125,12 @@ class AutomationMonitoring(Construct):
             )
         self.metric_alarms = [self._metric_alarm(props, prefix, alarm) for alarm in manifest.alarms]
 
+    def rollout_alarm_names(self) -> list[str]:
+        """The alarms a rollout watches: executions, dead letters, functions, the manifest's own. Not
+        the heartbeat: its silence says the platform is down, not that a version misbehaves."""
+        created = [annotated.alarm.alarm_name for annotated in self.facade.created_alarms()]
+        return created + [alarm.alarm_name for alarm in self.metric_alarms]
+
     def _heartbeat_alarm(self, props: AutomationMonitoringProps, prefix: str) -> cloudwatch.Alarm | None:
         heartbeat = props.resources.automation.manifest.slo.heartbeat
         if heartbeat is None:
