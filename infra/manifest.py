@@ -366,7 +366,9 @@ class Manifest(Strict):
     def _shadow_is_this_version(self) -> Manifest:
         # A candidate is the version this manifest deploys: naming another would run code that is not here.
         if self.shadow is not None and self.shadow.version != self.version:
-            raise NestedFieldError("shadow.version", f"must be this manifest's version ({self.version}), the candidate it deploys")
+            raise NestedFieldError(
+                "shadow.version", f"must be this manifest's version ({self.version}), the candidate it deploys"
+            )
         return self
 
     @property

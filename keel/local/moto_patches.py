@@ -126,6 +126,8 @@ THREADING_MODULES = (
 )
 THREAD_MODULES = (f"{_SFN}.component.state.exec.execute_state",)
 EXECUTIONS = ("moto.stepfunctions.parser.models", "StepFunctionsParserBackend", "_get_executions")
+# StartExecution on a version or alias ARN (moto starts neither: keel/local/releases.py routes them).
+START_EXECUTION = ("moto.stepfunctions.parser.models", "StepFunctionsParserBackend", "start_execution")
 DISPATCHER = ("moto.moto_server.werkzeug_app", "DomainDispatcherApplication", "get_backend_for_host")
 SAME_DIMENSIONS = ("moto.cloudwatch.models", "are_dimensions_same")
 # Modules whose `datetime` global stamps times the user sees.
@@ -179,6 +181,8 @@ class Hooks(Protocol):
     def execution_ended(self, execution_arn: str) -> None: ...
 
     def alarm_history(self, parameters: dict[str, Any]) -> list[dict[str, Any]]: ...
+
+    def qualified(self, state_machine_arn: str) -> tuple[str | None, str | None]: ...
 
 
 def _resolve(module: str, owner: str | None = None, attribute: str | None = None) -> Any:
@@ -304,6 +308,39 @@ def _started_executions(original: Callable[..., list[Any]]) -> Callable[..., lis
     return get_executions
 
 
+_VERSION_SWAP = threading.Lock()
+
+
+def _versioned_start(original: Callable[..., Any], hooks: Hooks) -> Callable[..., Any]:
+    """StartExecution on a version ARN runs that version's definition; on an alias ARN, the version
+    the alias routes it to. The execution belongs to the state machine (its ARN is unqualified, as on
+    AWS), and remembers its version and alias (`keel_version_arn`, `keel_alias_arn`)."""
+
+    def start_execution(backend: Any, state_machine_arn: str, *args: Any, **kwargs: Any) -> Any:
+        version_arn, alias_arn = hooks.qualified(state_machine_arn)
+        if version_arn is None:
+            return original(backend, state_machine_arn, *args, **kwargs)
+        source_arn, number = version_arn.rsplit(":", 1)
+        source = backend.describe_state_machine(source_arn)
+        published = source.versions[int(number)]
+        with _VERSION_SWAP:  # the execution snapshots the machine it starts on: the version's definition
+            saved, source.definition = source.definition, published.definition
+            try:
+                execution = original(backend, source_arn, *args, **kwargs)
+            finally:
+                source.definition = saved
+        execution.keel_version_arn, execution.keel_alias_arn = version_arn, alias_arn
+        return execution
+
+    return start_execution
+
+
+def execution_version(account: str, region: str, execution_arn: str) -> tuple[str | None, str | None]:
+    """The state machine version and alias an execution was started on (None, None: unqualified)."""
+    execution = _execution(account, region, execution_arn)
+    return getattr(execution, "keel_version_arn", None), getattr(execution, "keel_alias_arn", None)
+
+
 def _execution_logic(original: Callable[[Any], None], hooks: Hooks) -> Callable[[Any], None]:
     """An execution's first thread works for that execution (whoever started it: a rule, a test, a
     client), which runs on the clock until its program ends; the hooks hear when it starts and when it
@@ -386,6 +423,7 @@ def installed(hooks: Hooks) -> Iterator[None]:
     replace(moto_cloudwatch.resolve(moto_cloudwatch.CLOUDWATCH_RESPONSE), "describe_alarm_history", _alarm_history(hooks))
     replace(_resolve(SAME_DIMENSIONS[0]), SAME_DIMENSIONS[1], _same_dimensions)
     replace(_resolve(*EXECUTIONS[:2]), EXECUTIONS[2], _started_executions(_resolve(*EXECUTIONS)))
+    replace(_resolve(*START_EXECUTION[:2]), START_EXECUTION[2], _versioned_start(_resolve(*START_EXECUTION), hooks))
     replace(_resolve(*DISPATCHER[:2]), DISPATCHER[2], _backend_per_host(_resolve(*DISPATCHER)))
     threading_shim = _threading_shim()
     for module in THREADING_MODULES:
@@ -561,6 +599,7 @@ def lambda_function_facts(function: Any) -> dict[str, Any]:
     """What a moto LambdaFunction holds that an invocation needs."""
     return {
         "name": function.function_name,
+        "qualified_arn": str(function.function_arn),
         "arn": function.function_arn,
         "handler": function.handler,
         "environment": dict(function.environment_vars or {}),
