@@ -265,6 +265,10 @@ class LocalCloud:
             return self.releases.route(state_machine_arn, self.clock.world_time()), state_machine_arn
         return None, None
 
+    def alias_updated(self, alias_arn: str, routing: dict[str, int]) -> None:
+        """moto_patches.Hooks: UpdateStateMachineAlias (an operator's rollback or promote) routes from now on."""
+        self.releases.set_routing(alias_arn, routing)
+
     def execution_version(self, execution_arn: str) -> tuple[str | None, str | None]:
         return moto_patches.execution_version(self.template.account, self.template.region, execution_arn)
 

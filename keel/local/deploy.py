@@ -143,7 +143,7 @@ class Deployer:
                 continue
             properties = dynamic_references(self.resolver.resolve(resource.get("Properties", {})), self._parameter)
             kept = previous.get(logical_id)
-            if kept is not None and kept[0] == properties:
+            if kept is not None and _untagged(kept[0]) == _untagged(properties):
                 self.resolver.attributes[logical_id] = kept[1]
             elif kept is not None:
                 self.resolver.attributes[logical_id] = self._update(logical_id, kind, properties)
@@ -184,6 +184,11 @@ def deploy_environment(
     for stack in template.stacks:
         Deployer(stack, client, deployment).deploy()
     return deployment
+
+
+def _untagged(properties: Any) -> Any:
+    """What a redeploy compares: a change of tags alone (a new version's keel:version) is kept as it was."""
+    return {key: value for key, value in properties.items() if key != "Tags"} if isinstance(properties, dict) else properties
 
 
 DYNAMIC_SSM = re.compile(r"\{\{resolve:ssm:([^}:]+)\}\}")
@@ -652,5 +657,8 @@ UPDATERS: dict[str, Creator] = {
     "AWS::CloudWatch::Dashboard": _dashboard,
     "AWS::SNS::TopicPolicy": _sns_topic_policy,
     "AWS::SQS::QueuePolicy": _sqs_queue_policy,
+    # Replaced, as CloudFormation replaces them (a new version; the old one stays, retained).
+    "AWS::StepFunctions::StateMachineVersion": _state_machine_version,
+    "AWS::Lambda::Version": _lambda_version,
     **dict.fromkeys(IGNORED, _ignored),
 }

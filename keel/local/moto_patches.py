@@ -127,6 +127,10 @@ THREADING_MODULES = (
 THREAD_MODULES = (f"{_SFN}.component.state.exec.execute_state",)
 EXECUTIONS = ("moto.stepfunctions.parser.models", "StepFunctionsParserBackend", "_get_executions")
 # StartExecution on a version or alias ARN (moto starts neither: keel/local/releases.py routes them).
+# ListStateMachineVersions, which moto 5.2.5 does not answer (`keel ops versions|rollback|promote` read it).
+SFN_RESPONSE = ("moto.stepfunctions.responses", "StepFunctionResponse")
+# UpdateStateMachineAlias by an operator (`keel ops rollback|promote`): the local cloud routes by it.
+ALIAS_UPDATE = ("moto.stepfunctions.models", "StepFunctionBackend", "update_state_machine_alias")
 START_EXECUTION = ("moto.stepfunctions.parser.models", "StepFunctionsParserBackend", "start_execution")
 DISPATCHER = ("moto.moto_server.werkzeug_app", "DomainDispatcherApplication", "get_backend_for_host")
 SAME_DIMENSIONS = ("moto.cloudwatch.models", "are_dimensions_same")
@@ -142,6 +146,8 @@ DATETIME_MODULES = (
 )
 PATCHED_METHODS = (
     LAMBDA_FUNCTION,
+    START_EXECUTION,
+    ALIAS_UPDATE,
     EVENTS_RULE,
     WAIT_FUNCTION,
     CALLBACK_ENDPOINT,
@@ -183,6 +189,8 @@ class Hooks(Protocol):
     def alarm_history(self, parameters: dict[str, Any]) -> list[dict[str, Any]]: ...
 
     def qualified(self, state_machine_arn: str) -> tuple[str | None, str | None]: ...
+
+    def alias_updated(self, alias_arn: str, routing: dict[str, int]) -> None: ...
 
 
 def _resolve(module: str, owner: str | None = None, attribute: str | None = None) -> Any:
@@ -335,6 +343,29 @@ def _versioned_start(original: Callable[..., Any], hooks: Hooks) -> Callable[...
     return start_execution
 
 
+def _list_state_machine_versions(response: Any) -> Any:
+    """ListStateMachineVersions as AWS answers it: the versions of a state machine, newest first."""
+    from moto.core.responses import ActionResult
+
+    machine = response.stepfunction_backend.describe_state_machine(response._get_param("stateMachineArn"))
+    published = sorted(machine.versions.values(), key=lambda version: version.version, reverse=True)
+    return ActionResult(
+        {"stateMachineVersions": [{"stateMachineVersionArn": v.arn, "creationDate": v.creation_date} for v in published]}
+    )
+
+
+def _alias_update(original: Callable[..., Any], hooks: Hooks) -> Callable[..., Any]:
+    def update_state_machine_alias(backend: Any, arn: str, description: str | None, routing_configuration: Any) -> Any:
+        alias = original(backend, arn, description, routing_configuration)
+        if routing_configuration:
+            hooks.alias_updated(
+                arn, {str(entry["stateMachineVersionArn"]): int(entry["weight"]) for entry in routing_configuration}
+            )
+        return alias
+
+    return update_state_machine_alias
+
+
 def execution_version(account: str, region: str, execution_arn: str) -> tuple[str | None, str | None]:
     """The state machine version and alias an execution was started on (None, None: unqualified)."""
     execution = _execution(account, region, execution_arn)
@@ -424,6 +455,8 @@ def installed(hooks: Hooks) -> Iterator[None]:
     replace(_resolve(SAME_DIMENSIONS[0]), SAME_DIMENSIONS[1], _same_dimensions)
     replace(_resolve(*EXECUTIONS[:2]), EXECUTIONS[2], _started_executions(_resolve(*EXECUTIONS)))
     replace(_resolve(*START_EXECUTION[:2]), START_EXECUTION[2], _versioned_start(_resolve(*START_EXECUTION), hooks))
+    replace(_resolve(*ALIAS_UPDATE[:2]), ALIAS_UPDATE[2], _alias_update(_resolve(*ALIAS_UPDATE), hooks))
+    replace(_resolve(*SFN_RESPONSE), "list_state_machine_versions", _list_state_machine_versions)
     replace(_resolve(*DISPATCHER[:2]), DISPATCHER[2], _backend_per_host(_resolve(*DISPATCHER)))
     threading_shim = _threading_shim()
     for module in THREADING_MODULES:

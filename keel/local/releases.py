@@ -107,14 +107,15 @@ class Releases:
         self.evaluate(now)
         return alias
 
-    def point(self, arn: str, version: str, reason: str) -> Alias:
-        """An operator's move (rollback, promote): all of the alias to `version`, any shift ended."""
+    def set_routing(self, arn: str, routing: dict[str, int]) -> None:
+        """UpdateStateMachineAlias from outside (an operator's rollback or promote): the routing it sets,
+        any shift under way ended. The local cloud's own updates (the same routing) change nothing."""
         with self._lock:
-            alias = self._aliases[arn]
-            alias.routing, alias.shift, alias.status = {version: 100}, None, "stable"
-            alias.history.append(f"{reason}: {version}")
-        self._publish(alias)
-        return alias
+            alias = self._aliases.get(arn)
+            if alias is None or alias.routing == routing:
+                return
+            alias.routing, alias.shift, alias.status = dict(routing), None, "stable"
+            alias.history.append(f"routed by UpdateStateMachineAlias: {routing}")
 
     def evaluate(self, now: float) -> None:
         """Move every shifting alias on to `now`: back to its source if one of its alarms fires."""

@@ -1,0 +1,199 @@
+"""Safe change end to end in the local cloud: version 2 of alarm_remediation deployed in shadow beside
+version 1, `keel ops compare` showing where it decides differently, a canary sending a share of events
+to it, an alarm rolling it back, and an execution started on version 1 finishing on version 1's code."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from functions.shared.domain.decisions import Decision
+from keel.cli import main
+from keel.local.cloud import LocalCloud
+from keel.local.eventbridge import load_event_file
+from keel.local.template import EnvironmentTemplate, StackTemplate, load_environment
+from keel.local.world import apply_worlds, template_variables, worlds_for
+
+ROOT = Path(__file__).resolve().parents[2]
+ALARMS = ROOT / "events" / "alarm_remediation"
+RESTART = ALARMS / "api-5xx-restart.json"
+SCALE_OUT = ALARMS / "payments-cpu-scale-out.json"
+SAMPLE_ACCOUNT = "111111111111"
+MACHINE = ":stateMachine:keel-prod-alarm_remediation"
+MACHINE_ARN = "arn:aws:states:eu-west-1:{}:stateMachine:keel-prod-alarm_remediation"
+SHADOW_ARN = MACHINE_ARN + "-shadow"
+
+
+def version_2(repo: Path) -> None:
+    """alarm_remediation 2.0.0: its catalog drops the CPU scale-out runbook (a different decision), and
+    a regression fails every 5xx restart in match_runbook (what the canary's alarm catches)."""
+    catalog_path = repo / "functions" / "match_runbook" / "runbooks.json"
+    catalog = json.loads(catalog_path.read_text())
+    catalog["version"] = "2026.12.1"
+    catalog["runbooks"] = [runbook for runbook in catalog["runbooks"] if runbook["id"] != "ecs-cpu-scale-out"]
+    catalog_path.write_text(json.dumps(catalog, indent=2))
+    logic = repo / "functions" / "match_runbook" / "logic.py"
+    source = logic.read_text()
+    marker = "    target = resolve_target(runbook, signal)\n"
+    assert marker in source
+    logic.write_text(
+        source.replace(marker, '    if runbook.id == "ecs-5xx-restart":\n        raise ValueError("regression")\n' + marker)
+    )
+    # Shared code every module packages: each module's code version changes.
+    reasons = repo / "functions" / "shared" / "domain" / "reasons.py"
+    reasons.write_text(reasons.read_text() + "\n# 2.0.0\n")
+
+
+def manifest(repo: Path, **changes: Any) -> None:
+    path = repo / "automations" / "alarm_remediation.yaml"
+    data = yaml.safe_load(path.read_text())
+    data.update(changes)
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+@pytest.fixture(scope="module")
+def assemblies(make_temp_repo: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, EnvironmentTemplate]:
+    """Version 2's prod stacks: deployed in shadow, then (shadow removed) as a 50% canary."""
+    repo = make_temp_repo(tmp_path_factory.mktemp("safe-change") / "repo")
+    version_2(repo.root)
+    rollout = {"prod": {"rollout": {"strategy": "canary", "percent": 50, "interval_minutes": 10}}}
+    manifest(repo.root, version="2.0.0", shadow={"version": "2.0.0"}, environments=rollout)
+    repo.synthesize(["prod"])
+    shadow_out = repo.root / "cdk.out-shadow"
+    shutil.move(repo.outdir, shadow_out)
+    manifest(repo.root, shadow=None)
+    data = yaml.safe_load((repo.root / "automations" / "alarm_remediation.yaml").read_text())
+    data.pop("shadow")
+    (repo.root / "automations" / "alarm_remediation.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    repo.synthesize(["prod"])
+    return {"shadow": load_environment(shadow_out, "prod"), "canary": load_environment(repo.outdir, "prod")}
+
+
+def remediation_stack(template: EnvironmentTemplate) -> StackTemplate:
+    [stack] = [stack for stack in template.stacks if stack.stack_name.endswith("alarm-remediation")]
+    return stack
+
+
+def event(path: Path, template: EnvironmentTemplate, event_id: str | None = None) -> dict[str, Any]:
+    sample = json.loads(json.dumps(load_event_file(path).event).replace(SAMPLE_ACCOUNT, template.account))
+    if event_id is not None:
+        sample["id"] = event_id
+    return dict(sample)
+
+
+@pytest.fixture
+def prod_cloud(assembly: Path) -> Iterator[LocalCloud]:
+    template = load_environment(assembly, "prod")
+    with LocalCloud(template) as cloud:
+        apply_worlds(worlds_for([RESTART, SCALE_OUT]), cloud.client, template_variables(template.account, template.region))
+        yield cloud
+
+
+def code_versions(template: EnvironmentTemplate) -> set[str]:
+    """KEEL_CODE_VERSION of each of the automation's functions in this template (their package digests)."""
+    return {
+        str(resource["Properties"]["Environment"]["Variables"]["KEEL_CODE_VERSION"])
+        for resource in remediation_stack(template).resources.values()
+        if resource["Type"] == "AWS::Lambda::Function"
+    }
+
+
+def ops(capsys: pytest.CaptureFixture[str], *words: str) -> tuple[int, str]:
+    code = main(["ops", *words, "--env", "prod"])
+    return code, capsys.readouterr().out
+
+
+def decisions(cloud: LocalCloud) -> list[Decision]:
+    return [record.decision for record in cloud.operator().decisions.chain("alarm_remediation")]
+
+
+def test_version_2_in_shadow_then_a_canary_rolled_back_by_an_alarm(
+    prod_cloud: LocalCloud, assemblies: dict[str, EnvironmentTemplate], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given version 1 live in prod, and an execution of it waiting for approval of a restart
+    cloud = prod_cloud
+    [waiting] = [
+        delivery.execution_arn for delivery in cloud.deliver(event(RESTART, cloud.template)) if delivery.target.endswith(MACHINE)
+    ]
+    cloud.drive(expire_waits=False)
+    assert waiting is not None and waiting in cloud.blocked
+    v1, alias = cloud.execution_version(waiting)
+    assert v1 is not None and v1.endswith(":1") and alias is not None and alias.endswith(":live")
+
+    # When version 2 is deployed in shadow, and a CPU alarm arrives
+    cloud.deploy(remediation_stack(assemblies["shadow"]))
+    scale_out = event(SCALE_OUT, cloud.template)
+    started = {delivery.target: delivery.execution_arn for delivery in cloud.deliver(scale_out)}
+    cloud.drive(expire_waits=False)
+
+    # Then the live alias still routes every event to version 1, and version 2 decided in forced dry run
+    live_run, shadow_run = (
+        started[cloud.template.account and MACHINE_ARN.format(cloud.template.account)],
+        started[SHADOW_ARN.format(cloud.template.account)],
+    )
+    assert live_run is not None and shadow_run is not None
+    assert cloud.execution_version(live_run)[0] == v1
+    candidate = [decision for decision in decisions(cloud) if decision.execution_arn == shadow_run]
+    assert candidate and all(d.shadow and d.dry_run and d.automation_version == "2.0.0" for d in candidate)
+    assert [d.action for d in candidate] == ["no_runbook"]
+    assert any(d.action == "ecs_scale_out" and d.outcome == "taken" and not d.shadow for d in decisions(cloud))
+
+    # When the team compares the candidate with the live version, gating at 95% agreement
+    code, out = ops(capsys, "compare", "alarm_remediation", "--min-agreement", "0.95")
+
+    # Then the differing decision is shown (action and rule of each side, with evidence) and the gate fails
+    assert code == 1, out
+    assert (
+        scale_out["id"] in out
+        and "ecs_scale_out [runbook ecs-cpu-scale-out (catalog 2026.11.2)]" in out
+        and "no_runbook [-]" in out
+    )
+    assert "no runbook in catalog 2026.12.1" in out and "below --min-agreement 95%" in out
+    code, out = ops(capsys, "compare", "alarm_remediation", "--json")
+    compared = json.loads(out)
+    assert code == 0 and compared["candidate"] == "2.0.0" and compared["compared"] == 1 and compared["agreement"] == 0.0
+
+    # When the approval of the execution started on version 1 comes after version 2 was deployed
+    cloud.drive("approve")
+
+    # Then it finishes on version 1's code: every decision it made after the deploy carries version 1's packages
+    assert cloud.execution_status(waiting) == "SUCCEEDED"
+    finished = [d for d in decisions(cloud) if d.execution_arn == waiting]
+    assert {d.action for d in finished} >= {"ecs_force_new_deployment", "verify:alarm_ok"}
+    acted = {d.code_version for d in finished if d.step in ("Act", "Verify")}
+    assert acted and acted <= code_versions(cloud.template)
+    assert not {d.code_version for d in finished} & code_versions(assemblies["shadow"])
+    assert {d.automation_version for d in finished} == {"1.0.0"}
+
+    # When version 2 is promoted as a 50% canary (shadow removed), once the shadow run's alarms are quiet
+    cloud.clock.advance(600)
+    cloud.deploy(remediation_stack(assemblies["canary"]))
+    shifting = cloud.releases.get(alias)
+    assert shifting is not None and shifting.status == "shifting"
+    v2 = shifting.shift.target if shifting.shift else ""
+    ran: list[str | None] = []
+    for number in range(8):
+        [execution] = [
+            d.execution_arn
+            for d in cloud.deliver(event(RESTART, cloud.template, f"canary-{number}"))
+            if d.target.endswith(MACHINE)
+        ]
+        assert execution is not None
+        cloud.drive(expire_waits=False)
+        ran.append(cloud.execution_version(execution)[0])
+        cloud.clock.advance(120)
+
+    # Then a share of the events ran on version 2, its failures fired an alarm, and the alarm rolled it back
+    assert v1 in ran and v2 in ran
+    rolled = cloud.releases.get(alias)
+    assert rolled is not None and rolled.status == "rolled_back" and rolled.routing == {v1: 100}
+    assert "in ALARM" in rolled.history[-1]
+    assert ran[ran.index(v2) + 2 :] and set(ran[ran.index(v2) + 2 :]) == {v1}
+    code, out = ops(capsys, "versions", "alarm_remediation")
+    assert code == 0 and f"{v1}" in out and "100%" in out, capsys.readouterr().err
