@@ -180,11 +180,11 @@ class AutomationResources(Construct):
             # published, never $LATEST, so an execution keeps the code it started with.
             role.add_to_principal_policy(iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=invoked))
         tables: dict[str, dynamodb.ITable] = {"KeelApprovalsTable": platform.approvals_table}
-        findings = {
-            f"AwsSolutions-IAM5[Resource::{nag_resource_of(self, arn)}]": "the versions of this automation's own function "
-            "(function:NAME:VERSION): every deploy publishes one, and executions started on an earlier version finish on it"
-            for arn in invoked
-        } | {
+        versions = (
+            "lambda:InvokeFunction on the published versions of this automation's own function (its ARN and a version "
+            "number): every deploy publishes one, and executions started on an earlier version finish on it"
+        )
+        findings = {f"AwsSolutions-IAM5[Resource::{nag_resource_of(self, arn)}]": versions for arn in invoked} | {
             "AwsSolutions-IAM5[Resource::*]": "CloudWatch Logs log delivery (logs:CreateLogDelivery, logs:GetLogDelivery, "
             "logs:UpdateLogDelivery, logs:DeleteLogDelivery, logs:ListLogDeliveries, logs:PutResourcePolicy, "
             "logs:DescribeResourcePolicies, logs:DescribeLogGroups) and xray:PutTraceSegments, xray:PutTelemetryRecords, "
@@ -257,6 +257,17 @@ class AutomationResources(Construct):
         live = sfn.StateMachine.from_state_machine_name(
             self, "LiveAlias", f"{names.state_machine(platform.environment.name, manifest.name)}:{names.LIVE_ALIAS}"
         )
+        role = iam.Role(self, "EventsRole", assumed_by=iam.ServicePrincipal("events.amazonaws.com"))
+        # StartExecution through an alias is authorized on the state machine's ARN, scoped to the
+        # alias by the states:StateMachineQualifier key
+        # (https://docs.aws.amazon.com/step-functions/latest/dg/auth-version-alias.html).
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["states:StartExecution"],
+                resources=[self.state_machine.state_machine_arn],
+                conditions={"StringEquals": {"states:StateMachineQualifier": names.LIVE_ALIAS}},
+            )
+        )
         started = [live] if self.shadow_machine is None else [live, self.shadow_machine]
         target = [
             targets.SfnStateMachine(
@@ -264,6 +275,7 @@ class AutomationResources(Construct):
                 dead_letter_queue=self.dead_letter_queue,
                 retry_attempts=trigger.retry_attempts,
                 max_event_age=Duration.seconds(trigger.max_event_age_seconds),
+                role=role,
             )
             for machine in started
         ]

@@ -7,7 +7,8 @@ The `live` alias (`AWS::StepFunctions::StateMachineAlias`) moves to the new vers
 manifest's rollout: its DeploymentPreference shifts traffic all at once, as a canary or linearly, and
 CloudFormation rolls it back when one of the automation's alarms enters ALARM meanwhile
 (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-stepfunctions-statemachinealias-deploymentpreference.html:
-Type ALL_AT_ONCE|CANARY|LINEAR, Percentage 1-99, Interval 1-2100 minutes, Alarms 1-100 names).
+Type ALL_AT_ONCE|CANARY|LINEAR, Percentage 1-99, Interval 1-2100 minutes, Alarms 1-100 names; the
+quota guard, infra/quotas.py, stops synth of an automation with too many for one alias).
 
 A shadow deploy (`shadow: {version}`) publishes the candidate version but leaves the alias where the
 last deploy or operator left it: the SSM parameter live_version_parameter holds that version's ARN,
@@ -27,7 +28,6 @@ from constructs import Construct
 from infra import names
 from infra.manifest import Manifest, Rollout
 
-MAX_ALARMS = 100
 STRATEGIES = {"canary": "CANARY", "linear": "LINEAR", "all_at_once": "ALL_AT_ONCE"}
 
 
@@ -80,8 +80,6 @@ class Release(Construct):
     def watch(self, alarm_names: list[str]) -> None:
         """The deployment preference, rolled back when one of `alarm_names` enters ALARM while it shifts."""
         rollout = self.props.rollout
-        if len(alarm_names) > MAX_ALARMS:
-            raise ValueError(f"{self.props.manifest.name}: a rollout watches at most {MAX_ALARMS} alarms, not {len(alarm_names)}")
         if self.props.manifest.shadow is not None:
             # A shadow deploy does not move the alias.
             self.alias.routing_configuration = [

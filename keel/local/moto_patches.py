@@ -319,6 +319,13 @@ def _started_executions(original: Callable[..., list[Any]]) -> Callable[..., lis
 _VERSION_SWAP = threading.Lock()
 
 
+def _install_versions(replace: Callable[[Any, str, Any], None], hooks: Hooks) -> None:
+    """Executions on versions and aliases, operators' alias updates, ListStateMachineVersions."""
+    replace(_resolve(*START_EXECUTION[:2]), START_EXECUTION[2], _versioned_start(_resolve(*START_EXECUTION), hooks))
+    replace(_resolve(*ALIAS_UPDATE[:2]), ALIAS_UPDATE[2], _alias_update(_resolve(*ALIAS_UPDATE), hooks))
+    replace(_resolve(*SFN_RESPONSE), "list_state_machine_versions", _list_state_machine_versions)
+
+
 def _versioned_start(original: Callable[..., Any], hooks: Hooks) -> Callable[..., Any]:
     """StartExecution on a version ARN runs that version's definition; on an alias ARN, the version
     the alias routes it to. The execution belongs to the state machine (its ARN is unqualified, as on
@@ -454,9 +461,7 @@ def installed(hooks: Hooks) -> Iterator[None]:
     replace(moto_cloudwatch.resolve(moto_cloudwatch.CLOUDWATCH_RESPONSE), "describe_alarm_history", _alarm_history(hooks))
     replace(_resolve(SAME_DIMENSIONS[0]), SAME_DIMENSIONS[1], _same_dimensions)
     replace(_resolve(*EXECUTIONS[:2]), EXECUTIONS[2], _started_executions(_resolve(*EXECUTIONS)))
-    replace(_resolve(*START_EXECUTION[:2]), START_EXECUTION[2], _versioned_start(_resolve(*START_EXECUTION), hooks))
-    replace(_resolve(*ALIAS_UPDATE[:2]), ALIAS_UPDATE[2], _alias_update(_resolve(*ALIAS_UPDATE), hooks))
-    replace(_resolve(*SFN_RESPONSE), "list_state_machine_versions", _list_state_machine_versions)
+    _install_versions(replace, hooks)
     replace(_resolve(*DISPATCHER[:2]), DISPATCHER[2], _backend_per_host(_resolve(*DISPATCHER)))
     threading_shim = _threading_shim()
     for module in THREADING_MODULES:

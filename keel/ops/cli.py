@@ -100,8 +100,7 @@ def register(commands: Any) -> None:
     command.add_argument("--since", help="e.g. 24h (default: all)")
     command.set_defaults(run_ops=_kpis)
 
-    overrides.register(sub)
-    _register_safe_change(sub)
+    _register_operator_changes(sub)
 
     share(ops, session_options())
     ops.set_defaults(run=run)
@@ -385,6 +384,12 @@ def _kpis(session: OpsSession, args: argparse.Namespace) -> Result:
 
 
 # --- Safe change: compare a shadow candidate, move the live alias ---------------------------------
+
+
+def _register_operator_changes(sub: Any) -> None:
+    """Overrides (keel/ops/overrides.py), and the live alias's versions."""
+    overrides.register(sub)
+    _register_safe_change(sub)
 
 
 def _register_safe_change(sub: Any) -> None:

@@ -6,9 +6,9 @@ shadow run's marked `shadow` (infra/shadow.py). Per event, each side's decision 
 that is not a guardrail check (what the workflow decided to do: a plan, no runbook, a failure...), or
 its last record when every one is a check (a guardrail refused). The two agree when their action,
 rule and advice label agree (a rule without the catalog or policy version it names in parentheses: a
-candidate that bumps its catalog would otherwise differ on every event): a shadow run is a dry run, so its outcome (planned, never taken) is not
-compared. Events only one side saw (a shadow deployed after the live run started) are listed apart
-and left out of the agreement rate.
+candidate that bumps its catalog would otherwise differ on every event); a shadow run is a dry run,
+so its outcome (planned, never taken) is not compared. Events only the candidate saw (a live run
+older than the decision record's reach, say) are listed apart and left out of the agreement rate.
 """
 
 from __future__ import annotations

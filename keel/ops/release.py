@@ -70,11 +70,11 @@ def _move(session: OpsSession, state: dict[str, Any], target: str, verb: str, re
         session.client("ssm").put_parameter(
             Name=names.live_version_parameter(session.environment, automation), Value=target, Type="String", Overwrite=True
         )
-    recorded = _record(session, state, target, verb, reason, caller)
+    recorded = _record(session, state, target, verb=verb, reason=reason, caller=caller)
     return {"automation": automation, "action": verb, "from": state["routing"], "to": target, "by": caller, "record": recorded}
 
 
-def _record(session: OpsSession, state: dict[str, Any], target: str, verb: str, reason: str, caller: str) -> int:
+def _record(session: OpsSession, state: dict[str, Any], target: str, *, verb: str, reason: str, caller: str) -> int:
     from functions.shared.adapters.decision_writer import DecisionWriter
     from functions.shared.domain.decisions import Decision, digest
 

@@ -66,7 +66,8 @@ def assemblies(make_temp_repo: Any, tmp_path_factory: pytest.TempPathFactory) ->
     manifest(repo.root, version="2.0.0", shadow={"version": "2.0.0"}, environments=rollout)
     repo.synthesize(["prod"])
     shadow_out = repo.root / "cdk.out-shadow"
-    shutil.move(repo.outdir, shadow_out)
+    # Copied, not moved: the second synth stages into the same directory only the assets it lacks.
+    shutil.copytree(repo.outdir, shadow_out)
     manifest(repo.root, shadow=None)
     data = yaml.safe_load((repo.root / "automations" / "alarm_remediation.yaml").read_text())
     data.pop("shadow")
@@ -113,18 +114,86 @@ def decisions(cloud: LocalCloud) -> list[Decision]:
     return [record.decision for record in cloud.operator().decisions.chain("alarm_remediation")]
 
 
+def routing(cloud: LocalCloud, alias: str) -> dict[str, int]:
+    found = cloud.releases.get(alias)
+    assert found is not None
+    return dict(found.routing)
+
+
+def restart(cloud: LocalCloud, event_id: str | None = None) -> str:
+    """Deliver a 5xx alarm; the execution of the live automation it started (through the alias)."""
+    [execution] = [d.execution_arn for d in cloud.deliver(event(RESTART, cloud.template, event_id)) if d.target.endswith(MACHINE)]
+    assert execution is not None
+    return execution
+
+
+def check_shadow_run(cloud: LocalCloud, started: dict[str, str | None], v1: str) -> None:
+    """The live run is version 1's, through the alias; the shadow run decided as version 2, in dry run."""
+    live_run, shadow_run = started[MACHINE_ARN.format(cloud.template.account)], started[SHADOW_ARN.format(cloud.template.account)]
+    assert live_run is not None
+    assert shadow_run is not None
+    assert cloud.execution_version(live_run)[0] == v1
+    candidate = [decision for decision in decisions(cloud) if decision.execution_arn == shadow_run]
+    assert [d.action for d in candidate] == ["no_runbook"]
+    assert all(d.shadow and d.dry_run and d.automation_version == "2.0.0" for d in candidate)
+    assert any(d.action == "ecs_scale_out" and d.outcome == "taken" and not d.shadow for d in decisions(cloud))
+
+
+def check_comparison(gated: tuple[int, str], compared: tuple[int, str], event_id: str) -> None:
+    """The differing decision (action and rule of each side, with evidence), and the gate failing."""
+    code, out = gated
+    assert code == 1, out
+    for shown in (event_id, "ecs_scale_out [runbook ecs-cpu-scale-out (catalog 2026.11.2)]", "no_runbook [-]"):
+        assert shown in out
+    assert "no runbook in catalog 2026.12.1" in out
+    assert "below --min-agreement 95%" in out
+    code, out = compared
+    assert code == 0
+    assert {key: json.loads(out)[key] for key in ("candidate", "compared", "agreement")} == {
+        "candidate": "2.0.0",
+        "compared": 1,
+        "agreement": 0.0,
+    }
+
+
+def check_finished_on_version_1(cloud: LocalCloud, execution: str, version_2: EnvironmentTemplate) -> None:
+    """Every decision the execution made after version 2 was deployed carries version 1's packages."""
+    assert cloud.execution_status(execution) == "SUCCEEDED"
+    finished = [d for d in decisions(cloud) if d.execution_arn == execution]
+    assert {d.action for d in finished} >= {"ecs_force_new_deployment", "verify:alarm_ok"}
+    acted = {d.code_version for d in finished if d.step in ("Act", "Verify")}
+    assert acted
+    assert acted <= code_versions(cloud.template)
+    assert not {d.code_version for d in finished} & code_versions(version_2)
+    assert {d.automation_version for d in finished} == {"1.0.0"}
+
+
+def canary(cloud: LocalCloud, alias: str, events: int) -> tuple[str, list[str | None]]:
+    """Version 2's target version, and the version each of `events` 5xx alarms ran on, two minutes apart."""
+    shifting = cloud.releases.get(alias)
+    assert shifting is not None
+    assert shifting.shift is not None
+    target = shifting.shift.target
+    ran: list[str | None] = []
+    for number in range(events):
+        execution = restart(cloud, f"canary-{number}")
+        cloud.drive(expire_waits=False)
+        ran.append(cloud.execution_version(execution)[0])
+        cloud.clock.advance(120)
+    return target, ran
+
+
 def test_version_2_in_shadow_then_a_canary_rolled_back_by_an_alarm(
     prod_cloud: LocalCloud, assemblies: dict[str, EnvironmentTemplate], capsys: pytest.CaptureFixture[str]
 ) -> None:
     # Given version 1 live in prod, and an execution of it waiting for approval of a restart
     cloud = prod_cloud
-    [waiting] = [
-        delivery.execution_arn for delivery in cloud.deliver(event(RESTART, cloud.template)) if delivery.target.endswith(MACHINE)
-    ]
+    waiting = restart(cloud)
     cloud.drive(expire_waits=False)
-    assert waiting is not None and waiting in cloud.blocked
+    assert waiting in cloud.blocked
     v1, alias = cloud.execution_version(waiting)
-    assert v1 is not None and v1.endswith(":1") and alias is not None and alias.endswith(":live")
+    assert (v1 or "").endswith(":1")
+    assert alias == f"{MACHINE_ARN.format(cloud.template.account)}:live"
 
     # When version 2 is deployed in shadow, and a CPU alarm arrives
     cloud.deploy(remediation_stack(assemblies["shadow"]))
@@ -133,67 +202,87 @@ def test_version_2_in_shadow_then_a_canary_rolled_back_by_an_alarm(
     cloud.drive(expire_waits=False)
 
     # Then the live alias still routes every event to version 1, and version 2 decided in forced dry run
-    live_run, shadow_run = (
-        started[cloud.template.account and MACHINE_ARN.format(cloud.template.account)],
-        started[SHADOW_ARN.format(cloud.template.account)],
-    )
-    assert live_run is not None and shadow_run is not None
-    assert cloud.execution_version(live_run)[0] == v1
-    candidate = [decision for decision in decisions(cloud) if decision.execution_arn == shadow_run]
-    assert candidate and all(d.shadow and d.dry_run and d.automation_version == "2.0.0" for d in candidate)
-    assert [d.action for d in candidate] == ["no_runbook"]
-    assert any(d.action == "ecs_scale_out" and d.outcome == "taken" and not d.shadow for d in decisions(cloud))
+    check_shadow_run(cloud, started, str(v1))
 
     # When the team compares the candidate with the live version, gating at 95% agreement
-    code, out = ops(capsys, "compare", "alarm_remediation", "--min-agreement", "0.95")
+    gated = ops(capsys, "compare", "alarm_remediation", "--min-agreement", "0.95")
+    compared = ops(capsys, "compare", "alarm_remediation", "--json")
 
-    # Then the differing decision is shown (action and rule of each side, with evidence) and the gate fails
-    assert code == 1, out
-    assert (
-        scale_out["id"] in out
-        and "ecs_scale_out [runbook ecs-cpu-scale-out (catalog 2026.11.2)]" in out
-        and "no_runbook [-]" in out
-    )
-    assert "no runbook in catalog 2026.12.1" in out and "below --min-agreement 95%" in out
-    code, out = ops(capsys, "compare", "alarm_remediation", "--json")
-    compared = json.loads(out)
-    assert code == 0 and compared["candidate"] == "2.0.0" and compared["compared"] == 1 and compared["agreement"] == 0.0
+    # Then the differing decision is shown, with the evidence, and the gate fails
+    check_comparison(gated, compared, scale_out["id"])
 
     # When the approval of the execution started on version 1 comes after version 2 was deployed
     cloud.drive("approve")
 
-    # Then it finishes on version 1's code: every decision it made after the deploy carries version 1's packages
-    assert cloud.execution_status(waiting) == "SUCCEEDED"
-    finished = [d for d in decisions(cloud) if d.execution_arn == waiting]
-    assert {d.action for d in finished} >= {"ecs_force_new_deployment", "verify:alarm_ok"}
-    acted = {d.code_version for d in finished if d.step in ("Act", "Verify")}
-    assert acted and acted <= code_versions(cloud.template)
-    assert not {d.code_version for d in finished} & code_versions(assemblies["shadow"])
-    assert {d.automation_version for d in finished} == {"1.0.0"}
+    # Then it finishes on version 1's code
+    check_finished_on_version_1(cloud, waiting, assemblies["shadow"])
 
-    # When version 2 is promoted as a 50% canary (shadow removed), once the shadow run's alarms are quiet
+    # When version 2 goes out as a 50% canary (shadow removed), once the shadow run's alarms are quiet
     cloud.clock.advance(600)
     cloud.deploy(remediation_stack(assemblies["canary"]))
-    shifting = cloud.releases.get(alias)
-    assert shifting is not None and shifting.status == "shifting"
-    v2 = shifting.shift.target if shifting.shift else ""
-    ran: list[str | None] = []
-    for number in range(8):
-        [execution] = [
-            d.execution_arn
-            for d in cloud.deliver(event(RESTART, cloud.template, f"canary-{number}"))
-            if d.target.endswith(MACHINE)
-        ]
-        assert execution is not None
-        cloud.drive(expire_waits=False)
-        ran.append(cloud.execution_version(execution)[0])
-        cloud.clock.advance(120)
+    v2, ran = canary(cloud, alias, events=8)
 
-    # Then a share of the events ran on version 2, its failures fired an alarm, and the alarm rolled it back
-    assert v1 in ran and v2 in ran
+    # Then a share of the events ran on version 2, its failures fired an alarm, the alarm rolled it
+    # back, and every later event ran on version 1
+    assert v1 in ran
+    assert v2 in ran
     rolled = cloud.releases.get(alias)
-    assert rolled is not None and rolled.status == "rolled_back" and rolled.routing == {v1: 100}
+    assert rolled is not None
+    assert (rolled.status, rolled.routing) == ("rolled_back", {v1: 100})
     assert "in ALARM" in rolled.history[-1]
-    assert ran[ran.index(v2) + 2 :] and set(ran[ran.index(v2) + 2 :]) == {v1}
+    assert set(ran[ran.index(v2) + 2 :]) == {v1}
     code, out = ops(capsys, "versions", "alarm_remediation")
-    assert code == 0 and f"{v1}" in out and "100%" in out, capsys.readouterr().err
+    assert code == 0
+    assert f"{v1}  100%" in out
+
+
+def test_operators_promote_and_roll_back_the_live_alias_and_each_move_is_a_recorded_decision(
+    prod_cloud: LocalCloud, assemblies: dict[str, EnvironmentTemplate], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given version 2 deployed as a canary, shifting from version 1
+    cloud = prod_cloud
+    cloud.deploy(remediation_stack(assemblies["canary"]))
+    alias = f"{MACHINE_ARN.format(cloud.template.account)}:live"
+    shift = cloud.releases.get(alias)
+    assert shift is not None
+    assert shift.shift is not None
+    v1, v2 = shift.shift.source, shift.shift.target
+
+    # When an operator promotes it, then rolls it back
+    promoted, out_promote = ops(capsys, "promote", "alarm_remediation", "--reason", "canary clean for an hour")
+    after_promote = routing(cloud, alias)
+    rolled, out_rollback = ops(capsys, "rollback", "alarm_remediation", "--reason", "orders team reports slow restarts")
+    execution = restart(cloud)
+    cloud.drive(expire_waits=False)
+
+    # Then the alias routes all events to version 2, then to version 1 again, which runs the next event
+    assert promoted == 0
+    assert after_promote == {v2: 100}
+    assert f"now routes all events to {v2}" in out_promote
+    assert rolled == 0, out_rollback
+    assert routing(cloud, alias) == {v1: 100}
+    assert cloud.execution_version(execution)[0] == v1
+    # And each move is in the decision record, with who did it and why, and the chain verifies
+    moves = [d for d in decisions(cloud) if d.step.startswith("operator:")]
+    assert [(d.action, d.reason, d.details["to"]) for d in moves] == [
+        ("promote", "canary clean for an hour", v2),
+        ("rollback", "orders team reports slow restarts", v1),
+    ]
+    assert all(d.approved_by and d.outcome == "taken" for d in moves)
+    assert ops(capsys, "verify-chain", "alarm_remediation")[0] == 0
+
+
+def test_a_move_of_an_unknown_automation_is_refused_naming_the_known_ones(
+    prod_cloud: LocalCloud, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given the prod environment deployed
+    # When an operator rolls back a misspelt automation
+    code = main(["ops", "rollback", "alarm_remediaton", "--reason", "typo", "--env", "prod"])
+
+    # Then it is refused in one line naming the automations there, the shadow machines not among them
+    error = capsys.readouterr().err
+    assert code == 1
+    assert error.count("\n") == 1
+    assert "unknown automation 'alarm_remediaton'" in error
+    assert "alarm_remediation" in error
+    assert "-shadow" not in error
