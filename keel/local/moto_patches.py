@@ -324,12 +324,13 @@ def _install_versions(replace: Callable[[Any, str, Any], None], hooks: Hooks) ->
     replace(_resolve(*START_EXECUTION[:2]), START_EXECUTION[2], _versioned_start(_resolve(*START_EXECUTION), hooks))
     replace(_resolve(*ALIAS_UPDATE[:2]), ALIAS_UPDATE[2], _alias_update(_resolve(*ALIAS_UPDATE), hooks))
     replace(_resolve(*SFN_RESPONSE), "list_state_machine_versions", _list_state_machine_versions)
+    replace(_resolve(*SFN_RESPONSE), "describe_execution", _described_with_version(_resolve(*SFN_RESPONSE, "describe_execution")))
 
 
 def _versioned_start(original: Callable[..., Any], hooks: Hooks) -> Callable[..., Any]:
     """StartExecution on a version ARN runs that version's definition; on an alias ARN, the version
     the alias routes it to. The execution belongs to the state machine (its ARN is unqualified, as on
-    AWS), and remembers its version and alias (`keel_version_arn`, `keel_alias_arn`)."""
+    AWS); the backend remembers its version and alias (versions_of), from before its first state runs."""
 
     def start_execution(backend: Any, state_machine_arn: str, *args: Any, **kwargs: Any) -> Any:
         version_arn, alias_arn = hooks.qualified(state_machine_arn)
@@ -338,14 +339,15 @@ def _versioned_start(original: Callable[..., Any], hooks: Hooks) -> Callable[...
         source_arn, number = version_arn.rsplit(":", 1)
         source = backend.describe_state_machine(source_arn)
         published = source.versions[int(number)]
+        name = kwargs.get("name", args[0] if args else None)
+        execution_arn = f"{source_arn.replace(':stateMachine:', ':execution:', 1)}:{name}"
+        versions_of(backend)[execution_arn] = (version_arn, alias_arn)
         with _VERSION_SWAP:  # the execution snapshots the machine it starts on: the version's definition
             saved, source.definition = source.definition, published.definition
             try:
-                execution = original(backend, source_arn, *args, **kwargs)
+                return original(backend, source_arn, *args, **kwargs)
             finally:
                 source.definition = saved
-        execution.keel_version_arn, execution.keel_alias_arn = version_arn, alias_arn
-        return execution
 
     return start_execution
 
@@ -361,6 +363,23 @@ def _list_state_machine_versions(response: Any) -> Any:
     )
 
 
+def _described_with_version(original: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """DescribeExecution with stateMachineVersionArn and stateMachineAliasArn, as AWS answers for an
+    execution started on a version or through an alias."""
+
+    def describe_execution(response: Any) -> Any:
+        answer = original(response)
+        version, alias = versions_of(response.stepfunction_backend).get(response._get_param("executionArn"), (None, None))
+        result = answer.result
+        if isinstance(result, dict) and version is not None:
+            result["stateMachineVersionArn"] = version
+            if alias is not None:
+                result["stateMachineAliasArn"] = alias
+        return answer
+
+    return describe_execution
+
+
 def _alias_update(original: Callable[..., Any], hooks: Hooks) -> Callable[..., Any]:
     def update_state_machine_alias(backend: Any, arn: str, description: str | None, routing_configuration: Any) -> Any:
         alias = original(backend, arn, description, routing_configuration)
@@ -373,10 +392,16 @@ def _alias_update(original: Callable[..., Any], hooks: Hooks) -> Callable[..., A
     return update_state_machine_alias
 
 
+def versions_of(backend: Any) -> dict[str, tuple[str, str | None]]:
+    """Execution ARN -> (version ARN, alias ARN) of the executions started on a version or alias."""
+    known: dict[str, tuple[str, str | None]] = vars(backend).setdefault("keel_versions", {})
+    return known
+
+
 def execution_version(account: str, region: str, execution_arn: str) -> tuple[str | None, str | None]:
     """The state machine version and alias an execution was started on (None, None: unqualified)."""
-    execution = _execution(account, region, execution_arn)
-    return getattr(execution, "keel_version_arn", None), getattr(execution, "keel_alias_arn", None)
+    backend = _resolve("moto.stepfunctions.responses", "get_backend")(account, region)
+    return versions_of(backend).get(execution_arn, (None, None))
 
 
 def _execution_logic(original: Callable[[Any], None], hooks: Hooks) -> Callable[[Any], None]:

@@ -4,8 +4,8 @@ Rollback points the `live` alias (infra/constructs/versions.py) back to the vers
 routes to (during a rollout: the version it shifts from); promote moves it forward to the newest
 published version (during a rollout: the version it shifts to). Either is at once, 100%, and ends a
 rollout under way. The SSM parameter that shadow deploys read is set to match, and the move is
-recorded as a decision of the automation, with who did it and why, through its one writer
-(record_decision, as every module hands it decisions): the CLI never writes the decision record itself.
+appended to the automation's decision record, with who did it and why, as an operator's answer to an
+approval request is (keel/ops/approvals.py): a new record at the chain's head, never a change to one.
 """
 
 from __future__ import annotations
@@ -16,8 +16,6 @@ from typing import Any
 
 from infra import names
 from keel.ops.session import OpsError, OpsSession, aws_call
-
-WRITER = "record_decision"
 
 
 def versions(session: OpsSession, automation: str) -> dict[str, Any]:
@@ -75,7 +73,6 @@ def _move(session: OpsSession, state: dict[str, Any], target: str, verb: str, re
 
 
 def _record(session: OpsSession, state: dict[str, Any], target: str, *, verb: str, reason: str, caller: str) -> int:
-    from functions.shared.adapters.decision_writer import DecisionWriter
     from functions.shared.domain.decisions import Decision, digest
 
     automation, now = state["automation"], datetime.now(UTC).isoformat(timespec="seconds")
@@ -96,9 +93,8 @@ def _record(session: OpsSession, state: dict[str, Any], target: str, *, verb: st
         approved_by=caller,
         details={"from": {arn: weight for arn, weight in state["routing"].items()}, "to": target, "at": now},
     )
-    writer = DecisionWriter(names.function(session.environment, automation, WRITER), session.client("lambda"))
-    with aws_call(f"record the {verb} of {automation}"):
-        return writer.record(decision).seq
+    with aws_call(f"record the {verb} of {automation} in the decision record"):
+        return session.decisions.record(decision).seq
 
 
 def _number(version_arn: str) -> int:

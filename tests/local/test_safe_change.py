@@ -136,6 +136,8 @@ def check_shadow_run(cloud: LocalCloud, started: dict[str, str | None], v1: str)
     candidate = [decision for decision in decisions(cloud) if decision.execution_arn == shadow_run]
     assert [d.action for d in candidate] == ["no_runbook"]
     assert all(d.shadow and d.dry_run and d.automation_version == "2.0.0" for d in candidate)
+    # (the shadow machine runs its latest revision, the candidate: no version, no alias)
+    assert {(d.state_machine_version, d.state_machine_alias) for d in candidate} == {(None, None)}
     assert any(d.action == "ecs_scale_out" and d.outcome == "taken" and not d.shadow for d in decisions(cloud))
 
 
@@ -157,9 +159,13 @@ def check_comparison(gated: tuple[int, str], compared: tuple[int, str], event_id
 
 
 def check_finished_on_version_1(cloud: LocalCloud, execution: str, version_2: EnvironmentTemplate) -> None:
-    """Every decision the execution made after version 2 was deployed carries version 1's packages."""
+    """Every decision the execution made after version 2 was deployed carries version 1's packages, and
+    names the state machine version and alias it ran on."""
     assert cloud.execution_status(execution) == "SUCCEEDED"
     finished = [d for d in decisions(cloud) if d.execution_arn == execution]
+    # (the workflow's own decisions: the operator's answer to its approval request is the operator's)
+    made = {(d.state_machine_version, d.state_machine_alias) for d in finished if not d.approved_by}
+    assert made == {cloud.execution_version(execution)}
     assert {d.action for d in finished} >= {"ecs_force_new_deployment", "verify:alarm_ok"}
     acted = {d.code_version for d in finished if d.step in ("Act", "Verify")}
     assert acted

@@ -137,3 +137,48 @@ def test_the_readmes_rollout_and_shadow_example_is_valid() -> None:
     assert declared.resolved_for("staging").rollout.strategy == "linear"
     assert declared.shadow is not None
     assert declared.shadow.version == "2.0.0"
+
+
+def test_the_writer_records_the_state_machine_version_and_alias_of_each_decisions_execution() -> None:
+    # Given an execution started through the live alias on version 3, and an operator's move of the alias
+    from functions.record_decision import logic
+    from functions.shared.domain.decisions import Decision
+    from tests.support.fake_dependencies import FakeExecutionVersions, record_decision_dependencies
+    from tests.support.keel_context import keel_fields
+
+    machine = "arn:aws:states:eu-west-1:111111111111:stateMachine:keel-dev-alarm_remediation"
+    execution = "arn:aws:states:eu-west-1:111111111111:execution:keel-dev-alarm_remediation:run-1"
+    versions = FakeExecutionVersions({execution: (f"{machine}:3", f"{machine}:live")})
+    deps = record_decision_dependencies(versions=versions)
+    task = logic.RecordInput.model_validate(
+        {
+            "event_id": "event-1",
+            "execution": execution,
+            "keel": keel_fields(automation="alarm_remediation"),
+            "step": "Decide",
+            "action": "restart",
+            "outcome": "planned",
+            "reason": "runbook matched",
+        }
+    )
+    move = Decision(
+        automation="alarm_remediation",
+        automation_version="version 2",
+        environment="dev",
+        event_id="rollback-1",
+        execution_arn=f"{machine}:live",
+        step="operator:rollback",
+        action="rollback",
+        outcome="taken",
+        reason="slow restarts",
+        input_digest="sha256:0",
+    )
+
+    # When the writer records the execution's decision and the operator's move
+    recorded = logic.record_decision(task, deps)
+    moved = logic.record_handed(logic.HandedDecision(handed=move), deps)
+
+    # Then the execution's decision names its version and alias; the move names none and asks nothing
+    assert (recorded.decision.state_machine_version, recorded.decision.state_machine_alias) == (f"{machine}:3", f"{machine}:live")
+    assert (moved.decision.state_machine_version, moved.decision.state_machine_alias) == (None, None)
+    assert versions.asked == [execution]

@@ -106,6 +106,10 @@ class Decision(Model):
     input_digest: str
     definition_hash: str | None = None
     code_version: str | None = None
+    # The state machine version that ran the execution, and the alias that chose it (none: started on
+    # the state machine itself, as a shadow run or a redrive is).
+    state_machine_version: str | None = None
+    state_machine_alias: str | None = None
     versions: dict[str, str] = Field(default_factory=dict)
     advice: Advice | None = None
     approved_by: str | None = None
