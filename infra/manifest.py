@@ -245,10 +245,43 @@ class MetricAlarm(Strict):
         return self
 
 
+# --- Safe change: rollout of a new version and shadow runs (infra/constructs/versions.py) ---------
+
+
+class Rollout(Strict):
+    """How the live alias moves to a newly published version: all at once, or a canary share first, or
+    a linear share more every interval; the automation's alarms firing meanwhile roll it back."""
+
+    strategy: Literal["canary", "linear", "all_at_once"]
+    # Share of events the new version takes first (canary) or takes more each interval (linear).
+    percent: int = Field(default=10, ge=1, le=99)
+    # Minutes between two shifts of traffic (CloudFormation's DeploymentPreference Interval, 1-2100).
+    interval_minutes: int = Field(default=30, ge=1, le=2100)
+
+    @model_validator(mode="after")
+    def _shares_for_shifting_strategies(self) -> Rollout:
+        if self.strategy == "all_at_once" and self.model_fields_set & {"percent", "interval_minutes"}:
+            raise ValueError("percent and interval_minutes are for canary and linear rollouts; all_at_once moves at once")
+        return self
+
+
+# An environment that says nothing: a team shipping to prod gets a canary, every other environment all at once.
+DEFAULT_ROLLOUTS = {"prod": Rollout(strategy="canary", percent=10, interval_minutes=30)}
+ALL_AT_ONCE = Rollout(strategy="all_at_once")
+
+
+class Shadow(Strict):
+    """This deploy's version is a candidate: it runs on every matching event in forced dry run (it
+    decides, never acts), while the live alias stays on the version it routes to."""
+
+    version: str = Field(pattern=SEMVER)
+
+
 class EnvironmentOverride(Strict):
     limits: Limits | None = None
     approval_required: bool | None = None
     enabled: bool | None = None
+    rollout: Rollout | None = None
 
 
 class Manifest(Strict):
@@ -274,6 +307,8 @@ class Manifest(Strict):
     alarms: list[MetricAlarm] = Field(default_factory=list)
     enabled: bool = True
     environments: dict[str, EnvironmentOverride] = Field(default_factory=dict)
+    rollout: Rollout | None = None
+    shadow: Shadow | None = None
 
     @field_validator("functions", "secrets", "approvers")
     @classmethod
@@ -327,6 +362,15 @@ class Manifest(Strict):
             raise NestedFieldError("confidential_text", "a scheduled automation's events carry no customer text")
         return self
 
+    @model_validator(mode="after")
+    def _shadow_is_this_version(self) -> Manifest:
+        # A candidate is the version this manifest deploys: naming another would run code that is not here.
+        if self.shadow is not None and self.shadow.version != self.version:
+            raise NestedFieldError(
+                "shadow.version", f"must be this manifest's version ({self.version}), the candidate it deploys"
+            )
+        return self
+
     @property
     def confidential(self) -> bool:
         """Confidential and restricted: customer text stays out of execution history and logs."""
@@ -348,11 +392,13 @@ class Manifest(Strict):
             limits=limits,
             approval_required=override.approval_required,
             enabled=self.enabled if override.enabled is None else override.enabled,
+            rollout=override.rollout or self.rollout or DEFAULT_ROLLOUTS.get(environment, ALL_AT_ONCE),
         )
 
 
 class ResolvedSettings(Strict):
     limits: Limits
+    rollout: Rollout
     # None: follow the environment's approval policy by risk level.
     approval_required: bool | None
     enabled: bool

@@ -124,3 +124,19 @@ def too_long(env: str, automation: str) -> list[str]:
 
 def dashboard(env: str, suffix: str) -> str:
     return f"{prefix(env)}-{suffix}"
+
+
+# --- Safe change: versions, aliases, shadow runs -------------------------------------------------
+
+# The alias every rule starts executions through; `keel ops rollback|promote` move it.
+LIVE_ALIAS = "live"
+
+
+def shadow_state_machine(env: str, automation: str) -> str:
+    """The state machine that runs a candidate version in forced dry run beside the live one."""
+    return f"{state_machine(env, automation)}-shadow"
+
+
+def live_version_parameter(env: str, automation: str) -> str:
+    """The SSM parameter holding the state machine version ARN the live alias routes to."""
+    return f"/keel/{env}/{automation}/live-version"

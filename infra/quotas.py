@@ -29,6 +29,11 @@ from typing import Any
 GUARD = 0.8
 CLOUDFORMATION = "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html"
 DASHBOARDS = "https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch-Dashboard-Body-Structure.html"
+# DeploymentPreference Alarms: "Maximum: 100" names.
+ROLLOUTS = (
+    "https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/"
+    "aws-properties-stepfunctions-statemachinealias-deploymentpreference.html"
+)
 DYNAMIC_REFERENCE = re.compile(r"\{\{resolve:")
 # A token inside a dashboard body (an ARN, a region) stands for about this many characters once deployed.
 TOKEN_LENGTH = 80
@@ -51,6 +56,7 @@ QUOTAS = (
     Quota("dynamic_references", 60, "CloudFormation's 60 dynamic references per template", CLOUDFORMATION),
     Quota("dashboard_widgets", 500, "CloudWatch's 500 widgets per dashboard", DASHBOARDS),
     Quota("widget_metrics", 500, "CloudWatch's 500 metrics and expressions per widget", DASHBOARDS),
+    Quota("rollout_alarms", 100, "Step Functions' 100 alarms per alias deployment preference", ROLLOUTS),
 )
 
 
@@ -72,6 +78,7 @@ class StackFigures:
     dashboard_bytes: int  # the largest dashboard body in the stack
     dashboard_widgets: int  # the most widgets on one of its dashboards
     widget_metrics: int  # the most metrics on one widget
+    rollout_alarms: int = 0  # the most alarms one alias's deployment preference watches
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -109,6 +116,14 @@ def figures_of(stack: str, template_path: Path) -> StackFigures:
         dashboard_bytes=max((len(body.encode()) for body in dashboards), default=0),
         dashboard_widgets=max((len(_widgets(body)) for body in dashboards), default=0),
         widget_metrics=max((_metric_count(widget) for body in dashboards for widget in _widgets(body)), default=0),
+        rollout_alarms=max(
+            (
+                len(resource["Properties"].get("DeploymentPreference", {}).get("Alarms", []))
+                for resource in template.get("Resources", {}).values()
+                if resource.get("Type") == "AWS::StepFunctions::StateMachineAlias"
+            ),
+            default=0,
+        ),
     )
 
 

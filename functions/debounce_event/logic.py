@@ -40,7 +40,7 @@ class Dependencies:
 
 
 def debounce(task: DebounceInput, deps: Dependencies) -> dict[str, Any]:
-    arrival = Arrival(automation=task.keel.automation, key=str(task.key), event_id=task.event_id, execution=task.execution)
+    arrival = Arrival(automation=task.keel.limit_scope, key=str(task.key), event_id=task.event_id, execution=task.execution)
     now = deps.clock()
     if task.phase == "register":
         window = Window(seconds=task.window_seconds, max_wait_seconds=task.max_wait_seconds)

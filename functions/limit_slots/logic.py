@@ -79,7 +79,7 @@ def apply(task: SlotsInput, deps: Dependencies) -> dict[str, Any]:
 
 def acquire(task: SlotsInput, limit: Limit, deps: Dependencies) -> dict[str, Any]:
     key = None if limit.key is None else str(limit.key)
-    pool = concurrency_pool(task.keel.automation, key, limit.max, timedelta(seconds=limit.lease_seconds))
+    pool = concurrency_pool(task.keel.limit_scope, key, limit.max, timedelta(seconds=limit.lease_seconds))
     taken = deps.slots.take_slot(pool, task.execution, deps.clock())
     if isinstance(taken, Full):
         raise ConcurrencyLimitReached(refusal(task.keel.automation, key, limit.max, taken.held))

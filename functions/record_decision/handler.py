@@ -7,6 +7,7 @@ from typing import Any
 
 from functions.record_decision import logic
 from functions.shared.adapters.dynamodb import Table
+from functions.shared.adapters.executions import ExecutionVersions
 from functions.shared.domain.decisions import HANDED, DecisionLog
 from functions.shared.runtime.handler import task_handler
 from functions.shared.runtime.settings import WriterSettings, settings_reader
@@ -20,6 +21,7 @@ def dependencies() -> logic.Dependencies:
         log=DecisionLog(Table(settings().keel_decisions_table)),
         code_version=settings().keel_code_version,
         automation=settings().keel_automation,
+        versions=ExecutionVersions(),
     )
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from functions.shared.domain.context import TaskInput
 from functions.shared.domain.decisions import Advice, Decision, DecisionRecord, Outcome, Recorder, decision_in, digest
@@ -84,6 +84,10 @@ class HandedDecision(Model):
     handed: Decision
 
 
+class Versions(Protocol):
+    def of(self, execution_arn: str) -> tuple[str | None, str | None]: ...
+
+
 @dataclass(frozen=True)
 class Dependencies:
     log: Recorder
@@ -91,6 +95,17 @@ class Dependencies:
     code_version: str
     # The automation this writer appends for: its role reaches this automation's chain alone.
     automation: str
+    # The state machine version and alias an execution runs on (functions/shared/adapters/executions.py).
+    versions: Versions
+
+
+def with_versions(decision: Decision, deps: Dependencies) -> Decision:
+    """The decision with the state machine version and alias of its execution (an operator's move of an
+    alias is no execution: it names the alias itself)."""
+    if ":execution:" not in decision.execution_arn:
+        return decision
+    version, alias = deps.versions.of(decision.execution_arn)
+    return decision.model_copy(update={"state_machine_version": version, "state_machine_alias": alias})
 
 
 def record_decision(task: RecordInput, deps: Dependencies) -> DecisionRecord:
@@ -112,7 +127,7 @@ def record_decision(task: RecordInput, deps: Dependencies) -> DecisionRecord:
         details=task.details,
     )
     # The task comes from the automation's own state machine, the one that may invoke this writer.
-    return deps.log.record(decision)
+    return deps.log.record(with_versions(decision, deps))
 
 
 def record_handed(task: HandedDecision, deps: Dependencies) -> DecisionRecord:
@@ -123,4 +138,4 @@ def record_handed(task: HandedDecision, deps: Dependencies) -> DecisionRecord:
             f"HandedDecision: handed.automation: this writer records {deps.automation}'s decisions only, "
             f"not {decision.automation}'s"
         )
-    return deps.log.record(decision)
+    return deps.log.record(with_versions(decision, deps))

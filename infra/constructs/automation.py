@@ -26,8 +26,10 @@ from infra.constructs.function import KeelFunction
 from infra.constructs.key_use import KeyUse, grant_key_use
 from infra.constructs.log_group import platform_log_group
 from infra.constructs.platform import TABLE_INDEXES, PlatformResources
+from infra.constructs.versions import Release, ReleaseProps
 from infra.event_pattern import rule_pattern
-from infra.nag import acknowledge_all
+from infra.nag import acknowledge_all, nag_resource_of
+from infra.shadow import shadow_definition
 
 
 @dataclass(frozen=True)
@@ -39,7 +41,8 @@ class AutomationProps:
 
 
 class AutomationResources(Construct):
-    """Exposes `state_machine`, `dead_letter_queue`, `rules` and `log_group`."""
+    """Exposes `state_machine`, `release` (its version and live alias), `shadow_machine` (a candidate's
+    forced dry run, when the manifest declares `shadow`), `dead_letter_queue`, `rules` and `log_group`."""
 
     def __init__(self, scope: Construct, construct_id: str, props: AutomationProps) -> None:
         super().__init__(scope, construct_id)
@@ -93,25 +96,22 @@ class AutomationResources(Construct):
         definition = asl.with_prologue(props.automation.definition, manifest.name, context)
         # CDK's `timeout` prop only applies to definitions it builds itself; ours come from a file.
         definition["TimeoutSeconds"] = manifest.workflow.timeout_seconds
-        substitutions = self._substitutions(definition, props)
-        self.state_machine = sfn.StateMachine(
+        self.state_machine = self._state_machine("StateMachine", names.state_machine(env.name, manifest.name), definition, props)
+        self.release = Release(
             self,
-            "StateMachine",
-            state_machine_name=names.state_machine(env.name, manifest.name),
-            state_machine_type=sfn.StateMachineType.EXPRESS
-            if manifest.workflow.type == "express"
-            else sfn.StateMachineType.STANDARD,
-            definition_body=sfn.DefinitionBody.from_string(json.dumps(definition, indent=2)),
-            definition_substitutions=substitutions,
-            tracing_enabled=True,
-            logs=sfn.LogOptions(
-                destination=self.log_group,
-                level=sfn.LogLevel.ALL,
-                include_execution_data=manifest.logs_execution_data,
-            ),
+            "Release",
+            ReleaseProps(state_machine=self.state_machine, manifest=manifest, environment=env.name, rollout=settings.rollout),
         )
-        self._grant_state_machine(definition, props)
+        self.shadow_machine: sfn.StateMachine | None = None
+        if manifest.shadow is not None:
+            shadowed = shadow_definition(props.automation.definition, manifest.name, context)
+            shadowed["TimeoutSeconds"] = manifest.workflow.timeout_seconds
+            self.shadow_machine = self._state_machine(
+                "ShadowStateMachine", names.shadow_state_machine(env.name, manifest.name), shadowed, props
+            )
         self.rules = self._rules(props, enabled=settings.enabled)
+        for rule in self.rules:  # its targets name the alias: it exists before they can start anything
+            rule.node.add_dependency(self.release.alias)
         self.queues, self.queue_dead_letters = self._queues(props)
         for key, value in {
             "keel:automation": manifest.name,
@@ -121,6 +121,29 @@ class AutomationResources(Construct):
             "keel:data-classification": manifest.data_classification,
         }.items():
             Tags.of(self).add(key, value)
+
+    def _state_machine(
+        self, construct_id: str, name: str, definition: dict[str, Any], props: AutomationProps
+    ) -> sfn.StateMachine:
+        manifest = props.automation.manifest
+        machine = sfn.StateMachine(
+            self,
+            construct_id,
+            state_machine_name=name,
+            state_machine_type=sfn.StateMachineType.EXPRESS
+            if manifest.workflow.type == "express"
+            else sfn.StateMachineType.STANDARD,
+            definition_body=sfn.DefinitionBody.from_string(json.dumps(definition, indent=2)),
+            definition_substitutions=self._substitutions(definition, props),
+            tracing_enabled=True,
+            logs=sfn.LogOptions(
+                destination=self.log_group,
+                level=sfn.LogLevel.ALL,
+                include_execution_data=manifest.logs_execution_data,
+            ),
+        )
+        self._grant_state_machine(machine, definition, props)
+        return machine
 
     def _substitutions(self, definition: dict[str, Any], props: AutomationProps) -> dict[str, str]:
         platform, manifest = props.platform, props.automation.manifest
@@ -136,12 +159,13 @@ class AutomationResources(Construct):
             if name in available:
                 substitutions[name] = available[name]()
             else:
-                substitutions[name] = props.functions[name].function_arn
+                # The version this deploy published: an execution runs the code it started with.
+                substitutions[name] = props.functions[name].function.current_version.function_arn
         return substitutions
 
-    def _grant_state_machine(self, definition: dict[str, Any], props: AutomationProps) -> None:
+    def _grant_state_machine(self, machine: sfn.StateMachine, definition: dict[str, Any], props: AutomationProps) -> None:
         platform, manifest = props.platform, props.automation.manifest
-        role = self.state_machine.role
+        role = machine.role
         used = asl.substitutions_used(definition)
         # The prologue's claim (a conditional put) and Keel's failure path releasing it (a conditional
         # update) are the only access to the idempotency table.
@@ -150,12 +174,17 @@ class AutomationResources(Construct):
         )
         role.add_to_principal_policy(iam.PolicyStatement(actions=claims, resources=[platform.idempotency_table.table_arn]))
         key_uses: list[KeyUse] = ["dynamodb"]
-        invoked = [props.functions[module].function_arn for module in sorted(used & set(manifest.functions))]
+        invoked = [f"{props.functions[module].function_arn}:*" for module in sorted(used & set(manifest.functions))]
         if invoked:
-            # The unqualified ARNs only: the ASL invokes $LATEST, never a version or alias.
+            # Qualified ARNs only (function:NAME:VERSION): the ASL invokes the versions a deploy
+            # published, never $LATEST, so an execution keeps the code it started with.
             role.add_to_principal_policy(iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=invoked))
         tables: dict[str, dynamodb.ITable] = {"KeelApprovalsTable": platform.approvals_table}
-        findings = {
+        versions = (
+            "lambda:InvokeFunction on the published versions of this automation's own function (its ARN and a version "
+            "number): every deploy publishes one, and executions started on an earlier version finish on it"
+        )
+        findings = {f"AwsSolutions-IAM5[Resource::{nag_resource_of(self, arn)}]": versions for arn in invoked} | {
             "AwsSolutions-IAM5[Resource::*]": "CloudWatch Logs log delivery (logs:CreateLogDelivery, logs:GetLogDelivery, "
             "logs:UpdateLogDelivery, logs:DeleteLogDelivery, logs:ListLogDeliveries, logs:PutResourcePolicy, "
             "logs:DescribeResourcePolicies, logs:DescribeLogGroups) and xray:PutTraceSegments, xray:PutTelemetryRecords, "
@@ -223,12 +252,33 @@ class AutomationResources(Construct):
     def _rules(self, props: AutomationProps, *, enabled: bool) -> list[events.Rule]:
         manifest, platform = props.automation.manifest, props.platform
         trigger = manifest.trigger
-        target = targets.SfnStateMachine(
-            self.state_machine,
-            dead_letter_queue=self.dead_letter_queue,
-            retry_attempts=trigger.retry_attempts,
-            max_event_age=Duration.seconds(trigger.max_event_age_seconds),
+        # Executions start through the live alias, which routes them to a version.
+        # Named in this stack's account and region (the alias ARN is the state machine's, suffixed :live).
+        live = sfn.StateMachine.from_state_machine_name(
+            self, "LiveAlias", f"{names.state_machine(platform.environment.name, manifest.name)}:{names.LIVE_ALIAS}"
         )
+        role = iam.Role(self, "EventsRole", assumed_by=iam.ServicePrincipal("events.amazonaws.com"))
+        # StartExecution through an alias is authorized on the state machine's ARN, scoped to the
+        # alias by the states:StateMachineQualifier key
+        # (https://docs.aws.amazon.com/step-functions/latest/dg/auth-version-alias.html).
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["states:StartExecution"],
+                resources=[self.state_machine.state_machine_arn],
+                conditions={"StringEquals": {"states:StateMachineQualifier": names.LIVE_ALIAS}},
+            )
+        )
+        started = [live] if self.shadow_machine is None else [live, self.shadow_machine]
+        target = [
+            targets.SfnStateMachine(
+                machine,
+                dead_letter_queue=self.dead_letter_queue,
+                retry_attempts=trigger.retry_attempts,
+                max_event_age=Duration.seconds(trigger.max_event_age_seconds),
+                role=role,
+            )
+            for machine in started
+        ]
         rules = []
         if trigger.event_pattern is not None:
             rule = events.Rule(
@@ -241,7 +291,7 @@ class AutomationResources(Construct):
                 # satisfies it and is never rendered: the L1 property below replaces CDK's rendering.
                 event_pattern=events.EventPattern(detail={}),
                 enabled=enabled,
-                targets=[target],
+                targets=target,
             )
             # CDK's typed EventPattern takes only strings where EventBridge also takes matchers
             # (`source: [{prefix: ...}]`); the L1 property carries the manifest's pattern as written,
@@ -257,7 +307,7 @@ class AutomationResources(Construct):
                     description=f"{manifest.name} {manifest.version}: schedule {trigger.schedule}",
                     schedule=events.Schedule.expression(trigger.schedule),
                     enabled=enabled,
-                    targets=[target],
+                    targets=target,
                 )
             )
         return rules

@@ -108,6 +108,7 @@ class KeelFunction(Construct):
         env_name = platform.environment.name
         self.spec = spec
         self.automation = props.automation
+        self._executions_read: dict[str, str] = {}
         self.log_group = platform_log_group(
             self, "Logs", f"/keel/{env_name}/functions/{props.automation}/{spec.module}", platform
         )
@@ -231,7 +232,10 @@ class KeelFunction(Construct):
                     conditions=statement.conditions,
                 )
             )
-        acknowledge_all(role, {**_role_wildcards(spec), **_declared_wildcards(spec), **self._secret_suffixes(props)})
+        acknowledge_all(
+            role,
+            {**_role_wildcards(spec), **_declared_wildcards(spec), **self._secret_suffixes(props), **self._executions_read},
+        )
 
     def _grant_limits(self, props: FunctionProps) -> None:
         """Only what conditional writes on single items need: no scan, no batch, no index."""
@@ -254,6 +258,21 @@ class KeelFunction(Construct):
             props.platform.decisions_table,
             conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": own}},
         )
+        # Which version and alias of the automation's state machine ran a decision's execution
+        # (functions/shared/adapters/executions.py): its own executions and its shadow run's, nothing else.
+        machine = names.state_machine(props.platform.environment.name, props.automation)
+        executions = [
+            Stack.of(self).format_arn(
+                service="states", resource="execution", resource_name=f"{name}:*", arn_format=ArnFormat.COLON_RESOURCE_NAME
+            )
+            for name in (machine, f"{machine}-shadow")
+        ]
+        self.role.add_to_policy(iam.PolicyStatement(actions=["states:DescribeExecution"], resources=executions))
+        self._executions_read = {
+            f"AwsSolutions-IAM5[Resource::{nag_resource_of(self, arn)}]": "states:DescribeExecution on the executions of "
+            "this automation's own state machine (every execution name under it): which version and alias ran the decision"
+            for arn in executions
+        }
 
     def _grant_decision_writer(self, props: FunctionProps) -> None:
         """Invoke the automation's own record_decision, by name (it is in this stack; another automation's is not)."""

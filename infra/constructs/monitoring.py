@@ -52,6 +52,7 @@ class AutomationMonitoring(Construct):
         env = props.environment
         thresholds = env.alarms
         prefix = names.state_machine(env.name, manifest.name)
+        self.prefix = prefix
         period = Duration.minutes(thresholds.period_minutes)
         self.facade = MonitoringFacade(
             self,
@@ -124,6 +125,15 @@ class AutomationMonitoring(Construct):
                 },
             )
         self.metric_alarms = [self._metric_alarm(props, prefix, alarm) for alarm in manifest.alarms]
+
+    def rollout_alarm_names(self) -> list[str]:
+        """The alarms a rollout watches: the state machine's executions, its dead letters, the manifest's
+        own. Not the functions' (Lambda counts a function's errors over every version, a candidate's
+        shadow run included; a version's failing task fails its execution anyway), nor the heartbeat
+        (its silence says the platform is down, not that a version misbehaves)."""
+        functions = f"{self.prefix}-fn-"
+        created = [annotated.alarm.alarm_name for annotated in self.facade.created_alarms()]
+        return [name for name in created if not name.startswith(functions)] + [alarm.alarm_name for alarm in self.metric_alarms]
 
     def _heartbeat_alarm(self, props: AutomationMonitoringProps, prefix: str) -> cloudwatch.Alarm | None:
         heartbeat = props.resources.automation.manifest.slo.heartbeat

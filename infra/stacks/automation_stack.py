@@ -67,6 +67,8 @@ class AutomationStack(Stack):
                 topic=topic,
             ),
         )
+        # A rollout goes back when any of the automation's own alarms fires while it shifts.
+        self.resources.release.watch(self.monitoring.rollout_alarm_names())
 
 
 def stage_packages(catalog: Catalog, build_dir: Path) -> dict[str, Path]:

@@ -49,7 +49,8 @@ from keel.local.function_roles import Denial, FunctionRoles
 from keel.local.iam_requests import ApiCall
 from keel.local.lambda_runtime import FunctionConfig, Invocation, LambdaRuntime
 from keel.local.observatory import FunctionLogging, Observatory
-from keel.local.template import EnvironmentTemplate
+from keel.local.releases import Alias, Releases
+from keel.local.template import EnvironmentTemplate, StackTemplate
 
 # The operators' code the cloud runs on its side (answering approvals).
 from keel.ops.approvals import answer as answer_as_operator
@@ -140,6 +141,8 @@ class LocalCloud:
     drive_limit_seconds: float = 120.0
     # The port of the cloud's endpoint on 127.0.0.1 (0: any free port).
     port: int = 0
+    # Seeds the draw of each execution's version when an alias routes to several: same shares every run.
+    routing_seed: int = 0
 
     def __post_init__(self) -> None:
         self.deployment: Deployment | None = None
@@ -158,6 +161,7 @@ class LocalCloud:
         self._server: Any = None
         self.endpoint: str | None = None
         self.roles = FunctionRoles(self._assume_role, self._role_policies)
+        self.releases = Releases(self.routing_seed, self._alarm_state, self._publish_alias)
         self.observatory = Observatory(self.template.account, self.template.region, self._publish)
         self.runtime = LambdaRuntime(
             clock=self.clock,
@@ -183,7 +187,7 @@ class LocalCloud:
             stack.enter_context(mock_aws(config={"stepfunctions": {"execute_state_machine": True}}))
             stack.enter_context(moto_patches.installed(self))
             stack.enter_context(_quiet_interpreter())
-            self.deployment = deploy_environment(self.template, self.client)
+            self.deployment = deploy_environment(self.template, self.client, self.releases, self.clock.world_time)
             self.observatory.machine_logging = {
                 arn: machine.logging for arn, machine in self.deployment.state_machines.items() if machine.logging
             }
@@ -202,6 +206,9 @@ class LocalCloud:
             # When the world moves on, every alarm is evaluated at the new time.
             self.clock.on_advance.append(self.observatory.evaluate_all)
             stack.callback(self.clock.on_advance.remove, self.observatory.evaluate_all)
+            # Then every alias shifting a rollout moves on, or back when its alarms fire.
+            self.clock.on_advance.append(self.releases.evaluate)
+            stack.callback(self.clock.on_advance.remove, self.releases.evaluate)
         except BaseException:
             stack.close()
             raise
@@ -221,6 +228,49 @@ class LocalCloud:
             self._stack.close()
             self._stack = None
             self._clients.clear()
+
+    def deploy(self, stack: StackTemplate) -> None:
+        """`cdk deploy` of one stack onto the running cloud: created, or updated as CloudFormation
+        updates it (keel/local/deploy.py). An execution already running keeps its version's code."""
+        from keel.local.deploy import Deployer
+
+        with self._lock:
+            Deployer(stack, self.client, self.deployed).deploy()
+        self.observatory.machine_logging = {
+            arn: machine.logging for arn, machine in self.deployed.state_machines.items() if machine.logging
+        }
+
+    def _alarm_state(self, name: str) -> str:
+        alarms = self.client("cloudwatch").describe_alarms(AlarmNames=[name])["MetricAlarms"]
+        return str(alarms[0]["StateValue"]) if alarms else "OK"  # CloudWatch: an alarm that does not exist is OK
+
+    def _publish_alias(self, alias: Alias) -> None:
+        routing = [{"stateMachineVersionArn": version, "weight": weight} for version, weight in sorted(alias.routing.items())]
+        stepfunctions = self.client("stepfunctions")
+        machine = alias.arn.rsplit(":", 1)[0]
+        if any(
+            known["stateMachineAliasArn"] == alias.arn
+            for known in stepfunctions.list_state_machine_aliases(stateMachineArn=machine)["stateMachineAliases"]
+        ):
+            stepfunctions.update_state_machine_alias(stateMachineAliasArn=alias.arn, routingConfiguration=routing)
+        else:
+            stepfunctions.create_state_machine_alias(name=alias.arn.rsplit(":", 1)[-1], routingConfiguration=routing)
+
+    def qualified(self, state_machine_arn: str) -> tuple[str | None, str | None]:
+        """moto_patches.Hooks: the version an execution starts on, and the alias that chose it."""
+        last = state_machine_arn.rsplit(":", 1)[-1]
+        if last.isdigit() and state_machine_arn.count(":") == 7:
+            return state_machine_arn, None
+        if self.releases.get(state_machine_arn) is not None:
+            return self.releases.route(state_machine_arn, self.clock.world_time()), state_machine_arn
+        return None, None
+
+    def alias_updated(self, alias_arn: str, routing: dict[str, int]) -> None:
+        """moto_patches.Hooks: UpdateStateMachineAlias (an operator's rollback or promote) routes from now on."""
+        self.releases.set_routing(alias_arn, routing)
+
+    def execution_version(self, execution_arn: str) -> tuple[str | None, str | None]:
+        return moto_patches.execution_version(self.template.account, self.template.region, execution_arn)
 
     def client(self, service: str) -> Any:
         """A boto3 client on this cloud, made once and reused."""
@@ -257,6 +307,7 @@ class LocalCloud:
     def invoke_lambda(self, function: Any, event: Any) -> tuple[str, bool, str]:
         facts = moto_patches.lambda_function_facts(function)
         facts["log_group"] = self.deployed.function_log_groups.get(facts["name"], facts["log_group"])
+        facts["code_root"] = self.deployed.version_code_roots.get(facts["qualified_arn"], "")
         return self.runtime.invoke(FunctionConfig(**facts), event)
 
     def execution_started(self, execution_arn: str) -> None:
@@ -347,7 +398,8 @@ class LocalCloud:
         while True:
             outcome = self._try_start(target, event, rule, delayed)
             if isinstance(outcome, str):
-                self._record(Delivery(event["id"], rule["name"], target["Arn"], outcome))
+                # Started through an alias or a version: the execution is the state machine's.
+                self._record(Delivery(event["id"], rule["name"], unqualified(target["Arn"]), outcome))
                 return
             code, message = outcome
             delay = min(2**attempt, MAX_START_BACKOFF_SECONDS)
@@ -373,7 +425,8 @@ class LocalCloud:
             self._sequence += 1
             name = execution_name(event["id"], self._sequence)
         # The execution starts `delayed` seconds after the event arrived, on its own clock.
-        execution = target["Arn"].replace(":stateMachine:", ":execution:", 1) + f":{name}"
+        # A version's or alias's execution is the state machine's (its ARN is unqualified).
+        execution = unqualified(target["Arn"]).replace(":stateMachine:", ":execution:", 1) + f":{name}"
         self.clock.wait(execution, delayed)
         try:
             with acting_for(execution):
@@ -554,6 +607,11 @@ class LocalCloud:
         for arn in running:
             self.blocked[arn] = f"still running, no progress for {self.drive_limit_seconds:.0f} s of real time"
         self.observatory.evaluate_all(self.clock.world_time())
+
+
+def unqualified(state_machine_arn: str) -> str:
+    """arn:aws:states:REGION:ACCOUNT:stateMachine:NAME, without a version or alias after it."""
+    return ":".join(state_machine_arn.split(":")[:7])
 
 
 @contextmanager

@@ -8,8 +8,10 @@ returns what Ref and Fn::GetAtt answer for it. Types with nothing to emulate are
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
+import re
 import secrets
 import string
 import zipfile
@@ -21,6 +23,7 @@ from typing import Any
 from infra.names import bounded
 from keel.local import streams
 from keel.local.errors import LocalCloudError
+from keel.local.releases import Releases
 from keel.local.template import EnvironmentTemplate, Resolver, StackTemplate, creation_order
 
 Attributes = dict[str, Any]
@@ -61,6 +64,16 @@ class Deployment:
     stream_mappings: list[streams.StreamMapping] = field(default_factory=list)  # delivered by keel/local/streams.py
     # Function name -> the log group its LoggingConfig names (Lambda's default when it names none).
     function_log_groups: dict[str, str] = field(default_factory=dict)
+    # Aliases and their routing (keel/local/releases.py); None: the template's aliases cannot be made.
+    releases: Releases | None = None
+    # Virtual time now (a shift starts then).
+    now: Callable[[], float] = lambda: 0.0
+    # Stack -> logical id -> (resolved properties, attributes): what a later deploy of it compares with.
+    records: dict[str, dict[str, tuple[Any, Attributes]]] = field(default_factory=dict)
+    # Function name -> the directory its $LATEST code runs from ("": the repository, as first deployed);
+    # a published version's ARN -> the same, fixed when it was published.
+    code_roots: dict[str, str] = field(default_factory=dict)
+    version_code_roots: dict[str, str] = field(default_factory=dict)
 
     def automation_of(self, state_machine_arn: str) -> str:
         machine = self.state_machines.get(state_machine_arn)
@@ -114,6 +127,12 @@ class Deployer:
         return value
 
     def deploy(self) -> None:
+        """Create the stack, or update it as CloudFormation does when it was deployed before: a
+        resource whose resolved properties did not change is kept, a changed one is updated in place
+        (the types in UPDATERS) or replaced when its logical id changed (a new Lambda or state
+        machine version). Resources a new template no longer has are left in place."""
+        previous = self.deployment.records.get(self.template.stack_name, {})
+        record: dict[str, tuple[Any, Attributes]] = {}
         for logical_id in creation_order(self.template):
             resource = self.template.resources[logical_id]
             kind = resource["Type"]
@@ -122,17 +141,76 @@ class Deployer:
                 self.deployment.skipped[kind] += 1
                 self.resolver.attributes[logical_id] = {"Ref": self.physical_name(logical_id)}
                 continue
-            properties = self.resolver.resolve(resource.get("Properties", {}))
-            self.resolver.attributes[logical_id] = creator(self, logical_id, properties)
-            self.deployment.created[kind] += 1
+            properties = dynamic_references(self.resolver.resolve(resource.get("Properties", {})), self._parameter)
+            kept = previous.get(logical_id)
+            if kept is not None and _untagged(kept[0]) == _untagged(properties):
+                self.resolver.attributes[logical_id] = kept[1]
+            elif kept is not None:
+                self.resolver.attributes[logical_id] = self._update(logical_id, kind, properties)
+            else:
+                self.resolver.attributes[logical_id] = creator(self, logical_id, properties)
+                self.deployment.created[kind] += 1
+            record[logical_id] = (properties, self.resolver.attributes[logical_id])
+        self.deployment.records[self.template.stack_name] = record
+
+    def _update(self, logical_id: str, kind: str, properties: dict[str, Any]) -> Attributes:
+        updater = UPDATERS.get(kind)
+        if updater is None:
+            raise LocalCloudError(f"{logical_id}: the local cloud cannot update a {kind} in place (its properties changed)")
+        return updater(self, logical_id, properties)
+
+    def asset_directory(self, code: dict[str, Any]) -> str:
+        """Where the assembly staged a function's package (S3Key <hash>.zip -> asset.<hash>)."""
+        key = str(code.get("S3Key", ""))
+        if self.template.path is None or not key.endswith(".zip"):
+            raise LocalCloudError(f"{self.template.stack_name}: a redeployed function's code must be an asset of its assembly")
+        for directory in (self.template.path.parent, self.template.path.parent.parent):
+            candidate = directory / f"asset.{key.removesuffix('.zip')}"
+            if candidate.is_dir():
+                return str(candidate)
+        raise LocalCloudError(f"{self.template.stack_name}: no staged asset for {key} beside {self.template.path}")
 
 
-def deploy_environment(template: EnvironmentTemplate, client: Callable[[str], Any]) -> Deployment:
+def deploy_environment(
+    template: EnvironmentTemplate,
+    client: Callable[[str], Any],
+    releases: Releases | None = None,
+    now: Callable[[], float] | None = None,
+) -> Deployment:
     """Every stack of the environment, in deploy order, as `cdk deploy` would create them."""
-    deployment = Deployment(template)
+    deployment = Deployment(template, releases=releases)
+    if now is not None:
+        deployment.now = now
     for stack in template.stacks:
         Deployer(stack, client, deployment).deploy()
     return deployment
+
+
+def _untagged(properties: Any) -> Any:
+    """What a redeploy compares: a change of tags alone (a new version's keel:version) is kept as it was."""
+    return {key: value for key, value in properties.items() if key != "Tags"} if isinstance(properties, dict) else properties
+
+
+DYNAMIC_SSM = re.compile(r"\{\{resolve:ssm:([^}:]+)\}\}")
+
+
+def dynamic_references(value: Any, parameter: Callable[[str], str | None]) -> Any:
+    """`{{resolve:ssm:NAME}}` replaced by the parameter's value, as CloudFormation resolves it when a
+    stack operation starts (before any resource of it changes)."""
+    if isinstance(value, str):
+
+        def found(match: re.Match[str]) -> str:
+            resolved = parameter(match.group(1))
+            if resolved is None:
+                raise LocalCloudError(f"dynamic reference {match.group(0)}: no such SSM parameter")
+            return resolved
+
+        return DYNAMIC_SSM.sub(found, value)
+    if isinstance(value, list):
+        return [dynamic_references(item, parameter) for item in value]
+    if isinstance(value, dict):
+        return {key: dynamic_references(item, parameter) for key, item in value.items()}
+    return value
 
 
 def _kms_key(deployer: Deployer, _logical_id: str, properties: dict[str, Any]) -> Attributes:
@@ -345,6 +423,7 @@ def _lambda_function(deployer: Deployer, logical_id: str, properties: dict[str, 
     deployer.deployment.function_log_groups[name] = str(log_group)
     # Layers (Powertools from a public SSM parameter) are not needed: the venv has the same packages.
     function = deployer.client("lambda").create_function(**arguments)
+    deployer.deployment.code_roots[name] = ""
     if "ReservedConcurrentExecutions" in properties:
         # The cap on the function's execution environments (keel/local/lambda_pool.py).
         deployer.client("lambda").put_function_concurrency(
@@ -355,13 +434,7 @@ def _lambda_function(deployer: Deployer, logical_id: str, properties: dict[str, 
 
 def _state_machine(deployer: Deployer, logical_id: str, properties: dict[str, Any]) -> Attributes:
     name = properties.get("StateMachineName") or deployer.physical_name(logical_id, 80)
-    definition = properties.get("DefinitionString")
-    if definition is None:
-        if "Definition" not in properties:
-            raise LocalCloudError(f"{logical_id}: only inline definitions (DefinitionString/Definition) run locally")
-        definition = json.dumps(properties["Definition"])
-    for key, value in properties.get("DefinitionSubstitutions", {}).items():
-        definition = definition.replace("${" + key + "}", str(value))
+    definition = _definition(logical_id, properties)
     tags = tags_of(properties)
     logging = properties.get("LoggingConfiguration")
     observability: dict[str, Any] = {}
@@ -386,7 +459,103 @@ def _state_machine(deployer: Deployer, logical_id: str, properties: dict[str, An
     )["stateMachineArn"]
     automation = tags.get("keel:automation", name)
     deployer.deployment.state_machines[arn] = DeployedStateMachine(logical_id, arn, name, automation, _machine_logging(logging))
-    return {"Ref": arn, "Arn": arn, "Name": name}
+    return {"Ref": arn, "Arn": arn, "Name": name, "StateMachineRevisionId": _revision(definition)}
+
+
+def _revision(definition: str) -> str:
+    """A revision id that changes exactly when the definition does, as Step Functions' does."""
+    return hashlib.sha256(definition.encode()).hexdigest()[:32]
+
+
+def _definition(logical_id: str, properties: dict[str, Any]) -> str:
+    definition = properties.get("DefinitionString")
+    if definition is None:
+        if "Definition" not in properties:
+            raise LocalCloudError(f"{logical_id}: only inline definitions (DefinitionString/Definition) run locally")
+        definition = json.dumps(properties["Definition"])
+    for key, value in properties.get("DefinitionSubstitutions", {}).items():
+        definition = definition.replace("${" + key + "}", str(value))
+    return str(definition)
+
+
+def _update_state_machine(deployer: Deployer, logical_id: str, properties: dict[str, Any]) -> Attributes:
+    name = properties.get("StateMachineName") or deployer.physical_name(logical_id, 80)
+    arn = deployer.arn("states", f"stateMachine:{name}")
+    definition = _definition(logical_id, properties)
+    deployer.client("stepfunctions").update_state_machine(
+        stateMachineArn=arn, definition=definition, roleArn=properties["RoleArn"]
+    )
+    return {"Ref": arn, "Arn": arn, "Name": name, "StateMachineRevisionId": _revision(definition)}
+
+
+def _update_lambda_function(deployer: Deployer, logical_id: str, properties: dict[str, Any]) -> Attributes:
+    """New configuration, and new code: the package this assembly staged runs from now on."""
+    name = properties.get("FunctionName") or deployer.physical_name(logical_id)
+    lambda_ = deployer.client("lambda")
+    lambda_.update_function_configuration(
+        FunctionName=name,
+        Role=properties["Role"],
+        Handler=properties["Handler"],
+        Timeout=int(properties.get("Timeout", 3)),
+        MemorySize=int(properties.get("MemorySize", 128)),
+        Environment={
+            "Variables": {key: str(value) for key, value in properties.get("Environment", {}).get("Variables", {}).items()}
+        },
+    )
+    deployer.deployment.code_roots[name] = deployer.asset_directory(properties.get("Code", {}))
+    arn = lambda_.get_function(FunctionName=name)["Configuration"]["FunctionArn"]
+    return {"Ref": name, "Arn": arn}
+
+
+def _lambda_version(deployer: Deployer, _logical_id: str, properties: dict[str, Any]) -> Attributes:
+    """PublishVersion: the function's code and configuration now, fixed; the version runs that code."""
+    name = (
+        str(properties["FunctionName"]).rsplit(":", 1)[-1]
+        if str(properties["FunctionName"]).startswith("arn:")
+        else str(properties["FunctionName"])
+    )
+    published = deployer.client("lambda").publish_version(FunctionName=name, Description=properties.get("Description", ""))
+    arn = str(published["FunctionArn"])
+    deployer.deployment.version_code_roots[arn] = deployer.deployment.code_roots.get(name, "")
+    return {"Ref": arn, "Version": published["Version"], "FunctionArn": arn}
+
+
+def _state_machine_version(deployer: Deployer, _logical_id: str, properties: dict[str, Any]) -> Attributes:
+    """PublishStateMachineVersion of the state machine's current revision."""
+    stepfunctions = deployer.client("stepfunctions")
+    arn = str(properties["StateMachineArn"])
+    role = stepfunctions.describe_state_machine(stateMachineArn=arn)["roleArn"]
+    description = {"versionDescription": properties["Description"]} if properties.get("Description") else {}
+    published = stepfunctions.update_state_machine(stateMachineArn=arn, roleArn=role, publish=True, **description)
+    version = str(published["stateMachineVersionArn"])
+    return {"Ref": version, "Arn": version}
+
+
+def _state_machine_alias(deployer: Deployer, _logical_id: str, properties: dict[str, Any]) -> Attributes:
+    """The alias, routed by keel/local/releases.py (a deployment preference shifts it on virtual time)."""
+    releases = deployer.deployment.releases
+    if releases is None:
+        raise LocalCloudError("state machine aliases need the local cloud's releases")
+    preference = properties.get("DeploymentPreference")
+    routing = properties.get("RoutingConfiguration")
+    version = str((preference or {}).get("StateMachineVersionArn") or (routing or [{}])[0].get("StateMachineVersionArn"))
+    arn = f"{version.rsplit(':', 1)[0]}:{properties['Name']}"
+    releases.deploy(arn, preference, routing, deployer.deployment.now())
+    return {"Ref": arn, "Arn": arn}
+
+
+def _update_events_rule(deployer: Deployer, logical_id: str, properties: dict[str, Any]) -> Attributes:
+    """PutRule and PutTargets again; targets the template no longer names are removed."""
+    name = properties.get("Name") or deployer.physical_name(logical_id)
+    bus = properties.get("EventBusName", "default")
+    events = deployer.client("events")
+    kept = {target["Id"] for target in properties.get("Targets", [])}
+    stale = [
+        target["Id"] for target in events.list_targets_by_rule(Rule=name, EventBusName=bus)["Targets"] if target["Id"] not in kept
+    ]
+    if stale:
+        events.remove_targets(Rule=name, EventBusName=bus, Ids=stale)
+    return _events_rule(deployer, logical_id, properties)
 
 
 def _machine_logging(logging: dict[str, Any] | None) -> MachineLogging | None:
@@ -470,6 +639,26 @@ CREATORS: dict[str, Creator] = {
     "AWS::CloudWatch::Alarm": _alarm,
     "AWS::CloudWatch::Dashboard": _dashboard,
     "AWS::SSM::Parameter": _ssm_parameter,
+    "AWS::Lambda::Version": _lambda_version,
+    "AWS::StepFunctions::StateMachineVersion": _state_machine_version,
+    "AWS::StepFunctions::StateMachineAlias": _state_machine_alias,
     **streams.CREATORS,
+    **dict.fromkeys(IGNORED, _ignored),
+}
+# How a changed resource is updated in place on a redeploy. Creators that are upserts (Put*) update too.
+UPDATERS: dict[str, Creator] = {
+    "AWS::Lambda::Function": _update_lambda_function,
+    "AWS::StepFunctions::StateMachine": _update_state_machine,
+    "AWS::StepFunctions::StateMachineAlias": _state_machine_alias,
+    "AWS::Events::Rule": _update_events_rule,
+    "AWS::IAM::Policy": _iam_policy,
+    "AWS::SSM::Parameter": _ssm_parameter,
+    "AWS::CloudWatch::Alarm": _alarm,
+    "AWS::CloudWatch::Dashboard": _dashboard,
+    "AWS::SNS::TopicPolicy": _sns_topic_policy,
+    "AWS::SQS::QueuePolicy": _sqs_queue_policy,
+    # Replaced, as CloudFormation replaces them (a new version; the old one stays, retained).
+    "AWS::StepFunctions::StateMachineVersion": _state_machine_version,
+    "AWS::Lambda::Version": _lambda_version,
     **dict.fromkeys(IGNORED, _ignored),
 }

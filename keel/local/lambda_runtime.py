@@ -62,6 +62,8 @@ class FunctionConfig:
     log_group: str
     role: str = ""  # the execution role's ARN
     reserved_concurrency: int | None = None  # ReservedConcurrentExecutions, when the template sets it
+    qualified_arn: str = ""  # the ARN invoked, with its version (function:NAME:3) when it is a published one
+    code_root: str = ""  # where the version's code runs from; "": the repository
 
     @property
     def module(self) -> str:
@@ -167,13 +169,15 @@ class LambdaRuntime:
     def pool(self, config: FunctionConfig) -> FunctionPool:
         """The function's execution environments, made at its first invocation."""
         with self._lock:
-            pool = self._pools.get(config.arn)
+            # Each published version has its own environments: its code, its configuration.
+            key = config.qualified_arn or config.arn
+            pool = self._pools.get(key)
             if pool is None:
                 if self._closed:
                     raise throttle_error("Rate Exceeded. (the local cloud is shutting down)")
                 cap = config.reserved_concurrency if config.reserved_concurrency is not None else self.concurrency
                 pool = FunctionPool(config.name, lambda: self._setup(config), cap, max(INIT_SECONDS, config.timeout))
-                self._pools[config.arn] = pool
+                self._pools[key] = pool
             return pool
 
     def environments(self) -> dict[str, dict[str, str]]:
@@ -231,7 +235,8 @@ class LambdaRuntime:
         endpoint = {"AWS_ENDPOINT_URL": self.endpoint} if self.endpoint else {}
         environment = {**host_environment(), **self.variables(config), **credentials, **endpoint}
         stream = lambda_stream(self.clock.world_time(), config.version, uuid.uuid4().hex)
-        return WorkerSetup(config.name, config.handler, environment, str(code_root()), self.clock.offset_seconds, stream)
+        root = config.code_root or str(code_root())
+        return WorkerSetup(config.name, config.handler, environment, root, self.clock.offset_seconds, stream)
 
     def variables(self, config: FunctionConfig) -> dict[str, str]:
         """What the function finds in os.environ on Lambda: its configuration, Lambda's own variables,

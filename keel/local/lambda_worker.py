@@ -224,6 +224,9 @@ def serve(connection: Connection, setup: WorkerSetup) -> None:
     os.environ.clear()
     os.environ.update(setup.environment)
     os.chdir(setup.code_root)
+    # The function's package first on the path, as /var/task is on Lambda: a published version's
+    # staged package, not the repository's current files.
+    sys.path.insert(0, setup.code_root)
     clock = _WorldClock(setup.world_offset)
     calls = _Calls(connection)
     started = time.perf_counter()

@@ -126,6 +126,12 @@ THREADING_MODULES = (
 )
 THREAD_MODULES = (f"{_SFN}.component.state.exec.execute_state",)
 EXECUTIONS = ("moto.stepfunctions.parser.models", "StepFunctionsParserBackend", "_get_executions")
+# StartExecution on a version or alias ARN (moto starts neither: keel/local/releases.py routes them).
+# ListStateMachineVersions, which moto 5.2.5 does not answer (`keel ops versions|rollback|promote` read it).
+SFN_RESPONSE = ("moto.stepfunctions.responses", "StepFunctionResponse")
+# UpdateStateMachineAlias by an operator (`keel ops rollback|promote`): the local cloud routes by it.
+ALIAS_UPDATE = ("moto.stepfunctions.models", "StepFunctionBackend", "update_state_machine_alias")
+START_EXECUTION = ("moto.stepfunctions.parser.models", "StepFunctionsParserBackend", "start_execution")
 DISPATCHER = ("moto.moto_server.werkzeug_app", "DomainDispatcherApplication", "get_backend_for_host")
 SAME_DIMENSIONS = ("moto.cloudwatch.models", "are_dimensions_same")
 # Modules whose `datetime` global stamps times the user sees.
@@ -140,6 +146,8 @@ DATETIME_MODULES = (
 )
 PATCHED_METHODS = (
     LAMBDA_FUNCTION,
+    START_EXECUTION,
+    ALIAS_UPDATE,
     EVENTS_RULE,
     WAIT_FUNCTION,
     CALLBACK_ENDPOINT,
@@ -180,6 +188,10 @@ class Hooks(Protocol):
     def execution_ended(self, execution_arn: str) -> None: ...
 
     def alarm_history(self, parameters: dict[str, Any]) -> list[dict[str, Any]]: ...
+
+    def qualified(self, state_machine_arn: str) -> tuple[str | None, str | None]: ...
+
+    def alias_updated(self, alias_arn: str, routing: dict[str, int]) -> None: ...
 
 
 def _resolve(module: str, owner: str | None = None, attribute: str | None = None) -> Any:
@@ -306,6 +318,94 @@ def _started_executions(original: Callable[..., list[Any]]) -> Callable[..., lis
     return get_executions
 
 
+_VERSION_SWAP = threading.Lock()
+
+
+def _install_versions(replace: Callable[[Any, str, Any], None], hooks: Hooks) -> None:
+    """Executions on versions and aliases, operators' alias updates, ListStateMachineVersions."""
+    replace(_resolve(*START_EXECUTION[:2]), START_EXECUTION[2], _versioned_start(_resolve(*START_EXECUTION), hooks))
+    replace(_resolve(*ALIAS_UPDATE[:2]), ALIAS_UPDATE[2], _alias_update(_resolve(*ALIAS_UPDATE), hooks))
+    replace(_resolve(*SFN_RESPONSE), "list_state_machine_versions", _list_state_machine_versions)
+    replace(_resolve(*SFN_RESPONSE), "describe_execution", _described_with_version(_resolve(*SFN_RESPONSE, "describe_execution")))
+
+
+def _versioned_start(original: Callable[..., Any], hooks: Hooks) -> Callable[..., Any]:
+    """StartExecution on a version ARN runs that version's definition; on an alias ARN, the version
+    the alias routes it to. The execution belongs to the state machine (its ARN is unqualified, as on
+    AWS); the backend remembers its version and alias (versions_of), from before its first state runs."""
+
+    def start_execution(backend: Any, state_machine_arn: str, *args: Any, **kwargs: Any) -> Any:
+        version_arn, alias_arn = hooks.qualified(state_machine_arn)
+        if version_arn is None:
+            return original(backend, state_machine_arn, *args, **kwargs)
+        source_arn, number = version_arn.rsplit(":", 1)
+        source = backend.describe_state_machine(source_arn)
+        published = source.versions[int(number)]
+        name = kwargs.get("name", args[0] if args else None)
+        execution_arn = f"{source_arn.replace(':stateMachine:', ':execution:', 1)}:{name}"
+        versions_of(backend)[execution_arn] = (version_arn, alias_arn)
+        with _VERSION_SWAP:  # the execution snapshots the machine it starts on: the version's definition
+            saved, source.definition = source.definition, published.definition
+            try:
+                return original(backend, source_arn, *args, **kwargs)
+            finally:
+                source.definition = saved
+
+    return start_execution
+
+
+def _list_state_machine_versions(response: Any) -> Any:
+    """ListStateMachineVersions as AWS answers it: the versions of a state machine, newest first."""
+    from moto.core.responses import ActionResult
+
+    machine = response.stepfunction_backend.describe_state_machine(response._get_param("stateMachineArn"))
+    published = sorted(machine.versions.values(), key=lambda version: version.version, reverse=True)
+    return ActionResult(
+        {"stateMachineVersions": [{"stateMachineVersionArn": v.arn, "creationDate": v.creation_date} for v in published]}
+    )
+
+
+def _described_with_version(original: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """DescribeExecution with stateMachineVersionArn and stateMachineAliasArn, as AWS answers for an
+    execution started on a version or through an alias."""
+
+    def describe_execution(response: Any) -> Any:
+        answer = original(response)
+        version, alias = versions_of(response.stepfunction_backend).get(response._get_param("executionArn"), (None, None))
+        result = answer.result
+        if isinstance(result, dict) and version is not None:
+            result["stateMachineVersionArn"] = version
+            if alias is not None:
+                result["stateMachineAliasArn"] = alias
+        return answer
+
+    return describe_execution
+
+
+def _alias_update(original: Callable[..., Any], hooks: Hooks) -> Callable[..., Any]:
+    def update_state_machine_alias(backend: Any, arn: str, description: str | None, routing_configuration: Any) -> Any:
+        alias = original(backend, arn, description, routing_configuration)
+        if routing_configuration:
+            hooks.alias_updated(
+                arn, {str(entry["stateMachineVersionArn"]): int(entry["weight"]) for entry in routing_configuration}
+            )
+        return alias
+
+    return update_state_machine_alias
+
+
+def versions_of(backend: Any) -> dict[str, tuple[str, str | None]]:
+    """Execution ARN -> (version ARN, alias ARN) of the executions started on a version or alias."""
+    known: dict[str, tuple[str, str | None]] = vars(backend).setdefault("keel_versions", {})
+    return known
+
+
+def execution_version(account: str, region: str, execution_arn: str) -> tuple[str | None, str | None]:
+    """The state machine version and alias an execution was started on (None, None: unqualified)."""
+    backend = _resolve("moto.stepfunctions.responses", "get_backend")(account, region)
+    return versions_of(backend).get(execution_arn, (None, None))
+
+
 def _execution_logic(original: Callable[[Any], None], hooks: Hooks) -> Callable[[Any], None]:
     """An execution's first thread works for that execution (whoever started it: a rule, a test, a
     client), which runs on the clock until its program ends; the hooks hear when it starts and when it
@@ -388,6 +488,7 @@ def installed(hooks: Hooks) -> Iterator[None]:
     replace(moto_cloudwatch.resolve(moto_cloudwatch.CLOUDWATCH_RESPONSE), "describe_alarm_history", _alarm_history(hooks))
     replace(_resolve(SAME_DIMENSIONS[0]), SAME_DIMENSIONS[1], _same_dimensions)
     replace(_resolve(*EXECUTIONS[:2]), EXECUTIONS[2], _started_executions(_resolve(*EXECUTIONS)))
+    _install_versions(replace, hooks)
     replace(_resolve(*DISPATCHER[:2]), DISPATCHER[2], _backend_per_host(_resolve(*DISPATCHER)))
     threading_shim = _threading_shim()
     for module in THREADING_MODULES:
@@ -565,6 +666,7 @@ def lambda_function_facts(function: Any) -> dict[str, Any]:
     """What a moto LambdaFunction holds that an invocation needs."""
     return {
         "name": function.function_name,
+        "qualified_arn": str(function.function_arn),
         "arn": function.function_arn,
         "handler": function.handler,
         "environment": dict(function.environment_vars or {}),

@@ -100,7 +100,7 @@ def register(commands: Any) -> None:
     command.add_argument("--since", help="e.g. 24h (default: all)")
     command.set_defaults(run_ops=_kpis)
 
-    overrides.register(sub)
+    _register_operator_changes(sub)
 
     share(ops, session_options())
     ops.set_defaults(run=run)
@@ -381,3 +381,95 @@ def _kpis(session: OpsSession, args: argparse.Namespace) -> Result:
         return to_json(result), 0
     figures = [{"metric": key, "value": value} for key, value in result.items() if key not in ("automation", "since")]
     return f"{args.automation} since {result['since'] or 'the first execution'}\n" + table(figures), 0
+
+
+# --- Safe change: compare a shadow candidate, move the live alias ---------------------------------
+
+
+def _register_operator_changes(sub: Any) -> None:
+    """Overrides (keel/ops/overrides.py), and the live alias's versions."""
+    overrides.register(sub)
+    _register_safe_change(sub)
+
+
+def _register_safe_change(sub: Any) -> None:
+    command = sub.add_parser(
+        "compare", help="where a candidate version run in shadow decided differently from the live version, per event"
+    )
+    command.add_argument("automation")
+    command.add_argument("--version", help="the candidate's version (default: the newest with shadow decisions)")
+    command.add_argument(
+        "--min-agreement", type=float, metavar="RATE", help="exit 1 when the agreement rate is below RATE (e.g. 0.95)"
+    )
+    command.add_argument("--all", action="store_true", help="list every compared event, not only those that differ")
+    command.set_defaults(run_ops=_compare)
+
+    command = sub.add_parser("versions", help="the versions an automation's live alias routes to, and those published")
+    command.add_argument("automation")
+    command.set_defaults(run_ops=_versions)
+
+    for verb, what in (("rollback", "back to the previous version"), ("promote", "forward to the newest version")):
+        command = sub.add_parser(verb, help=f"point the live alias {what}, at once (recorded with who and why)")
+        command.add_argument("automation")
+        command.add_argument("--reason", required=True, help="why (recorded with your identity)")
+        command.set_defaults(run_ops=_move, verb=verb)
+
+
+def _compare(session: OpsSession, args: argparse.Namespace) -> Result:
+    from keel.ops import compare
+
+    result = compare.compare(session, args.automation, args.version)
+    passed, why = compare.gate(result, args.min_agreement)
+    code = 0 if passed else 1
+    if args.json:
+        return to_json(result | {"gate": {"min_agreement": args.min_agreement, "passed": passed, "why": why}}), code
+    rate = "-" if result["agreement"] is None else f"{result['agreement']:.1%}"
+    lines = [
+        f"{args.automation}: candidate {result['candidate'] or '(none recorded)'} agreed with the live version on "
+        f"{result['agreed']} of {result['compared']} events ({rate})"
+    ]
+    shown = [row for row in result["events"] if args.all or not row["agrees"]]
+    if shown:
+        lines.append(table([_compare_row(row) for row in shown], list(_compare_row(shown[0]))))
+    if result["candidate_only"]:
+        lines.append(f"not compared (only the candidate decided): {', '.join(result['candidate_only'])}")
+    if why:
+        lines.append(f"gate: {why}")
+    return "\n".join(lines), code
+
+
+def _compare_row(row: dict[str, Any]) -> dict[str, Any]:
+    live, candidate = row["live"], row["candidate"]
+    return {
+        "event_id": row["event_id"],
+        "agrees": "yes" if row["agrees"] else f"no ({', '.join(row['differs_in'])})",
+        "live": f"{live['action']} [{live['rule'] or '-'}] {live['advice'] or ''}".strip(),
+        "candidate": f"{candidate['action']} [{candidate['rule'] or '-'}] {candidate['advice'] or ''}".strip(),
+        "evidence": f"live: {live['reason']} | candidate: {candidate['reason']} | input {candidate['input_digest'][:19]}",
+    }
+
+
+def _versions(session: OpsSession, args: argparse.Namespace) -> Result:
+    from keel.ops import release
+
+    state = release.versions(session, args.automation)
+    if args.json:
+        return to_json(state), 0
+    rows = [{"version": arn, "live_share": f"{state['routing'].get(arn, 0)}%"} for arn in state["versions"]]
+    return f"{state['alias']}\n" + table(rows, ["version", "live_share"]), 0
+
+
+def _move(session: OpsSession, args: argparse.Namespace) -> Result:
+    from keel.ops import release
+
+    moved = (
+        release.rollback(session, args.automation, args.reason)
+        if args.verb == "rollback"
+        else release.promote(session, args.automation, args.reason)
+    )
+    if args.json:
+        return to_json(moved), 0
+    return (
+        f"{args.automation}: live alias now routes all events to {moved['to']} ({args.verb} by {moved['by']}: {args.reason})",
+        0,
+    )

@@ -63,7 +63,8 @@ class OpsSession:
         with aws_call("list the environment's state machines"):
             for page in self.client("stepfunctions").get_paginator("list_state_machines").paginate():
                 for machine in page["stateMachines"]:
-                    if machine["name"].startswith(prefix):
+                    # A candidate's shadow state machine (NAME-shadow) is not an automation of its own.
+                    if machine["name"].startswith(prefix) and not machine["name"].endswith("-shadow"):
                         machines[machine["name"][len(prefix) :]] = machine["stateMachineArn"]
         return machines
 

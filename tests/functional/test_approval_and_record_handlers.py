@@ -43,6 +43,7 @@ class Context:
 
 @pytest.fixture
 def platform(synthesized: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
+    monkeypatch.setenv("MOTO_ACCOUNT_ID", EXECUTION.split(":")[4])  # the account of the execution the tests name
     with mock_aws():
         aws.client.cache_clear()
         dynamodb = boto3.client("dynamodb", region_name="eu-west-1")
@@ -53,6 +54,15 @@ def platform(synthesized: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict
         inbox = sqs.create_queue(QueueName="pager-inbox")["QueueUrl"]
         inbox_arn = sqs.get_queue_attributes(QueueUrl=inbox, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=inbox_arn, Attributes={"RawMessageDelivery": "true"})
+        # The execution whose decisions are recorded: started on the state machine itself, so it has
+        # no version and no alias.
+        states = boto3.client("stepfunctions", region_name="eu-west-1")
+        machine = states.create_state_machine(
+            name="keel-dev-alarm_remediation",
+            definition=json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}),
+            roleArn="arn:aws:iam::111111111111:role/keel-dev-alarm_remediation",
+        )["stateMachineArn"]
+        states.start_execution(stateMachineArn=machine, name=EXECUTION.rsplit(":", 1)[-1])
         monkeypatch.setenv("KEEL_ENVIRONMENT", "dev")
         monkeypatch.setenv("KEEL_APPROVALS_TABLE", "keel-dev-approvals")
         monkeypatch.setenv("KEEL_DECISIONS_TABLE", "keel-dev-decisions")
@@ -165,6 +175,7 @@ def test_record_decision_appends_with_versions_and_is_idempotent(platform: dict[
     log = DecisionLog(Table("keel-dev-decisions", platform["dynamodb"]))
     [record] = log.for_execution(EXECUTION)
     assert record.decision.code_version == "sha256:code"
+    assert (record.decision.state_machine_version, record.decision.state_machine_alias) == (None, None)
     assert record.decision.definition_hash == "sha256:abc"
     assert record.decision.advice is not None
     assert record.decision.advice.confidence == pytest.approx(0.91)

@@ -189,6 +189,19 @@ def check_automation(template: Template, environment: Any, automation: Any, cata
         assert {tag: found.get(tag) for tag in KEEL_TAGS} == expected, f"{key} tags"
 
 
+def machine_arn(template: Template, machine: str) -> str:
+    """The state machine's ARN, from its name and the account and region its stack deploys to."""
+    name = template["Resources"][machine]["Properties"]["StateMachineName"]
+    sample = next(
+        arn
+        for resource in template["Resources"].values()
+        if resource["Type"] == "AWS::Events::Rule"
+        for target in resource["Properties"].get("Targets", [])
+        if isinstance(arn := target.get("Arn"), str) and ":stateMachine:" in arn
+    )
+    return f"{sample.split(':stateMachine:', 1)[0]}:stateMachine:{name}"
+
+
 def check_rules(template: Template, env: str, manifest: Any, machine: str) -> None:
     trigger = manifest.trigger
     rules = rules_of(template, manifest.name)
@@ -210,7 +223,8 @@ def check_rules(template: Template, env: str, manifest: Any, machine: str) -> No
                 assert bus is None, f"{key} listens on the default bus"
         assert len(props["Targets"]) == 1
         target = props["Targets"][0]
-        assert target["Arn"] == {"Ref": machine}
+        # Executions start through the live alias, which routes them to a published version.
+        assert target["Arn"] == f"{machine_arn(template, machine)}:live"
         assert target.get("DeadLetterConfig", {}).get("Arn") == {"Fn::GetAtt": [dlq, "Arn"]}, f"{key} target has no DLQ"
         assert target.get("RetryPolicy") == {
             "MaximumEventAgeInSeconds": trigger.max_event_age_seconds,
@@ -236,8 +250,11 @@ def check_state_machine(template: Template, environment: Any, automation: Any, m
     assert definition["States"][asl.CLAIM_STATE]["Next"] == automation.definition["StartAt"]
     assert set(props["DefinitionSubstitutions"]) == asl.substitutions_used(definition)
     for module in manifest.functions:
-        assert props["DefinitionSubstitutions"][module] == {
-            "Fn::GetAtt": [function_id(template, environment.name, manifest.name, module), "Arn"]
+        # The version of the automation's own function this deploy published (an execution keeps its code).
+        version = props["DefinitionSubstitutions"][module]["Ref"]
+        assert template["Resources"][version]["Type"] == "AWS::Lambda::Version"
+        assert template["Resources"][version]["Properties"]["FunctionName"] == {
+            "Ref": function_id(template, environment.name, manifest.name, module)
         }
 
 

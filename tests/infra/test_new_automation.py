@@ -131,7 +131,8 @@ def test_each_automation_runs_its_own_instance_of_a_shared_module_paging_its_own
     for automation, route in (("platform_heartbeat", "platform-oncall"), (NEW, "tickets-oncall")):
         function = checks.function_id(template, "prod", automation, "emit_heartbeat")
         machine = checks.properties(template, checks.state_machine_id(template, "prod", automation))
-        assert machine["DefinitionSubstitutions"]["emit_heartbeat"] == {"Fn::GetAtt": [function, "Arn"]}
+        version = machine["DefinitionSubstitutions"]["emit_heartbeat"]["Ref"]
+        assert checks.properties(template, version)["FunctionName"] == {"Ref": function}
         # And its error alarms page that automation's team, no other
         alarms = checks.alarms_on(template, function).values()
         assert alarms
@@ -267,4 +268,5 @@ def test_state_machine_roles_reach_only_the_platform_resources_their_asl_names(e
         functions = {
             checks.function_id(template, "staging", automation, module) for module in ("emit_heartbeat", "record_decision")
         }
-        assert grants["lambda:InvokeFunction"] == {f"<{function}.Arn>" for function in functions}
+        # Any published version of them (function:NAME:VERSION), never $LATEST
+        assert grants["lambda:InvokeFunction"] == {f"<{function}.Arn>:*" for function in functions}

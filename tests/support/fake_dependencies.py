@@ -126,10 +126,25 @@ def verify_remediation_dependencies() -> Any:
     return logic.Dependencies(readers=readers, log=decisions(), code_version=CODE_VERSION)
 
 
-def record_decision_dependencies(automation: str = "alarm_remediation") -> Any:
+class FakeExecutionVersions:
+    """The state machine version and alias of the executions a test names; (None, None) for the others,
+    as DescribeExecution answers for an execution started on the state machine itself."""
+
+    def __init__(self, known: dict[str, tuple[str | None, str | None]] | None = None) -> None:
+        self.known = dict(known or {})
+        self.asked: list[str] = []
+
+    def of(self, execution_arn: str) -> tuple[str | None, str | None]:
+        self.asked.append(execution_arn)
+        return self.known.get(execution_arn, (None, None))
+
+
+def record_decision_dependencies(automation: str = "alarm_remediation", versions: FakeExecutionVersions | None = None) -> Any:
     from functions.record_decision import logic
 
-    return logic.Dependencies(log=decisions(), code_version=CODE_VERSION, automation=automation)
+    return logic.Dependencies(
+        log=decisions(), code_version=CODE_VERSION, automation=automation, versions=versions or FakeExecutionVersions()
+    )
 
 
 def triage_ticket_dependencies() -> Any:

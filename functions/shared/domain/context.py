@@ -52,6 +52,13 @@ class KeelContext(Contract):
     # sha256 of the automation's ASL file as deployed: which workflow made a decision.
     definition_hash: str
     limits: Limits
+    # A candidate version's shadow run (infra/shadow.py): forced into dry run, recorded as shadow.
+    shadow: bool = False
+
+    @property
+    def limit_scope(self) -> str:
+        """Whose debounce bursts and concurrency slots these are: a shadow run keeps its own."""
+        return f"{self.automation}#shadow" if self.shadow else self.automation
 
     def needs_approval(self, risk: str) -> bool:
         if self.approval_required is not None:

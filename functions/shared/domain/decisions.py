@@ -100,10 +100,16 @@ class Decision(Model):
     rule: str | None = None
     resource: str | None = None
     dry_run: bool = False
+    # Made by a candidate version's shadow run (forced dry run): `keel ops compare` sets it beside the live one.
+    shadow: bool = False
     trigger: str | None = None
     input_digest: str
     definition_hash: str | None = None
     code_version: str | None = None
+    # The state machine version that ran the execution, and the alias that chose it (none: started on
+    # the state machine itself, as a shadow run or a redrive is).
+    state_machine_version: str | None = None
+    state_machine_alias: str | None = None
     versions: dict[str, str] = Field(default_factory=dict)
     advice: Advice | None = None
     approved_by: str | None = None
@@ -120,6 +126,7 @@ def decision_in(task: TaskInput, **fields: Any) -> Decision:
         automation_version=keel.version,
         environment=keel.environment,
         dry_run=keel.dry_run,
+        shadow=keel.shadow,
         definition_hash=keel.definition_hash,
         event_id=task.event_id,
         execution_arn=task.execution,
