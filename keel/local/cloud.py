@@ -526,17 +526,28 @@ class LocalCloud:
         """DescribeExecution and GetExecutionHistory of one execution, without the API's serializer."""
         return moto_patches.execution_record(self.template.account, self.template.region, execution_arn)
 
+    def _newly_started(self, considered: set[str]) -> set[str]:
+        """Executions not yet ended and not in `considered` (which they join), their blocked reason cleared."""
+        new = {arn for arn in self.execution_arns() if arn not in considered and arn not in self._ended}
+        considered |= new
+        for arn in new:
+            self.blocked.pop(arn, None)
+        return new
+
     def drive(self, decision: Decision = None, *, expire_waits: bool = True) -> None:
         """Run every started execution to an end: answer task tokens, expire their timeouts.
 
         With expire_waits=False, executions waiting for a task token are left waiting (for an
         operator's `keel ops approve`, say) and drive returns once nothing else can move."""
         deadline = time.monotonic() + self.drive_limit_seconds
-        running = {arn for arn in self.execution_arns() if arn not in self._ended}
-        for arn in running:
-            self.blocked.pop(arn, None)
+        running: set[str] = set()
+        considered: set[str] = set()
         swept, seen = 0.0, self.clock.activity()
-        while running and time.monotonic() < deadline:
+        while time.monotonic() < deadline:
+            # Executions started meanwhile (by an event a workflow put on the bus) are driven too.
+            running |= self._newly_started(considered)
+            if not running:
+                break
             changes, invoking = self.clock.activity()
             if invoking or changes != seen[0]:
                 deadline, seen = time.monotonic() + self.drive_limit_seconds, (changes, invoking)
