@@ -53,11 +53,14 @@ class RunOptions:
     # World files to apply first; None: the world.yaml beside each event file.
     worlds: list[WorldFile] | None = None
     explain: bool = False
+    # The fake external APIs' declarations (apis/<api>.yaml); None: the repository's.
+    apis_dir: Path | None = None
 
 
 def run_events(template: EnvironmentTemplate, files: list[EventFile], options: RunOptions) -> LocalRun:
     worlds = worlds_for([source.path for source in files]) if options.worlds is None else options.worlds
-    with LocalCloud(template, faults=options.faults) as cloud:
+    settings = {"apis_dir": options.apis_dir} if options.apis_dir is not None else {}
+    with LocalCloud(template, faults=options.faults, **settings) as cloud:
         world = apply_worlds(worlds, cloud.client, template_variables(template.account, template.region))
         outcomes = []
         copies = 2 if options.duplicate else 1

@@ -26,6 +26,8 @@ GRANT_WINDOW = 0.5
 RATE_ITEM_SECONDS = 3600
 # A half-open probe holds its turn this long at most (a probe that never reports back frees it).
 PROBE_LEASE_MS = 60_000
+# How soon a call refused while the probe is in flight asks again.
+PROBE_POLL_MS = 1000
 
 
 @dataclass(frozen=True)
@@ -97,7 +99,10 @@ class CircuitBreaker:
         )
         if refused is None:
             return Admission("probe", failures)
-        return Admission("refused", failures, int(refused.get("probe_until") or refused.get("opened_until") or now_ms + 1000))
+        if refused.get("opened_until") not in (None, int(opened)):
+            return Admission("refused", failures, int(refused["opened_until"]))  # the probe failed: open again
+        # Closed by the probe meanwhile, or the probe still in flight: ask again in a second.
+        return Admission("refused", failures, now_ms + PROBE_POLL_MS)
 
     def succeeded(self, admission: Admission) -> None:
         """Closed again (a probe that worked), or the consecutive failures start over."""
