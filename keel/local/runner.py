@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from keel.local.cloud import Answered, Decision, Delivery, LocalCloud
+from keel.local.cloud import APIS_DIR, Answered, Decision, Delivery, LocalCloud
 from keel.local.eventbridge import EventFile, bus_for
 from keel.local.faults import FaultPlan
 from keel.local.report import RunReport, run_report
@@ -59,8 +59,7 @@ class RunOptions:
 
 def run_events(template: EnvironmentTemplate, files: list[EventFile], options: RunOptions) -> LocalRun:
     worlds = worlds_for([source.path for source in files]) if options.worlds is None else options.worlds
-    settings = {"apis_dir": options.apis_dir} if options.apis_dir is not None else {}
-    with LocalCloud(template, faults=options.faults, **settings) as cloud:
+    with LocalCloud(template, faults=options.faults, apis_dir=options.apis_dir or APIS_DIR) as cloud:
         world = apply_worlds(worlds, cloud.client, template_variables(template.account, template.region))
         outcomes = []
         copies = 2 if options.duplicate else 1
