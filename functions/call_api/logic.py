@@ -40,7 +40,7 @@ class CallInput(TaskInput):
 
 
 class Api(Protocol):
-    def send(self, request: ApiRequest) -> ApiResponse: ...
+    def send(self, request: ApiRequest, *, fresh: bool = False) -> ApiResponse: ...
 
 
 class Limiter(Protocol):
@@ -79,11 +79,14 @@ def call(task: CallInput, deps: Dependencies) -> dict[str, Any]:
     if admission.kind == "refused":
         until = datetime.fromtimestamp(admission.until_ms / 1000, tz=UTC).isoformat(timespec="seconds")
         return _retry_later(task, guarded, max(1.0, admission.until_ms / 1000 - deps.clock()), f"circuit open until {until}")
-    if not _rate_slot(guarded.limiter, deps):
-        return _retry_later(task, guarded, DEFAULT_RETRY_AFTER, f"rate limit of {guarded.settings.rate_limit_per_second}/s")
     request = ApiRequest(task.method, task.path, task.body, task.idempotency_key)
     try:
-        response = guarded.api.send(request)
+        response = _send(request, guarded, deps, fresh=False)
+        if response is not None and response.status == 401:
+            # The credential may have been rotated since it was cached: read it again, send once more.
+            response = _send(request, guarded, deps, fresh=True)
+        if response is None:
+            return _retry_later(task, guarded, DEFAULT_RETRY_AFTER, f"rate limit of {guarded.settings.rate_limit_per_second}/s")
         if response.status >= 500:
             raise TransientError(f"API '{task.api}' {task.method} {task.path}: {response.status}: {response.excerpt()}")
     except TransientError:
@@ -101,6 +104,13 @@ def _answered(task: CallInput, guarded: Guarded, admission: Admission, response:
     if response.status >= 400:
         raise DependencyError(f"API '{task.api}' {task.method} {task.path}: {response.status}: {response.excerpt()}")
     return {"outcome": "done", "status": response.status, "body": response.body, "waited_seconds": task.waited_seconds}
+
+
+def _send(request: ApiRequest, guarded: Guarded, deps: Dependencies, *, fresh: bool) -> ApiResponse | None:
+    """Send within the rate limit; None when no slot came within RATE_WAIT_SECONDS."""
+    if not _rate_slot(guarded.limiter, deps):
+        return None
+    return guarded.api.send(request, fresh=fresh)
 
 
 def _rate_slot(limiter: Limiter, deps: Dependencies) -> bool:

@@ -37,6 +37,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -77,9 +78,11 @@ class Recorded:
     method: str
     path: str
     status: int
-    at: float  # world time, epoch seconds
+    at: float  # when it arrived, world time, epoch seconds
     fault: str | None = None
     replayed: bool = False
+    # When the client sent it (its Date header, whole seconds); None without one.
+    sent: int | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -90,6 +93,7 @@ class Recorded:
             "at": self.at,
             "fault": self.fault,
             "replayed": self.replayed,
+            "sent": self.sent,
         }
 
 
@@ -149,6 +153,13 @@ class FakeApi:
             return 409, {"error": f"{collection} {key} exists"}
         items[key] = {**self.resources[collection].get("fields", {}), **body, "id": key}
         return 201, items[key]
+
+
+def _sent_at(date: str | None) -> int | None:
+    try:
+        return int(parsedate_to_datetime(date).timestamp()) if date else None
+    except (TypeError, ValueError):
+        return None
 
 
 def _same(given: str, expected: str) -> bool:
@@ -211,27 +222,27 @@ class FakeApis:
         fake = self.fakes.get(name)
         if fake is None:
             return 404, {"error": f"no API '{name}'"}, {}, 0.0
-        rest = "/" + rest
+        rest, sent = "/" + rest, _sent_at(headers.get("Date"))
         with self._lock:
             if method == "POST" and rest == fake.settings["token_path"] and fake.settings["auth"] == "oauth_client_credentials":
                 status, answer = fake.issue_token(headers, self._tokens)
-                self._record(Recorded(name, method, rest, status, self.clock()))
+                self._record(Recorded(name, method, rest, status, self.clock(), sent=sent))
                 return status, answer, {}, 0.0
             fault = self._take_fault(name)
             if fault is not None:
-                return self._faulted(fake, fault, method, rest)
+                return self._faulted(fake, fault, (method, rest), sent)
             if not fake.authorized(headers):
-                self._record(Recorded(name, method, rest, 401, self.clock()))
+                self._record(Recorded(name, method, rest, 401, self.clock(), sent=sent))
                 return 401, {"error": "unauthorized"}, {}, 0.0
             key = headers.get("Idempotency-Key")
             if key and f"{method} {rest} {key}" in fake.replies:
                 status, answer = fake.replies[f"{method} {rest} {key}"]
-                self._record(Recorded(name, method, rest, status, self.clock(), replayed=True))
+                self._record(Recorded(name, method, rest, status, self.clock(), replayed=True, sent=sent))
                 return status, answer, {}, 0.0
             status, answer = fake.answer(method, rest, body)
             if key and status < 500:
                 fake.replies[f"{method} {rest} {key}"] = (status, answer)
-            self._record(Recorded(name, method, rest, status, self.clock()))
+            self._record(Recorded(name, method, rest, status, self.clock(), sent=sent))
             return status, answer, {}, 0.0
 
     def _take_fault(self, api: str) -> ApiFault | None:
@@ -241,52 +252,71 @@ class FakeApis:
                 return fault
         return None
 
-    def _faulted(self, fake: FakeApi, fault: ApiFault, method: str, path: str) -> tuple[int, Any, dict[str, str], float]:
+    def _faulted(
+        self, fake: FakeApi, fault: ApiFault, request: tuple[str, str], sent: int | None
+    ) -> tuple[int, Any, dict[str, str], float]:
+        method, path = request
         note = f"{fault.kind} ({fault.used} of {fault.times})"
         if fault.kind == "timeout":
             hold = float(fake.settings["read_timeout_seconds"]) + 0.5
-            self._record(Recorded(fake.name, method, path, 504, self.clock(), fault=note))
+            self._record(Recorded(fake.name, method, path, 504, self.clock(), fault=note, sent=sent))
             return 504, {"error": "injected: too slow"}, {}, hold
         status = int(fault.kind)
         headers = {"Retry-After": str(fault.retry_after)} if status in (429, 503) else {}
-        self._record(Recorded(fake.name, method, path, status, self.clock(), fault=note))
+        self._record(Recorded(fake.name, method, path, status, self.clock(), fault=note, sent=sent))
         return status, {"error": f"injected by keel local: {status}"}, headers, 0.0
 
     def _record(self, request: Recorded) -> None:
         self.requests.append(request)
 
 
+class _Handler(BaseHTTPRequestHandler):
+    """One connection to the fakes (a thread of its own, with its own TLS handshake)."""
+
+    protocol_version = "HTTP/1.1"
+    apis: FakeApis
+
+    def setup(self) -> None:
+        self.shaken = True
+        try:
+            self.request.do_handshake()
+        except (ssl.SSLError, OSError):
+            self.shaken = False  # the client refused the certificate, or went away
+        super().setup()
+
+    def handle(self) -> None:
+        if self.shaken:
+            super().handle()
+
+    def _serve(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        try:
+            body = json.loads(raw) if raw and "json" in (self.headers.get("Content-Type") or "") else raw.decode()
+        except ValueError:
+            body = None
+        status, answer, extra, hold = self.apis.handle(self.command, self.path, self.headers, body)
+        if hold:
+            time.sleep(hold)  # a slow API: the client's read timeout ends the wait first
+        data = b"" if answer is None else json.dumps(answer).encode()
+        try:
+            self.send_response(status)
+            for name, value in {"Content-Type": "application/json", **extra}.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
+            pass  # the client gave up waiting (a timeout fault): nobody to answer
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
+
+    def log_message(self, *_args: Any) -> None:
+        return  # the request log is apis.requests, without headers
+
+
 def _handler(apis: FakeApis) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def _serve(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(length) if length else b""
-            try:
-                body = json.loads(raw) if raw and "json" in (self.headers.get("Content-Type") or "") else raw.decode()
-            except ValueError:
-                body = None
-            status, answer, extra, hold = apis.handle(self.command, self.path, self.headers, body)
-            if hold:
-                time.sleep(hold)  # a slow API: the client's read timeout ends the wait first
-            data = b"" if answer is None else json.dumps(answer).encode()
-            try:
-                self.send_response(status)
-                for name, value in {"Content-Type": "application/json", **extra}.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-            except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
-                pass  # the client gave up waiting (a timeout fault): nobody to answer
-
-        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
-
-        def log_message(self, *_args: Any) -> None:
-            return  # the request log is apis.requests, without headers
-
-    return Handler
+    return type("FakeApiHandler", (_Handler,), {"apis": apis})
 
 
 @contextmanager
@@ -300,7 +330,8 @@ def serving(apis: FakeApis) -> Iterator[FakeApis]:
     certificate.configure_cert(context)
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(apis))
     server.daemon_threads = True
-    server.socket = context.wrap_socket(server.socket, server_side=True)
+    # The TLS handshake in each connection's own thread, not one after another in the accepting one.
+    server.socket = context.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
     with tempfile.TemporaryDirectory(prefix="keel-apis-") as directory:
         bundle = Path(directory) / "ca.pem"
         authority.cert_pem.write_to_path(str(bundle))

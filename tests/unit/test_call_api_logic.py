@@ -34,8 +34,11 @@ class ScriptedApi:
     answers: list[ApiResponse | Exception]
     sent: list[ApiRequest] = field(default_factory=list)
 
-    def send(self, request: ApiRequest) -> ApiResponse:
+    fresh: list[bool] = field(default_factory=list)
+
+    def send(self, request: ApiRequest, *, fresh: bool = False) -> ApiResponse:
         self.sent.append(request)
+        self.fresh.append(fresh)
         answer = self.answers.pop(0)
         if isinstance(answer, Exception):
             raise answer
@@ -201,3 +204,21 @@ def test_the_rate_limit_waits_in_the_invocation_then_hands_the_wait_to_the_workf
     assert sum(world.slept) == 10.0  # RATE_WAIT_SECONDS
     assert (result["outcome"], result["reason"]) == ("retry_later", "rate limit of 10/s")
     assert world.api.sent == []
+
+
+def test_a_401_reads_the_credential_again_and_sends_once_more_within_the_rate_limit() -> None:
+    world = World(ScriptedApi([ApiResponse(401, None), ApiResponse(201, {"id": "usr_1"})]), limiter=CountingLimiter(free=2))
+
+    result = call(task(), world.deps())
+
+    assert result["outcome"] == "done"
+    assert world.api.fresh == [False, True]
+    assert world.limiter.free == 0  # the second send took a rate slot of its own
+
+
+def test_a_credential_refused_again_after_reading_it_afresh_is_not_retried() -> None:
+    world = World(ScriptedApi([ApiResponse(401, None), ApiResponse(401, {"error": "unauthorized"})]))
+
+    with pytest.raises(DependencyError, match=r"API 'crm' POST /contacts: 401"):
+        call(task(), world.deps())
+    assert world.api.fresh == [False, True]

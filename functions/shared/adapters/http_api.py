@@ -5,8 +5,9 @@ What it guarantees, whichever module calls it:
   trust store; the local cloud's fake APIs are trusted through KEEL_API_CA_BUNDLE, set only there).
 - Explicit timeouts: connect and read, from the API's declaration.
 - Credentials come from Secrets Manager (SecretReader, cached a few minutes) and go only into request
-  headers: never into a URL, a log line, an exception message or a result. A 401 re-reads the secret
-  (a rotation since it was cached) and fetches a new OAuth token, then sends the request once more.
+  headers: never into a URL, a log line, an exception message or a result. `send(fresh=True)` re-reads
+  the secret and fetches a new OAuth token: what the caller does once after a 401 (a rotation since
+  they were cached).
 - Failures are the project's exceptions: timeouts and unreachable hosts raise TransientError (the
   workflow's Retry backs off with jitter); every answered request comes back as an ApiResponse, for
   the caller to decide on 429, 5xx and 4xx (functions/call_api/logic.py).
@@ -22,7 +23,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from email.utils import parsedate_to_datetime
+from email.utils import formatdate, parsedate_to_datetime
 from typing import Any, Literal
 from urllib.parse import urlencode
 
@@ -130,15 +131,12 @@ class HttpApi:
             url = self.settings.base_url
             raise ConfigurationError(f"API '{self.name}': {url} is not https:// (Keel calls APIs over TLS only)")
 
-    def send(self, request: ApiRequest) -> ApiResponse:
-        """Send once; on 401, once more with credentials read again."""
-        response = self._send(request, fresh=False)
-        if response.status == 401:
-            response = self._send(request, fresh=True)
-        return response
-
-    def _send(self, request: ApiRequest, *, fresh: bool) -> ApiResponse:
-        headers = {"Accept": "application/json", **self._authorization(fresh=fresh)}
+    def send(self, request: ApiRequest, *, fresh: bool = False) -> ApiResponse:
+        """Send once. `fresh`: with credentials read again (after a 401: a rotation since they were cached).
+        The Date header says when it was sent (RFC 9110, section 6.6.1): in the second its rate slot was
+        granted, whenever a busy network or host delivers it."""
+        headers = {"Date": formatdate(self.clock(), usegmt=True), "Accept": "application/json"}
+        headers.update(self._authorization(fresh=fresh))
         body = None
         if request.body is not None:
             headers["Content-Type"] = "application/json"
