@@ -12,7 +12,7 @@ Each 5xx or timeout counts toward the breaker; the call that opens it pages the 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
@@ -108,20 +108,24 @@ def _answered(task: CallInput, guarded: Guarded, admission: Admission, response:
 
 def _send(request: ApiRequest, guarded: Guarded, deps: Dependencies, *, fresh: bool) -> ApiResponse | None:
     """Send within the rate limit; None when no slot came within RATE_WAIT_SECONDS."""
-    if not _rate_slot(guarded.limiter, deps):
+    granted = _rate_slot(guarded.limiter, deps)
+    if granted is None:
         return None
-    return guarded.api.send(request, fresh=fresh)
+    return guarded.api.send(replace(request, originated_at=granted), fresh=fresh)
 
 
-def _rate_slot(limiter: Limiter, deps: Dependencies) -> bool:
-    """Wait (real time, in this invocation) for a rate slot, at most RATE_WAIT_SECONDS."""
+def _rate_slot(limiter: Limiter, deps: Dependencies) -> float | None:
+    """Wait (real time, in this invocation) for a rate slot, at most RATE_WAIT_SECONDS; when it was granted."""
     waited = 0.0
-    while (wait := limiter.take(deps.clock())) is not None:
+    while True:
+        now = deps.clock()
+        wait = limiter.take(now)
+        if wait is None:
+            return now
         if waited + wait > RATE_WAIT_SECONDS:
-            return False
+            return None
         deps.sleep(wait)
         waited += wait
-    return True
 
 
 def _failed(task: CallInput, guarded: Guarded, admission: Admission, deps: Dependencies) -> None:

@@ -83,6 +83,8 @@ class ApiRequest:
     path: str
     body: dict[str, Any] | None = None
     idempotency_key: str | None = None
+    # When the request was let go (its rate slot granted), epoch seconds; None: when it is sent.
+    originated_at: float | None = None
 
 
 @dataclass(frozen=True)
@@ -133,9 +135,10 @@ class HttpApi:
 
     def send(self, request: ApiRequest, *, fresh: bool = False) -> ApiResponse:
         """Send once. `fresh`: with credentials read again (after a 401: a rotation since they were cached).
-        The Date header says when it was sent (RFC 9110, section 6.6.1): in the second its rate slot was
-        granted, whenever a busy network or host delivers it."""
-        headers = {"Date": formatdate(self.clock(), usegmt=True), "Accept": "application/json"}
+        The Date header is when the message originated (RFC 9110, section 6.6.1): the moment its rate
+        slot was granted, however long a busy host or network then takes to deliver it."""
+        originated = request.originated_at if request.originated_at is not None else self.clock()
+        headers = {"Date": formatdate(originated, usegmt=True), "Accept": "application/json"}
         headers.update(self._authorization(fresh=fresh))
         body = None
         if request.body is not None:
