@@ -264,6 +264,7 @@ def _demo(args: argparse.Namespace) -> int:
                 waits_for_token=bool(waits_for_task_token(definition)),
                 oncall=automation.manifest.oncall,
                 expected=expected_endings(root, automation.name, events),
+                apis=list(automation.manifest.apis),
             )
         )
     results = run_demo(template, automations, lambda text: print(text, flush=True))

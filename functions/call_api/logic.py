@@ -73,31 +73,37 @@ class Dependencies:
     sleep: Callable[[float], None]
 
 
+@dataclass(frozen=True)
+class Sent:
+    admission: Admission
+    response: ApiResponse
+
+
+@dataclass(frozen=True)
+class NotSent:
+    """Held back: `seconds` to wait, and why."""
+
+    seconds: float
+    why: str
+
+
 def call(task: CallInput, deps: Dependencies) -> dict[str, Any]:
     guarded = deps.apis(task.api)
-    admission = guarded.breaker.admit(_ms(deps.clock()))
-    if admission.kind == "refused":
-        until = datetime.fromtimestamp(admission.until_ms / 1000, tz=UTC).isoformat(timespec="seconds")
-        return _retry_later(task, guarded, max(1.0, admission.until_ms / 1000 - deps.clock()), f"circuit open until {until}")
     request = ApiRequest(task.method, task.path, task.body, task.idempotency_key)
-    try:
-        response = _send(request, guarded, deps, fresh=False)
-        if response is not None and response.status == 401:
-            # The credential may have been rotated since it was cached: read it again, send once more.
-            response = _send(request, guarded, deps, fresh=True)
-        if response is None:
-            return _retry_later(task, guarded, DEFAULT_RETRY_AFTER, f"rate limit of {guarded.settings.rate_limit_per_second}/s")
-        if response.status >= 500:
-            raise TransientError(f"API '{task.api}' {task.method} {task.path}: {response.status}: {response.excerpt()}")
-    except TransientError:
-        _failed(task, guarded, admission, deps)
-        raise
-    return _answered(task, guarded, admission, response, deps.clock())
+    sent = _send(task, request, guarded, deps, fresh=False)
+    if isinstance(sent, Sent) and sent.response.status == 401:
+        # The credential may have been rotated since it was cached: read it again, send once more.
+        guarded.breaker.succeeded(sent.admission)
+        sent = _send(task, request, guarded, deps, fresh=True)
+    if isinstance(sent, NotSent):
+        return _retry_later(task, guarded, sent.seconds, sent.why)
+    return _answered(task, guarded, sent, deps.clock())
 
 
-def _answered(task: CallInput, guarded: Guarded, admission: Admission, response: ApiResponse, now: float) -> dict[str, Any]:
+def _answered(task: CallInput, guarded: Guarded, sent: Sent, now: float) -> dict[str, Any]:
     # The API answered: whatever it said, it is up.
-    guarded.breaker.succeeded(admission)
+    guarded.breaker.succeeded(sent.admission)
+    response = sent.response
     if response.status == 429:
         wait = response.retry_after_seconds(now)
         return _retry_later(task, guarded, DEFAULT_RETRY_AFTER if wait is None else max(wait, 0.0), "429 Too Many Requests")
@@ -106,12 +112,24 @@ def _answered(task: CallInput, guarded: Guarded, admission: Admission, response:
     return {"outcome": "done", "status": response.status, "body": response.body, "waited_seconds": task.waited_seconds}
 
 
-def _send(request: ApiRequest, guarded: Guarded, deps: Dependencies, *, fresh: bool) -> ApiResponse | None:
-    """Send within the rate limit; None when no slot came within RATE_WAIT_SECONDS."""
+def _send(task: CallInput, request: ApiRequest, guarded: Guarded, deps: Dependencies, *, fresh: bool) -> Sent | NotSent:
+    """A rate slot first, then the breaker's leave, then the request: a call held back by the rate limit
+    is asked again whether the breaker opened meanwhile. 5xx and timeouts count toward the breaker."""
     granted = _rate_slot(guarded.limiter, deps)
     if granted is None:
-        return None
-    return guarded.api.send(replace(request, originated_at=granted), fresh=fresh)
+        return NotSent(DEFAULT_RETRY_AFTER, f"rate limit of {guarded.settings.rate_limit_per_second}/s")
+    admission = guarded.breaker.admit(_ms(deps.clock()))
+    if admission.kind == "refused":
+        until = datetime.fromtimestamp(admission.until_ms / 1000, tz=UTC).isoformat(timespec="seconds")
+        return NotSent(max(1.0, admission.until_ms / 1000 - deps.clock()), f"circuit open until {until}")
+    try:
+        response = guarded.api.send(replace(request, originated_at=granted), fresh=fresh)
+        if response.status >= 500:
+            raise TransientError(f"API '{task.api}' {task.method} {task.path}: {response.status}: {response.excerpt()}")
+    except TransientError:
+        _failed(task, guarded, admission, deps)
+        raise
+    return Sent(admission, response)
 
 
 def _rate_slot(limiter: Limiter, deps: Dependencies) -> float | None:

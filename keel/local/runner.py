@@ -38,6 +38,8 @@ class LocalRun:
     explanations: dict[str, str] = field(default_factory=dict)
     # The task tokens the run answered (--approve/--reject) or let expire.
     answered: list[Answered] = field(default_factory=list)
+    # What the fake external APIs were asked, in order (keel/local/fake_apis.py Recorded.as_json).
+    api_requests: list[dict[str, object]] = field(default_factory=list)
 
     @property
     def unmatched(self) -> list[EventOutcome]:
@@ -81,6 +83,7 @@ def run_events(template: EnvironmentTemplate, files: list[EventFile], options: R
             world=world.describe(),
             explanations=explanations(cloud) if options.explain else {},
             answered=list(cloud.answered),
+            api_requests=[request.as_json() for request in cloud.apis.log()] if cloud.apis else [],
         )
 
 
