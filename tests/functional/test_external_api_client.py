@@ -15,7 +15,7 @@ from moto import mock_aws
 from functions.shared.adapters.dynamodb import Table
 from functions.shared.adapters.http_api import ApiRequest, ApiSettings, HttpApi, api_catalog
 from functions.shared.adapters.secrets import SecretReader
-from functions.shared.domain.api_limits import BreakerPolicy, CircuitBreaker, RateLimiter
+from functions.shared.domain.api_limits import Admission, BreakerPolicy, CircuitBreaker, RateLimiter
 from functions.shared.runtime.errors import ConfigurationError, DependencyError, TransientError
 from keel.local.fake_apis import ApiFault, FakeApi, FakeApis, serving
 
@@ -179,6 +179,9 @@ def test_the_breaker_opens_after_consecutive_failures_cools_off_and_one_probe_cl
     # When it has cooled off, one caller probes and the others still wait
     probe = breaker.admit(start + 30_000)
     assert (probe.kind, breaker.admit(start + 30_001).kind) == ("probe", "refused")
+    # A call let through before it opened and answered late leaves it open
+    breaker.succeeded(Admission("closed", failures=1))
+    assert breaker.admit(start + 30_500).kind == "refused"
     # A failed probe opens it for another cool-off; a probe that works closes it
     assert breaker.failed(probe, start + 31_000) == start + 61_000
     second = breaker.admit(start + 61_000)

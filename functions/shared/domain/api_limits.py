@@ -105,11 +105,15 @@ class CircuitBreaker:
         return Admission("refused", failures, now_ms + PROBE_POLL_MS)
 
     def succeeded(self, admission: Admission) -> None:
-        """Closed again (a probe that worked), or the consecutive failures start over."""
-        if admission.kind == "probe" or admission.failures:
+        """Closed again (a probe that worked), or the consecutive failures start over. A call let through
+        before the breaker opened and answered after leaves it open: only the probe closes it."""
+        if admission.kind == "probe":
+            self.table.update_if(self.key, Expression("SET #failures = :zero REMOVE #opened, #probe", {**_NAMES}, {":zero": 0}))
+        elif admission.failures:
             self.table.update_if(
                 self.key,
-                Expression("SET #failures = :zero REMOVE #opened, #probe", {**_NAMES}, {":zero": 0}),
+                Expression("SET #failures = :zero", {"#failures": "failures"}, {":zero": 0}),
+                Expression("attribute_not_exists(#opened)", {"#opened": "opened_until"}),
             )
 
     def failed(self, admission: Admission, now_ms: int) -> int | None:
