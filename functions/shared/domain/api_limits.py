@@ -126,16 +126,29 @@ class CircuitBreaker:
                 Expression("SET #opened = :until ADD #failures :one REMOVE #probe", {**_NAMES}, {":until": until, ":one": 1}),
             )
             return until if written is not None else None
-        written, _ = self.table.update_if(self.key, Expression("ADD #failures :one", {"#failures": "failures"}, {":one": 1}))
-        if written is None or int(written.get("failures", 0)) < self.policy.failures:
-            return None
-        # Enough in a row: exactly one caller opens it (and pages).
+        # The failure that makes N in a row opens it, in the same write that counts it: exactly one caller
+        # opens it (and pages), and it is open from the moment that write lands.
+        if self.policy.failures == 1:
+            enough = Expression("attribute_not_exists(#opened)", {"#opened": "opened_until"})
+        else:
+            enough = Expression(
+                "attribute_not_exists(#opened) AND #failures >= :almost",
+                {"#opened": "opened_until", "#failures": "failures"},
+                {":almost": self.policy.failures - 1},
+            )
         opened, _ = self.table.update_if(
             self.key,
-            Expression("SET #opened = :until", {"#opened": "opened_until"}, {":until": until}),
-            Expression("attribute_not_exists(#opened)", {"#opened": "opened_until"}),
+            Expression(
+                "SET #opened = :until ADD #failures :one",
+                {"#opened": "opened_until", "#failures": "failures"},
+                {":until": until, ":one": 1},
+            ),
+            enough,
         )
-        return until if opened is not None else None
+        if opened is not None:
+            return until
+        self.table.update_if(self.key, Expression("ADD #failures :one", {"#failures": "failures"}, {":one": 1}))
+        return None
 
 
 _NAMES = {"#failures": "failures", "#opened": "opened_until", "#probe": "probe_until"}
