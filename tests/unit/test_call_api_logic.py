@@ -222,3 +222,12 @@ def test_a_credential_refused_again_after_reading_it_afresh_is_not_retried() -> 
     with pytest.raises(DependencyError, match=r"API 'crm' POST /contacts: 401"):
         call(task(), world.deps())
     assert world.api.fresh == [False, True]
+
+
+@pytest.mark.parametrize("seconds", [0.0, 951_782_400.0, 1_800_000_000.4, 4_102_444_799.9])
+def test_the_date_header_is_what_the_standard_library_writes(seconds: float) -> None:
+    from email.utils import formatdate
+
+    from functions.shared.adapters.http_api import http_date
+
+    assert http_date(seconds) == formatdate(seconds, usegmt=True)

@@ -23,7 +23,6 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from email.utils import formatdate, parsedate_to_datetime
 from typing import Any, Literal
 from urllib.parse import urlencode
 
@@ -100,6 +99,8 @@ class ApiResponse:
         value = self.retry_after.strip()
         if value.isdigit():
             return float(value)
+        from email.utils import parsedate_to_datetime  # only for a 429 with a date: 12 ms of import
+
         try:
             return max(0.0, parsedate_to_datetime(value).timestamp() - now)
         except (TypeError, ValueError):
@@ -138,7 +139,7 @@ class HttpApi:
         The Date header is when the message originated (RFC 9110, section 6.6.1): the moment its rate
         slot was granted, however long a busy host or network then takes to deliver it."""
         originated = request.originated_at if request.originated_at is not None else self.clock()
-        headers = {"Date": formatdate(originated, usegmt=True), "Accept": "application/json"}
+        headers = {"Date": http_date(originated), "Accept": "application/json"}
         headers.update(self._authorization(fresh=fresh))
         body = None
         if request.body is not None:
@@ -197,6 +198,19 @@ class HttpApi:
         except urllib3.exceptions.HTTPError as error:
             raise TransientError(f"{where}: unreachable ({type(error).__name__})") from None
         return ApiResponse(answer.status, _decoded(answer.data), answer.headers.get("Retry-After"))
+
+
+DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def http_date(seconds: float) -> str:
+    """An IMF-fixdate (RFC 9110, section 5.6.7), without email.utils' 12 ms of import on every cold start."""
+    moment = time.gmtime(seconds)
+    return (
+        f"{DAYS[moment.tm_wday]}, {moment.tm_mday:02d} {MONTHS[moment.tm_mon - 1]} {moment.tm_year} "
+        f"{moment.tm_hour:02d}:{moment.tm_min:02d}:{moment.tm_sec:02d} GMT"
+    )
 
 
 def _field(values: dict[str, Any], name: str, secret: str) -> str:
