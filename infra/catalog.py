@@ -193,11 +193,28 @@ def _check_environment(path: Path, manifest: Manifest, env: Environment) -> None
             f"runs longer than environment '{env.name}' keeps confidential text ({env.confidential_retention_days} days, "
             "confidential_retention_days): its modules read the text by reference until it ends",
         )
+    _check_apis(path, manifest, env)
     for index, secret in enumerate(manifest.secrets):
         if secret not in env.secrets:
             known = ", ".join(sorted(env.secrets)) or "none"
             raise KeelConfigError(
                 path, f"secrets.{index}", f"unknown secret '{secret}' in environment '{env.name}' (known: {known})"
+            )
+
+
+def _check_apis(path: Path, manifest: Manifest, env: Environment) -> None:
+    """Each API a manifest names exists in the environment and lets this automation call it."""
+    for index, api in enumerate(manifest.apis):
+        spec = env.apis.get(api)
+        if spec is None:
+            known = ", ".join(sorted(env.apis)) or "none"
+            raise KeelConfigError(path, f"apis.{index}", f"unknown API '{api}' in environment '{env.name}' (known: {known})")
+        if manifest.name not in spec.automations:
+            raise KeelConfigError(
+                path,
+                f"apis.{index}",
+                f"API '{api}' in environment '{env.name}' does not let '{manifest.name}' call it "
+                f"(its automations: {', '.join(spec.automations)})",
             )
 
 

@@ -74,6 +74,47 @@ class SecretSpec(Strict):
     rotation_days: int = Field(default=30, ge=1, le=365)
 
 
+class ApiAuth(Strict):
+    # api_key: the secret's `api_key` in `header`; basic: its `username` and `password`;
+    # oauth_client_credentials: its `client_id` and `client_secret` exchanged at `token_path` for a bearer token.
+    kind: Literal["api_key", "basic", "oauth_client_credentials"]
+    secret: str = Field(pattern=NAME)
+    header: str = Field(default="X-Api-Key", pattern=r"^[A-Za-z0-9-]{1,64}$")
+    token_path: str = Field(default="/oauth/token", pattern=r"^/[\x21-\x7e]*$")
+
+
+class ApiBreaker(Strict):
+    # Consecutive failed calls (5xx, timeouts) that open the breaker; open, calls stop for cooloff_seconds,
+    # then one probe decides whether it closes again.
+    failures: int = Field(default=5, ge=1, le=100)
+    cooloff_seconds: int = Field(default=30, ge=1, le=3600)
+
+
+class ApiSpec(Strict):
+    """An HTTPS API outside AWS that automations call through the platform's client
+    (functions/shared/adapters/http_api.py)."""
+
+    description: str = Field(min_length=1)
+    base_url: str = Field(pattern=r"^https://[^\s/?#]+(/[^\s?#]*)?$")
+    auth: ApiAuth
+    # The automations whose functions may call it; any other is refused at synth.
+    automations: list[str] = Field(min_length=1)
+    connect_timeout_seconds: float = Field(default=3.0, gt=0, le=30)
+    read_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    # Calls per second across every execution and Lambda instance (the limits table decides).
+    rate_limit_per_second: int = Field(default=10, ge=1, le=1000)
+    breaker: ApiBreaker = Field(default_factory=ApiBreaker)
+    # How long an execution waits, in all, for Retry-After and an open breaker before it gives up.
+    max_wait_seconds: int = Field(default=300, ge=0, le=86_400)
+
+    @field_validator("base_url", mode="before")
+    @classmethod
+    def _tls_only(cls, value: object) -> object:
+        if isinstance(value, str) and not value.startswith("https://"):
+            raise ValueError(f"'{value}' must start with https:// (Keel calls APIs over TLS only)")
+        return value
+
+
 class Environment(Strict):
     name: str = Field(pattern=NAME)
     account: Annotated[str, Field(pattern=r"^\d{12}$")]
@@ -87,6 +128,8 @@ class Environment(Strict):
     platform_oncall: str
     oncall_routes: dict[str, OnCallRoute] = Field(min_length=1)
     secrets: dict[str, SecretSpec] = Field(default_factory=dict)
+    # HTTPS APIs outside AWS, by name (see ApiSpec); each one's credential is a secret of `secrets`.
+    apis: dict[str, ApiSpec] = Field(default_factory=dict)
     # Days each decision record's anchored copy is kept under S3 Object Lock in compliance mode: before
     # then no one, the account's root user included, can delete or overwrite it. The default, 184 days,
     # is six months whichever six they are: the EU AI Act has logs of high-risk AI systems kept "for a
@@ -96,7 +139,7 @@ class Environment(Strict):
     # undone, so a mistyped figure would lock the copies (and their bucket) for as long as it says.
     decision_anchor_retention_days: int = Field(default=184, ge=1, le=3653)
 
-    @field_validator("oncall_routes", "secrets")
+    @field_validator("oncall_routes", "secrets", "apis")
     @classmethod
     def _names_are_slugs(cls, value: dict[str, object]) -> dict[str, object]:
         for key in value:
@@ -108,6 +151,14 @@ class Environment(Strict):
     def _platform_route_exists(self) -> Environment:
         if self.platform_oncall not in self.oncall_routes:
             raise ValueError(f"platform_oncall '{self.platform_oncall}' is not one of oncall_routes")
+        return self
+
+    @model_validator(mode="after")
+    def _api_secrets_exist(self) -> Environment:
+        for name, api in self.apis.items():
+            if api.auth.secret not in self.secrets:
+                known = ", ".join(sorted(self.secrets)) or "none"
+                raise ValueError(f"apis.{name}.auth.secret: '{api.auth.secret}' is not one of secrets (known: {known})")
         return self
 
 

@@ -23,6 +23,8 @@ from infra.errors import KeelConfigError, from_validation_error
 # decisions_append: the writer's own (record_decision only): reads and creates its automation's items in the
 #   decisions table, under a dynamodb:LeadingKeys condition; no update, delete, batch or scan.
 # overrides_read: operators' `keel ops disable|enable` overrides, read only.
+# external_apis: the HTTPS APIs its automation declares (KEEL_APIS) and their credentials; with limits_table
+#   (each API's rate limit and circuit breaker are items there) and oncall_topics (an opening breaker pages).
 PlatformResource = Literal[
     "idempotency_table",
     "decision_writer",
@@ -35,6 +37,7 @@ PlatformResource = Literal[
     "confidential_read",
     "event_bus",
     "oncall_topics",
+    "external_apis",
 ]
 # The module every automation records its decisions through (and the one that may write them).
 DECISION_WRITER = "record_decision"
@@ -300,6 +303,11 @@ class FunctionSpec(BaseModel):
             raise ValueError(
                 f"decisions_append is {DECISION_WRITER}'s alone (the one writer of the decision record); "
                 "hand decisions to it with decision_writer"
+            )
+        if "external_apis" in access and not {"limits_table", "oncall_topics"} <= set(access):
+            raise ValueError(
+                "external_apis needs limits_table (each API's rate limit and circuit breaker live there) "
+                "and oncall_topics (a breaker that opens pages the owner)"
             )
         return access
 

@@ -301,6 +301,9 @@ class Manifest(Strict):
     workflow: Workflow
     functions: list[str] = Field(default_factory=list)
     secrets: list[str] = Field(default_factory=list)
+    # External HTTPS APIs the workflow calls (names of the environment's `apis`, which must allow this
+    # automation): its functions with `external_apis` access get them, and read their credentials.
+    apis: list[str] = Field(default_factory=list)
     limits: Limits = Field(default_factory=Limits)
     slo: Slo
     queues: Queues | None = None
@@ -310,7 +313,7 @@ class Manifest(Strict):
     rollout: Rollout | None = None
     shadow: Shadow | None = None
 
-    @field_validator("functions", "secrets", "approvers")
+    @field_validator("functions", "secrets", "approvers", "apis")
     @classmethod
     def _unique(cls, values: list[str]) -> list[str]:
         duplicates = sorted({value for value in values if values.count(value) > 1})

@@ -121,6 +121,14 @@ def _check_run_names(args: argparse.Namespace, template: EnvironmentTemplate, fa
                 f"fault '{fault.function}': no such function in {template.environment} "
                 f"(modules: {', '.join(sorted(modules))}; or a deployed name such as {min(functions)})"
             )
+    from keel.local.cloud import deployed_apis
+
+    apis = set(deployed_apis(template))
+    for api_fault in faults.apis:
+        if api_fault.api not in apis:
+            raise LocalCloudError(
+                f"API fault '{api_fault.api}': no such API in {template.environment} (APIs: {', '.join(sorted(apis)) or 'none'})"
+            )
     buses = {"default", *_deployed(template, "AWS::Events::EventBus", "Name")}
     if args.bus is not None and args.bus not in buses:
         raise LocalCloudError(f"unknown bus '{args.bus}' (buses of {template.environment}: {', '.join(sorted(buses))})")
@@ -135,12 +143,14 @@ def _deployed(template: EnvironmentTemplate, kind: str, name: str) -> set[str]:
 
 
 def _fault_plan(args: argparse.Namespace) -> FaultPlan:
+    from keel.local.fake_apis import parse_api_fault
     from keel.local.faults import FaultPlan, parse_fault
 
     functions = [parse_fault(spec, "error") for spec in args.fail]
     functions += [parse_fault(spec, "timeout") for spec in args.timeout]
     functions += [parse_fault(spec, "throttle") for spec in args.throttle]
-    return FaultPlan(functions=functions, failed_starts=args.fail_start)
+    apis = [parse_api_fault(spec) for spec in args.api_fault]
+    return FaultPlan(functions=functions, failed_starts=args.fail_start, apis=apis)
 
 
 def _local_run(args: argparse.Namespace) -> int:
@@ -151,7 +161,8 @@ def _local_run(args: argparse.Namespace) -> int:
     files = [load_event_file(path) for path in event_files([Path(name) for name in args.events])]
     if not files:
         raise LocalCloudError(f"no event files in {' '.join(args.events)}")
-    options = RunOptions(faults=_fault_plan(args), decision=args.decision, duplicate=args.duplicate, bus=args.bus)
+    faults, apis_dir = _fault_plan(args), Path(args.root) / "apis"
+    options = RunOptions(faults=faults, decision=args.decision, duplicate=args.duplicate, bus=args.bus, apis_dir=apis_dir)
     template = _local_template(args, force_synth=args.synth)
     _check_run_names(args, template, options.faults)
     run = run_events(template, files, options)
@@ -253,6 +264,7 @@ def _demo(args: argparse.Namespace) -> int:
                 waits_for_token=bool(waits_for_task_token(definition)),
                 oncall=automation.manifest.oncall,
                 expected=expected_endings(root, automation.name, events),
+                apis=list(automation.manifest.apis),
             )
         )
     results = run_demo(template, automations, lambda text: print(text, flush=True))
@@ -324,6 +336,13 @@ def _add_local(commands: Any) -> None:
         default=0,
         metavar="N",
         help="EventBridge's next N StartExecution calls are throttled (beyond the retry policy: DLQ)",
+    )
+    faults.add_argument(
+        "--api-fault",
+        action="append",
+        default=[],
+        metavar="API:STATUS|timeout[:N]",
+        help="the fake API's next N requests (default 1) get STATUS (429 with Retry-After, 503, 400...) or no answer in time",
     )
     faults.add_argument("--duplicate", action="store_true", help="deliver every event twice (same event id)")
     run.add_argument("--bus", help="put the events on this bus (default: aws.* sources on default, others on keel-<env>)")

@@ -52,10 +52,12 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 SLOWEST_FIRST = (
     "tests/local/test_scaffold.py",
     "tests/local/test_limits_under_concurrency.py",
+    "tests/local/test_external_api_storm.py",
     "tests/local/test_readme_commands.py",
     "tests/local/test_concurrent_executions.py",
     "tests/infra/test_quota_guard.py",
     "tests/local/test_cli.py",
+    "tests/local/test_user_onboarding_end_to_end.py",
 )
 
 

@@ -8,10 +8,11 @@ errors page this automation's owner. No managed policies, no wildcard actions.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from constructs import Construct
 
 from functions.shared.domain.decisions import chain_partition, marker_partition_prefix
 from infra import names
+from infra.config import ApiSpec
 from infra.constructs.deploy_time import deploy_time_value
 from infra.constructs.key_use import KeyUse, grant_key_use
 from infra.constructs.log_group import platform_log_group
@@ -97,6 +99,8 @@ class FunctionProps:
     secrets: list[str]
     # The automation's on-call routes (oncall, escalation, approvers): the only topics it may publish to.
     routes: list[str]
+    # The external APIs the automation calls (its manifest's `apis`), for functions with external_apis access.
+    apis: dict[str, ApiSpec] = field(default_factory=dict)
 
 
 class KeelFunction(Construct):
@@ -176,6 +180,10 @@ class KeelFunction(Construct):
         if "oncall_topics" in access:
             topics = {route: platform.topic(route).topic_arn for route in props.routes}
             env["KEEL_ONCALL_TOPICS"] = Stack.of(self).to_json_string(topics)
+        if "external_apis" in access:
+            env["KEEL_APIS"] = json.dumps(
+                {name: api_settings(api) for name, api in sorted(props.apis.items())}, sort_keys=True, separators=(",", ":")
+            )
         if props.secrets:
             # Secret ids by name: the platform names them, Secrets Manager suffixes their ARNs.
             env["KEEL_SECRETS"] = Stack.of(self).to_json_string(
@@ -210,6 +218,8 @@ class KeelFunction(Construct):
             "confidential_read": lambda: self._grant_confidential(props, "confidential_read"),
             "event_bus": lambda: platform.event_bus.grant_put_events_to(role),
             "oncall_topics": lambda: [platform.topic(route).grant_publish(role) for route in props.routes],
+            # Its credentials are among props.secrets (the automation stack adds them), read like the others.
+            "external_apis": lambda: None,
         }
         for resource in spec.platform_access:
             grants[resource]()
@@ -379,3 +389,20 @@ def _values(value: str | list[str]) -> str:
 def nag_resource(resource: str) -> str:
     """How cdk-nag spells a resource in a finding id: ${AWS::Region} becomes <AWS::Region>."""
     return re.sub(r"\$\{([^}]+)\}", r"<\1>", resource)
+
+
+def api_settings(api: ApiSpec) -> dict[str, object]:
+    """What the platform's HTTP client reads of one API (functions/shared/adapters/http_api.py ApiSettings)."""
+    return {
+        "base_url": api.base_url,
+        "auth": api.auth.kind,
+        "secret": api.auth.secret,
+        "header": api.auth.header,
+        "token_path": api.auth.token_path,
+        "connect_timeout_seconds": api.connect_timeout_seconds,
+        "read_timeout_seconds": api.read_timeout_seconds,
+        "rate_limit_per_second": api.rate_limit_per_second,
+        "breaker_failures": api.breaker.failures,
+        "breaker_cooloff_seconds": api.breaker.cooloff_seconds,
+        "max_wait_seconds": api.max_wait_seconds,
+    }

@@ -15,6 +15,8 @@ from infra.constructs.automation import AutomationProps, AutomationResources
 from infra.constructs.function import FunctionProps, KeelFunction, powertools_layer
 from infra.constructs.monitoring import AutomationMonitoring, AutomationMonitoringProps
 from infra.constructs.platform import PlatformRefs
+from infra.function_spec import FunctionSpec
+from infra.manifest import Manifest
 from infra.packaging import stage_package
 
 
@@ -50,8 +52,9 @@ class AutomationStack(Stack):
                     platform=self.platform,
                     package_dir=props.packages[module],
                     layer=layer,
-                    secrets=sorted(manifest.secrets),
+                    secrets=module_secrets(manifest, environment, props.catalog.functions[module]),
                     routes=sorted({manifest.oncall, manifest.escalation, *manifest.approvers}),
+                    apis={api: environment.apis[api] for api in manifest.apis},
                 ),
             )
         self.resources = AutomationResources(
@@ -74,3 +77,10 @@ class AutomationStack(Stack):
 def stage_packages(catalog: Catalog, build_dir: Path) -> dict[str, Path]:
     """Each module the catalog uses, staged once per environment."""
     return {spec.module: stage_package(catalog.root / "functions", spec.module, build_dir) for spec in catalog.functions_in_use()}
+
+
+def module_secrets(manifest: Manifest, environment: Environment, spec: FunctionSpec) -> list[str]:
+    """The secrets one module of the automation may read: the manifest's, and the credentials of its APIs
+    when the module calls them (external_apis)."""
+    apis = {environment.apis[api].auth.secret for api in manifest.apis} if "external_apis" in spec.platform_access else set()
+    return sorted(set(manifest.secrets) | apis)

@@ -29,6 +29,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 from infra import names
@@ -44,6 +45,7 @@ from keel.local.eventbridge import (
     rule_receives,
     target_input,
 )
+from keel.local.fake_apis import FakeApis, load_fakes, serving
 from keel.local.faults import FaultPlan
 from keel.local.function_roles import Denial, FunctionRoles
 from keel.local.iam_requests import ApiCall
@@ -66,6 +68,8 @@ NO_TIMEOUT = 99_999_999  # moto's TimeoutSeconds default for tasks that declare 
 # Real seconds between two sweeps of items whose TTL has passed while executions are driven.
 TTL_SWEEP_SECONDS = 5.0
 MAX_START_BACKOFF_SECONDS = 180
+# The fake external APIs' declarations, in the repository beside automations/.
+APIS_DIR = Path(__file__).resolve().parents[2] / "apis"
 APPROVED_OUTPUT = {"approved": True, "decided_by": "keel-local", "comment": "approved with keel local run --approve"}
 REJECTED = ("Rejected", "rejected with keel local run --reject")
 
@@ -143,6 +147,8 @@ class LocalCloud:
     port: int = 0
     # Seeds the draw of each execution's version when an alias routes to several: same shares every run.
     routing_seed: int = 0
+    # Where the fake external APIs are declared (apis/<api>.yaml), for environments that declare APIs.
+    apis_dir: Path = APIS_DIR
 
     def __post_init__(self) -> None:
         self.deployment: Deployment | None = None
@@ -160,6 +166,8 @@ class LocalCloud:
         self._clients: dict[str, Any] = {}
         self._server: Any = None
         self.endpoint: str | None = None
+        # The fake external APIs, when the environment's functions call any (keel/local/fake_apis.py).
+        self.apis: FakeApis | None = None
         self.roles = FunctionRoles(self._assume_role, self._role_policies)
         self.releases = Releases(self.routing_seed, self._alarm_state, self._publish_alias)
         self.observatory = Observatory(self.template.account, self.template.region, self._publish)
@@ -194,6 +202,7 @@ class LocalCloud:
             self.observatory.start(self.clock.world_time())
             for service in RUNTIME_CLIENTS:
                 self.client(service)
+            self._serve_fake_apis(stack)
             # Served once deployed: a client that finds the port open finds the environment there.
             self.endpoint = stack.enter_context(_endpoint(self.port))
             self.runtime.endpoint = self.endpoint
@@ -214,6 +223,32 @@ class LocalCloud:
             raise
         self._stack = stack
         return self
+
+    def _serve_fake_apis(self, stack: ExitStack) -> None:
+        """Serve the APIs the functions call, and give their secrets the declared local credentials."""
+        declared = deployed_apis(self.template)
+        if not declared:
+            return
+        fakes = load_fakes(self.apis_dir, declared)
+        self.apis = stack.enter_context(serving(FakeApis(fakes, self.clock.world_time, self.faults.apis)))
+        self.runtime.api_settings = {
+            "KEEL_API_ENDPOINTS": json.dumps(self.apis.base_urls(), sort_keys=True),
+            "KEEL_API_CA_BUNDLE": self.apis.ca_bundle,
+        }
+        for name, fake in fakes.items():
+            self._put_api_secret(name, fake.secret_value())
+
+    def _put_api_secret(self, api: str, value: str) -> None:
+        assert self.apis is not None
+        secret = names.secret(self.template.environment, self.apis.fakes[api].settings["secret"])
+        self.client("secretsmanager").put_secret_value(SecretId=secret, SecretString=value)
+
+    def rotate_api_credentials(self, api: str, credentials: dict[str, str]) -> None:
+        """What a rotation does: the API accepts only the new credentials, and its secret holds them."""
+        if self.apis is None or api not in self.apis.fakes:
+            raise LocalCloudError(f"no fake API '{api}' in this cloud")
+        self.apis.rotate(api, credentials)
+        self._put_api_secret(api, self.apis.fakes[api].secret_value())
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
@@ -579,17 +614,28 @@ class LocalCloud:
         """DescribeExecution and GetExecutionHistory of one execution, without the API's serializer."""
         return moto_patches.execution_record(self.template.account, self.template.region, execution_arn)
 
+    def _newly_started(self, considered: set[str]) -> set[str]:
+        """Executions not yet ended and not in `considered` (which they join), their blocked reason cleared."""
+        new = {arn for arn in self.execution_arns() if arn not in considered and arn not in self._ended}
+        considered |= new
+        for arn in new:
+            self.blocked.pop(arn, None)
+        return new
+
     def drive(self, decision: Decision = None, *, expire_waits: bool = True) -> None:
         """Run every started execution to an end: answer task tokens, expire their timeouts.
 
         With expire_waits=False, executions waiting for a task token are left waiting (for an
         operator's `keel ops approve`, say) and drive returns once nothing else can move."""
         deadline = time.monotonic() + self.drive_limit_seconds
-        running = {arn for arn in self.execution_arns() if arn not in self._ended}
-        for arn in running:
-            self.blocked.pop(arn, None)
+        running: set[str] = set()
+        considered: set[str] = set()
         swept, seen = 0.0, self.clock.activity()
-        while running and time.monotonic() < deadline:
+        while time.monotonic() < deadline:
+            # Executions started meanwhile (by an event a workflow put on the bus) are driven too.
+            running |= self._newly_started(considered)
+            if not running:
+                break
             changes, invoking = self.clock.activity()
             if invoking or changes != seen[0]:
                 deadline, seen = time.monotonic() + self.drive_limit_seconds, (changes, invoking)
@@ -662,3 +708,15 @@ def _process_environment(values: dict[str, str]) -> Iterator[None]:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+
+
+def deployed_apis(template: EnvironmentTemplate) -> dict[str, dict[str, Any]]:
+    """The external APIs the environment's functions call, as their KEEL_APIS declare them."""
+    apis: dict[str, dict[str, Any]] = {}
+    for resource in template.resources.values():
+        if resource.get("Type") != "AWS::Lambda::Function":
+            continue
+        variables = resource.get("Properties", {}).get("Environment", {}).get("Variables", {})
+        if isinstance(variables.get("KEEL_APIS"), str):
+            apis.update(json.loads(variables["KEEL_APIS"]))
+    return apis

@@ -9,6 +9,10 @@ Per automation with sample events in events/<automation>/:
 3. its first function failing every time: the execution fails and an alarm on ExecutionsFailed pages
    the automation's on-call route.
 Once, on the automation with the fewest functions:
+Per automation that calls external APIs (its manifest's `apis`), on the local cloud's fakes:
+- its first API answering 429 three times: the workflow waits each Retry-After and ends SUCCEEDED;
+- its last API refusing (400): what the first API created is deleted again, and the execution fails.
+Once, on the automation with the fewest functions:
 4. its first sample delivered twice: one run and one duplicate;
 5. its first function failing twice: the workflow's Retry absorbs it, SUCCEEDED;
 6. StartExecution throttled until EventBridge gives up: the event is dead-lettered, and the alarm on
@@ -31,6 +35,7 @@ import yaml
 
 from keel.local.errors import LocalCloudError
 from keel.local.eventbridge import EventFile, load_event_file
+from keel.local.fake_apis import ApiFault
 from keel.local.faults import FaultPlan, FunctionFault
 from keel.local.report import ExecutionReport, SentPage
 from keel.local.runner import LocalRun, RunOptions, event_files, run_events
@@ -57,6 +62,7 @@ class DemoAutomation:
     waits_for_token: bool
     oncall: str = ""  # the on-call route its alarms page (the manifest's `oncall`)
     expected: dict[str, str] = field(default_factory=dict)  # sample file name -> how it ends
+    apis: list[str] = field(default_factory=list)  # the external APIs it calls (the manifest's `apis`)
 
 
 @dataclass(frozen=True)
@@ -69,6 +75,8 @@ class Outcome:
     dead_letters: int
     answers: tuple[str, ...]  # how the approval requests asked were answered: approve, reject
     alarm_pages: tuple[tuple[str, str], ...]  # (route, metric) of every alarm notification into ALARM
+    # (api, method, status) of every request the fake APIs answered, in order
+    api_answers: tuple[tuple[str, str, int], ...] = ()
 
     @staticmethod
     def of(run: LocalRun) -> Outcome:
@@ -84,6 +92,7 @@ class Outcome:
             dead_letters=len(run.report.dead_letters),
             answers=tuple(answer.decision for answer in run.answered if answer.approval_id is not None),
             alarm_pages=tuple(page for page in map(_alarm_page, run.report.pages) if page is not None),
+            api_answers=tuple((str(r["api"]), str(r["method"]), int(str(r["status"]))) for r in run.api_requests),
         )
 
     def describe(self) -> str:
@@ -94,6 +103,9 @@ class Outcome:
         if self.dead_letters:
             parts.append(f"{self.dead_letters} dead-lettered")
         parts += [_counted(Counter(ANSWERED[answer] for answer in self.answers), "approval")] if self.answers else []
+        if self.api_answers:
+            answered = Counter(f"{api} {status}" for api, _, status in self.api_answers)
+            parts.append("API answers " + ", ".join(f"{what} x{count}" for what, count in sorted(answered.items())))
         for route in sorted({route for route, _ in self.alarm_pages}):
             metrics = Counter(metric for paged, metric in self.alarm_pages if paged == route)
             watched = ", ".join(f"{metric}{f' (x{count})' if count > 1 else ''}" for metric, count in sorted(metrics.items()))
@@ -165,6 +177,51 @@ def dead_lettered(route: str) -> Expectation:
         f"dead-lettered; DLQ alarm pages {route}",
         lambda outcome: not outcome.statuses and outcome.dead_letters == 1 and (route, QUEUE_DEPTH) in outcome.alarm_pages,
     )
+
+
+def waited_out(api: str, times: int) -> Expectation:
+    return Expectation(
+        f"SUCCEEDED after {times} x 429 from {api}, each Retry-After waited",
+        lambda outcome: (
+            outcome.statuses[:1] == ("SUCCEEDED",)
+            and [status for name, _, status in outcome.api_answers if name == api].count(429) == times
+        ),
+    )
+
+
+def compensated(first: str, last: str) -> Expectation:
+    def met(outcome: Outcome) -> bool:
+        answers = list(outcome.api_answers)
+        refused = [index for index, (api, _, status) in enumerate(answers) if (api, status) == (last, 400)]
+        undone = [index for index, answer in enumerate(answers) if answer == (first, "DELETE", 204)]
+        return outcome.statuses[:1] == ("FAILED",) and bool(refused) and bool(undone) and undone[0] > refused[0]
+
+    return Expectation(f"FAILED; what {first} created is deleted after {last} refuses", met)
+
+
+def api_scenarios(automation: DemoAutomation) -> list[Scenario]:
+    """The outside world misbehaving, on the local cloud's fake APIs."""
+    first, last, sample = automation.apis[0], automation.apis[-1], automation.events[:1]
+    scenarios = [
+        Scenario(
+            automation.name,
+            f"{first} answers 429 three times",
+            sample,
+            RunOptions(FaultPlan(apis=[ApiFault(first, "429", 3)])),
+            waited_out(first, 3),
+        )
+    ]
+    if last != first:
+        scenarios.append(
+            Scenario(
+                automation.name,
+                f"{last} refuses (400): compensated",
+                sample,
+                RunOptions(FaultPlan(apis=[ApiFault(last, "400", 1)])),
+                compensated(first, last),
+            )
+        )
+    return scenarios
 
 
 @dataclass(frozen=True)
@@ -254,6 +311,8 @@ def run_demo(
             results.append(run_scenario(template, approval_rejected(automation, asked), emit))
         if automation.functions:
             results.append(run_scenario(template, always_fails(automation), emit))
+        if automation.apis:
+            results += [run_scenario(template, scenario, emit) for scenario in api_scenarios(automation)]
     candidates = [automation for automation in demonstrated if automation.functions]
     simplest = min(candidates, key=lambda automation: len(automation.functions), default=None)
     if simplest is not None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from keel.local.errors import LocalCloudError
+from keel.local.fake_apis import ApiFault
 
 Kind = Literal["error", "timeout", "throttle"]
 DEFAULT_ERROR = "TransientError"
@@ -43,6 +44,8 @@ class Injected:
 @dataclass
 class FaultPlan:
     functions: list[FunctionFault] = field(default_factory=list)
+    # Scripted answers of the fake external APIs (keel/local/fake_apis.py), consumed by their requests.
+    apis: list[ApiFault] = field(default_factory=list)
     # StartExecution calls from EventBridge targets that fail (throttled) before one succeeds.
     failed_starts: int = 0
     failed_starts_used: int = 0
@@ -66,13 +69,16 @@ class FaultPlan:
 
     def describe(self) -> list[str]:
         lines = [fault.describe() for fault in self.functions]
+        lines += [fault.describe() for fault in self.apis]
         if self.failed_starts:
             lines.append(f"StartExecution from EventBridge fails (throttled) {self.failed_starts} time(s)")
         return lines
 
     def unused(self) -> list[str]:
         """Faults that never fired: usually a misspelt function name."""
-        return [fault.describe() for fault in self.functions if fault.used == 0]
+        return [fault.describe() for fault in self.functions if fault.used == 0] + [
+            fault.describe() for fault in self.apis if fault.used == 0
+        ]
 
 
 def parse_fault(spec: str, kind: Kind) -> FunctionFault:

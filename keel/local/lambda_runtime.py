@@ -118,6 +118,9 @@ class LambdaRuntime:
     invocations: list[Invocation] = field(default_factory=list)
     throttles: Counter[str] = field(default_factory=Counter)  # function name -> invocations throttled
     observer: InvocationObserver | None = None
+    # Local-cloud settings for functions that call external APIs (KEEL_APIS): where the fakes listen
+    # and the CA that signed their certificates (keel/local/fake_apis.py).
+    api_settings: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._pools: dict[str, FunctionPool] = {}
@@ -233,7 +236,8 @@ class LambdaRuntime:
     def _setup(self, config: FunctionConfig) -> WorkerSetup:
         credentials = self.credentials(config) if self.credentials is not None else {}
         endpoint = {"AWS_ENDPOINT_URL": self.endpoint} if self.endpoint else {}
-        environment = {**host_environment(), **self.variables(config), **credentials, **endpoint}
+        apis = self.api_settings if "KEEL_APIS" in config.environment else {}
+        environment = {**host_environment(), **self.variables(config), **credentials, **endpoint, **apis}
         stream = lambda_stream(self.clock.world_time(), config.version, uuid.uuid4().hex)
         root = config.code_root or str(code_root())
         return WorkerSetup(config.name, config.handler, environment, root, self.clock.offset_seconds, stream)

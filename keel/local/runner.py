@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from keel.local.cloud import Answered, Decision, Delivery, LocalCloud
+from keel.local.cloud import APIS_DIR, Answered, Decision, Delivery, LocalCloud
 from keel.local.eventbridge import EventFile, bus_for
 from keel.local.faults import FaultPlan
 from keel.local.report import RunReport, run_report
@@ -38,6 +38,8 @@ class LocalRun:
     explanations: dict[str, str] = field(default_factory=dict)
     # The task tokens the run answered (--approve/--reject) or let expire.
     answered: list[Answered] = field(default_factory=list)
+    # What the fake external APIs were asked, in order (keel/local/fake_apis.py Recorded.as_json).
+    api_requests: list[dict[str, object]] = field(default_factory=list)
 
     @property
     def unmatched(self) -> list[EventOutcome]:
@@ -53,11 +55,13 @@ class RunOptions:
     # World files to apply first; None: the world.yaml beside each event file.
     worlds: list[WorldFile] | None = None
     explain: bool = False
+    # The fake external APIs' declarations (apis/<api>.yaml); None: the repository's.
+    apis_dir: Path | None = None
 
 
 def run_events(template: EnvironmentTemplate, files: list[EventFile], options: RunOptions) -> LocalRun:
     worlds = worlds_for([source.path for source in files]) if options.worlds is None else options.worlds
-    with LocalCloud(template, faults=options.faults) as cloud:
+    with LocalCloud(template, faults=options.faults, apis_dir=options.apis_dir or APIS_DIR) as cloud:
         world = apply_worlds(worlds, cloud.client, template_variables(template.account, template.region))
         outcomes = []
         copies = 2 if options.duplicate else 1
@@ -79,6 +83,7 @@ def run_events(template: EnvironmentTemplate, files: list[EventFile], options: R
             world=world.describe(),
             explanations=explanations(cloud) if options.explain else {},
             answered=list(cloud.answered),
+            api_requests=[request.as_json() for request in cloud.apis.log()] if cloud.apis else [],
         )
 
 

@@ -205,3 +205,89 @@ def emit_heartbeat_dependencies() -> Any:
         clock=clock,
         environment="dev",
     )
+
+
+@dataclass
+class AnsweringApi:
+    """An external API that creates and reads whatever it is asked to."""
+
+    def send(self, request: Any, *, fresh: bool = False) -> Any:
+        from functions.shared.adapters.http_api import ApiResponse
+
+        return ApiResponse(201 if request.method == "POST" else 200, {"id": "usr_1", "activated": False})
+
+
+@dataclass
+class OpenLimits:
+    """A rate limit with room and a closed breaker."""
+
+    def take(self, now: float) -> float | None:
+        return None
+
+    def admit(self, now_ms: int) -> Any:
+        from functions.shared.domain.api_limits import Admission
+
+        return Admission("closed")
+
+    def succeeded(self, admission: Any) -> None:
+        return None
+
+    def failed(self, admission: Any, now_ms: int) -> int | None:
+        return None
+
+
+def call_api_dependencies() -> Any:
+    from functions.call_api import logic
+    from functions.shared.adapters.http_api import ApiSettings
+    from functions.shared.runtime.errors import ConfigurationError
+
+    settings = ApiSettings(
+        base_url="https://crm.example.com/v2",
+        auth="api_key",
+        secret="crm-api-key",
+        header="X-Api-Key",
+        token_path="/oauth/token",
+        connect_timeout_seconds=2,
+        read_timeout_seconds=2,
+        rate_limit_per_second=10,
+        breaker_failures=5,
+        breaker_cooloff_seconds=5,
+        max_wait_seconds=600,
+    )
+    guarded = logic.Guarded(settings, AnsweringApi(), OpenLimits(), OpenLimits())
+
+    def apis(name: str) -> Any:
+        if name != "crm":
+            raise ConfigurationError(f"API '{name}' is not one this automation declares (apis: crm)")
+        return guarded
+
+    return logic.Dependencies(apis=apis, page=lambda *_page: None, clock=NOW.timestamp, sleep=lambda _seconds: None)
+
+
+@dataclass
+class MemoryMarkers:
+    keys: set[str] = field(default_factory=set)
+
+    def claim(self, key: str, expires: int) -> bool:
+        if key in self.keys:
+            return False
+        self.keys.add(key)
+        return True
+
+    def release(self, key: str) -> None:
+        self.keys.discard(key)
+
+
+@dataclass
+class SentMail:
+    sent: list[tuple[str, str]] = field(default_factory=list)
+
+    def send(self, sender: str, to: str, subject: str, body: str) -> str:
+        self.sent.append((to, subject))
+        return f"msg-{len(self.sent)}"
+
+
+def send_email_dependencies() -> Any:
+    from functions.send_email import logic
+
+    return logic.Dependencies(markers=MemoryMarkers(), mailer=SentMail(), clock=NOW.timestamp)

@@ -214,3 +214,45 @@ def emit_heartbeat() -> list[Payload]:
             for event in events("platform_heartbeat")
         ]
     )
+
+
+def call_api() -> list[Payload]:
+    """user_onboarding's calls for its sample signup: a create with its idempotency key, and a read."""
+    payloads = []
+    for event in events("user_onboarding"):
+        detail = event["detail"]
+        user = {key: detail[key] for key in ("user_id", "email", "name", "plan")}
+        payloads += [
+            {
+                **header("user_onboarding", "CreateContact", event["id"]),
+                "api": "crm",
+                "method": "POST",
+                "path": "/contacts",
+                "body": user,
+                "idempotency_key": f"user_onboarding-{detail['user_id']}-contact",
+                "waited_seconds": 0,
+            },
+            {
+                **header("user_onboarding", "CheckActivation", event["id"]),
+                "api": "crm",
+                "method": "GET",
+                "path": f"/contacts/{detail['user_id']}",
+                "waited_seconds": 2,
+            },
+        ]
+    return _fresh(payloads)
+
+
+def send_email() -> list[Payload]:
+    return _fresh(
+        [
+            {
+                **header("user_onboarding", step, event["id"]),
+                "message": message,
+                "sender": "welcome@example.com",
+                "to": {key: event["detail"][key] for key in ("user_id", "email", "name")},
+            }
+            for event in events("user_onboarding")
+            for step, message in (("SendWelcome", "welcome"), ("SendFollowUp", "follow_up"))
+        ]
+    )

@@ -52,6 +52,8 @@ MODULES = [
     Module("route_ticket", payloads.route_ticket, fakes.route_ticket_dependencies),
     Module("emit_heartbeat", payloads.emit_heartbeat, fakes.emit_heartbeat_dependencies),
     Module("seal_confidential", payloads.seal_confidential, fakes.seal_confidential_dependencies),
+    Module("call_api", payloads.call_api, fakes.call_api_dependencies),
+    Module("send_email", payloads.send_email, fakes.send_email_dependencies),
 ]
 
 

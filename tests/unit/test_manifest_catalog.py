@@ -171,6 +171,7 @@ def test_an_unknown_secret_in_an_environment_without_secrets_lists_none(temp_rep
     data = temp_repo.environments_data()
     for env in data["environments"].values():
         env["secrets"] = {}
+        env.pop("apis", None)  # an API's credential is a secret: without secrets, no APIs
     temp_repo.write_environments(data)
     temp_repo.add_automation(temp_repo.manifest_data(secrets=["github-token"]))
 
@@ -455,3 +456,45 @@ def test_overrides_resolve_per_environment(temp_repo) -> None:
     assert (dev.enabled, dev.approval_required, dev.limits.dry_run) == (False, None, False)
     assert (staging.enabled, staging.approval_required, staging.limits.dry_run) == (True, None, False)
     assert (prod.enabled, prod.approval_required, prod.limits.dry_run) == (True, True, True)
+
+
+def test_a_manifest_naming_an_api_that_does_not_let_it_call_is_rejected(temp_repo) -> None:
+    # Given a manifest naming the CRM, which only user_onboarding may call, and one naming no such API
+    temp_repo.add_automation(temp_repo.manifest_data(apis=["crm"]))
+
+    # When the catalog is loaded / Then the error names the API and who may call it
+    error = rejected(temp_repo)
+    assert error.field == "apis.0"
+    assert error.message == (
+        "API 'crm' in environment 'dev' does not let 'sample_automation' call it (its automations: user_onboarding)"
+    )
+
+
+def test_a_manifest_naming_an_unknown_api_lists_the_known_ones(temp_repo) -> None:
+    temp_repo.add_automation(temp_repo.manifest_data(apis=["crn"]))
+
+    error = rejected(temp_repo)
+    assert (error.field, error.message) == ("apis.0", "unknown API 'crn' in environment 'dev' (known: billing, crm)")
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "message"),
+    [
+        ({"base_url": "http://crm.example.com"}, "base_url", "must start with https:// (Keel calls APIs over TLS only)"),
+        ({"auth": {"kind": "api_key", "secret": "no-such-secret"}}, "", "apis.crm.auth.secret: 'no-such-secret' is not one of"),
+        ({"auth": {"kind": "token", "secret": "crm-api-key"}}, "auth.kind", "Input should be 'api_key', 'basic' or"),
+    ],
+)
+def test_an_api_declaration_that_cannot_be_called_safely_stops_synth(
+    temp_repo, change: dict[str, Any], field: str, message: str
+) -> None:
+    # Given the CRM's declaration in dev with one mistake
+    data = temp_repo.environments_data()
+    data["environments"]["dev"]["apis"]["crm"].update(change)
+    temp_repo.write_environments(data)
+
+    # When the environment table is read / Then one line names the field and what is wrong
+    with pytest.raises(KeelConfigError) as caught:
+        load_environments(temp_repo.environments_path)
+    assert field in caught.value.field
+    assert message in caught.value.message

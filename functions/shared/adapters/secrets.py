@@ -47,13 +47,15 @@ class SecretReader:
         self._clock = clock
         self._cache: dict[str, tuple[float, Secret]] = {}
 
-    def get(self, name: str) -> Secret:
+    def get(self, name: str, *, fresh: bool = False) -> Secret:
+        """The secret's value, from the cache unless `fresh` (a credential the other side refused may have
+        been rotated since it was cached)."""
         if name not in self._arns:
             declared = ", ".join(sorted(self._arns)) or "none"
             raise ConfigurationError(f"secret '{name}' is not declared by this function's automations (declared: {declared})")
         cached = self._cache.get(name)
         now = self._clock()
-        if cached and now - cached[0] < CACHE_SECONDS:
+        if cached and not fresh and now - cached[0] < CACHE_SECONDS:
             return cached[1]
         secretsmanager = self._secretsmanager or client("secretsmanager")
         with aws_errors(f"GetSecretValue of '{name}'"):

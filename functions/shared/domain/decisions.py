@@ -71,6 +71,8 @@ Outcome = Literal[
     "debounced",
     # The alarm's own actions are muted, suppressed or disabled: nothing done.
     "muted",
+    # What earlier steps did was undone after a later step failed for good (a compensation).
+    "compensated",
 ]
 
 
