@@ -27,6 +27,7 @@ COPIED = (
     "statemachines",
     "functions",
     "config",
+    "apis",
     "events",
     "infra",
     "keel",
