@@ -140,14 +140,20 @@ class HttpApi:
         slot was granted, however long a busy host or network then takes to deliver it."""
         originated = request.originated_at if request.originated_at is not None else self.clock()
         headers = {"Date": http_date(originated), "Accept": "application/json"}
-        headers.update(self._authorization(fresh=fresh))
+        authorization = self._authorization(fresh=fresh)
+        headers.update(authorization)
         body = None
         if request.body is not None:
             headers["Content-Type"] = "application/json"
             body = json.dumps(request.body).encode()
         if request.idempotency_key:
             headers["Idempotency-Key"] = request.idempotency_key
-        return self._http(request.method, self.settings.base_url.rstrip("/") + request.path, headers, body)
+        response = self._http(request.method, self.settings.base_url.rstrip("/") + request.path, headers, body)
+        return _without(response, [*authorization.values(), *self._credential_values()])
+
+    def _credential_values(self) -> list[str]:
+        """What the credential holds (cached: read just now for the request)."""
+        return [value for value in self._credential(fresh=False).values() if isinstance(value, str) and value]
 
     def _authorization(self, *, fresh: bool) -> dict[str, str]:
         kind = self.settings.auth
@@ -211,6 +217,16 @@ def http_date(seconds: float) -> str:
         f"{DAYS[moment.tm_wday]}, {moment.tm_mday:02d} {MONTHS[moment.tm_mon - 1]} {moment.tm_year} "
         f"{moment.tm_hour:02d}:{moment.tm_min:02d}:{moment.tm_sec:02d} GMT"
     )
+
+
+def _without(response: ApiResponse, secrets: list[str]) -> ApiResponse:
+    """The answer with any credential it echoes replaced: an error body goes into the execution's history."""
+    text = json.dumps(response.body)
+    if not any(secret in text for secret in secrets):
+        return response
+    for secret in secrets:
+        text = text.replace(json.dumps(secret)[1:-1], "[redacted]")
+    return ApiResponse(response.status, json.loads(text), response.retry_after)
 
 
 def _field(values: dict[str, Any], name: str, secret: str) -> str:
