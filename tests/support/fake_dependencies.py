@@ -236,25 +236,31 @@ class OpenLimits:
         return None
 
 
+def crm_settings(**changes: Any) -> Any:
+    """The settings of an API-key CRM as call_api reads them from KEEL_APIS, with `changes` applied."""
+    from functions.shared.adapters.http_api import ApiSettings
+
+    settings: dict[str, Any] = {
+        "base_url": "https://crm.example.com/v2",
+        "auth": "api_key",
+        "secret": "crm-api-key",
+        "header": "X-Api-Key",
+        "token_path": "/oauth/token",
+        "connect_timeout_seconds": 2,
+        "read_timeout_seconds": 2,
+        "rate_limit_per_second": 10,
+        "breaker_failures": 5,
+        "breaker_cooloff_seconds": 5,
+        "max_wait_seconds": 600,
+    }
+    return ApiSettings(**{**settings, **changes})
+
+
 def call_api_dependencies() -> Any:
     from functions.call_api import logic
-    from functions.shared.adapters.http_api import ApiSettings
     from functions.shared.runtime.errors import ConfigurationError
 
-    settings = ApiSettings(
-        base_url="https://crm.example.com/v2",
-        auth="api_key",
-        secret="crm-api-key",
-        header="X-Api-Key",
-        token_path="/oauth/token",
-        connect_timeout_seconds=2,
-        read_timeout_seconds=2,
-        rate_limit_per_second=10,
-        breaker_failures=5,
-        breaker_cooloff_seconds=5,
-        max_wait_seconds=600,
-    )
-    guarded = logic.Guarded(settings, AnsweringApi(), OpenLimits(), OpenLimits())
+    guarded = logic.Guarded(crm_settings(), AnsweringApi(), OpenLimits(), OpenLimits())
 
     def apis(name: str) -> Any:
         if name != "crm":

@@ -8,25 +8,14 @@ from typing import Any
 import pytest
 
 from functions.call_api.logic import CallInput, Dependencies, Guarded, call
-from functions.shared.adapters.http_api import ApiRequest, ApiResponse, ApiSettings
+from functions.shared.adapters.http_api import ApiRequest, ApiResponse
 from functions.shared.domain.api_limits import Admission
 from functions.shared.runtime.errors import DependencyError, TransientError
+from tests.support.fake_dependencies import crm_settings
 from tests.support.keel_context import keel_fields
 
 NOW = 1_800_000_000.25
-SETTINGS = ApiSettings(
-    base_url="https://crm.example.com/v2",
-    auth="api_key",
-    secret="crm-api-key",
-    header="X-Api-Key",
-    token_path="/oauth/token",
-    connect_timeout_seconds=2,
-    read_timeout_seconds=2,
-    rate_limit_per_second=10,
-    breaker_failures=3,
-    breaker_cooloff_seconds=30,
-    max_wait_seconds=60,
-)
+SETTINGS = crm_settings(breaker_failures=3, breaker_cooloff_seconds=30, max_wait_seconds=60)
 
 
 @dataclass
