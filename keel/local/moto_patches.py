@@ -131,7 +131,7 @@ EXECUTIONS = ("moto.stepfunctions.parser.models", "StepFunctionsParserBackend", 
 SFN_RESPONSE = ("moto.stepfunctions.responses", "StepFunctionResponse")
 # UpdateStateMachineAlias by an operator (`keel ops rollback|promote`): the local cloud routes by it.
 ALIAS_UPDATE = ("moto.stepfunctions.models", "StepFunctionBackend", "update_state_machine_alias")
-START_EXECUTION = ("moto.stepfunctions.parser.models", "StepFunctionsParserBackend", "start_execution")
+START_EXECUTION = moto_stepfunctions.START_EXECUTION
 DISPATCHER = ("moto.moto_server.werkzeug_app", "DomainDispatcherApplication", "get_backend_for_host")
 SAME_DIMENSIONS = ("moto.cloudwatch.models", "are_dimensions_same")
 # Modules whose `datetime` global stamps times the user sees.
@@ -161,7 +161,6 @@ PATCHED_METHODS = (
     TABLE_PUT,
     TABLE_DELETE,
     BACKEND_UPDATE,
-    moto_stepfunctions.START_EXECUTION,
 )
 # What a refusal is serialized with, in the request's own protocol (JSON, query, EC2, CBOR).
 SERVICE_EXCEPTION = ("moto.core.exceptions", "ServiceException")
