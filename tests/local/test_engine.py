@@ -110,7 +110,8 @@ def test_the_dead_letter_carries_the_event_and_its_attributes(
     assert attributes["ERROR_CODE"] == "ThrottlingException"
     assert attributes["RETRY_ATTEMPTS"] == "3"
     assert attributes["RULE_ARN"] == "arn:aws:events:eu-west-1:111111111111:rule/keel-dev-platform_heartbeat-schedule"
-    assert attributes["TARGET_ARN"].endswith(":stateMachine:keel-dev-platform_heartbeat")
+    # The target as the rule names it: the live alias (EventBridge reports the configured target ARN).
+    assert attributes["TARGET_ARN"].endswith(":stateMachine:keel-dev-platform_heartbeat:live")
 
 
 def test_handlers_run_with_their_environment_and_write_to_moto(
