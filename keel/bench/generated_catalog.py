@@ -31,10 +31,25 @@ def generate_catalog(root: Path, target: Path, count: int) -> Path:
     bases = [yaml.safe_load(path.read_text()) for path in sorted((root / "automations").glob("*.yaml"))]
     automations = target / "automations"
     automations.mkdir()
+    callers: dict[str, list[str]] = {}
     for index in range(count):
-        manifest = variant(bases[index % len(bases)], index)
+        base = bases[index % len(bases)]
+        manifest = variant(base, index)
         (automations / f"{manifest['name']}.yaml").write_text(yaml.safe_dump(manifest, sort_keys=False))
+        callers.setdefault(base["name"], []).append(manifest["name"])
+    _let_variants_call_apis(target / "config" / "environments.yaml", callers)
     return target
+
+
+def _let_variants_call_apis(path: Path, callers: dict[str, list[str]]) -> None:
+    """Each external API an automation may call (config `apis.<api>.automations`) lets its variants call
+    it too, as a team copying an automation would ask."""
+    config = yaml.safe_load(path.read_text())
+    for environment in config.get("environments", {}).values():
+        for api in (environment or {}).get("apis", {}).values():
+            allowed = api.get("automations", [])
+            api["automations"] = allowed + [name for base in allowed for name in callers.get(base, [])]
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
 
 
 def variant(base: dict[str, Any], index: int) -> dict[str, Any]:
