@@ -259,6 +259,7 @@ def check_and_record(task: PlanInput, deps: Dependencies) -> Result:
     """Evaluate, then record one decision per guardrail (and the plan itself in a dry run)."""
     plan = task.plan
     result = evaluate(task, deps)
+    decisions = []
     for check in result.checks:
         outcome: Outcome
         action: str
@@ -266,7 +267,7 @@ def check_and_record(task: PlanInput, deps: Dependencies) -> Result:
             outcome, action = "planned", plan.action
         else:
             outcome, action = ("passed" if check.passed else "refused"), f"guardrail:{check.name}"
-        deps.log.record(
+        decisions.append(
             plan_decision(
                 task,
                 step=f"{task.step}:{check.name}",
@@ -279,4 +280,6 @@ def check_and_record(task: PlanInput, deps: Dependencies) -> Result:
                 else check.details,
             )
         )
+    # All of them in one append: one turn at the chain's head per execution, not one per guardrail.
+    deps.log.record_all(decisions)
     return result

@@ -14,7 +14,16 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from functions.shared.domain.context import TaskInput
-from functions.shared.domain.decisions import Advice, Decision, DecisionRecord, Outcome, Recorder, decision_in, digest
+from functions.shared.domain.decisions import (
+    MAX_BATCH,
+    Advice,
+    Decision,
+    DecisionRecord,
+    Outcome,
+    Recorder,
+    decision_in,
+    digest,
+)
 from functions.shared.domain.reasons import short_reason
 from functions.shared.runtime.contract import ConfigDict, Field, Model, model_validator
 from functions.shared.runtime.errors import InvalidInputError
@@ -77,11 +86,11 @@ class RecordInput(TaskInput):
 
 
 class HandedDecision(Model):
-    """A decision another module of this automation made, handed over whole to be appended."""
+    """Decisions another module of this automation made in one step, handed over whole to be appended."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    handed: Decision
+    handed: list[Decision] = Field(min_length=1, max_length=MAX_BATCH)
 
 
 class Versions(Protocol):
@@ -130,12 +139,12 @@ def record_decision(task: RecordInput, deps: Dependencies) -> DecisionRecord:
     return deps.log.record(with_versions(decision, deps))
 
 
-def record_handed(task: HandedDecision, deps: Dependencies) -> DecisionRecord:
-    """A module's own decision, as it made it (its code version included), if it is this automation's."""
-    decision = task.handed
-    if decision.automation != deps.automation:
-        raise InvalidInputError(
-            f"HandedDecision: handed.automation: this writer records {deps.automation}'s decisions only, "
-            f"not {decision.automation}'s"
-        )
-    return deps.log.record(with_versions(decision, deps))
+def record_handed(task: HandedDecision, deps: Dependencies) -> list[DecisionRecord]:
+    """A module's own decisions, as it made them (its code version included), if they are this automation's."""
+    for index, decision in enumerate(task.handed):
+        if decision.automation != deps.automation:
+            raise InvalidInputError(
+                f"HandedDecision: handed[{index}].automation: this writer records {deps.automation}'s decisions only, "
+                f"not {decision.automation}'s"
+            )
+    return deps.log.record_all([with_versions(decision, deps) for decision in task.handed])

@@ -8,7 +8,7 @@ duplicate delivery; the marker covers a retry after the message went out.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any, Literal, Protocol
 
 from functions.shared.domain import confidential
@@ -110,10 +110,6 @@ class MetricSink(Protocol):
     def add(self, name: str, value: float, unit: str) -> None: ...
 
 
-class Texts(Protocol):
-    def revealed(self, detail: Any, automation: str, now: datetime, *, at: str = "detail") -> Any: ...
-
-
 @dataclass(frozen=True)
 class Dependencies:
     # The team queues of the task's automation (KEEL_QUEUES).
@@ -121,7 +117,7 @@ class Dependencies:
     # "Sent" markers in the idempotency table: a retried task does not send twice.
     markers: Markers
     # The confidential store: the text behind a sealed ticket's references.
-    texts: Texts
+    texts: confidential.Texts
     log: Recorder
     metrics: MetricSink
     clock: Clock
@@ -205,9 +201,7 @@ def route(task: RouteInput, deps: Dependencies) -> dict[str, Any]:
 
 def _ticket(task: RouteInput, deps: Dependencies) -> Ticket:
     """The ticket, its sealed text read back from the confidential store (checked against its digest)."""
-    ticket = task.ticket
-    if confidential.references_in(ticket, at="ticket"):
-        ticket = deps.texts.revealed(ticket, task.keel.automation, deps.clock(), at="ticket")
+    ticket = deps.texts.revealed(task.ticket, task.keel.automation, deps.clock(), at="ticket")
     return parse(Ticket, ticket, at=("ticket",), title=type(task).__name__)
 
 

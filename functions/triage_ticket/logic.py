@@ -31,10 +31,6 @@ class TriageInput(TaskInput):
     ticket: dict[str, Any]
 
 
-class Texts(Protocol):
-    def revealed(self, detail: Any, automation: str, now: datetime, *, at: str = "detail") -> Any: ...
-
-
 class Evidence(Protocol):
     def keep(self, automation: str, event_id: str, evidence: dict[str, Any], expires_at: datetime) -> None: ...
 
@@ -52,7 +48,7 @@ class Dependencies:
     log: Recorder
     evidence: Evidence
     # The confidential store: the text behind a sealed ticket's references.
-    texts: Texts
+    texts: confidential.Texts
     metrics: MetricSink
     clock: Clock
     # Which code decided: the deployment package's digest.
@@ -62,7 +58,7 @@ class Dependencies:
 def triage(task: TriageInput, deps: Dependencies) -> dict[str, Any]:
     policy = deps.policy
     sealed = confidential.references_in(task.ticket, at="ticket")
-    revealed = deps.texts.revealed(task.ticket, task.keel.automation, deps.clock(), at="ticket") if sealed else task.ticket
+    revealed = deps.texts.revealed(task.ticket, task.keel.automation, deps.clock(), at="ticket")
     ticket = parse(TicketCreated, revealed, at=("ticket",), title=type(task).__name__)
     advice = deps.live.advise(ticket)
     shadow_advice = deps.shadow.advise(ticket) if deps.shadow is not None else None

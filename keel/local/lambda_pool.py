@@ -16,7 +16,7 @@ run it again in every worker: `python -m keel`'s runs the CLI).
 
 An invocation's timeout counts the time its worker had to itself, as Lambda's does for an environment
 with its own share of CPU: not the time the worker's AWS calls waited for the local cloud's answer
-(each worker says when a call starts, CloudCall, and when it ended, CloudWait; while a call waits the
+(each worker says when a call starts, CloudCall, and when it returns, CloudAnswered; while a call waits the
 timeout's clock is stopped, so a call still waiting when the time would be up does not end the
 invocation), nor the time the worker was ready to run while the machine gave its CPU to others (the
 kernel's run-queue delay, /proc/<pid>/schedstat). On AWS each service answers a call in
@@ -45,7 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from keel.local.errors import LocalCloudError
-from keel.local.lambda_worker import CloudCall, CloudWait, Ready, Request, Response, WorkerSetup, serve
+from keel.local.lambda_worker import CloudAnswered, CloudCall, Ready, Request, Response, WorkerSetup, serve
 
 # How many execution environments of one function may run at once when the template reserves no
 # concurrency: every invocation beyond it is throttled. Lambda's own limit is the account's
@@ -170,7 +170,7 @@ class Worker:
             if isinstance(answer, CloudCall):
                 calls.started()
                 continue
-            if isinstance(answer, CloudWait):
+            if isinstance(answer, CloudAnswered):
                 deadline += calls.ended()
                 continue
             if answer is None:
@@ -180,13 +180,13 @@ class Worker:
                     continue
             return answer
 
-    def _receive(self, seconds: float | None) -> Ready | Response | CloudCall | CloudWait | EOFError | None:
+    def _receive(self, seconds: float | None) -> Ready | Response | CloudCall | CloudAnswered | EOFError | None:
         """The worker's next message (waiting as long as it takes for None); None when it did not come in
         time, EOFError when the worker is gone."""
         try:
             if not self.connection.poll(seconds):
                 return None
-            message: Ready | Response | CloudCall | CloudWait = self.connection.recv()
+            message: Ready | Response | CloudCall | CloudAnswered = self.connection.recv()
         except (EOFError, OSError):
             return EOFError()
         return message

@@ -75,15 +75,14 @@ class Ready:
 
 @dataclass(frozen=True)
 class CloudCall:
-    """Sent by a worker as each AWS call starts: until its CloudWait, the invocation's time is stopped."""
+    """Sent by a worker as each AWS call starts: until its CloudAnswered, the invocation's time is stopped
+    (keel/local/lambda_pool.py says why)."""
 
 
 @dataclass(frozen=True)
-class CloudWait:
-    """Sent by a worker after each AWS call: how long it waited for the local cloud's answer. That time
-    does not count against the invocation's timeout (keel/local/lambda_pool.py says why)."""
-
-    seconds: float
+class CloudAnswered:
+    """Sent by a worker as each AWS call returns (the local cloud measures the wait itself: calls from
+    several threads overlap)."""
 
 
 @dataclass(frozen=True)
@@ -161,7 +160,7 @@ class _WorldClock:
 
 class _Calls:
     """The AWS API calls made through any botocore client of this process, for the invocation's record;
-    the local cloud is told when each starts (CloudCall) and how long it waited for the answer (CloudWait)."""
+    the local cloud is told when each starts (CloudCall) and returns (CloudAnswered)."""
 
     def __init__(self, connection: Connection) -> None:
         import botocore.client
@@ -180,7 +179,7 @@ class _Calls:
             finally:
                 waited = time.monotonic() - started
                 calls.waited += waited
-                connection.send(CloudWait(waited))
+                connection.send(CloudAnswered())
 
         botocore.client.BaseClient._make_api_call = make_api_call
 

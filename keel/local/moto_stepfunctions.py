@@ -49,7 +49,7 @@ def validation(action_result: Callable[[dict[str, Any]], Any]) -> Callable[[Any]
 
     def validate_state_machine_definition(response: Any) -> Any:
         diagnostics = diagnostics_of(response._get_param("definition"))
-        limit = int(response._get_param("maxResults") or MAX_DIAGNOSTICS) or MAX_DIAGNOSTICS
+        limit = int(response._get_param("maxResults") or MAX_DIAGNOSTICS)
         return action_result(
             {
                 "result": "FAIL" if diagnostics else "OK",

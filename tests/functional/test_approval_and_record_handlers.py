@@ -180,3 +180,46 @@ def test_record_decision_appends_with_versions_and_is_idempotent(platform: dict[
     assert record.decision.advice is not None
     assert record.decision.advice.confidence == pytest.approx(0.91)
     assert ledger.table_problems(log, "alarm_remediation") == []
+
+
+@dataclass
+class TimedContext(Context):
+    """A Lambda context with the time the invocation has left, as the writer's append budget reads it."""
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 14_000
+
+
+def handed(step: str, automation: str = "alarm_remediation") -> dict[str, Any]:
+    """A decision as a module hands it to its automation's writer (functions/shared/adapters/decision_writer.py)."""
+    return {
+        "automation": automation,
+        "automation_version": "1.0.0",
+        "environment": "dev",
+        "event_id": "event-1",
+        "execution_arn": EXECUTION,
+        "step": step,
+        "action": "guardrail:cooldown",
+        "outcome": "passed",
+        "reason": "no action on ecs:web/api in the last 15 minutes",
+        "input_digest": "sha256:plan",
+    }
+
+
+def test_record_decision_appends_the_decisions_a_step_hands_over_together(platform: dict[str, Any]) -> None:
+    # When check_guardrails hands over two guardrails' decisions in one invocation
+    steps = ["CheckGuardrails:override", "CheckGuardrails:cooldown"]
+    answer = platform["record"].lambda_handler({"handed": [handed(step) for step in steps]}, TimedContext())
+
+    # Then both are appended, in order, and the chain verifies
+    assert [(record["seq"], record["decision"]["step"]) for record in answer["records"]] == [(1, steps[0]), (2, steps[1])]
+    log = DecisionLog(Table("keel-dev-decisions", platform["dynamodb"]))
+    assert ledger.table_problems(log, "alarm_remediation") == []
+
+
+def test_record_decision_refuses_a_handed_batch_naming_the_decision_of_another_automation(platform: dict[str, Any]) -> None:
+    batch = [handed("CheckGuardrails:override"), handed("CheckGuardrails:cooldown", automation="ticket_triage")]
+    with pytest.raises(InvalidInputError, match=r"handed\[1\]\.automation: this writer records alarm_remediation's"):
+        platform["record"].lambda_handler({"handed": batch}, TimedContext())
+    # And nothing of the batch was appended
+    assert DecisionLog(Table("keel-dev-decisions", platform["dynamodb"])).head("alarm_remediation") is None

@@ -328,3 +328,106 @@ def test_a_writer_that_keeps_losing_backs_off_with_full_jitter_then_gives_up_wit
 def test_the_jitter_draws_each_wait_between_zero_and_the_bound() -> None:
     # Given a draw of a quarter / When the 4th wait is drawn / Then it is a quarter of 0.2 s
     assert AppendBackoff().delay(3, lambda: 0.25) == pytest.approx(0.05)
+
+
+def guardrail_decisions(n: int, names: tuple[str, ...] = ("override", "cooldown", "blast_radius")) -> list[Decision]:
+    return [decision(n, step=f"CheckGuardrails:{name}", outcome="passed", action=f"guardrail:{name}") for name in names]
+
+
+def test_a_step_s_decisions_are_appended_together_in_order_with_one_move_of_the_head(log: DecisionLog, dynamodb: Any) -> None:
+    # Given a chain holding one record
+    log.record(decision(1))
+    writes: list[int] = []
+    transact = log.table.transact_write
+    log.table.transact_write = lambda operations: (writes.append(len(operations)), transact(operations))[1]  # type: ignore[method-assign]
+
+    # When a step hands over three decisions at once
+    records = log.record_all(guardrail_decisions(2))
+
+    # Then they follow the head in the order given, each chained to the one before, in one transaction
+    assert [record.seq for record in records] == [2, 3, 4]
+    assert [record.decision.step for record in records] == [
+        "CheckGuardrails:override",
+        "CheckGuardrails:cooldown",
+        "CheckGuardrails:blast_radius",
+    ]
+    assert records[1].prev_hash == records[0].hash
+    assert records[2].prev_hash == records[1].hash
+    assert writes == [3 + 1 + 3]
+    assert log.head("alarm_remediation") == {"pk": "chain#alarm_remediation", "sk": "head", "seq": 4, "hash": records[2].hash}
+    assert ledger.table_problems(log, "alarm_remediation") == []
+
+
+def test_a_step_handed_over_again_returns_its_first_records_and_appends_only_what_is_new(log: DecisionLog) -> None:
+    # Given a step whose first guardrail was recorded on its own (a retried step, an older writer)
+    first = log.record(guardrail_decisions(1)[0])
+    log.record(decision(2))
+
+    # When the whole step is handed over / Then the recorded one comes back as it was, the rest are appended
+    records = log.record_all(guardrail_decisions(1))
+    assert records[0] == first
+    assert [record.seq for record in records] == [1, 3, 4]
+    # And handing it over once more appends nothing
+    assert log.record_all(guardrail_decisions(1)) == records
+    assert len(list(log.chain_items("alarm_remediation"))) == 4
+
+
+@pytest.mark.parametrize(
+    ("batch", "problem"),
+    [
+        ([], "at least one decision"),
+        (guardrail_decisions(1) * 2, r"each \(execution, step\) once"),
+        ([decision(1), decision(2, automation="ticket_triage")], "one automation's chain"),
+        ([decision(1, step=f"Step{n}") for n in range(13)], "at most 12 decisions"),
+    ],
+)
+def test_a_batch_that_one_transaction_cannot_write_is_refused_by_name(
+    log: DecisionLog, batch: list[Decision], problem: str
+) -> None:
+    with pytest.raises(ValueError, match=problem):
+        log.record_all(batch)
+
+
+class SlowOvertaken(AlwaysOvertaken):
+    """Loses every race, and each attempt takes `seconds` on a clock the test moves."""
+
+    def __init__(self, clock: list[float], seconds: float) -> None:
+        self.clock, self.seconds = clock, seconds
+
+    def transact_write(self, operations: list[dict[str, Any]]) -> None:
+        self.clock[0] += self.seconds
+        super().transact_write(operations)
+
+
+def test_a_writer_with_a_lambda_s_time_left_keeps_trying_until_that_time_runs_short() -> None:
+    # Given a Lambda with 20 s left, a chain that stays busy, and the largest possible draws
+    now = [0.0]
+    waits: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        now[0] += seconds
+
+    waiting = Waiting(sleep=sleep, draw=lambda: 1.0, monotonic=lambda: now[0])
+    log = DecisionLog(SlowOvertaken(now, 0.0), waiting=waiting).within(lambda: 20.0 - now[0])  # type: ignore[arg-type]
+
+    # When it appends / Then it gives up only when the next wait, an attempt and the reserve no longer fit
+    with pytest.raises(ConflictError, match="attempts lost to other writers"):
+        log.record(decision(1))
+    assert sum(waits) <= 20.0 - AppendBackoff().reserve_seconds
+    assert sum(waits) > 20.0 - AppendBackoff().reserve_seconds - AppendBackoff().cap_seconds
+    # (the attempt count alone would have stopped at 11.2 s of waiting)
+    assert sum(waits) > 11.175
+
+
+def test_a_writer_whose_attempts_are_slow_waits_in_steps_of_an_attempt() -> None:
+    # Given attempts that each take 300 ms (a loaded machine), and the largest possible draws
+    now = [0.0]
+    waits: list[float] = []
+    waiting = Waiting(sleep=waits.append, draw=lambda: 1.0, monotonic=lambda: now[0])
+    log = DecisionLog(SlowOvertaken(now, 0.3), waiting=waiting)  # type: ignore[arg-type]
+
+    # When it keeps losing / Then each wait doubles from the attempt's length, not from 25 ms, up to the cap
+    with pytest.raises(ConflictError):
+        log.record(decision(1))
+    assert waits[:4] == pytest.approx([0.3, 0.6, 1.2, 2.0])

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -92,13 +92,13 @@ class PatientDecisionLog(DecisionLog):
     """The decision record, appending until it gets its turn: 50 writers at once on one chain are
     more than its own attempts allow, and the record is not what these tests are about."""
 
-    def record(self, decision: Decision) -> DecisionRecord:
+    def record_all(self, decisions: Sequence[Decision]) -> list[DecisionRecord]:
         for _attempt in range(THREADS * 4):
             try:
-                return super().record(decision)
+                return super().record_all(decisions)
             except ConflictError:
                 continue
-        raise AssertionError(f"{decision.step} was never recorded")
+        raise AssertionError(f"{[decision.step for decision in decisions]} were never recorded")
 
 
 def guardrail_check(tables: Any, *, approval: bool = False, cap: int = 10) -> Callable[[int, str], dict[str, Any]]:

@@ -8,6 +8,7 @@ DynamoDB (moto), under concurrency, are tests/functional/test_limits_concurrency
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -73,6 +74,9 @@ class FakeDecisions:
         )
         self.records.append(record)
         return record
+
+    def record_all(self, decisions: Sequence[Decision]) -> list[DecisionRecord]:
+        return [self.record(decision) for decision in decisions]
 
 
 @dataclass

@@ -12,6 +12,7 @@ project exceptions, so the workflows' Retry and Catch treat them as if the modul
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from functions.shared.adapters.aws import aws_errors, client
@@ -43,13 +44,17 @@ class DecisionWriter:
         return self._lambda
 
     def record(self, decision: Decision) -> DecisionRecord:
-        payload = json.dumps({HANDED: decision.model_dump(mode="json")}).encode()
+        return self.record_all([decision])[0]
+
+    def record_all(self, decisions: Sequence[Decision]) -> list[DecisionRecord]:
+        """One invocation, one append: the writer takes the chain's head once for all of them."""
+        payload = json.dumps({HANDED: [decision.model_dump(mode="json") for decision in decisions]}).encode()
         with aws_errors(f"Invoke {self.function_name}"):
             response = self.lambda_client.invoke(FunctionName=self.function_name, Payload=payload)
             answer = json.loads(response["Payload"].read() or b"null")
         if response.get("FunctionError"):
             raise _writer_error(self.function_name, answer)
-        return DecisionRecord.model_validate(answer["record"])
+        return [DecisionRecord.model_validate(record) for record in answer["records"]]
 
 
 def _writer_error(function_name: str, answer: Any) -> KeelError:

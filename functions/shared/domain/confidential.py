@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from typing import Any
+from datetime import datetime
+from typing import Any, Protocol
 
 from functions.shared.runtime.contract import ConfigDict, Field, Model
 from functions.shared.runtime.errors import InvalidInputError
@@ -40,6 +41,13 @@ class Reference(Model):
 
     def label(self) -> str:
         return label_of(self.length, self.sha256)
+
+
+class Texts(Protocol):
+    """The confidential store as a module reads it (functions/shared/adapters/confidential_store.py): the
+    detail with each reference replaced by its checked text, unchanged when it holds none."""
+
+    def revealed(self, detail: Any, automation: str, now: datetime, *, at: str = "detail") -> Any: ...
 
 
 def digest(text: str) -> str:

@@ -26,8 +26,8 @@ import hashlib
 import json
 import random
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
@@ -40,6 +40,11 @@ from functions.shared.runtime.errors import ConflictError
 GENESIS = "0" * 64
 # The field a decision handed to an automation's writer arrives in (functions/shared/adapters/decision_writer.py).
 HANDED = "handed"
+# Decisions appended in one transaction: each is a record and a step marker, and the head moves once.
+# AWS takes 100 actions in a TransactWriteItems
+# (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/transaction-apis.html), moto 25;
+# 12 (25 actions) is twice what the busiest step records (check_guardrails: a decision per guardrail).
+MAX_BATCH = 12
 # Chain records read per page when walking back through a time window.
 WINDOW_PAGE = 50
 HEAD = "head"
@@ -152,6 +157,10 @@ class Recorder(Protocol):
 
     def record(self, decision: Decision) -> DecisionRecord: ...
 
+    def record_all(self, decisions: Sequence[Decision]) -> list[DecisionRecord]:
+        """Several decisions of one step, appended together and in order."""
+        ...
+
 
 def digest(value: Any) -> str:
     """sha256 of the canonical JSON of a value: how inputs are fingerprinted in decisions."""
@@ -199,21 +208,27 @@ def _now() -> str:
 class AppendBackoff:
     """How a writer that lost the race for the chain's head waits before looking again.
 
-    Exponential backoff with full jitter (a random wait between 0 and min(cap, base * 2^attempt)),
+    Exponential backoff with full jitter (a random wait between 0 and min(cap, step * 2^attempt)),
     which spreads contending writers out instead of letting them collide again in lockstep:
     https://aws.amazon.com/builders-library/timeouts-retries-and-backoff-with-jitter/
-    The cap is of the order of a chain's busy period (32 writers x about 20-60 ms to read the head
-    and write), so contending writers spread out; the budget is bounded so an append ends inside the
-    shortest Lambda timeout of a module that records (15 s): at most 0.025+0.05+...+1.6 + 4 x 2 =
-    11.2 s of waiting over 12 attempts, about half that on average.
+    The step is the base or the time the lost attempt took, whichever is longer: a writer that waits
+    less than one read-and-write of the head only collides again (on AWS an attempt takes 20-60 ms,
+    so the base governs; on a loaded machine an attempt can take ten times that).
+    The cap is of the order of a chain's busy period. How long a writer keeps trying is its budget:
+    the time its Lambda has left, less `reserve_seconds` to finish (DecisionLog.within); without a
+    clock to go by (an operator's command, a test), `attempts`, which at most waits
+    0.025+0.05+...+1.6 + 4 x 2 = 11.2 s, inside the 15 s timeout of the shortest module that records.
     """
 
     attempts: int = 12
     base_seconds: float = 0.025
     cap_seconds: float = 2.0
+    # What an append keeps of its Lambda's time for a last attempt and its answer.
+    reserve_seconds: float = 2.0
 
-    def delay(self, attempt: int, draw: Callable[[], float]) -> float:
-        return draw() * min(self.cap_seconds, self.base_seconds * float(2**attempt))
+    def delay(self, attempt: int, draw: Callable[[], float], attempt_seconds: float = 0.0) -> float:
+        step = max(self.base_seconds, attempt_seconds)
+        return draw() * min(self.cap_seconds, step * float(2**attempt))
 
 
 @dataclass(frozen=True)
@@ -223,6 +238,33 @@ class Waiting:
     backoff: AppendBackoff = field(default_factory=AppendBackoff)
     sleep: Callable[[float], None] = time.sleep
     draw: Callable[[], float] = random.random
+    # Seconds the running Lambda has left (its context's remaining time), or None: count attempts.
+    time_left: Callable[[], float] | None = None
+    monotonic: Callable[[], float] = time.monotonic
+
+
+@dataclass
+class _Budget:
+    """One append's attempts so far, and whether another is worth its wait."""
+
+    waiting: Waiting
+    lost: int = 0
+
+    def wait_after_losing(self, attempt_seconds: float) -> bool:
+        """Wait before the next attempt and say True, or say False: the budget is spent."""
+        backoff, waiting = self.waiting.backoff, self.waiting
+        self.lost += 1
+        delay = backoff.delay(self.lost - 1, waiting.draw, attempt_seconds)
+        if waiting.time_left is None:
+            if self.lost >= backoff.attempts:
+                return False
+        # Room for the wait, then one more attempt and the answer. The time an attempt took is no
+        # guide here: it is mostly waiting for DynamoDB, which the local cloud's Lambda clock does
+        # not count (keel/local/lambda_pool.py) and which on AWS takes tens of milliseconds.
+        elif waiting.time_left() < delay + backoff.reserve_seconds:
+            return False
+        waiting.sleep(delay)
+        return True
 
 
 class DecisionLog:
@@ -231,30 +273,54 @@ class DecisionLog:
         self.clock = clock
         self.waiting = waiting or Waiting()
 
+    def within(self, time_left: Callable[[], float]) -> DecisionLog:
+        """This log, trying an append for as long as `time_left()` seconds allow (a Lambda's remaining
+        time) rather than a fixed number of attempts: while other writers keep moving the head, the
+        chain is busy, not stuck, and the writer keeps its place until its own time runs short."""
+        return DecisionLog(self.table, self.clock, replace(self.waiting, time_left=time_left))
+
     def record(self, decision: Decision) -> DecisionRecord:
         """Append a decision to its automation's chain; recording the same (execution, step) again
         returns the first record instead of appending. The reason is kept short and free of stack
         traces and file paths (functions/shared/domain/reasons.py)."""
-        decision = _with_short_reason(decision)
-        marker_key = _marker_key(decision)
-        backoff = self.waiting.backoff
-        step_may_be_recorded = True
-        for attempt in range(backoff.attempts):
-            if attempt:
-                self.waiting.sleep(backoff.delay(attempt - 1, self.waiting.draw))
-            existing = self._recorded_step(decision, marker_key) if step_may_be_recorded else None
-            if existing is not None:
-                return existing
-            head = self.table.get({"pk": _chain_pk(decision.automation), "sk": HEAD})
+        return self.record_all([decision])[0]
+
+    def record_all(self, decisions: Sequence[Decision]) -> list[DecisionRecord]:
+        """Append decisions of one automation, in order, in one transaction with one move of the head:
+        a step that records several (check_guardrails: one per guardrail) takes its turn at the chain
+        once, not once per decision. Steps already recorded return their first records."""
+        batch = [_with_short_reason(decision) for decision in decisions]
+        _check_batch(batch)
+        budget = _Budget(self.waiting)
+        recorded: dict[int, DecisionRecord] = {}
+        # A first attempt assumes nothing was recorded yet; its markers' conditions say if that was wrong.
+        steps_may_be_recorded = False
+        while True:
+            if steps_may_be_recorded:
+                recorded = self._recorded_steps(batch)
+            pending = [index for index in range(len(batch)) if index not in recorded]
+            if not pending:
+                return [recorded[index] for index in range(len(batch))]
+            started = self.waiting.monotonic()
+            head = self.table.get({"pk": _chain_pk(batch[0].automation), "sk": HEAD})
             try:
-                return self._append(decision, head, marker_key)
+                appended = self._append([batch[index] for index in pending], head)
             except TransactionConflict as conflict:
-                # The head moved (another execution appended), or this step raced a retry of itself:
-                # only then is the step's marker worth reading again.
-                step_may_be_recorded = conflict.reasons[:1] != ["None"]
-        raise ConflictError(
-            f"could not append to the {decision.automation} decision chain: {backoff.attempts} attempts lost to other writers"
-        )
+                # The head moved (another execution appended), or a step raced a retry of itself:
+                # only then are the steps' markers worth reading.
+                steps_may_be_recorded = any(reason != "None" for reason in conflict.reasons[: len(pending)])
+                if not budget.wait_after_losing(self.waiting.monotonic() - started):
+                    raise ConflictError(
+                        f"could not append to the {batch[0].automation} decision chain: "
+                        f"{budget.lost} attempts lost to other writers"
+                    ) from None
+                continue
+            recorded.update(zip(pending, appended, strict=True))
+            return [recorded[index] for index in range(len(batch))]
+
+    def _recorded_steps(self, batch: list[Decision]) -> dict[int, DecisionRecord]:
+        found = {index: self._recorded_step(decision, _marker_key(decision)) for index, decision in enumerate(batch)}
+        return {index: record for index, record in found.items() if record is not None}
 
     def _recorded_step(self, decision: Decision, marker_key: dict[str, str]) -> DecisionRecord | None:
         marker = self.table.get(marker_key)
@@ -265,42 +331,41 @@ class DecisionLog:
             raise ConflictError(f"step marker {marker_key['pk']} points at a missing record {marker['seq']}")
         return _record_from_item(item)
 
-    def _append(self, decision: Decision, head: dict[str, Any] | None, marker_key: dict[str, str]) -> DecisionRecord:
-        seq = int(head["seq"]) + 1 if head else 1
+    def _append(self, batch: list[Decision], head: dict[str, Any] | None) -> list[DecisionRecord]:
+        automation = batch[0].automation
+        seq = int(head["seq"]) if head else 0
         prev_hash = str(head["hash"]) if head else GENESIS
-        recorded_at = self.clock()
-        fields: dict[str, Any] = {"recorded_at": recorded_at, **decision.model_dump(mode="json")}
-        body = canonical(fields)
-        record_hash = chain_hash(seq, prev_hash, body)
-        item: dict[str, Any] = {
-            "pk": _chain_pk(decision.automation),
-            "sk": _seq_sk(seq),
-            "seq": seq,
-            "body": body,
-            "prev_hash": prev_hash,
-            "hash": record_hash,
-            **index_copies(fields),
-        }
+        records: list[DecisionRecord] = []
+        markers: list[dict[str, Any]] = []
+        items: list[dict[str, Any]] = []
+        for decision in batch:
+            seq += 1
+            recorded_at = self.clock()
+            fields: dict[str, Any] = {"recorded_at": recorded_at, **decision.model_dump(mode="json")}
+            body = canonical(fields)
+            record_hash = chain_hash(seq, prev_hash, body)
+            item = {"pk": _chain_pk(automation), "sk": _seq_sk(seq), "seq": seq, "body": body}
+            item |= {"prev_hash": prev_hash, "hash": record_hash, **index_copies(fields)}
+            markers.append(
+                {"Put": {"Item": {**_marker_key(decision), "seq": seq}, "ConditionExpression": "attribute_not_exists(pk)"}}
+            )
+            items.append({"Put": {"Item": item, "ConditionExpression": "attribute_not_exists(pk)"}})
+            records.append(
+                DecisionRecord(seq=seq, recorded_at=recorded_at, prev_hash=prev_hash, hash=record_hash, decision=decision)
+            )
+            prev_hash = record_hash
+        new_head = {"pk": _chain_pk(automation), "sk": HEAD, "seq": seq, "hash": prev_hash}
         head_write: dict[str, Any]
-        new_head = {"pk": _chain_pk(decision.automation), "sk": HEAD, "seq": seq, "hash": record_hash}
         if head:
+            expected = {":expected": int(head["seq"])}
             head_write = {
-                "Put": {
-                    "Item": new_head,
-                    "ConditionExpression": "seq = :expected",
-                    "ExpressionAttributeValues": {":expected": seq - 1},
-                }
+                "Put": {"Item": new_head, "ConditionExpression": "seq = :expected", "ExpressionAttributeValues": expected}
             }
         else:
             head_write = {"Put": {"Item": new_head, "ConditionExpression": "attribute_not_exists(pk)"}}
-        self.table.transact_write(
-            [
-                {"Put": {"Item": {**marker_key, "seq": seq}, "ConditionExpression": "attribute_not_exists(pk)"}},
-                head_write,
-                {"Put": {"Item": item, "ConditionExpression": "attribute_not_exists(pk)"}},
-            ]
-        )
-        return DecisionRecord(seq=seq, recorded_at=recorded_at, prev_hash=prev_hash, hash=record_hash, decision=decision)
+        # Markers first: a conflict's reasons then say, in the batch's order, which steps were recorded.
+        self.table.transact_write([*markers, head_write, *items])
+        return records
 
     def chain(self, automation: str, *, newest_first: bool = False) -> Iterator[DecisionRecord]:
         return (_record_from_item(item) for item in self.chain_items(automation, newest_first=newest_first))
@@ -393,6 +458,19 @@ def index_copies(body: dict[str, Any]) -> dict[str, Any]:
 
 
 INDEX_COPIES = ("recorded_at", "event_id", "execution_arn", "automation", "resource", "action_on")
+
+
+def _check_batch(batch: list[Decision]) -> None:
+    if not batch:
+        raise ValueError("record_all needs at least one decision")
+    if len(batch) > MAX_BATCH:
+        raise ValueError(f"record_all appends at most {MAX_BATCH} decisions at once, not {len(batch)}")
+    steps = [(decision.execution_arn, decision.step) for decision in batch]
+    if len(set(steps)) < len(steps):
+        raise ValueError("record_all appends each (execution, step) once: a transaction writes an item once")
+    automations = {decision.automation for decision in batch}
+    if len(automations) > 1:
+        raise ValueError(f"record_all appends to one automation's chain, not to {sorted(automations)}")
 
 
 def _with_short_reason(decision: Decision) -> Decision:
