@@ -176,7 +176,7 @@ def test_the_writer_records_the_state_machine_version_and_alias_of_each_decision
 
     # When the writer records the execution's decision and the operator's move
     recorded = logic.record_decision(task, deps)
-    moved = logic.record_handed(logic.HandedDecision(handed=move), deps)
+    [moved] = logic.record_handed(logic.HandedDecision(handed=[move]), deps)
 
     # Then the execution's decision names its version and alias; the move names none and asks nothing
     assert (recorded.decision.state_machine_version, recorded.decision.state_machine_alias) == (f"{machine}:3", f"{machine}:live")
