@@ -169,6 +169,21 @@ def test_a_rotation_runs_its_four_steps_and_the_next_call_uses_the_new_key(cloud
     assert statuses.count(401) == 1
 
 
+def test_the_next_rotation_comes_round_on_virtual_time(cloud: LocalCloud) -> None:
+    # Given the CRM key's schedule (every 30 days) and the rotations so far
+    rotated = len(cloud.rotations)
+
+    # When 30 days pass
+    cloud.clock.advance(30 * 86_400)
+
+    # Then Secrets Manager's schedule rotated it once more, to a key the CRM issued
+    [scheduled] = cloud.rotations[rotated:]
+    assert (scheduled.secret, scheduled.done) == (CRM_SECRET, True)
+    current = cloud.client("secretsmanager").get_secret_value(SecretId=CRM_SECRET)
+    assert current["VersionId"] == scheduled.version
+    ISSUED.append(json.loads(current["SecretString"])["api_key"])
+
+
 def test_a_billing_customer_refused_for_good_undoes_the_crm_contact_and_says_so(cloud: LocalCloud) -> None:
     # Given billing refuses the new customer (400: not retried)
     cloud.faults.apis.append(ApiFault("billing", "400", 1))
