@@ -502,7 +502,7 @@ def installed(hooks: Hooks) -> Iterator[None]:
     for module in THREAD_MODULES:
         replace(_resolve(module), "Thread", ExecutionThread)
     replace(_resolve(*LAMBDA_FUNCTION[:2]), LAMBDA_FUNCTION[2], invoke_lambda)
-    rotate = rotating(_resolve(*ROTATE_SECRET), hooks.rotation_ended, _resolve("moto.secretsmanager.exceptions"))
+    rotate = rotating(_resolve(*ROTATE_SECRET), hooks, _resolve("moto.secretsmanager.exceptions"))
     replace(_resolve(*ROTATE_SECRET[:2]), ROTATE_SECRET[2], rotate)
     transact = fast_transact_write_items(_resolve(*TRANSACT_WRITE), _resolve(TRANSACT_WRITE[0]))
     replace(_resolve(*TRANSACT_WRITE[:2]), TRANSACT_WRITE[2], transact)

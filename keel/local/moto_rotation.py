@@ -22,7 +22,7 @@ import json
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 ROTATE_SECRET = ("moto.secretsmanager.models", "SecretsManagerBackend", "rotate_secret")
 _ROTATING: ContextVar[str | None] = ContextVar("keel_rotating", default=None)
@@ -39,6 +39,10 @@ class Rotation:
     @property
     def done(self) -> bool:
         return self.failed_step is None
+
+
+class RotationHooks(Protocol):
+    def rotation_ended(self, rotation: Rotation) -> None: ...
 
 
 class StepFailed(Exception):
@@ -64,7 +68,7 @@ def check_step(event: Any, payload: str, errored: bool, logs: str) -> tuple[str,
     raise StepFailed(step, payload)
 
 
-def rotating(original: Callable[..., str], ended: Callable[[Rotation], None], exceptions: Any) -> Callable[..., str]:
+def rotating(original: Callable[..., str], hooks: RotationHooks, exceptions: Any) -> Callable[..., str]:
     """SecretsManagerBackend.rotate_secret: with the configured function, stopping at a failed step."""
 
     def rotate_secret(
@@ -92,11 +96,11 @@ def rotating(original: Callable[..., str], ended: Callable[[Rotation], None], ex
             )
         except StepFailed as failed:
             pending = next((v for v, data in secret.versions.items() if "AWSPENDING" in data["version_stages"]), None)
-            ended(Rotation(secret.name, pending, 0.0, failed.step, failed.error))
+            hooks.rotation_ended(Rotation(secret.name, pending, 0.0, failed.step, failed.error))
             return str(secret.to_short_dict(version_id=pending))
         finally:
             _ROTATING.reset(reset)
-        ended(Rotation(secret.name, json.loads(result).get("VersionId"), 0.0))
+        hooks.rotation_ended(Rotation(secret.name, json.loads(result).get("VersionId"), 0.0))
         return result
 
     return rotate_secret
