@@ -258,8 +258,13 @@ class LocalCloud:
         if secret not in self.deployed.rotations:
             known = ", ".join(sorted(rotated.rsplit("/", 1)[-1] for rotated in self.deployed.rotations)) or "none"
             raise LocalCloudError(f"secret '{name}' has no rotation schedule in this environment (rotated: {known})")
+        from botocore.exceptions import ClientError
+
         ended = len(self.rotations)
-        self.client("secretsmanager").rotate_secret(SecretId=secret)
+        try:
+            self.client("secretsmanager").rotate_secret(SecretId=secret)
+        except ClientError as error:  # e.g. a schedule naming a function this environment does not deploy
+            raise LocalCloudError(f"RotateSecret of '{name}': {error.response['Error'].get('Message', error)}") from None
         return next(rotation for rotation in reversed(self.rotations[ended:]) if rotation.secret == secret)
 
     def rotate_due(self, now: float) -> list[Rotation]:

@@ -19,6 +19,7 @@ import pytest
 import yaml
 
 from keel.local.cloud import LocalCloud
+from keel.local.errors import LocalCloudError
 from keel.local.fake_apis import ApiFault
 from keel.local.render import as_json
 from keel.local.report import ExecutionReport, execution_report, run_report
@@ -182,6 +183,11 @@ def test_the_next_rotation_comes_round_on_virtual_time(cloud: LocalCloud) -> Non
     current = cloud.client("secretsmanager").get_secret_value(SecretId=CRM_SECRET)
     assert current["VersionId"] == scheduled.version
     ISSUED.append(json.loads(current["SecretString"])["api_key"])
+
+
+def test_a_secret_without_a_rotation_schedule_is_refused_with_the_rotated_ones(cloud: LocalCloud) -> None:
+    with pytest.raises(LocalCloudError, match=r"^secret 'billing-client' has no rotation schedule .*\(rotated: crm-api-key\)$"):
+        cloud.rotate_secret("billing-client")
 
 
 def test_a_billing_customer_refused_for_good_undoes_the_crm_contact_and_says_so(cloud: LocalCloud) -> None:
