@@ -16,6 +16,7 @@ import aws_cdk as cdk
 from infra import names
 from infra.catalog import Catalog, load_catalog
 from infra.config import Environment, EnvironmentTable, load_environments
+from infra.constructs.api_rotation import MODULE as ROTATION_MODULE
 from infra.constructs.decision_anchor import MODULE as ANCHOR_MODULE
 from infra.nag import enable_checks
 from infra.packaging import stage_package
@@ -78,6 +79,7 @@ def _environment(app: cdk.App, env: Environment, catalog: Catalog, build_dir: Pa
         description=f"Keel {env.name}: the platform (bus, key, tables, decision anchor, on-call topics, platform dashboard)",
         environment=env,
         anchor_package=stage_package(catalog.root / "functions", ANCHOR_MODULE, build_dir),
+        rotation_package=stage_package(catalog.root / "functions", ROTATION_MODULE, build_dir),
     )
     stacks = EnvironmentStacks(environment=env, platform=platform)
     packages = stage_packages(catalog, build_dir)

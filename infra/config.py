@@ -74,6 +74,10 @@ class SecretSpec(Strict):
     rotation_days: int = Field(default=30, ge=1, le=365)
 
 
+# The auth kinds whose credential an API can issue and retire through the calls ApiRotation names.
+ROTATABLE_AUTH = ("api_key", "basic")
+
+
 class ApiAuth(Strict):
     # api_key: the secret's `api_key` in `header`; basic: its `username` and `password`;
     # oauth_client_credentials: its `client_id` and `client_secret` exchanged at `token_path` for a bearer token.
@@ -88,6 +92,18 @@ class ApiBreaker(Strict):
     # then one probe decides whether it closes again.
     failures: int = Field(default=5, ge=1, le=100)
     cooloff_seconds: int = Field(default=30, ge=1, le=3600)
+
+
+class ApiRotation(Strict):
+    """Keel rotates the API's credential itself (functions/rotate_api_credential): every `every_days`
+    Secrets Manager runs the rotation function, which asks the API at `path` for a new credential (POST,
+    with the current one), checks the new one there (GET), makes it AWSCURRENT and retires the old one
+    (DELETE, with the old one)."""
+
+    # Secrets Manager's RotationRules.AutomaticallyAfterDays: 1 to 1000 days
+    # (https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_RotationRulesType.html).
+    every_days: int = Field(ge=1, le=1000)
+    path: str = Field(pattern=r"^/[A-Za-z0-9._~/-]*$")
 
 
 class ApiSpec(Strict):
@@ -106,6 +122,16 @@ class ApiSpec(Strict):
     breaker: ApiBreaker = Field(default_factory=ApiBreaker)
     # How long an execution waits, in all, for Retry-After and an open breaker before it gives up.
     max_wait_seconds: int = Field(default=300, ge=0, le=86_400)
+    # Rotation of the credential by Keel, through the API itself; without it the issuer rotates it.
+    rotation: ApiRotation | None = None
+
+    @model_validator(mode="after")
+    def _rotation_fits_auth(self) -> ApiSpec:
+        # An OAuth client's secret is replaced at the provider's console or its own API, not by a token request.
+        if self.rotation is not None and self.auth.kind not in ROTATABLE_AUTH:
+            rotatable = ", ".join(ROTATABLE_AUTH)
+            raise ValueError(f"rotation: auth kind '{self.auth.kind}' cannot be rotated by Keel (only {rotatable})")
+        return self
 
     @field_validator("base_url", mode="before")
     @classmethod
@@ -160,6 +186,27 @@ class Environment(Strict):
                 known = ", ".join(sorted(self.secrets)) or "none"
                 raise ValueError(f"apis.{name}.auth.secret: '{api.auth.secret}' is not one of secrets (known: {known})")
         return self
+
+    @model_validator(mode="after")
+    def _one_rotation_per_secret(self) -> Environment:
+        rotators: dict[str, str] = {}
+        for name, api in sorted(self.apis.items()):
+            if api.rotation is None:
+                continue
+            secret = api.auth.secret
+            spec = self.secrets.get(secret)
+            if spec is not None and spec.rotation_lambda_arn:
+                raise ValueError(
+                    f"apis.{name}.rotation: secret '{secret}' already names a rotation_lambda_arn; keep one of the two"
+                )
+            if secret in rotators:
+                raise ValueError(f"apis.{name}.rotation: secret '{secret}' is already rotated through apis.{rotators[secret]}")
+            rotators[secret] = name
+        return self
+
+    def rotated_apis(self) -> dict[str, ApiSpec]:
+        """The APIs whose credential Keel rotates, by name."""
+        return {name: api for name, api in sorted(self.apis.items()) if api.rotation is not None}
 
 
 class EnvironmentTable(Strict):

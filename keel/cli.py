@@ -162,7 +162,14 @@ def _local_run(args: argparse.Namespace) -> int:
     if not files:
         raise LocalCloudError(f"no event files in {' '.join(args.events)}")
     faults, apis_dir = _fault_plan(args), Path(args.root) / "apis"
-    options = RunOptions(faults=faults, decision=args.decision, duplicate=args.duplicate, bus=args.bus, apis_dir=apis_dir)
+    options = RunOptions(
+        faults=faults,
+        decision=args.decision,
+        duplicate=args.duplicate,
+        bus=args.bus,
+        apis_dir=apis_dir,
+        rotate=tuple(args.rotate),
+    )
     template = _local_template(args, force_synth=args.synth)
     _check_run_names(args, template, options.faults)
     run = run_events(template, files, options)
@@ -179,7 +186,7 @@ def _local_run(args: argparse.Namespace) -> int:
     else:
         print(as_text(run, logs=args.logs))
         print(*(f"graph {graph}" for graph in graphs), sep="\n", end="\n" if graphs else "")
-    return 0 if run.report.all_succeeded else 1
+    return 0 if run.succeeded else 1
 
 
 def _graphs(executions: list[ExecutionReport], directory: Path) -> list[Path]:
@@ -345,6 +352,13 @@ def _add_local(commands: Any) -> None:
         help="the fake API's next N requests (default 1) get STATUS (429 with Retry-After, 503, 400...) or no answer in time",
     )
     faults.add_argument("--duplicate", action="store_true", help="deliver every event twice (same event id)")
+    run.add_argument(
+        "--rotate",
+        action="append",
+        default=[],
+        metavar="SECRET",
+        help="rotate this secret of the environment's catalog first (RotateSecret, through its rotation function)",
+    )
     run.add_argument("--bus", help="put the events on this bus (default: aws.* sources on default, others on keel-<env>)")
     run.add_argument("--synth", action="store_true", help="synthesize first even if cdk.out looks up to date")
     run.add_argument(

@@ -19,7 +19,7 @@ from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 
-KeyUse = Literal["dynamodb", "sqs", "sns", "s3"]
+KeyUse = Literal["dynamodb", "sqs", "sns", "s3", "secretsmanager"]
 
 KEY_ACTIONS: dict[KeyUse, list[str]] = {
     # DynamoDB keeps a table key encrypted under the KMS key and decrypts it with the caller's permission
@@ -39,6 +39,9 @@ KEY_ACTIONS: dict[KeyUse, list[str]] = {
     # SSE-KMS: PutObject needs kms:GenerateDataKey, GetObject kms:Decrypt
     # (https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingKMSEncryption.html, "Permissions").
     "s3": ["kms:GenerateDataKey", "kms:Decrypt"],
+    # A secret under a customer managed key: GetSecretValue needs kms:Decrypt, PutSecretValue kms:GenerateDataKey
+    # (https://docs.aws.amazon.com/secretsmanager/latest/userguide/security-encryption.html).
+    "secretsmanager": ["kms:GenerateDataKey", "kms:Decrypt"],
 }
 
 

@@ -256,13 +256,15 @@ class Platform(Construct):
             encryption_key=self.key,
             removal_policy=RemovalPolicy.RETAIN,
         )
+        # A secret rotated through its API gets its schedule from infra/constructs/api_rotation.py.
+        rotated_by_keel = any(api.auth.secret == name for api in self.environment.rotated_apis().values())
         if spec.rotation_lambda_arn:
             secret.add_rotation_schedule(
                 "Rotation",
                 rotation_lambda=aws_lambda.Function.from_function_arn(self, f"Rotator-{name}", spec.rotation_lambda_arn),
                 automatically_after=Duration.days(spec.rotation_days),
             )
-        else:
+        elif not rotated_by_keel:
             acknowledge(
                 secret,
                 "AwsSolutions-SMG4",

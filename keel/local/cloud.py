@@ -50,6 +50,7 @@ from keel.local.faults import FaultPlan
 from keel.local.function_roles import Denial, FunctionRoles
 from keel.local.iam_requests import ApiCall
 from keel.local.lambda_runtime import FunctionConfig, Invocation, LambdaRuntime
+from keel.local.moto_rotation import Rotation
 from keel.local.observatory import FunctionLogging, Observatory
 from keel.local.releases import Alias, Releases
 from keel.local.template import EnvironmentTemplate, StackTemplate
@@ -158,6 +159,9 @@ class LocalCloud:
         self._ended: set[str] = set()  # executions seen ended: drive never looks at them again
         self._observed: set[str] = set()  # executions whose end the observatory has recorded (metrics, logs, alarms)
         self.answered: list[Answered] = []
+        # Secret rotations that ended, done or failed (keel/local/moto_rotation.py), in order.
+        self.rotations: list[Rotation] = []
+        self._rotated_at: dict[str, float] = {}  # secret name -> world time of its last rotation (or the start)
         self._waiting: dict[str, _Waiting] = {}
         self._lock = threading.RLock()
         self._sequence = 0
@@ -218,6 +222,10 @@ class LocalCloud:
             # Then every alias shifting a rollout moves on, or back when its alarms fire.
             self.clock.on_advance.append(self.releases.evaluate)
             stack.callback(self.clock.on_advance.remove, self.releases.evaluate)
+            # And every secret whose rotation schedule has come round is rotated.
+            self._rotated_at = dict.fromkeys(self.deployment.rotations, self.clock.world_time())
+            self.clock.on_advance.append(self.rotate_due)
+            stack.callback(self.clock.on_advance.remove, self.rotate_due)
         except BaseException:
             stack.close()
             raise
@@ -243,12 +251,38 @@ class LocalCloud:
         secret = names.secret(self.template.environment, self.apis.fakes[api].settings["secret"])
         self.client("secretsmanager").put_secret_value(SecretId=secret, SecretString=value)
 
-    def rotate_api_credentials(self, api: str, credentials: dict[str, str]) -> None:
-        """What a rotation does: the API accepts only the new credentials, and its secret holds them."""
-        if self.apis is None or api not in self.apis.fakes:
-            raise LocalCloudError(f"no fake API '{api}' in this cloud")
-        self.apis.rotate(api, credentials)
-        self._put_api_secret(api, self.apis.fakes[api].secret_value())
+    def rotate_secret(self, name: str) -> Rotation:
+        """RotateSecret on one of the environment's secrets (its catalog name), as Secrets Manager runs it:
+        the rotation function its schedule names, for its four steps, in its worker."""
+        secret = names.secret(self.template.environment, name)
+        if secret not in self.deployed.rotations:
+            known = ", ".join(sorted(rotated.rsplit("/", 1)[-1] for rotated in self.deployed.rotations)) or "none"
+            raise LocalCloudError(f"secret '{name}' has no rotation schedule in this environment (rotated: {known})")
+        from botocore.exceptions import ClientError
+
+        ended = len(self.rotations)
+        try:
+            self.client("secretsmanager").rotate_secret(SecretId=secret)
+        except ClientError as error:  # e.g. a schedule naming a function this environment does not deploy
+            raise LocalCloudError(f"RotateSecret of '{name}': {error.response['Error'].get('Message', error)}") from None
+        return next(rotation for rotation in reversed(self.rotations[ended:]) if rotation.secret == secret)
+
+    def rotate_due(self, now: float) -> list[Rotation]:
+        """Rotate every secret whose schedule has come round by `now` (world time), as Secrets Manager does
+        `every_days` after the last rotation."""
+        due = [
+            schedule.secret
+            for schedule in self.deployed.rotations.values()
+            if now >= self._rotated_at.get(schedule.secret, now) + schedule.every_days * 86_400
+        ]
+        return [self.rotate_secret(secret.rsplit("/", 1)[-1]) for secret in sorted(due)]
+
+    def rotation_ended(self, rotation: Rotation) -> None:
+        """moto_patches.Hooks: a rotation ended (done or failed), at world time now."""
+        stamped = Rotation(rotation.secret, rotation.version, self.clock.world_time(), rotation.failed_step, rotation.error)
+        with self._lock:
+            self.rotations.append(stamped)
+            self._rotated_at[rotation.secret] = stamped.at
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from infra.names import bounded
-from keel.local import streams
+from keel.local import moto_patches, streams
 from keel.local.errors import LocalCloudError
 from keel.local.releases import Releases
 from keel.local.template import EnvironmentTemplate, Resolver, StackTemplate, creation_order
@@ -53,6 +53,16 @@ class DeployedStateMachine:
     logging: MachineLogging | None = None
 
 
+@dataclass(frozen=True)
+class RotationSchedule:
+    secret: str  # the secret's name
+    function_arn: str
+    every_days: int
+    # RotateImmediatelyOnUpdate (CloudFormation's default: true): not run at deploy locally, where the
+    # secrets hold placeholders until the fake APIs' credentials are put in them.
+    at_deploy: bool
+
+
 @dataclass
 class Deployment:
     template: EnvironmentTemplate
@@ -62,6 +72,8 @@ class Deployment:
     buses: list[str] = field(default_factory=list)
     queues: dict[str, str] = field(default_factory=dict)  # queue ARN -> URL
     stream_mappings: list[streams.StreamMapping] = field(default_factory=list)  # delivered by keel/local/streams.py
+    # Secret name -> its rotation schedule (AWS::SecretsManager::RotationSchedule), scheduled on virtual time.
+    rotations: dict[str, RotationSchedule] = field(default_factory=dict)
     # Function name -> the log group its LoggingConfig names (Lambda's default when it names none).
     function_log_groups: dict[str, str] = field(default_factory=dict)
     # Aliases and their routing (keel/local/releases.py); None: the template's aliases cannot be made.
@@ -339,6 +351,26 @@ def _secret(deployer: Deployer, logical_id: str, properties: dict[str, Any]) -> 
             arguments[key] = properties[key]
     arn = deployer.client("secretsmanager").create_secret(**arguments)["ARN"]
     return {"Ref": arn, "Id": arn}
+
+
+def _rotation_schedule(deployer: Deployer, logical_id: str, properties: dict[str, Any]) -> Attributes:
+    """The secret's rotation function and period (RotationRules.AutomaticallyAfterDays), as Secrets Manager
+    keeps them; the local cloud rotates on virtual time (LocalCloud.rotate_due) or when asked."""
+    rules = properties.get("RotationRules", {})
+    days = rules.get("AutomaticallyAfterDays")
+    every = re.fullmatch(r"rate\((\d+) days?\)", str(rules.get("ScheduleExpression", "")))
+    days = int(every.group(1)) if days is None and every else days
+    function = properties.get("RotationLambdaARN")
+    if not isinstance(days, int) or not isinstance(function, str):
+        raise LocalCloudError(
+            f"{logical_id}: the local cloud rotates with a RotationLambdaARN every N days (AutomaticallyAfterDays "
+            "or rate(N days)) only"
+        )
+    secret = deployer.client("secretsmanager").describe_secret(SecretId=properties["SecretId"])["Name"]
+    moto_patches.configure_rotation(deployer.account, deployer.region, secret, function, days)
+    at_deploy = properties.get("RotateImmediatelyOnUpdate", True) is not False
+    deployer.deployment.rotations[secret] = RotationSchedule(secret, function, days, at_deploy)
+    return {"Ref": f"{properties['SecretId']}/rotation", "Id": f"{properties['SecretId']}/rotation"}
 
 
 def _generated_secret(spec: dict[str, Any]) -> str:
@@ -630,6 +662,7 @@ CREATORS: dict[str, Creator] = {
     "AWS::SQS::QueuePolicy": _sqs_queue_policy,
     "AWS::DynamoDB::Table": _dynamodb_table,
     "AWS::SecretsManager::Secret": _secret,
+    "AWS::SecretsManager::RotationSchedule": _rotation_schedule,
     "AWS::IAM::Role": _iam_role,
     "AWS::IAM::Policy": _iam_policy,
     "AWS::Logs::LogGroup": _log_group,

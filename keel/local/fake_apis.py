@@ -13,6 +13,11 @@ Idempotency-Key gets the first answer again, as Stripe-style APIs do), `GET /con
 API's auth kind sends (an API key header, basic auth, or an OAuth client-credentials token from its
 token path): a wrong one gets 401. `rotate()` gives it a new credential, as a rotation would.
 
+An API whose declaration names a `credentials_path` manages its own credentials there, as a rotation
+(functions/rotate_api_credential) uses them: `POST` issues a new one (201; the one that asked stays
+valid), `GET` answers 200 to any valid one, `DELETE` retires the one that calls it (204). A credential
+the fake has issued or retired is never recorded, only the request's method, path and status.
+
 Faults are scripted per API and consumed in order by the requests that reach it (token requests
 excepted): `crm:429:3` answers the next three with 429 and a Retry-After, `crm:503:2` with 503,
 `crm:400` with 400, `crm:timeout:1` answers one only after the client's read timeout. Every request
@@ -30,6 +35,7 @@ import hmac
 import itertools
 import json
 import re
+import secrets
 import ssl
 import tempfile
 import threading
@@ -108,19 +114,50 @@ class FakeApi:
     items: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     replies: dict[str, tuple[int, Any]] = field(default_factory=dict)  # Idempotency-Key -> first answer
     tokens: set[str] = field(default_factory=set)
+    # Where the API issues, checks and retires its credentials (None: it does not).
+    credentials_path: str | None = None
+    # Every credential the API accepts now: the declared one, and those issued since and not yet retired.
+    valid: list[dict[str, str]] = field(default_factory=list)
+    issued: int = 0
+
+    def __post_init__(self) -> None:
+        self.valid = self.valid or [dict(self.credentials)]
 
     def secret_value(self) -> str:
         return json.dumps(self.credentials, sort_keys=True)
 
     def authorized(self, headers: Any) -> bool:
-        kind = self.settings["auth"]
-        if kind == "api_key":
-            return _same(headers.get(self.settings["header"], ""), self.credentials.get("api_key", ""))
-        if kind == "basic":
-            expected = f"{self.credentials.get('username', '')}:{self.credentials.get('password', '')}"
-            return _same(headers.get("Authorization", ""), "Basic " + base64.b64encode(expected.encode()).decode())
-        bearer = headers.get("Authorization", "")
-        return bearer.startswith("Bearer ") and bearer[7:] in self.tokens
+        if self.settings["auth"] == "oauth_client_credentials":
+            bearer = headers.get("Authorization", "")
+            return bearer.startswith("Bearer ") and bearer[7:] in self.tokens
+        return self.caller(headers) is not None
+
+    def caller(self, headers: Any) -> dict[str, str] | None:
+        """The valid credential an API-key or basic request carries, if any."""
+        for credentials in self.valid:
+            if self.settings["auth"] == "api_key":
+                if _same(headers.get(self.settings["header"], ""), credentials.get("api_key", "")):
+                    return credentials
+                continue
+            expected = f"{credentials.get('username', '')}:{credentials.get('password', '')}"
+            if _same(headers.get("Authorization", ""), "Basic " + base64.b64encode(expected.encode()).decode()):
+                return credentials
+        return None
+
+    def manage_credentials(self, method: str, caller: dict[str, str]) -> tuple[int, Any]:
+        """The credentials path: issue a new credential, check one, or retire the caller's."""
+        if method == "GET":
+            return 200, {"valid": True}
+        if method == "DELETE":
+            self.valid = [credentials for credentials in self.valid if credentials is not caller]
+            return 204, None
+        if method != "POST":
+            return 405, {"error": f"{method} is not allowed on {self.credentials_path}"}
+        self.issued += 1
+        field_name = "api_key" if self.settings["auth"] == "api_key" else "password"
+        new = {**caller, field_name: f"local-{self.name}-{field_name.replace('_', '-')}-{self.issued}-{secrets.token_hex(4)}"}
+        self.valid.append(new)
+        return 201, {field_name: new[field_name]}
 
     def issue_token(self, headers: Any, counter: Iterator[int]) -> tuple[int, Any]:
         client = f"{self.credentials.get('client_id', '')}:{self.credentials.get('client_secret', '')}"
@@ -182,7 +219,10 @@ def load_fakes(directory: Path, apis: dict[str, dict[str, Any]]) -> dict[str, Fa
             raise LocalCloudError(f"{path}: credentials: expected a mapping of names to strings")
         if not isinstance(resources, dict) or not all(isinstance(spec, dict) and "id" in spec for spec in resources.values()):
             raise LocalCloudError(f"{path}: resources: expected a mapping of collection to {{id: FIELD, fields: {{...}}}}")
-        fakes[name] = FakeApi(name, settings, dict(credentials), resources)
+        path_declared = declared.get("credentials_path")
+        if path_declared is not None and (not isinstance(path_declared, str) or not path_declared.startswith("/")):
+            raise LocalCloudError(f"{path}: credentials_path: expected a path starting with / (e.g. /credentials)")
+        fakes[name] = FakeApi(name, settings, dict(credentials), resources, credentials_path=path_declared)
     return fakes
 
 
@@ -207,6 +247,7 @@ class FakeApis:
         with self._lock:
             fake = self.fakes[api]
             fake.credentials = dict(credentials)
+            fake.valid = [dict(credentials)]
             fake.tokens.clear()
 
     def log(self, api: str | None = None) -> list[Recorded]:
@@ -239,7 +280,10 @@ class FakeApis:
                 status, answer = fake.replies[f"{method} {rest} {key}"]
                 self._record(Recorded(name, method, rest, status, self.clock(), replayed=True, sent=sent))
                 return status, answer, {}, 0.0
-            status, answer = fake.answer(method, rest, body)
+            if rest == fake.credentials_path:
+                status, answer = fake.manage_credentials(method, fake.caller(headers) or {})
+            else:
+                status, answer = fake.answer(method, rest, body)
             if key and status < 500:
                 fake.replies[f"{method} {rest} {key}"] = (status, answer)
             self._record(Recorded(name, method, rest, status, self.clock(), sent=sent))

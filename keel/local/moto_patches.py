@@ -56,6 +56,9 @@ nothing else (tests/local/test_moto_canary.py fails loudly, naming the point, if
 - moto.cloudwatch.models.are_dimensions_same (a module function): ListMetrics lists each metric once,
   but moto's comparison of two metrics' dimensions fails whenever they have more than one, so every
   datapoint of a Powertools metric (three dimensions) was listed again.
+- moto.secretsmanager.models.SecretsManagerBackend.rotate_secret: a rotation step that fails ends the
+  rotation with AWSCURRENT unchanged, and a rotation asked for without a function uses the one its
+  schedule names (keel/local/moto_rotation.py).
 - the same ExecutionWorker._execution_logic tells the local cloud when each execution starts and
   ends, wherever it was started from: Step Functions' metrics and logs are produced from that.
 
@@ -100,6 +103,7 @@ from keel.local.moto_dynamodb import (
     tracking_put,
     tracking_update,
 )
+from keel.local.moto_rotation import ROTATE_SECRET, Rotation, check_step, configure_schedule, rotating
 from keel.local.moto_transactions import BACKEND as TRANSACT_WRITE
 from keel.local.moto_transactions import fast_transact_write_items
 from keel.local.request_lock import RequestLock
@@ -161,6 +165,7 @@ PATCHED_METHODS = (
     TABLE_PUT,
     TABLE_DELETE,
     BACKEND_UPDATE,
+    ROTATE_SECRET,
 )
 # What a refusal is serialized with, in the request's own protocol (JSON, query, EC2, CBOR).
 SERVICE_EXCEPTION = ("moto.core.exceptions", "ServiceException")
@@ -191,6 +196,8 @@ class Hooks(Protocol):
     def qualified(self, state_machine_arn: str) -> tuple[str | None, str | None]: ...
 
     def alias_updated(self, alias_arn: str, routing: dict[str, int]) -> None: ...
+
+    def rotation_ended(self, rotation: Rotation) -> None: ...
 
 
 def _resolve(module: str, owner: str | None = None, attribute: str | None = None) -> Any:
@@ -471,7 +478,7 @@ def installed(hooks: Hooks) -> Iterator[None]:
     def invoke_lambda(function: Any, event: Any = None) -> tuple[str, bool, str]:
         # The function runs in its worker, whose own requests need the lock this Invoke holds.
         with REQUESTS.released():
-            return hooks.invoke_lambda(function, event)
+            return check_step(event, *hooks.invoke_lambda(function, event))  # a rotation's failed step ends it
 
     def send_to_targets(rule: Any, event: Any, transform_input: bool = True) -> None:
         hooks.send_to_targets(rule, event, lambda *args: original_send(rule, *args, transform_input))
@@ -495,13 +502,11 @@ def installed(hooks: Hooks) -> Iterator[None]:
     for module in THREAD_MODULES:
         replace(_resolve(module), "Thread", ExecutionThread)
     replace(_resolve(*LAMBDA_FUNCTION[:2]), LAMBDA_FUNCTION[2], invoke_lambda)
+    rotate = rotating(_resolve(*ROTATE_SECRET), hooks, _resolve("moto.secretsmanager.exceptions"))
+    replace(_resolve(*ROTATE_SECRET[:2]), ROTATE_SECRET[2], rotate)
     transact = fast_transact_write_items(_resolve(*TRANSACT_WRITE), _resolve(TRANSACT_WRITE[0]))
     replace(_resolve(*TRANSACT_WRITE[:2]), TRANSACT_WRITE[2], transact)
-    indexes = TableIndexes()
-    replace(_resolve(*TABLE_QUERY[:2]), TABLE_QUERY[2], indexed_query(_resolve(*TABLE_QUERY), indexes))
-    replace(_resolve(*TABLE_PUT[:2]), TABLE_PUT[2], tracking_put(_resolve(*TABLE_PUT), indexes))
-    replace(_resolve(*TABLE_DELETE[:2]), TABLE_DELETE[2], tracking_delete(_resolve(*TABLE_DELETE), indexes))
-    replace(_resolve(*BACKEND_UPDATE[:2]), BACKEND_UPDATE[2], tracking_update(_resolve(*BACKEND_UPDATE), indexes))
+    _install_dynamodb_indexes(replace)
     replace(_resolve(*EVENTS_RULE[:2]), EVENTS_RULE[2], send_to_targets)
     parse = cached_parse(_resolve(*ASL_PARSER), _resolve(*PREPROCESSOR))
     replace(_resolve(*ASL_PARSER[:2]), ASL_PARSER[2], staticmethod(parse))
@@ -523,6 +528,15 @@ def installed(hooks: Hooks) -> Iterator[None]:
 
 
 _ABSENT = object()
+
+
+def _install_dynamodb_indexes(replace: Callable[[Any, str, Any], None]) -> None:
+    """Queries start from the queried key (keel/local/moto_dynamodb.py), kept up to date by every write."""
+    indexes = TableIndexes()
+    replace(_resolve(*TABLE_QUERY[:2]), TABLE_QUERY[2], indexed_query(_resolve(*TABLE_QUERY), indexes))
+    replace(_resolve(*TABLE_PUT[:2]), TABLE_PUT[2], tracking_put(_resolve(*TABLE_PUT), indexes))
+    replace(_resolve(*TABLE_DELETE[:2]), TABLE_DELETE[2], tracking_delete(_resolve(*TABLE_DELETE), indexes))
+    replace(_resolve(*BACKEND_UPDATE[:2]), BACKEND_UPDATE[2], tracking_update(_resolve(*BACKEND_UPDATE), indexes))
 
 
 def _restore(originals: list[tuple[Any, str, Any]]) -> None:
@@ -637,6 +651,13 @@ def _secret_arn(account: str, region: str, secret_id: str) -> str | None:
         return str(backend.describe_secret(secret_id).arn)
     except _resolve("moto.secretsmanager.exceptions", "SecretNotFoundException"):
         return None
+
+
+def configure_rotation(account: str, region: str, secret_id: str, function_arn: str, days: int) -> None:
+    """A RotationSchedule deployed: its secret names the function and the period, as DescribeSecret shows."""
+    backends = _resolve("moto.secretsmanager.models", "secretsmanager_backends")
+    with REQUESTS.held():
+        configure_schedule(backends[account][region], secret_id, function_arn, days)
 
 
 def role_policies(account: str, role_arn: str) -> tuple[list[str | dict[str, Any]], str | None]:

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from keel.execution_path import StateVisit
+from keel.local.moto_rotation import Rotation
 from keel.local.report import ExecutionReport, RunReport
 from keel.local.runner import EventOutcome, LocalRun
 from keel.render import Terminal, status, table
@@ -17,7 +18,27 @@ _MARKS = {"succeeded": "ok", "retried": "retried", "caught": "caught", "failed":
 
 
 def as_json(run: LocalRun) -> str:
-    return json.dumps(run.report.as_json(), indent=2, default=str)
+    rotations = {"rotations": [rotation_json(rotation) for rotation in run.rotations]} if run.rotations else {}
+    return json.dumps({**run.report.as_json(), **rotations}, indent=2, default=str)
+
+
+def rotation_json(rotation: Rotation) -> dict[str, object]:
+    return {
+        "secret": rotation.secret,
+        "version": rotation.version,
+        "done": rotation.done,
+        "failed_step": rotation.failed_step,
+        "error": rotation.error,
+    }
+
+
+def rotation_line(rotation: Rotation) -> str:
+    if rotation.done:
+        return f"  rotated secret {rotation.secret}: version {rotation.version} is AWSCURRENT"
+    return (
+        f"  rotation of secret {rotation.secret} FAILED at {rotation.failed_step}: {rotation.error} "
+        "(AWSCURRENT unchanged; the rotation function's errors alarm pages)"
+    )
 
 
 def as_text(run: LocalRun, title: str | None = None, *, logs: bool = False) -> str:
@@ -34,6 +55,7 @@ def as_text(run: LocalRun, title: str | None = None, *, logs: bool = False) -> s
         lines.append(f"  fault injected: {fault}")
     for fault in run.unused_faults:
         lines.append(f"  fault never fired (no such function invoked?): {fault}")
+    lines.extend(rotation_line(rotation) for rotation in run.rotations)
     lines.append("")
     lines.extend(line for outcome in run.events for line in _event_lines(outcome))
     lines.append("")

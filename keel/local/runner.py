@@ -8,6 +8,7 @@ from pathlib import Path
 from keel.local.cloud import APIS_DIR, Answered, Decision, Delivery, LocalCloud
 from keel.local.eventbridge import EventFile, bus_for
 from keel.local.faults import FaultPlan
+from keel.local.moto_rotation import Rotation
 from keel.local.report import RunReport, run_report
 from keel.local.template import EnvironmentTemplate
 from keel.local.world import WorldFile, apply_worlds, template_variables, worlds_for
@@ -40,6 +41,12 @@ class LocalRun:
     answered: list[Answered] = field(default_factory=list)
     # What the fake external APIs were asked, in order (keel/local/fake_apis.py Recorded.as_json).
     api_requests: list[dict[str, object]] = field(default_factory=list)
+    # The secrets rotated before the events (RunOptions.rotate), done or failed.
+    rotations: list[Rotation] = field(default_factory=list)
+
+    @property
+    def succeeded(self) -> bool:
+        return self.report.all_succeeded and all(rotation.done for rotation in self.rotations)
 
     @property
     def unmatched(self) -> list[EventOutcome]:
@@ -57,12 +64,15 @@ class RunOptions:
     explain: bool = False
     # The fake external APIs' declarations (apis/<api>.yaml); None: the repository's.
     apis_dir: Path | None = None
+    # Secrets of the environment's catalog rotated (RotateSecret, through their rotation function) before the events.
+    rotate: tuple[str, ...] = ()
 
 
 def run_events(template: EnvironmentTemplate, files: list[EventFile], options: RunOptions) -> LocalRun:
     worlds = worlds_for([source.path for source in files]) if options.worlds is None else options.worlds
     with LocalCloud(template, faults=options.faults, apis_dir=options.apis_dir or APIS_DIR) as cloud:
         world = apply_worlds(worlds, cloud.client, template_variables(template.account, template.region))
+        rotations = [cloud.rotate_secret(secret) for secret in options.rotate]
         outcomes = []
         copies = 2 if options.duplicate else 1
         for source in files:
@@ -84,6 +94,7 @@ def run_events(template: EnvironmentTemplate, files: list[EventFile], options: R
             explanations=explanations(cloud) if options.explain else {},
             answered=list(cloud.answered),
             api_requests=[request.as_json() for request in cloud.apis.log()] if cloud.apis else [],
+            rotations=rotations,
         )
 
 

@@ -303,6 +303,8 @@ def check_alarms(template: Template, environment: Any, manifest: Any, machine: s
 def check_functions(template: Template, environment: Any, catalog: Any) -> None:
     """Each automation's own instance of every module it uses, sized as declared, with a role of its own."""
     platform = {names.platform_function(environment.name, module) for module in PLATFORM_MODULES}
+    # and the rotation function of each API whose credential Keel rotates (infra/constructs/api_rotation.py)
+    platform |= {names.platform_function(environment.name, f"rotate-{api}") for api in environment.rotated_apis()}
     functions = {
         key: function
         for key, function in resources(template, "AWS::Lambda::Function").items()

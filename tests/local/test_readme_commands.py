@@ -131,10 +131,12 @@ def test_every_readme_command_runs_as_printed(checkout: Path, reviewer: Reviewer
         pasted = paste(text, checkout, endpoint)
         # keel local run exits 1 when an execution failed: the ticket directory holds a malformed ticket on purpose,
         # and the README shows a heartbeat failing on purpose to show its alarm paging
-        # and an onboarding compensated on purpose
-        expected = (
-            1
-            if text.endswith(("events/ticket_triage/ --approve", "--fail emit_heartbeat:Boom:100", "--api-fault billing:400"))
-            else 0
+        # and an onboarding compensated on purpose, and a rotation the CRM refuses on purpose
+        failing = (
+            "events/ticket_triage/ --approve",
+            "--fail emit_heartbeat:Boom:100",
+            "--api-fault billing:400",
+            "--rotate crm-api-key --api-fault crm:400",
         )
+        expected = 1 if text.endswith(failing) else 0
         assert pasted.code == expected, f"{where}\nexit {pasted.code}\n{pasted.out}\n{pasted.err}"

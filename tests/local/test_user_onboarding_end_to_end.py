@@ -2,8 +2,9 @@
 
 One cloud runs the scenarios one after another, each with its own user: the happy path with the
 chained onboarding_audit and a second signup of the same user, Retry-After, 5xx and a timeout, a
-rotation's 401, and a billing failure that is compensated. Then nothing the run left (logs, execution
-histories, decision records, the fake APIs' request log, the report) holds a credential.
+rotation of the CRM's key that the CRM refuses and one that goes through (then a cached key's 401), and
+a billing failure that is compensated. Then nothing the run left (logs, execution histories, decision
+records, the fake APIs' request log, the report) holds a credential.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import pytest
 import yaml
 
 from keel.local.cloud import LocalCloud
+from keel.local.errors import LocalCloudError
 from keel.local.fake_apis import ApiFault
 from keel.local.render import as_json
 from keel.local.report import ExecutionReport, execution_report, run_report
@@ -27,7 +29,9 @@ from keel.local.world import apply_worlds, template_variables, worlds_for
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "events" / "user_onboarding" / "01-signed-up.json"
-ROTATED_CRM_KEY = {"api_key": "local-crm-key-rotated-90e1d3"}
+CRM_SECRET = "keel/dev/crm-api-key"
+# The keys the CRM issued to the rotations below (the last test looks for them too).
+ISSUED: list[str] = []
 
 
 def signup(user_id: str, event_id: str) -> dict[str, Any]:
@@ -38,8 +42,8 @@ def signup(user_id: str, event_id: str) -> dict[str, Any]:
 
 
 def declared_credentials() -> list[str]:
-    """Every credential value the fakes' declarations hold, and the one a rotation gives."""
-    values = [*ROTATED_CRM_KEY.values()]
+    """Every credential value the fakes' declarations hold, and those the CRM issued to rotations."""
+    values = [*ISSUED]
     for path in (ROOT / "apis").glob("*.yaml"):
         values += list(yaml.safe_load(path.read_text())["credentials"].values())
     return values
@@ -111,20 +115,79 @@ def test_429_retry_after_5xx_and_a_timeout_are_waited_out_or_retried(cloud: Loca
     assert "no answer within its timeout" in customer.errors[-1]["cause"]
 
 
-def test_after_a_rotation_a_cached_key_gets_one_401_and_the_call_goes_through(cloud: LocalCloud) -> None:
-    # Given the CRM's key rotated (the API and the secret hold the new one) while call_api caches the old
-    assert cloud.apis is not None
-    cloud.rotate_api_credentials("crm", ROTATED_CRM_KEY)
-    before = len(cloud.apis.log("crm"))
+def stages(cloud: LocalCloud) -> dict[str, list[str]]:
+    return dict(cloud.client("secretsmanager").describe_secret(SecretId=CRM_SECRET)["VersionIdsToStages"])
 
-    # When a signup runs
+
+def test_a_rotation_the_crm_refuses_leaves_the_key_as_it_was_and_pages_the_platform(cloud: LocalCloud) -> None:
+    # Given the CRM refuses the rotation's request for a new key (400)
+    current = cloud.client("secretsmanager").get_secret_value(SecretId=CRM_SECRET)
+    cloud.faults.apis.append(ApiFault("crm", "400", 1))
+
+    # When Secrets Manager rotates the CRM's secret, and five minutes pass
+    rotation = cloud.rotate_secret("crm-api-key")
+    cloud.clock.advance(300)
+
+    # Then the rotation stopped at createSecret, AWSCURRENT is the version it was, AWSPENDING on an empty one
+    assert (rotation.done, rotation.failed_step) == (False, "createSecret")
+    assert rotation.error is not None
+    assert rotation.error.startswith("DependencyError: API 'crm' did not issue")
+    assert cloud.client("secretsmanager").get_secret_value(SecretId=CRM_SECRET)["VersionId"] == current["VersionId"]
+    assert rotation.version is not None
+    assert stages(cloud)[rotation.version] == ["AWSPENDING"]
+    # and the rotation function's errors alarm paged the platform's on-call route
+    paged = [page for page in cloud.pages() if page.route == "keel-dev-oncall-platform-oncall"]
+    assert any("keel-dev-platform-rotate-crm-errors" in page.message for page in paged)
+
+
+def test_a_rotation_runs_its_four_steps_and_the_next_call_uses_the_new_key(cloud: LocalCloud) -> None:
+    # Given call_api caches the CRM key the onboardings above used
+    assert cloud.apis is not None
+    secretsmanager = cloud.client("secretsmanager")
+    before = secretsmanager.get_secret_value(SecretId=CRM_SECRET)
+    calls = len(cloud.apis.log("crm"))
+
+    # When Secrets Manager rotates the CRM's secret (its rotation function), then a signup runs
+    rotation = cloud.rotate_secret("crm-api-key")
+    after = secretsmanager.get_secret_value(SecretId=CRM_SECRET)
+    ISSUED.append(json.loads(after["SecretString"])["api_key"])
     [execution] = onboard(cloud, signup("usr_rotated", "evt-rotated-1"))
 
-    # Then its first CRM call was refused once, the secret read again, and the call sent once more
+    # Then the new version is AWSCURRENT, the old one AWSPREVIOUS, and no AWSPENDING is left
+    assert rotation.done
+    assert rotation.version == after["VersionId"] != before["VersionId"]
+    assert stages(cloud)[after["VersionId"]] == ["AWSCURRENT"]
+    assert stages(cloud)[before["VersionId"]] == ["AWSPREVIOUS"]
+    assert json.loads(after["SecretString"]) != json.loads(before["SecretString"])
+    # and the CRM issued the key (asked with the old one), accepted it (testSecret), then retired the old one
+    rotating = [(request.method, request.path, request.status) for request in cloud.apis.log("crm")[calls : calls + 3]]
+    assert rotating == [("POST", "/credentials", 201), ("GET", "/credentials", 200), ("DELETE", "/credentials", 204)]
+    assert cloud.apis.fakes["crm"].valid == [json.loads(after["SecretString"])]
+    # and the signup's first CRM call, with the cached old key, was refused once and sent again with the new one
     assert execution.status == "SUCCEEDED"
-    statuses = [request.status for request in cloud.apis.log("crm")[before:]]
+    statuses = [request.status for request in cloud.apis.log("crm")[calls + 3 :]]
     assert statuses[:2] == [401, 201]
     assert statuses.count(401) == 1
+
+
+def test_the_next_rotation_comes_round_on_virtual_time(cloud: LocalCloud) -> None:
+    # Given the CRM key's schedule (every 30 days) and the rotations so far
+    rotated = len(cloud.rotations)
+
+    # When 30 days pass
+    cloud.clock.advance(30 * 86_400)
+
+    # Then Secrets Manager's schedule rotated it once more, to a key the CRM issued
+    [scheduled] = cloud.rotations[rotated:]
+    assert (scheduled.secret, scheduled.done) == (CRM_SECRET, True)
+    current = cloud.client("secretsmanager").get_secret_value(SecretId=CRM_SECRET)
+    assert current["VersionId"] == scheduled.version
+    ISSUED.append(json.loads(current["SecretString"])["api_key"])
+
+
+def test_a_secret_without_a_rotation_schedule_is_refused_with_the_rotated_ones(cloud: LocalCloud) -> None:
+    with pytest.raises(LocalCloudError, match=r"^secret 'billing-client' has no rotation schedule .*\(rotated: crm-api-key\)$"):
+        cloud.rotate_secret("billing-client")
 
 
 def test_a_billing_customer_refused_for_good_undoes_the_crm_contact_and_says_so(cloud: LocalCloud) -> None:

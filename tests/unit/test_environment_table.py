@@ -152,3 +152,57 @@ def test_approval_policy_follows_risk_levels(repo_root: Path) -> None:
     assert not any(table.get("dev").approval.requires_approval(risk) for risk in ("low", "medium", "high", "critical"))
     prod = table.get("prod").approval
     assert [prod.requires_approval(risk) for risk in ("low", "medium", "high", "critical")] == [False, True, True, True]
+
+
+@pytest.mark.parametrize(
+    ("edit_path", "value", "field", "complaint"),
+    [
+        # Secrets Manager's AutomaticallyAfterDays is 1 to 1000
+        (
+            ("apis", "crm", "rotation", "every_days"),
+            0,
+            "environments.dev.apis.crm.rotation.every_days",
+            "greater than or equal to 1",
+        ),
+        (
+            ("apis", "crm", "rotation", "every_days"),
+            1001,
+            "environments.dev.apis.crm.rotation.every_days",
+            "less than or equal to 1000",
+        ),
+        (("apis", "crm", "rotation", "path"), "credentials", "environments.dev.apis.crm.rotation.path", "should match pattern"),
+        (
+            ("apis", "billing", "rotation"),
+            {"every_days": 30, "path": "/clients"},
+            "environments.dev.apis.billing",
+            "cannot be rotated",
+        ),
+        (
+            ("secrets", "crm-api-key", "rotation_lambda_arn"),
+            "arn:aws:lambda:eu-west-1:111111111111:function:f",
+            "environments.dev",
+            "keep one of the two",
+        ),
+    ],
+)
+def test_a_bad_api_rotation_names_its_field(temp_repo, edit_path, value, field, complaint) -> None:
+    # Given one bad rotation setting in dev
+    def edit(envs):
+        target = envs["dev"]
+        for key in edit_path[:-1]:
+            target = target.setdefault(key, {})
+        target[edit_path[-1]] = value
+
+    # When the table is loaded / Then the field is named with what is wrong
+    error = rejection(temp_repo, edit)
+    assert error.field == field
+    assert complaint in error.message
+
+
+def test_the_crm_key_is_rotated_by_keel_every_30_days(repo_root: Path) -> None:
+    table = load_environments(repo_root / "config" / "environments.yaml")
+    for env in table.environments.values():
+        rotated = env.rotated_apis()
+        assert list(rotated) == ["crm"]
+        assert rotated["crm"].rotation is not None
+        assert (rotated["crm"].rotation.every_days, rotated["crm"].rotation.path) == (30, "/credentials")

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import urlencode
 
-from functions.shared.adapters.secrets import SecretReader
+from functions.shared.adapters.secrets import SecretSource
 from functions.shared.runtime.contract import ConfigDict, Field, Model, ValidationError
 from functions.shared.runtime.errors import ConfigurationError, DependencyError, TransientError
 
@@ -123,7 +123,7 @@ class HttpApi:
 
     name: str
     settings: ApiSettings
-    secrets: SecretReader
+    secrets: SecretSource
     ca_bundle: str | None = None
     clock: Callable[[], float] = time.time
     _token: _Token | None = field(default=None, repr=False)

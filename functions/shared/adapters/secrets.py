@@ -12,7 +12,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from functions.shared.adapters.aws import aws_errors, client
 from functions.shared.runtime.errors import ConfigurationError
@@ -38,6 +38,26 @@ class Secret:
         if not isinstance(parsed, dict):
             raise ConfigurationError(f"secret '{self.name}' is not a JSON object")
         return parsed
+
+
+class SecretSource(Protocol):
+    """Where a client finds a credential by name: Secrets Manager (SecretReader), or one given value."""
+
+    def get(self, name: str, *, fresh: bool = False) -> Secret: ...
+
+
+@dataclass(frozen=True)
+class GivenSecret:
+    """One credential already read (a rotation tries a version that is not AWSCURRENT): `fresh` reads it again
+    from nowhere, so it is the same value."""
+
+    secret: Secret
+
+    def get(self, name: str, *, fresh: bool = False) -> Secret:
+        del fresh
+        if name != self.secret.name:
+            raise ConfigurationError(f"secret '{name}' is not the one given ('{self.secret.name}')")
+        return self.secret
 
 
 class SecretReader:
