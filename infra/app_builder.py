@@ -78,6 +78,7 @@ def _environment(app: cdk.App, env: Environment, catalog: Catalog, build_dir: Pa
         description=f"Keel {env.name}: the platform (bus, key, tables, decision anchor, on-call topics, platform dashboard)",
         environment=env,
         anchor_package=stage_package(catalog.root / "functions", ANCHOR_MODULE, build_dir),
+        contracts=catalog.contracts,
     )
     stacks = EnvironmentStacks(environment=env, platform=platform)
     packages = stage_packages(catalog, build_dir)
