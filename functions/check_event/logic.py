@@ -18,6 +18,8 @@ from functions.shared.runtime.contract import Field
 from functions.shared.runtime.errors import InvalidInputError
 from functions.shared.runtime.parsing import parse
 
+TITLE = "CheckInput"
+
 
 class CheckInput(TaskInput):
     step: str = Field(min_length=1)
@@ -33,11 +35,14 @@ def check(task: CheckInput) -> dict[str, Any]:
     contract = _contract(task)
     if (task.event is None) == (task.detail is None):
         raise InvalidInputError("CheckInput: (input): give the consumed event or the detail to put, one of the two")
-    title = f"{contract.detail_type} ({contract.key})"
-    if task.event is not None:
-        parse(contract.event, task.event, at=("event",), title=title)
-        return {"contract": contract.key}
-    detail = parse(contract.detail, task.detail, at=("detail",), title=title)
+    try:
+        if task.event is not None:
+            parse(contract.event, task.event, at=("event",), title=TITLE)
+            return {"contract": contract.key}
+        detail = parse(contract.detail, task.detail, at=("detail",), title=TITLE)
+    except InvalidInputError as error:
+        # The reason the failure path records says which contract the event breaks.
+        raise InvalidInputError(f"{error} (contract {contract.key}, {contract.detail_type})") from None
     return {"contract": contract.key, "detail": detail.model_dump(mode="json", by_alias=True)}
 
 
