@@ -1,7 +1,8 @@
 """Is a new version of a published event schema compatible with the old one? (additive changes only)
 
-A consumer built against a published version must keep accepting every event the new version allows,
-so within a major version a schema may only widen: a new optional field, a new enum value, a looser
+Every event a published version accepts must stay valid under the next one (producers not moved on
+yet, events waiting in a dead-letter queue for a redrive, consumers' samples and tests all rely on
+it), so within a major version a schema may only widen: a new optional field, a new enum value, a looser
 limit, a description. What narrows it is breaking: a field removed, a type changed, a field made
 required, an enum narrowed or a constant changed, additionalProperties tightened, a limit tightened
 (minLength up, maxLength down, ...), a pattern or format changed or added.
@@ -10,7 +11,12 @@ The comparison covers the JSON schema subset Keel's contract models generate
 (functions/shared/runtime/contract_schema.py): type, properties, required, additionalProperties,
 items, enum, const, $ref to #/$defs, anyOf (an optional `X | None` field: a member may be added, none
 removed or changed), and the keywords in LIMITS, PATTERNS and ANNOTATIONS. A schema
-using any other keyword (anyOf, oneOf, allOf, not, if, ...) is refused rather than compared partly.
+using any other keyword (oneOf, allOf, not, if, ...) is refused rather than compared partly.
+
+Libraries that compare JSON schemas were looked at on PyPI: jsoncompat (alpha; it says it misses some
+incompatible changes and reports false positives) and jsonschema-changelog (0.x, one maintainer).
+Neither is a dependency worth its weight for this subset; this "deserializer" direction (jsoncompat's
+term: every value the old schema accepts, the new one accepts) is what consumers need.
 """
 
 from __future__ import annotations
