@@ -80,6 +80,7 @@ def _environment(app: cdk.App, env: Environment, catalog: Catalog, build_dir: Pa
         environment=env,
         anchor_package=stage_package(catalog.root / "functions", ANCHOR_MODULE, build_dir),
         rotation_package=stage_package(catalog.root / "functions", ROTATION_MODULE, build_dir),
+        contracts=catalog.contracts,
     )
     stacks = EnvironmentStacks(environment=env, platform=platform)
     packages = stage_packages(catalog, build_dir)

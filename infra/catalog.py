@@ -14,10 +14,11 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from infra import asl, confidential_states, limit_states, names, workflow_defaults
+from infra import asl, confidential_states, contract_states, limit_states, names, workflow_defaults
 from infra.asl_validation import validate_definition
 from infra.config import Environment, EnvironmentTable
 from infra.errors import KeelConfigError, from_validation_error
+from infra.event_contracts import PublishedContract, check_contracts
 from infra.function_spec import FunctionSpec, load_function_specs
 from infra.manifest import Manifest
 
@@ -40,6 +41,8 @@ class Automation:
 class Catalog:
     automations: list[Automation]
     functions: dict[str, FunctionSpec]
+    # Every event contract's schema, checked against its models and the lock (infra/event_contracts.py).
+    contracts: list[PublishedContract]
     root: Path = field(default=Path("."))
 
     def functions_in_use(self) -> list[FunctionSpec]:
@@ -53,10 +56,27 @@ class Catalog:
 def load_catalog(root: Path, environments: EnvironmentTable) -> Catalog:
     """Load automations/*.yaml under root, with their ASL files and function modules."""
     functions = load_function_specs(root / "functions")
+    contracts = check_contracts(root)
     automations = [
         _load_automation(path, root, functions, environments) for path in sorted((root / "automations").glob("*.yaml"))
     ]
-    return Catalog(automations=automations, functions=functions, root=root)
+    _check_producers(automations)
+    return Catalog(automations=automations, functions=functions, contracts=contracts, root=root)
+
+
+def _check_producers(automations: list[Automation]) -> None:
+    """An automation that consumes an event Keel's own workflows emit (source keel.*) has its producer
+    in the catalog, emitting the same major version: otherwise nothing would ever start it."""
+    emitted = {ref.key for automation in automations for ref in automation.manifest.emits}
+    for automation in automations:
+        ref = automation.manifest.trigger.contract
+        if ref is None or ref.key in emitted:
+            continue
+        contract = contract_states.contract_of(automation.path, "trigger.contract", ref)
+        if contract.source.startswith("keel."):
+            raise KeelConfigError(
+                automation.path, "trigger.contract", f"no automation emits {ref.key} (a manifest's emits lists it)"
+            )
 
 
 def _load_automation(path: Path, root: Path, functions: dict[str, FunctionSpec], environments: EnvironmentTable) -> Automation:
@@ -85,6 +105,11 @@ def _load_automation(path: Path, root: Path, functions: dict[str, FunctionSpec],
         update={"functions": _unique([*manifest.functions, *confidential_states.modules_for(manifest)])}
     )
     definition = confidential_states.with_sealing(manifest, definition)
+    # Events checked against their contracts: the consumed one first of all, before the seal replaces
+    # its text with references; each produced one before its put (infra/contract_states.py).
+    contract_states.check_trigger(path, manifest)
+    manifest = manifest.model_copy(update={"functions": _unique([*manifest.functions, *contract_states.modules_for(manifest)])})
+    definition = contract_states.with_contract_checks(path, manifest, definition)
     plan = workflow_defaults.WorkflowPlan(
         modules={module: functions[module].effects for module in manifest.functions},
         failure_state=manifest.workflow.failure.state,

@@ -61,10 +61,24 @@ class Debounce(Strict):
         return self
 
 
+class ContractRef(Strict):
+    """An event contract (functions/shared/contracts/): schemas/<name>.v<major>.schema.json."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]{1,62}$")
+    major: int = Field(ge=1)
+
+    @property
+    def key(self) -> str:
+        return f"{self.name}@{self.major}"
+
+
 class Trigger(Strict):
     # Which bus the pattern listens on: AWS service events arrive on "default", ours on "keel".
     bus: Literal["default", "keel"] = "keel"
     event_pattern: dict[str, Any] | None = None
+    # The contract the events it starts on honour: Keel checks each event against it first, and the
+    # event_pattern must select exactly the contract's source and detail-type (infra/contract_states.py).
+    contract: ContractRef | None = None
     schedule: str | None = Field(default=None, pattern=SCHEDULE)
     # How long EventBridge keeps retrying a failed start before dead-lettering the event.
     max_event_age_seconds: int = Field(default=3600, ge=60, le=86400)
@@ -84,6 +98,8 @@ class Trigger(Strict):
     def _has_a_source(self) -> Trigger:
         if self.event_pattern is None and self.schedule is None:
             raise ValueError("needs an event_pattern, a schedule, or both")
+        if self.contract is not None and (self.event_pattern is None or self.bus != "keel"):
+            raise NestedFieldError("contract", "only an event_pattern on the keel bus consumes a contract's events")
         return self
 
 
@@ -304,6 +320,9 @@ class Manifest(Strict):
     # External HTTPS APIs the workflow calls (names of the environment's `apis`, which must allow this
     # automation): its functions with `external_apis` access get them, and read their credentials.
     apis: list[str] = Field(default_factory=list)
+    # The contracts of the events the workflow puts on the bus: each events:putEvents entry is checked
+    # against its contract before it is put (infra/contract_states.py).
+    emits: list[ContractRef] = Field(default_factory=list)
     limits: Limits = Field(default_factory=Limits)
     slo: Slo
     queues: Queues | None = None
@@ -320,6 +339,15 @@ class Manifest(Strict):
         if duplicates:
             raise ValueError(f"listed more than once: {', '.join(duplicates)}")
         return values
+
+    @field_validator("emits")
+    @classmethod
+    def _unique_contracts(cls, emits: list[ContractRef]) -> list[ContractRef]:
+        keys = [contract.key for contract in emits]
+        duplicates = sorted({key for key in keys if keys.count(key) > 1})
+        if duplicates:
+            raise ValueError(f"listed more than once: {', '.join(duplicates)}")
+        return emits
 
     @field_validator("alarms")
     @classmethod

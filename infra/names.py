@@ -49,6 +49,15 @@ def event_bus(env: str) -> str:
     return prefix(env)
 
 
+def schema_registry(env: str) -> str:
+    return f"{prefix(env)}-events"
+
+
+def event_schema(source: str, detail_type: str, major: int) -> str:
+    """An event contract's version in the registry: app.accounts@UserSignedUp-v1."""
+    return f"{source}@{detail_type.replace(' ', '')}-v{major}"
+
+
 def key_alias(env: str) -> str:
     return f"alias/{prefix(env)}"
 

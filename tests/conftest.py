@@ -67,7 +67,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))
 
 
-REPO_DIRS = ("automations", "statemachines", "functions", "config", "apis")
+REPO_DIRS = ("automations", "statemachines", "functions", "config", "apis", "schemas")
 IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc")
 
 

@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from functions.shared.adapters.aws import aws_errors
+from functions.shared.contracts.ticket_created import TicketCreated
 from functions.shared.domain.decisions import Advice
 from functions.triage_ticket.classifier import NaiveBayesModel
-from functions.triage_ticket.contract import TicketCreated
 from functions.triage_ticket.policy import AdvisorConfig, BedrockAdvisorConfig, LocalAdvisorConfig, Policy
 
 HERE = Path(__file__).resolve().parent

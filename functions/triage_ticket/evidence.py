@@ -14,8 +14,8 @@ from datetime import datetime
 from typing import Any
 
 from functions.shared.adapters.dynamodb import Table
+from functions.shared.contracts.ticket_created import TicketCreated
 from functions.shared.domain.decisions import canonical
-from functions.triage_ticket.contract import TicketCreated
 
 
 def evidence_of(ticket: TicketCreated) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from functions.shared.contracts.ticket_created import TicketCreated
 from functions.shared.domain import confidential
 from functions.shared.domain.context import TaskInput
 from functions.shared.domain.decisions import Advice, DecisionRecord, Recorder, decision_in, digest
@@ -18,7 +19,6 @@ from functions.shared.runtime.clock import Clock
 from functions.shared.runtime.contract import Field
 from functions.shared.runtime.parsing import parse
 from functions.triage_ticket.advisors import Advisor
-from functions.triage_ticket.contract import TicketCreated
 from functions.triage_ticket.evidence import evidence_of
 from functions.triage_ticket.policy import Policy, Verdict
 

@@ -19,9 +19,9 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
+from functions.shared.contracts.ticket_created import TicketCreated
 from functions.shared.domain.decisions import Advice
 from functions.shared.runtime.contract import ConfigDict, Field, Model, model_validator
-from functions.triage_ticket.contract import TicketCreated
 
 SEMVER = r"^\d+\.\d+\.\d+$"
 PRIORITIES = ("low", "normal", "high", "urgent")

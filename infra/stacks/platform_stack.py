@@ -1,7 +1,8 @@
 """An environment's platform stack: what every automation shares, deployed first and on its own.
 
 The bus, the key, the on-call topics, the tables, the decision record's anchor, the environment's
-secrets catalog and the platform dashboard, all from config/environments.yaml. Nothing here names an automation: a new automation,
+secrets catalog and the platform dashboard, all from config/environments.yaml, and the schema
+registry of the event contracts (schemas/). Nothing here names an automation: a new automation,
 or a change to one, leaves this stack as it is.
 """
 
@@ -15,9 +16,11 @@ from constructs import Construct
 from infra.config import Environment
 from infra.constructs.api_rotation import ApiRotation, ApiRotationProps
 from infra.constructs.decision_anchor import DecisionAnchor, DecisionAnchorProps
+from infra.constructs.event_registry import EventRegistry, EventRegistryProps
 from infra.constructs.function import powertools_layer
 from infra.constructs.platform import Platform, PlatformProps
 from infra.constructs.platform_dashboard import PlatformDashboard, PlatformDashboardProps
+from infra.event_contracts import PublishedContract
 
 
 class PlatformStack(Stack):
@@ -29,6 +32,7 @@ class PlatformStack(Stack):
         environment: Environment,
         anchor_package: Path,
         rotation_package: Path,
+        contracts: list[PublishedContract],
         **kwargs: object,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
@@ -50,4 +54,7 @@ class PlatformStack(Stack):
             )
             for api, spec in environment.rotated_apis().items()
         }
+        self.event_registry = EventRegistry(
+            self, "EventRegistry", EventRegistryProps(environment=environment, contracts=contracts)
+        )
         self.dashboard = PlatformDashboard(self, "PlatformDashboard", PlatformDashboardProps(platform=self.platform))

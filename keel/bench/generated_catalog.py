@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-COPIED = ("functions", "statemachines", "config")
+COPIED = ("functions", "statemachines", "config", "schemas")
 IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc")
 AUTOMATIONS_PER_TEAM = 10
 

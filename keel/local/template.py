@@ -17,7 +17,7 @@ from typing import Any
 from keel.local.errors import LocalCloudError
 
 # Inputs whose change means the synthesized templates are out of date.
-SOURCES = ("app.py", "cdk.json", "config", "infra", "automations", "statemachines", "functions")
+SOURCES = ("app.py", "cdk.json", "config", "infra", "automations", "statemachines", "functions", "schemas")
 STACK_ARTIFACT = "aws:cloudformation:stack"
 SSM_PARAMETER_TYPE = "AWS::SSM::Parameter::Value<"
 AWS_PUBLIC_PARAMETERS = "/aws/service/"

@@ -49,7 +49,7 @@ def gate_template(tmp_path_factory: pytest.TempPathFactory) -> EnvironmentTempla
     from infra.app_builder import build_app
 
     root = tmp_path_factory.mktemp("repo")
-    for name in ("automations", "statemachines", "functions", "config"):
+    for name in ("automations", "statemachines", "functions", "config", "schemas"):
         shutil.copytree(ROOT / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
     (root / "automations" / f"{AUTOMATION}.yaml").write_text(yaml.safe_dump(MANIFEST))
     shutil.copy(FIXTURES / f"{AUTOMATION}.asl.json", root / "statemachines" / f"{AUTOMATION}.asl.json")

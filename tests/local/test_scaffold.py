@@ -28,6 +28,7 @@ COPIED = (
     "functions",
     "config",
     "apis",
+    "schemas",
     "events",
     "infra",
     "keel",

@@ -209,6 +209,28 @@ def test_a_billing_customer_refused_for_good_undoes_the_crm_contact_and_says_so(
     assert records[0].decision.reason.startswith("billing customer not created (DependencyError); the CRM contact usr_refused")
 
 
+def test_a_signup_that_breaks_its_contract_is_refused_naming_the_field_and_creates_nothing(cloud: LocalCloud) -> None:
+    # Given a signup on a plan the contract does not know
+    event = signup("usr_gold", "evt-gold-1")
+    event["detail"]["plan"] = "gold"
+    assert cloud.apis is not None
+    calls_before = len(cloud.apis.log("crm")) + len(cloud.apis.log("billing"))
+
+    # When it runs
+    [execution] = onboard(cloud, event)
+
+    # Then the contract check, first after the claim, fails it with the field named; the failure path
+    # records that reason, and no API was called
+    assert (execution.status, execution.error) == ("FAILED", "InvalidInputError")
+    [check] = visits(execution, "KeelCheckEvent")
+    assert "CheckInput: event.detail.plan: " in check.errors[-1]["cause"]
+    assert "(contract user_signed_up@1, User Signed Up)" in check.errors[-1]["cause"]
+    assert not visits(execution, "CreateContact")
+    [record] = cloud.operator().decisions.for_execution(execution.execution_arn)
+    assert "event.detail.plan" in record.decision.reason
+    assert len(cloud.apis.log("crm")) + len(cloud.apis.log("billing")) == calls_before
+
+
 def test_no_credential_is_in_any_log_history_record_or_request_log(cloud: LocalCloud) -> None:
     # Given everything the runs above left behind
     assert cloud.apis is not None

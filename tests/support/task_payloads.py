@@ -256,3 +256,19 @@ def send_email() -> list[Payload]:
             for step, message in (("SendWelcome", "welcome"), ("SendFollowUp", "follow_up"))
         ]
     )
+
+
+def check_event() -> list[Payload]:
+    """KeelCheckEvent's checks of the sample events user_onboarding and onboarding_audit consume, and
+    KeelCheckEmitOnboarded's of the detail user_onboarding puts."""
+    consumed = [
+        {**header(automation, "KeelCheckEvent", event["id"]), "contract": contract, "major": 1, "event": event}
+        for automation, contract in (("user_onboarding", "user_signed_up"), ("onboarding_audit", "user_onboarded"))
+        for event in events(automation)
+    ]
+    produced = [
+        {**header("user_onboarding", "KeelCheckEmitOnboarded", event["id"]), "contract": "user_onboarded", "major": 1}
+        | {"detail": event["detail"]}
+        for event in events("onboarding_audit")
+    ]
+    return _fresh(consumed + produced)

@@ -54,6 +54,8 @@ MODULES = [
     Module("seal_confidential", payloads.seal_confidential, fakes.seal_confidential_dependencies),
     Module("call_api", payloads.call_api, fakes.call_api_dependencies),
     Module("send_email", payloads.send_email, fakes.send_email_dependencies),
+    # check_event has no dependencies: it validates its input against a contract and returns.
+    Module("check_event", payloads.check_event, lambda: None),
 ]
 
 
@@ -151,7 +153,8 @@ def field_names(model: type[Model]) -> set[str]:
 def install(module: Module, monkeypatch: pytest.MonkeyPatch) -> Any:
     """The module's handler, building fresh fake dependencies for every invocation."""
     handler = importlib.import_module(f"functions.{module.name}.handler")
-    monkeypatch.setattr(handler, "dependencies", lambda *_args: module.dependencies())
+    if hasattr(handler, "dependencies"):
+        monkeypatch.setattr(handler, "dependencies", lambda *_args: module.dependencies())
     return handler
 
 

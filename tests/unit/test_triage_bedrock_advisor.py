@@ -9,9 +9,9 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
+from functions.shared.contracts.ticket_created import TicketCreated
 from functions.shared.runtime.errors import ThrottledError
 from functions.triage_ticket.advisors import ABSTAINED, BedrockAdvisor, build_advisor, load_prompt
-from functions.triage_ticket.contract import TicketCreated
 from functions.triage_ticket.policy import BedrockAdvisorConfig, load_policy
 
 POLICY = load_policy()

@@ -74,7 +74,7 @@ def test_training_is_reproducible_from_the_dataset(splits) -> None:
 
 def test_the_local_advisor_explains_its_suggestion() -> None:
     # Given the live model / When a clear billing ticket is advised
-    from functions.triage_ticket.contract import TicketCreated
+    from functions.shared.contracts.ticket_created import TicketCreated
 
     ticket = TicketCreated.model_validate(
         {

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
+from functions.shared.contracts.ticket_created import TicketCreated
 from functions.shared.domain.decisions import Advice
 from functions.shared.runtime.contract import ValidationError
-from functions.triage_ticket.contract import TicketCreated
 from functions.triage_ticket.policy import POLICY_FILE, Policy, load_policy
 
 POLICY = load_policy()

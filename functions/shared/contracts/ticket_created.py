@@ -1,8 +1,8 @@
 """The "Ticket Created" event: the support team's contract with ticket_triage.
 
-Published as a JSON schema (schemas/ticket_created.v1.schema.json, generated from these models by
-scripts/export_ticket_schema.py; a test fails when the file is out of date). Producers put the event
-on the keel-<env> bus with source "keel.support" and detail-type "Ticket Created".
+Published as schemas/ticket_created.v1.schema.json (functions/shared/contracts/__init__.py lists every
+contract). Producers put the event on the keel-<env> bus with source "keel.support" and detail-type
+"Ticket Created".
 """
 
 from __future__ import annotations
@@ -60,14 +60,3 @@ class TicketCreatedEvent(Model):
     region: str
     resources: list[str] = Field(default_factory=list)
     detail: TicketCreated
-
-
-def json_schema() -> dict[str, object]:
-    schema = TicketCreatedEvent.model_json_schema(by_alias=True)
-    return {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": "https://keel.example.com/schemas/keel.support/ticket-created/v1.json",
-        "title": "Ticket Created (keel.support)",
-        "description": "Put on the keel-<env> event bus when a customer opens a support ticket; starts ticket_triage.",
-        **{key: value for key, value in schema.items() if key != "title"},
-    }
