@@ -8,7 +8,6 @@ Per automation with sample events in events/<automation>/:
    rejected, and the execution ended;
 3. its first function failing every time: the execution fails and an alarm on ExecutionsFailed pages
    the automation's on-call route.
-Once, on the automation with the fewest functions:
 Per automation that calls external APIs (its manifest's `apis`), on the local cloud's fakes:
 - its first API answering 429 three times: the workflow waits each Retry-After and ends SUCCEEDED;
 - its last API refusing (400): what the first API created is deleted again, and the execution fails.
