@@ -13,17 +13,13 @@ from functions.shared.adapters.notify import Notifier
 from functions.shared.adapters.secrets import SecretReader
 from functions.shared.domain.api_limits import BreakerPolicy, CircuitBreaker, RateLimiter
 from functions.shared.runtime.handler import task_handler
-from functions.shared.runtime.settings import FunctionSettings, settings_reader
+from functions.shared.runtime.settings import ApiClientSettings, settings_reader
 
 
-class Settings(FunctionSettings):
-    keel_apis: str
+class Settings(ApiClientSettings):
     keel_secrets: str
     keel_limits_table: str
     keel_oncall_topics: str
-    # Set by the local cloud only: its fake APIs' https:// addresses, and the CA that signed their certificates.
-    keel_api_endpoints: str | None = None
-    keel_api_ca_bundle: str | None = None
 
 
 settings = settings_reader(Settings)

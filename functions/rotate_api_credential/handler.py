@@ -11,18 +11,14 @@ from functions.shared.adapters.http_api import api_catalog
 from functions.shared.adapters.secret_versions import SecretVersions
 from functions.shared.runtime.errors import ConfigurationError
 from functions.shared.runtime.handler import task_handler
-from functions.shared.runtime.settings import FunctionSettings, settings_reader
+from functions.shared.runtime.settings import ApiClientSettings, settings_reader
 
 
-class Settings(FunctionSettings):
+class Settings(ApiClientSettings):
     # The one API (KEEL_APIS holds it alone), the secret it rotates (keel/<env>/<secret>), and its credential path.
-    keel_apis: str
     keel_rotation_api: str
     keel_rotated_secret: str
     keel_rotation_path: str
-    # Set by the local cloud only: its fake APIs' https:// addresses, and the CA that signed their certificates.
-    keel_api_endpoints: str | None = None
-    keel_api_ca_bundle: str | None = None
 
 
 settings = settings_reader(Settings)

@@ -40,6 +40,15 @@ class WriterSettings(FunctionSettings):
     keel_code_version: str
 
 
+class ApiClientSettings(FunctionSettings):
+    """What every module that calls the environment's external APIs reads (functions/shared/adapters/http_api.py)."""
+
+    keel_apis: str
+    # Set by the local cloud only: its fake APIs' https:// addresses, and the CA that signed their certificates.
+    keel_api_endpoints: str | None = None
+    keel_api_ca_bundle: str | None = None
+
+
 S = TypeVar("S", bound=FunctionSettings)
 
 
