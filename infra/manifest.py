@@ -30,6 +30,12 @@ class Strict(BaseModel):
 KEY_PATH = r"^\$(\.[A-Za-z_][A-Za-z0-9_-]*|\['[^'\]]+'\]|\[\d+\])+$"
 
 
+def _refuse_repeats(values: list[str], what: str) -> None:
+    duplicates = sorted({value for value in values if values.count(value) > 1})
+    if duplicates:
+        raise ValueError(f"{what}: {', '.join(duplicates)}")
+
+
 def key_path(key: str) -> str:
     if not re.fullmatch(KEY_PATH, key):
         raise ValueError(f"'{key}' is not a JSONPath to one value of the event (e.g. $.detail.alarmName)")
@@ -335,27 +341,19 @@ class Manifest(Strict):
     @field_validator("functions", "secrets", "approvers", "apis")
     @classmethod
     def _unique(cls, values: list[str]) -> list[str]:
-        duplicates = sorted({value for value in values if values.count(value) > 1})
-        if duplicates:
-            raise ValueError(f"listed more than once: {', '.join(duplicates)}")
+        _refuse_repeats(values, "listed more than once")
         return values
 
     @field_validator("emits")
     @classmethod
     def _unique_contracts(cls, emits: list[ContractRef]) -> list[ContractRef]:
-        keys = [contract.key for contract in emits]
-        duplicates = sorted({key for key in keys if keys.count(key) > 1})
-        if duplicates:
-            raise ValueError(f"listed more than once: {', '.join(duplicates)}")
+        _refuse_repeats([contract.key for contract in emits], "listed more than once")
         return emits
 
     @field_validator("alarms")
     @classmethod
     def _unique_alarms(cls, alarms: list[MetricAlarm]) -> list[MetricAlarm]:
-        names = [alarm.name for alarm in alarms]
-        duplicates = sorted({name for name in names if names.count(name) > 1})
-        if duplicates:
-            raise ValueError(f"alarm names listed more than once: {', '.join(duplicates)}")
+        _refuse_repeats([alarm.name for alarm in alarms], "alarm names listed more than once")
         return alarms
 
     @field_validator("owner")
