@@ -23,6 +23,7 @@ from typing import Any
 
 from functions.shared.domain import event_claim
 from infra.errors import KeelConfigError
+from infra.json_documents import read_json_document
 
 SUBSTITUTION = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 CLAIM_STATE = "KeelClaimEvent"
@@ -42,12 +43,7 @@ DECISIONS_TABLE = "KeelDecisionsTable"
 
 def load_asl(path: Path) -> dict[str, Any]:
     """Parse an ASL file and check the shape every state machine needs."""
-    try:
-        definition = json.loads(path.read_text())
-    except OSError as error:
-        raise KeelConfigError(path, "workflow.definition", f"cannot read the ASL file: {error.strerror}") from error
-    except json.JSONDecodeError as error:
-        raise KeelConfigError(path, "(document)", f"not valid JSON: {error.msg} at line {error.lineno}") from error
+    definition = read_json_document(path, "the ASL file", read_field="workflow.definition")
     if not isinstance(definition, dict):
         raise KeelConfigError(path, "(document)", "an ASL definition must be a JSON object")
     _check_states(path, definition, "")

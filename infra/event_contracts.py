@@ -20,6 +20,7 @@ from typing import Any
 from functions.shared.contracts import CONTRACTS, EventContract
 from functions.shared.runtime.contract_schema import json_schema as model_schema
 from infra.errors import KeelConfigError
+from infra.json_documents import read_json_document
 from infra.schema_compatibility import UnsupportedSchemaError, breaking_changes
 
 SCHEMAS = Path("schemas")
@@ -59,13 +60,7 @@ def fingerprint(schema: dict[str, Any]) -> str:
 
 
 def read_lock(root: Path) -> dict[str, Any]:
-    path = root / LOCK
-    try:
-        lock = json.loads(path.read_text())
-    except OSError as error:
-        raise KeelConfigError(LOCK, "(document)", f"cannot read the contracts lock: {error.strerror}") from error
-    except json.JSONDecodeError as error:
-        raise KeelConfigError(LOCK, "(document)", f"not valid JSON: {error.msg} at line {error.lineno}") from error
+    lock = read_json_document(root / LOCK, "the contracts lock", shown_as=LOCK)
     versions = lock.get("contracts") if isinstance(lock, dict) else None
     if not isinstance(versions, dict):
         raise KeelConfigError(LOCK, "contracts", "must be an object of recorded contract versions")

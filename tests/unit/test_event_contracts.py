@@ -197,3 +197,22 @@ def test_a_consumer_of_a_keel_event_nobody_emits_stops_synth(temp_repo) -> None:
     with pytest.raises(KeelConfigError, match="no automation emits user_onboarded@1") as raised:
         temp_repo.load_catalog()
     assert raised.value.path == str(temp_repo.root / "automations" / "onboarding_audit.yaml")
+
+
+@pytest.mark.parametrize(
+    ("damage", "complaint"),
+    [
+        (lambda path: path.write_text('{"contracts": {,}}'), r"not valid JSON: .* at line 1"),
+        (lambda path: path.unlink(), "cannot read the contracts lock: No such file or directory"),
+    ],
+    ids=["not-json", "missing"],
+)
+def test_a_contracts_lock_that_cannot_be_read_stops_synth_naming_it(temp_repo, damage, complaint) -> None:
+    # Given a contracts lock that is damaged or gone
+    damage(temp_repo.root / LOCK)
+
+    # When synth loads the catalog / Then the lock is named, with what is wrong
+    with pytest.raises(KeelConfigError, match=complaint) as raised:
+        temp_repo.load_catalog()
+    assert raised.value.path == str(LOCK)
+    assert raised.value.field == "(document)"
