@@ -33,6 +33,12 @@ CLAIM_TTL_ATTRIBUTE, CLAIM_RUNNING, CLAIM_FAILED = event_claim.TTL_ATTRIBUTE, ev
 # expiry (event_claim.claim_expiry: 1 January two years on) up by the year of $$.Execution.StartTime
 # in a table synthesized here. Synth refuses a table that ends within five years of the year it runs in.
 CLAIM_YEARS = range(2024, 2100)
+# Where a claim's key names its scope in states written before the prologue is added (Keel's claim
+# releases): the automation's name, or its shadow's, which with_prologue puts in its place.
+CLAIM_SCOPE = "<keel-claim-scope>"
+# A state's name: "Length Constraints: Minimum length of 1. Maximum length of 80."
+# (https://docs.aws.amazon.com/step-functions/latest/apireference/API_StateExitedEventDetails.html)
+MAX_STATE_NAME = 80
 # Substitutions the platform fills in for every state machine.
 PLATFORM_SUBSTITUTIONS = frozenset(
     {"KeelIdempotencyTable", "KeelApprovalsTable", "KeelEventBus", "KeelOncallTopic", "KeelEscalationTopic"}
@@ -152,7 +158,8 @@ def with_prologue(definition: dict[str, Any], automation: str, context: dict[str
     }
     wrapped = {key: value for key, value in definition.items() if key not in ("StartAt", "States")}
     wrapped["StartAt"] = CLAIM_STATE
-    wrapped["States"] = {CLAIM_STATE: claim, DUPLICATE_STATE: duplicate, **states}
+    scoped = json.loads(json.dumps(states).replace(CLAIM_SCOPE, automation))
+    wrapped["States"] = {CLAIM_STATE: claim, DUPLICATE_STATE: duplicate, **scoped}
     return wrapped
 
 

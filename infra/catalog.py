@@ -274,6 +274,14 @@ def _check_definition(path: Path, manifest: Manifest, definition: dict[str, Any]
             raise KeelConfigError(
                 path, "workflow.definition", f"{asl_name}: state name '{reserved}' is reserved for Keel's own states"
             )
+    for name in definition["States"]:
+        if name.startswith(workflow_defaults.RELEASE_CLAIM):
+            raise KeelConfigError(
+                path,
+                "workflow.definition",
+                f"{asl_name}: state names starting '{workflow_defaults.RELEASE_CLAIM}' are Keel's "
+                "(a claim release before a Fail state)",
+            )
     failure = manifest.workflow.failure.state
     if failure is not None and failure not in definition["States"]:
         raise KeelConfigError(path, "workflow.failure.state", f"'{failure}' is not a top-level state of {asl_name}")

@@ -141,6 +141,11 @@ def dashboard(env: str, suffix: str) -> str:
 LIVE_ALIAS = "live"
 
 
+def live_alias_arn(state_machine_arn: str) -> str:
+    """Where an event starts an execution: the version its automation's events run on now."""
+    return f"{state_machine_arn}:{LIVE_ALIAS}"
+
+
 def shadow_state_machine(env: str, automation: str) -> str:
     """The state machine that runs a candidate version in forced dry run beside the live one."""
     return f"{state_machine(env, automation)}-shadow"

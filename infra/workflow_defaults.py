@@ -15,6 +15,8 @@ Keel's own unless the manifest names one (`workflow.failure.state`): it records 
 record_decision, tells the owner's on-call (or escalation) route (saying whether the record was
 made), marks the event's claim failed so a re-delivery or `keel ops redrive` can run it again, and
 fails the execution with the original error. Each step runs whether the one before it worked.
+Each of the author's own top-level Fail states (a compensation's end) gets the same claim release in
+front of it.
 
 An author opts out per state by writing the field: `"Retry": []` retries nothing, a Catch list that
 matches States.ALL itself keeps it, `"Payload.$"` passes a payload of its own.
@@ -133,6 +135,7 @@ def with_defaults(definition: dict[str, Any], plan: WorkflowPlan) -> dict[str, A
     # Step Functions refuses unreachable states: Keel's path only where a Catch leads to it.
     if plan.failure_state is None and caught:
         completed["States"].update(failure_path(plan.modules, plan.notify))
+    release_before_fail_states(completed)
     return completed
 
 
@@ -206,7 +209,7 @@ def failure_path(modules: Mapping[str, Effects], notify: Route) -> dict[str, dic
     return path
 
 
-def release_claim() -> dict[str, Any]:
+def release_claim(then: str = FAILED) -> dict[str, Any]:
     """Mark the event's claim failed, only while this execution holds it: a later delivery may run it."""
     return {
         "Type": "Task",
@@ -214,7 +217,9 @@ def release_claim() -> dict[str, Any]:
         "Resource": "arn:aws:states:::dynamodb:updateItem",
         "Parameters": {
             "TableName": "${KeelIdempotencyTable}",
-            "Key": {"id": {"S.$": "States.Format('claim#{}#{}', $.keel.automation, $.id)"}},
+            # The execution's own input: a workflow that reshaped its state (a compensation's records)
+            # still releases; the scope is the automation's or its shadow's (asl.with_prologue fills it).
+            "Key": {"id": {"S.$": f"States.Format('claim#{asl.CLAIM_SCOPE}#{{}}', $$.Execution.Input.id)"}},
             "UpdateExpression": "SET #status = :failed, failed_at = :at",
             # Never another execution's claim: one that took this event over after this one's claim expired.
             "ConditionExpression": "#execution = :me",
@@ -227,9 +232,32 @@ def release_claim() -> dict[str, Any]:
         },
         "ResultPath": None,
         "Retry": [_retry(DYNAMODB_TRANSIENT)],
-        "Catch": [{"ErrorEquals": [CATCH_ALL], "ResultPath": "$.release_error", "Next": FAILED}],
-        "Next": FAILED,
+        "Catch": [{"ErrorEquals": [CATCH_ALL], "ResultPath": "$.release_error", "Next": then}],
+        "Next": then,
     }
+
+
+def release_before_fail_states(definition: dict[str, Any]) -> None:
+    """Put a claim release in front of each of the author's top-level Fail states (a compensation's end,
+    a failure path of its own), so an execution that ends there lets a re-delivery or `keel ops redrive
+    --failed` run the event again, as Keel's own failure path does."""
+    states = definition["States"]
+    releases = {
+        name: (RELEASE_CLAIM + name)[: asl.MAX_STATE_NAME]
+        for name, state in states.items()
+        if state.get("Type") == "Fail" and name != FAILED
+    }
+    for name, release in releases.items():
+        if release in states:
+            raise ValueError(f"state name '{release}' is reserved for the claim release before '{name}'")
+    if definition["StartAt"] in releases:
+        definition["StartAt"] = releases[definition["StartAt"]]
+    for state in states.values():
+        for holder in (state, *state.get("Choices", []), *state.get("Catch", [])):
+            for key in ("Next", "Default"):
+                if holder.get(key) in releases:
+                    holder[key] = releases[holder[key]]
+    states.update({release: release_claim(then=name) for name, release in releases.items()})
 
 
 def reachable(states: Mapping[str, Any], start: str) -> set[str]:

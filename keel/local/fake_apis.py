@@ -9,7 +9,9 @@ KEEL_APIS of the functions that call it) is played by a fake described in `apis/
 
 `POST /contacts` creates a contact whose id is the body's `user_id` (201; 409 when it exists; a repeated
 Idempotency-Key gets the first answer again, as Stripe-style APIs do), `GET /contacts/{id}` reads it,
-`DELETE /contacts/{id}` deletes it (204; 404 when there is none). The fake checks the credential the
+`DELETE /contacts/{id}` deletes it (204; 404 when there is none). A key is forgotten 24 hours (world
+time) after its first answer, as Stripe prunes keys "at least 24 hours old"
+(https://docs.stripe.com/api/idempotent_requests): after that the same key makes a new request. The fake checks the credential the
 API's auth kind sends (an API key header, basic auth, or an OAuth client-credentials token from its
 token path): a wrong one gets 401. `rotate()` gives it a new credential, as a rotation would.
 
@@ -55,6 +57,7 @@ from keel.local.errors import LocalCloudError
 FAULT = re.compile(r"^(?P<api>[a-z][a-z0-9-]*):(?P<kind>[1-5]\d\d|timeout)(?::(?P<times>[1-9]\d*))?$")
 DEFAULT_RETRY_AFTER = 2
 TOKEN_SECONDS = 3600
+IDEMPOTENCY_KEY_LIFETIME_SECONDS = 86_400
 
 
 @dataclass
@@ -112,7 +115,8 @@ class FakeApi:
     credentials: dict[str, str]
     resources: dict[str, dict[str, Any]]
     items: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
-    replies: dict[str, tuple[int, Any]] = field(default_factory=dict)  # Idempotency-Key -> first answer
+    # "METHOD path Idempotency-Key" -> the first answer (status, body) and when it was given.
+    replies: dict[str, tuple[int, Any, float]] = field(default_factory=dict)
     tokens: set[str] = field(default_factory=set)
     # Where the API issues, checks and retires its credentials (None: it does not).
     credentials_path: str | None = None
@@ -276,8 +280,9 @@ class FakeApis:
                 self._record(Recorded(name, method, rest, 401, self.clock(), sent=sent))
                 return 401, {"error": "unauthorized"}, {}, 0.0
             key = headers.get("Idempotency-Key")
-            if key and f"{method} {rest} {key}" in fake.replies:
-                status, answer = fake.replies[f"{method} {rest} {key}"]
+            replied = fake.replies.get(f"{method} {rest} {key}") if key else None
+            if replied is not None and self.clock() - replied[2] < IDEMPOTENCY_KEY_LIFETIME_SECONDS:
+                status, answer, _ = replied
                 self._record(Recorded(name, method, rest, status, self.clock(), replayed=True, sent=sent))
                 return status, answer, {}, 0.0
             if rest == fake.credentials_path:
@@ -285,7 +290,7 @@ class FakeApis:
             else:
                 status, answer = fake.answer(method, rest, body)
             if key and status < 500:
-                fake.replies[f"{method} {rest} {key}"] = (status, answer)
+                fake.replies[f"{method} {rest} {key}"] = (status, answer, self.clock())
             self._record(Recorded(name, method, rest, status, self.clock(), sent=sent))
             return status, answer, {}, 0.0
 

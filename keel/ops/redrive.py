@@ -14,6 +14,7 @@ import json
 import re
 from typing import Any
 
+from infra import names
 from keel.ops.session import OpsSession, aws_call
 
 BATCH = 10
@@ -68,7 +69,8 @@ def _redrive_one(sfn: Any, state_machine_arn: str, message: dict[str, Any], *, d
     if _already_started(sfn, state_machine_arn, name):
         return {"event_id": event["id"], "status": "already-redriven", "execution_name": name, **reason}
     try:
-        response = sfn.start_execution(stateMachineArn=state_machine_arn, name=name, input=message["Body"])
+        # Through the live alias, as the rule would have started it: the version events run on now.
+        response = sfn.start_execution(stateMachineArn=names.live_alias_arn(state_machine_arn), name=name, input=message["Body"])
     except ClientError as error:
         code = error.response.get("Error", {}).get("Code", "Unknown")
         if code == "ExecutionAlreadyExists":

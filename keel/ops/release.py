@@ -21,7 +21,7 @@ from keel.ops.session import OpsError, OpsSession, aws_call
 def versions(session: OpsSession, automation: str) -> dict[str, Any]:
     """The alias's routing and every published version, newest first."""
     machine = session.state_machine_arn(automation)
-    alias_arn = f"{machine}:{names.LIVE_ALIAS}"
+    alias_arn = names.live_alias_arn(machine)
     stepfunctions = session.client("stepfunctions")
     with aws_call(f"describe the versions of {automation}"):
         alias = stepfunctions.describe_state_machine_alias(stateMachineAliasArn=alias_arn)

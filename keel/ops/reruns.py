@@ -148,7 +148,10 @@ def _start(rerun: Rerun, why: str) -> dict[str, Any]:
 
     name = rerun_name(rerun.event_id, rerun.execution_arn)
     try:
-        started = rerun.sfn.start_execution(stateMachineArn=rerun.state_machine_arn, name=name, input=rerun.original)
+        # Through the live alias, as the rule starts the event: a fix promoted since runs it.
+        started = rerun.sfn.start_execution(
+            stateMachineArn=names.live_alias_arn(rerun.state_machine_arn), name=name, input=rerun.original
+        )
     except ClientError as error:
         code = error.response.get("Error", {}).get("Code", "Unknown")
         if code == "ExecutionAlreadyExists":

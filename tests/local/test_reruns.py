@@ -99,6 +99,9 @@ def test_keel_ops_redrive_failed_runs_a_failed_event_again_once(
         holder = claim(cloud, "platform_heartbeat", event["id"])["execution"]
         assert holder.rsplit(":", 1)[-1] == reruns.rerun_name(event["id"], failed.execution_arn)
         assert cloud.execution_status(holder) == "SUCCEEDED"
+        # on the version events run on now: it was started through the live alias, as the rule starts them
+        described = cloud.client("stepfunctions").describe_execution(executionArn=holder)
+        assert described["stateMachineAliasArn"] == session(cloud).state_machine_arn("platform_heartbeat") + ":live"
         # And a second redrive finds it already ran again
         assert [row["status"] for row in rerun_failed(cloud, "platform_heartbeat")] == ["already-rerun"]
 

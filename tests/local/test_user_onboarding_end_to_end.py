@@ -199,7 +199,7 @@ def test_a_billing_customer_refused_for_good_undoes_the_crm_contact_and_says_so(
 
     # Then the contact created first is deleted again, and the decision record says why
     assert (execution.status, execution.error) == ("FAILED", "OnboardingCompensated")
-    assert [state.name for state in execution.states][-3:] == ["UndoContactAnswered", "RecordCompensation", "Compensated"]
+    assert [state.name for state in execution.states][-3:] == ["RecordCompensation", "KeelReleaseClaimCompensated", "Compensated"]
     assert "usr_refused" not in contacts(cloud)
     [undo] = visits(execution, "UndoContact")
     assert undo.status == "succeeded"
@@ -207,6 +207,24 @@ def test_a_billing_customer_refused_for_good_undoes_the_crm_contact_and_says_so(
     decided = [(record.decision.outcome, record.decision.rule) for record in records]
     assert decided == [("compensated", "billing-failed-compensate")]
     assert records[0].decision.reason.startswith("billing customer not created (DependencyError); the CRM contact usr_refused")
+
+
+def test_a_compensated_signup_delivered_again_onboards_the_user(cloud: LocalCloud) -> None:
+    # Given the signup compensated above: its claim was given back on the way to its Fail state
+    claim = cloud.client("dynamodb").get_item(
+        TableName="keel-dev-idempotency", Key={"id": {"S": "claim#user_onboarding#evt-refused-1"}}
+    )["Item"]
+    assert claim["status"] == {"S": "failed"}
+
+    # When the same event is delivered again a day later (the APIs have forgotten the first attempt's
+    # Idempotency-Keys: within the day they would answer as they did then), billing working now
+    cloud.clock.advance(86_400)
+    [execution] = onboard(cloud, signup("usr_refused", "evt-refused-1"))
+
+    # Then it runs again (not taken for a duplicate) and the user is onboarded
+    assert execution.status == "SUCCEEDED", execution.error
+    assert "KeelDuplicateEvent" not in [state.name for state in execution.states]
+    assert "usr_refused" in contacts(cloud)
 
 
 def test_a_signup_that_breaks_its_contract_is_refused_naming_the_field_and_creates_nothing(cloud: LocalCloud) -> None:

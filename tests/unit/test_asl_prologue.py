@@ -267,3 +267,27 @@ def test_a_malformed_definition_names_the_bad_part(tmp_path, definition, field, 
         asl.load_asl(path)
     assert (caught.value.path, caught.value.field) == (str(path), field)
     assert complaint in caught.value.message
+
+
+@pytest.mark.parametrize("scope", ["ticket_triage", "ticket_triage#shadow"])
+def test_the_prologue_gives_keels_claim_releases_the_scope_it_claims_under(scope: str) -> None:
+    # Given a completed workflow whose release (written before the prologue) names no scope yet
+    definition = {
+        "StartAt": "Stop",
+        "States": {
+            "Release": {
+                "Type": "Pass",
+                "Parameters": {"id.$": f"States.Format('claim#{asl.CLAIM_SCOPE}#{{}}', $.id)"},
+                "Next": "Stop",
+            },
+            "Stop": {"Type": "Fail"},
+        },
+    }
+
+    # When the prologue claims under the automation's scope (or its shadow's)
+    wrapped = asl.with_prologue(definition, scope, CONTEXT)
+
+    # Then the release gives back the very claim the prologue took
+    claimed = wrapped["States"][asl.CLAIM_STATE]["Parameters"]["Item"]["id"]["S.$"]
+    released = wrapped["States"]["Release"]["Parameters"]["id.$"]
+    assert claimed == released == f"States.Format('claim#{scope}#{{}}', $.id)"

@@ -404,6 +404,17 @@ def test_a_reserved_state_name_is_rejected(temp_repo) -> None:
     assert "state name 'KeelClaimEvent' is reserved" in error.message
 
 
+def test_a_state_named_like_keels_claim_releases_is_rejected(temp_repo) -> None:
+    # Given an ASL file with a state named as Keel names the release before a Fail state
+    asl = {"StartAt": "KeelReleaseClaimStop", "States": {"KeelReleaseClaimStop": {"Type": "Succeed"}}}
+    path = temp_repo.add_automation(asl=asl)
+
+    # When the catalog is loaded / Then the name is refused, saying whose it is
+    error = rejected(temp_repo)
+    assert (error.path, error.field) == (str(path), "workflow.definition")
+    assert "state names starting 'KeelReleaseClaim' are Keel's" in error.message
+
+
 def test_a_heartbeat_on_a_function_the_automation_does_not_use_is_rejected(temp_repo) -> None:
     # Given a heartbeat SLO on a module the manifest does not list
     slo = {

@@ -127,7 +127,7 @@ def test_keels_failure_path_records_tells_the_route_and_fails_with_the_original_
     assert release["Parameters"]["ConditionExpression"] == "#execution = :me"
     assert release["Parameters"]["ExpressionAttributeValues"][":me"] == {"S.$": "$$.Execution.Id"}
     assert release["Parameters"]["ExpressionAttributeValues"][":failed"] == {"S": "failed"}
-    assert release["Parameters"]["Key"] == {"id": {"S.$": "States.Format('claim#{}#{}', $.keel.automation, $.id)"}}
+    assert release["Parameters"]["Key"] == {"id": {"S.$": "States.Format('claim#<keel-claim-scope>#{}', $$.Execution.Input.id)"}}
     assert (release["Next"], release["Catch"][0]["Next"]) == (defaults.FAILED, defaults.FAILED)
     assert (failed["ErrorPath"], failed["CausePath"]) == ("$.error.Error", "$.error.Cause")
 
@@ -193,3 +193,51 @@ def test_a_shared_workflow_is_bound_to_the_automations_module() -> None:
 def test_keels_failure_path_needs_the_decision_writer() -> None:
     with pytest.raises(ValueError, match="record_decision"):
         defaults.failure_path({"act": "not_idempotent"}, "oncall")
+
+
+def test_each_of_the_authors_fail_states_gives_the_event_back_first() -> None:
+    # Given a workflow ending at Fail states of its own, reached every way a state can be reached
+    definition = workflow(
+        Decide={"Type": "Choice", "Choices": [{"Variable": "$.x", "IsPresent": True, "Next": "Refused"}], "Default": "Act"},
+        Act=invoke("act", Catch=[{"ErrorEquals": ["States.ALL"], "Next": "Undo"}], End=True),
+        Undo=invoke("plan", Next="Compensated"),
+        Refused={"Type": "Fail", "Error": "Refused"},
+        Compensated={"Type": "Fail", "Error": "Compensated"},
+    )
+
+    # When Keel completes it
+    states = defaults.with_defaults(definition, plan())["States"]
+
+    # Then every way into a Fail state goes through a claim release that then ends there, keyed by the
+    # execution's own input (the state may have been reshaped by then)
+    assert states["Decide"]["Choices"][0]["Next"] == "KeelReleaseClaimRefused"
+    assert states["Undo"]["Next"] == "KeelReleaseClaimCompensated"
+    for fail in ("Refused", "Compensated"):
+        release = states[f"KeelReleaseClaim{fail}"]
+        assert release["Resource"] == "arn:aws:states:::dynamodb:updateItem"
+        assert (release["Next"], release["Catch"][0]["Next"]) == (fail, fail)
+        assert release["Parameters"]["Key"]["id"]["S.$"].endswith("$$.Execution.Input.id)")
+    # and Keel's own failure path (which releases before its Fail) is left as it is
+    assert states["KeelReleaseClaim"]["Next"] == "KeelFailed"
+    assert "KeelReleaseClaimKeelFailed" not in states
+
+
+def test_a_workflow_that_starts_at_a_fail_state_starts_at_its_release() -> None:
+    # Given a workflow whose first state fails
+    definition = workflow(Stop={"Type": "Fail", "Error": "Disabled"})
+
+    # When Keel completes it / Then it starts by giving the event back
+    completed = defaults.with_defaults(definition, plan())
+    assert completed["StartAt"] == "KeelReleaseClaimStop"
+    assert completed["States"]["KeelReleaseClaimStop"]["Next"] == "Stop"
+
+
+def test_a_release_name_is_cut_to_step_functions_limit_and_never_replaces_a_state() -> None:
+    # Given a Fail state whose name leaves no room for the prefix, and a state with the cut name already
+    long = "F" * 80
+    taken = ("KeelReleaseClaim" + long)[:80]
+    definition = workflow(Go={"Type": "Pass", "Next": long}, **{long: {"Type": "Fail"}, taken: {"Type": "Pass", "End": True}})
+
+    # When Keel completes it / Then it refuses rather than overwrite that state
+    with pytest.raises(ValueError, match="is reserved for the claim release before"):
+        defaults.with_defaults(definition, plan())
