@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from pydantic import ValidationError
 
 from infra.manifest import Anomaly, Slo
 
+ROOT = Path(__file__).resolve().parents[2]
+README = ROOT / "README.md"
 SLO: dict[str, Any] = {"success_rate_percent": 99.0, "p90_duration_seconds": 120}
 
 
@@ -39,3 +44,14 @@ def test_without_it_there_is_no_anomaly_alarm() -> None:
 def test_bad_anomaly_settings_are_refused(anomaly: dict[str, Any], message: str) -> None:
     with pytest.raises(ValidationError, match=message):
         Slo.model_validate({**SLO, "anomaly": anomaly})
+
+
+def test_the_readme_example_is_what_alarm_remediation_declares() -> None:
+    # Given the README's slo.anomaly example
+    blocks = re.findall(r"```yaml\n(.*?)```", README.read_text(), flags=re.DOTALL)
+    (example,) = [block for block in blocks if block.startswith("slo:\n") and "anomaly:" in block]
+
+    # When it is validated, Then it is a valid SLO, the one the catalog's alarm_remediation declares
+    slo = Slo.model_validate(yaml.safe_load(example)["slo"])
+    declared = yaml.safe_load((ROOT / "automations" / "alarm_remediation.yaml").read_text())["slo"]
+    assert slo == Slo.model_validate(declared)
