@@ -209,10 +209,41 @@ class Heartbeat(Strict):
     max_silence_minutes: int = Field(ge=5, le=24 * 60)
 
 
+AnomalyMetric = Literal["duration", "failure_rate"]
+ANOMALY_METRICS: tuple[AnomalyMetric, ...] = ("duration", "failure_rate")
+
+
+class Anomaly(Strict):
+    """CloudWatch anomaly-detection alarms: the automation compared with its own past
+    (infra/constructs/monitoring.py; evaluated locally by keel/local/alarm_anomaly.py)."""
+
+    # The band's width in standard deviations: ANOMALY_DETECTION_BAND(m, band_width). Wider pages less.
+    band_width: float = Field(default=2.0, ge=0.5, le=10)
+    # duration: the executions' average ExecutionTime; failure_rate: failed / started executions, in %.
+    metrics: list[AnomalyMetric] = Field(default_factory=lambda: list(ANOMALY_METRICS), min_length=1)
+    period_minutes: int = Field(default=60, ge=1, le=1440)
+    # Consecutive periods above the band before the owner is paged.
+    evaluation_periods: int = Field(default=1, ge=1, le=100)
+
+    @field_validator("metrics")
+    @classmethod
+    def _unique_metrics(cls, metrics: list[AnomalyMetric]) -> list[AnomalyMetric]:
+        _refuse_repeats(list(metrics), "listed more than once")
+        return metrics
+
+    @model_validator(mode="after")
+    def _window(self) -> Anomaly:
+        if self.period_minutes * self.evaluation_periods > 24 * 60:
+            raise ValueError("period_minutes x evaluation_periods must not exceed one day (CloudWatch's limit)")
+        return self
+
+
 class Slo(Strict):
     success_rate_percent: float = Field(gt=0, le=100)
     p90_duration_seconds: float = Field(gt=0)
     heartbeat: Heartbeat | None = None
+    # Pages the owner when duration or failure rate leaves the band its own history predicts.
+    anomaly: Anomaly | None = None
 
 
 QUEUE_NAME = r"^[a-z][a-z0-9-]{1,30}$"

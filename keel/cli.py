@@ -115,10 +115,10 @@ def _check_run_names(args: argparse.Namespace, template: EnvironmentTemplate, fa
     functions = _deployed(template, "AWS::Lambda::Function", "FunctionName")
     # keel-<env>-<automation>-<module>: module names have no dashes
     modules = {name.rsplit("-", 1)[-1] for name in functions}
-    for fault in faults.functions:
-        if fault.function not in functions | modules:
+    for named in [fault.function for fault in faults.functions] + [slowdown.function for slowdown in faults.slowdowns]:
+        if named not in functions | modules:
             raise LocalCloudError(
-                f"fault '{fault.function}': no such function in {template.environment} "
+                f"fault '{named}': no such function in {template.environment} "
                 f"(modules: {', '.join(sorted(modules))}; or a deployed name such as {min(functions)})"
             )
     from keel.local.cloud import deployed_apis
@@ -144,19 +144,20 @@ def _deployed(template: EnvironmentTemplate, kind: str, name: str) -> set[str]:
 
 def _fault_plan(args: argparse.Namespace) -> FaultPlan:
     from keel.local.fake_apis import parse_api_fault
-    from keel.local.faults import FaultPlan, parse_fault
+    from keel.local.faults import FaultPlan, parse_fault, parse_slowdown
 
     functions = [parse_fault(spec, "error") for spec in args.fail]
     functions += [parse_fault(spec, "timeout") for spec in args.timeout]
     functions += [parse_fault(spec, "throttle") for spec in args.throttle]
     apis = [parse_api_fault(spec) for spec in args.api_fault]
-    return FaultPlan(functions=functions, failed_starts=args.fail_start, apis=apis)
+    slowdowns = [parse_slowdown(spec) for spec in args.slow]
+    return FaultPlan(functions=functions, failed_starts=args.fail_start, apis=apis, slowdowns=slowdowns)
 
 
 def _local_run(args: argparse.Namespace) -> int:
     from keel.local.eventbridge import load_event_file
     from keel.local.render import as_json, as_text
-    from keel.local.runner import RunOptions, event_files, run_events
+    from keel.local.runner import History, RunOptions, event_files, run_events
 
     files = [load_event_file(path) for path in event_files([Path(name) for name in args.events])]
     if not files:
@@ -169,6 +170,7 @@ def _local_run(args: argparse.Namespace) -> int:
         bus=args.bus,
         apis_dir=apis_dir,
         rotate=tuple(args.rotate),
+        history=History(args.history, args.history_every),
     )
     template = _local_template(args, force_synth=args.synth)
     _check_run_names(args, template, options.faults)
@@ -351,7 +353,29 @@ def _add_local(commands: Any) -> None:
         metavar="API:STATUS|timeout[:N]",
         help="the fake API's next N requests (default 1) get STATUS (429 with Retry-After, 503, 400...) or no answer in time",
     )
+    faults.add_argument(
+        "--slow",
+        action="append",
+        default=[],
+        metavar="FUNCTION:SECONDS[:N]",
+        help="the function's next N invocations (default: every one) take SECONDS longer on their execution's clock",
+    )
     faults.add_argument("--duplicate", action="store_true", help="deliver every event twice (same event id)")
+    history = run.add_argument_group("history (a baseline for anomaly detection alarms)")
+    history.add_argument(
+        "--history",
+        type=_positive,
+        default=0,
+        metavar="N",
+        help="first deliver fresh copies of the events N times, one period apart and without faults, as their past",
+    )
+    history.add_argument(
+        "--history-every",
+        type=_positive,
+        default=60,
+        metavar="MINUTES",
+        help="the world's time between two rounds of the history (default 60, the anomaly alarms' default period)",
+    )
     run.add_argument(
         "--rotate",
         action="append",
@@ -382,6 +406,12 @@ def _add_local(commands: Any) -> None:
     down = actions.add_parser("down", help="stop the local cloud started by `keel local up`")
     down.add_argument("--json", action="store_true", help="print what was stopped as JSON")
     down.set_defaults(run=_local_down)
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a positive whole number")
+    return int(text)
 
 
 def _speed_option(command: argparse.ArgumentParser) -> None:

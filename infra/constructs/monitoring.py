@@ -6,6 +6,14 @@ alarm to one SNS action. Two things it has no preset for are written by hand bel
 switch on a heartbeat metric (missing data must breach) and a manifest's own metric alarms (`alarms:`,
 any statistic and comparison on a metric its functions emit). The automation's own function
 instances are on the same facade: their errors and throttles page the automation's on-call.
+
+`slo.anomaly` adds CloudWatch anomaly-detection alarms (the library has no preset for a band on a math
+expression): the executions' average duration and their failure rate, each compared with the band
+its own history predicts (`ANOMALY_DETECTION_BAND(m, band_width)`, ThresholdMetricId, above the upper
+threshold pages). CloudWatch takes "anomaly detection alarms on single metrics and the outputs of
+metric math expressions" (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Create_Anomaly_Detection_Alarm.html)
+and trains the model itself from the metric's past when the alarm is created, so no
+AWS::CloudWatch::AnomalyDetector is declared.
 """
 
 from __future__ import annotations
@@ -32,7 +40,7 @@ from infra import names
 from infra.config import Environment
 from infra.constructs.automation import AutomationResources
 from infra.constructs.function import METRICS_NAMESPACE, KeelFunction
-from infra.manifest import MetricAlarm
+from infra.manifest import Anomaly, MetricAlarm
 
 
 @dataclass(frozen=True)
@@ -125,6 +133,8 @@ class AutomationMonitoring(Construct):
                 },
             )
         self.metric_alarms = [self._metric_alarm(props, prefix, alarm) for alarm in manifest.alarms]
+        anomaly = manifest.slo.anomaly
+        self.anomaly_alarms = [] if anomaly is None else [self._anomaly_alarm(props, anomaly, kind) for kind in anomaly.metrics]
 
     def rollout_alarm_names(self) -> list[str]:
         """The alarms a rollout watches: the state machine's executions, its dead letters, the manifest's
@@ -188,6 +198,52 @@ class AutomationMonitoring(Construct):
         created.add_alarm_action(cw_actions.SnsAction(props.topic))
         self.facade.add_widget(cloudwatch.AlarmWidget(alarm=created, title=f"{alarm.metric} ({alarm.statistic})", width=8))
         return created
+
+    def _anomaly_alarm(self, props: AutomationMonitoringProps, anomaly: Anomaly, kind: str) -> cloudwatch.AnomalyDetectionAlarm:
+        """An execution duration or failure rate above the band the automation's own past predicts."""
+        manifest = props.resources.automation.manifest
+        period = Duration.minutes(anomaly.period_minutes)
+        machine = props.resources.state_machine
+        if kind == "duration":
+            # Step Functions' advice for time interval metrics is the average
+            # (https://docs.aws.amazon.com/step-functions/latest/dg/procedure-cw-metrics.html). The metrics
+            # carry the state machine's unqualified ARN (dimension StateMachineArn), as the other execution
+            # alarms read them; a shadow candidate runs on a state machine of its own and is not counted.
+            metric: cloudwatch.IMetric = machine.metric("ExecutionTime", statistic="Average", period=period)
+            what = f"the average duration of {manifest.name}'s executions"
+        else:
+            metric = cloudwatch.MathExpression(
+                # No execution failed in a period: Step Functions may publish nothing, which is 0 failures.
+                expression="100 * FILL(failed, 0) / started",
+                using_metrics={
+                    "failed": machine.metric_failed(statistic="Sum", period=period),
+                    "started": machine.metric_started(statistic="Sum", period=period),
+                },
+                label="failed executions (% of started)",
+                period=period,
+            )
+            what = f"the share of {manifest.name}'s executions that fail"
+        alarm = cloudwatch.AnomalyDetectionAlarm(
+            self,
+            f"Anomaly-{kind}",
+            alarm_name=f"{self.prefix}-anomaly-{kind.replace('_', '-')}",
+            alarm_description=(
+                f"Expected: {what} stays within {anomaly.band_width:g} standard deviations of what CloudWatch's "
+                f"anomaly model learned from its own past ({anomaly.period_minutes}-minute periods). It rose above "
+                f"that band for {anomaly.evaluation_periods} period(s): compare recent executions with earlier ones "
+                f"(keel ops executions {manifest.name})."
+            ),
+            metric=metric,
+            std_devs=anomaly.band_width,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_UPPER_THRESHOLD,
+            evaluation_periods=anomaly.evaluation_periods,
+            datapoints_to_alarm=anomaly.evaluation_periods,
+            # A period without executions is not an anomaly.
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        alarm.add_alarm_action(cw_actions.SnsAction(props.topic))
+        self.facade.add_widget(cloudwatch.AlarmWidget(alarm=alarm, title=f"Anomaly: {kind.replace('_', ' ')}", width=8))
+        return alarm
 
 
 def keel_dimensions(module: str, environment: str, automation: str) -> dict[str, str]:

@@ -89,7 +89,7 @@ class AlarmRule:
     def problem(self) -> str | None:
         """Why this rule cannot be evaluated locally; None when it can."""
         if self.comparison not in COMPARISONS:
-            return f"comparison {self.comparison} (anomaly detection bands are not evaluated locally)"
+            return f"comparison {self.comparison} (an anomaly detection comparison needs a ThresholdMetricId)"
         if self.statistic not in STATISTICS and percentile_of(self.statistic) is None:
             return f"statistic {self.statistic} (evaluated locally: {', '.join(STATISTICS)} and pNN)"
         if self.period <= 0 or not 0 < self.datapoints_to_alarm <= self.evaluation_periods:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from keel.local.alarm_anomaly import AnomalyRule, anomaly_rule
 from keel.local.alarm_evaluation import AlarmRule, MetricKey
 
 DEFAULT_MISSING_DATA = "missing"
@@ -74,12 +75,21 @@ class AlarmDefinition:
     threshold_metric_id: str | None = None
     composite: bool = False
 
-    def rule(self) -> AlarmRule | str:
+    def rule(self) -> AlarmRule | AnomalyRule | str:
         """What the local cloud evaluates for this alarm, or why it does not evaluate it."""
         if self.composite:
             return "composite alarms are not evaluated locally"
         if self.threshold_metric_id is not None:
-            return "anomaly detection bands are not evaluated locally"
+            # An anomaly detection band: keel/local/alarm_anomaly.py's rolling baseline.
+            settings = {
+                "threshold_metric_id": self.threshold_metric_id,
+                "comparison": self.comparison,
+                "evaluation_periods": self.evaluation_periods,
+                "datapoints_to_alarm": self.datapoints_to_alarm,
+                "treat_missing_data": self.treat_missing_data or DEFAULT_MISSING_DATA,
+            }
+            anomaly = anomaly_rule(self.name, self.queries, settings)
+            return anomaly if isinstance(anomaly, AnomalyRule) else f"anomaly detection alarm not evaluated locally: {anomaly}"
         metric, statistic, period, unit = self.metric, self.statistic, self.period, self.unit
         if self.queries:
             if any(query.expression is not None for query in self.queries):

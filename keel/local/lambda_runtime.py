@@ -132,6 +132,10 @@ class LambdaRuntime:
         request_id = str(uuid.uuid4())
         started_at = self.clock.time()
         injected = self.faults.take(config.name, config.module)
+        slower = self._slowdown(config) if injected is None else 0.0
+        if slower >= config.timeout:
+            injected = Injected("timeout", "", f"slowed down by {slower:g} s, past its {config.timeout} s timeout")
+            slower = 0.0
         if injected is not None:
             response, cold_start_ms, log = self._injected(injected, config, request_id), None, ""
             stream = lambda_stream(started_at, config.version, INJECTED_STREAM)
@@ -155,7 +159,7 @@ class LambdaRuntime:
             log=log,
             module=config.module,
             execution=current_execution(),
-            duration_ms=response.duration_ms,
+            duration_ms=response.duration_ms + slower * 1000,
             cold_start_ms=cold_start_ms,
             calls=tuple(response.calls),
             injected=injected is not None,
@@ -168,6 +172,16 @@ class LambdaRuntime:
         if self.observer is not None:
             self.observer.invoked(config, record)
         return json.dumps(response.payload), response.errored, log
+
+    def _slowdown(self, config: FunctionConfig) -> float:
+        """A slowdown fault (--slow): the invocation's time on its execution's clock, before the handler runs.
+        Only an execution's invocations have such a clock (a rotation's do not, and are not slowed)."""
+        if current_execution() is None:
+            return 0.0
+        seconds = self.faults.take_slowdown(config.name, config.module)
+        if 0 < seconds < config.timeout:
+            self.clock.sleep(seconds)
+        return seconds
 
     def pool(self, config: FunctionConfig) -> FunctionPool:
         """The function's execution environments, made at its first invocation."""

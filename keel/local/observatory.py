@@ -9,7 +9,8 @@
 - SQS queue depths are sampled whenever the alarms are all evaluated: at least once a virtual
   minute, and whenever a queue's depth changed.
 - Every alarm of the cloud (the template's, and any a client puts) is evaluated as CloudWatch does
-  (keel/local/alarm_evaluation.py): the alarms on a metric when a datapoint of it arrives, at that
+  (keel/local/alarm_evaluation.py; anomaly detection bands by a rolling baseline,
+  keel/local/alarm_anomaly.py): the alarms on a metric when a datapoint of it arrives, at that
   datapoint's time, and all of them at world time when the local cloud says so (after driving
   executions, when the world clock moves, on `keel local up`'s ticks). Each alarm's evaluations only
   move forward in time. A state change is recorded (DescribeAlarmHistory) and notifies the SNS
@@ -18,7 +19,7 @@
 
 Not done locally: CloudWatch's alarm state-change events on EventBridge (on AWS they reach the
 default bus, where alarm_remediation listens for alarms entering ALARM: a local run only runs what
-its events start); composite alarms, metric math and anomaly detection are listed as not evaluated.
+its events start); composite alarms and metric math outside an anomaly band are listed as not evaluated.
 """
 
 from __future__ import annotations
@@ -33,7 +34,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from keel.local import emf, log_records, moto_cloudwatch, service_metrics
-from keel.local.alarm_evaluation import EXTRA_PERIODS, AlarmRule, MetricKey, Sample, evaluate, metric_key
+from keel.local.alarm_anomaly import AnomalyRule, evaluate_anomaly
+from keel.local.alarm_evaluation import EXTRA_PERIODS, AlarmRule, MetricKey, Sample, Verdict, evaluate, metric_key
 from keel.local.alarm_messages import notification
 from keel.local.alarm_model import AlarmDefinition
 from keel.local.deploy import MachineLogging
@@ -77,7 +79,7 @@ class FunctionLogging:
 @dataclass
 class _Watched:
     definition: AlarmDefinition
-    rule: AlarmRule | None
+    rule: AlarmRule | AnomalyRule | None
     problem: str | None
     since: float
     evaluated_at: float = 0.0
@@ -222,8 +224,8 @@ class Observatory:
             del self._alarms[name]
         self._by_metric = {}
         for name, watched in self._alarms.items():
-            if watched.rule is not None:
-                self._by_metric.setdefault(watched.rule.metric, set()).add(name)
+            for metric in _metrics_of(watched.rule):
+                self._by_metric.setdefault(metric, set()).add(name)
 
     def _sample_queues(self, now: float) -> None:
         with REQUESTS.held():
@@ -251,6 +253,19 @@ class Observatory:
         last = bisect.bisect_right(samples, at, key=lambda item: item.timestamp)
         return samples[first:last]
 
+    def _between(self, metric: MetricKey, start: float, end: float) -> list[Sample]:
+        """A metric's samples stamped from `start` to `end` (an anomaly band's training window)."""
+        samples = self._samples.get(metric, [])
+        first = bisect.bisect_left(samples, start, key=lambda item: item.timestamp)
+        return samples[first : bisect.bisect_right(samples, end, key=lambda item: item.timestamp)]
+
+    def _verdict(self, watched: _Watched, moment: float) -> Verdict | None:
+        rule = watched.rule
+        if isinstance(rule, AnomalyRule):
+            return evaluate_anomaly(rule, self._between, moment, watched.since)
+        assert rule is not None
+        return evaluate(rule, self._window(rule, moment), moment, watched.since)
+
     def _evaluate(self, names: set[str], at: float) -> list[_Note]:
         self._ingest()
         notes: list[_Note] = []
@@ -261,7 +276,7 @@ class Observatory:
             moment = max(at, watched.evaluated_at)
             watched.evaluated_at = moment
             state = watched.definition.state
-            verdict = evaluate(watched.rule, self._window(watched.rule, moment), moment, watched.since)
+            verdict = self._verdict(watched, moment)
             if verdict is None or verdict.state == state:
                 continue
             notes += self._change(watched, (verdict.state, verdict.reason, json.dumps(verdict.reason_data)), moment)
@@ -313,6 +328,12 @@ class Observatory:
     def _notify(self, notes: list[_Note]) -> None:
         for note in notes:
             self._publish(note.topic, note.subject, note.message)
+
+
+def _metrics_of(rule: AlarmRule | AnomalyRule | None) -> frozenset[MetricKey]:
+    if isinstance(rule, AnomalyRule):
+        return rule.metrics
+    return frozenset() if rule is None else frozenset({rule.metric})
 
 
 def state_machine_of(execution_arn: str) -> str:

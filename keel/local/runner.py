@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,6 +55,16 @@ class LocalRun:
 
 
 @dataclass(frozen=True)
+class History:
+    """Before the events are delivered as the run shows them, fresh copies of them (new ids) are delivered
+    `rounds` times, `every_minutes` of world time apart, with no fault firing: the automation's past, the
+    baseline its anomaly detection alarms learn (keel/local/alarm_anomaly.py)."""
+
+    rounds: int = 0
+    every_minutes: int = 60
+
+
+@dataclass(frozen=True)
 class RunOptions:
     faults: FaultPlan
     decision: Decision = None
@@ -66,6 +77,7 @@ class RunOptions:
     apis_dir: Path | None = None
     # Secrets of the environment's catalog rotated (RotateSecret, through their rotation function) before the events.
     rotate: tuple[str, ...] = ()
+    history: History = field(default_factory=History)
 
 
 def run_events(template: EnvironmentTemplate, files: list[EventFile], options: RunOptions) -> LocalRun:
@@ -73,6 +85,7 @@ def run_events(template: EnvironmentTemplate, files: list[EventFile], options: R
     with LocalCloud(template, faults=options.faults, apis_dir=options.apis_dir or APIS_DIR) as cloud:
         world = apply_worlds(worlds, cloud.client, template_variables(template.account, template.region))
         rotations = [cloud.rotate_secret(secret) for secret in options.rotate]
+        replay_history(cloud, files, options)
         outcomes = []
         copies = 2 if options.duplicate else 1
         for source in files:
@@ -96,6 +109,18 @@ def run_events(template: EnvironmentTemplate, files: list[EventFile], options: R
             api_requests=[request.as_json() for request in cloud.apis.log()] if cloud.apis else [],
             rotations=rotations,
         )
+
+
+def replay_history(cloud: LocalCloud, files: list[EventFile], options: RunOptions) -> None:
+    """options.history's rounds: each event again with a new id (a copy is a new event, not a duplicate
+    delivery), driven to an end, then the world moves on by one period."""
+    for _ in range(options.history.rounds):
+        with options.faults.suspended():
+            for source in files:
+                copy = {**source.event, "id": str(uuid.uuid4())}
+                cloud.deliver(copy, options.bus or bus_for(copy, cloud.custom_bus()))
+            cloud.drive(options.decision)
+        cloud.clock.advance(options.history.every_minutes * 60)
 
 
 def explanations(cloud: LocalCloud) -> dict[str, str]:
