@@ -394,6 +394,11 @@ def _register_reports(sub: Any) -> None:
     command.add_argument("--html", metavar="FILE", help="also write a self-contained page with the trends as charts")
     command.set_defaults(run_ops=_report)
 
+    command = sub.add_parser("review", help="an automation's periodic review: KPIs, incidents, overrides, refusals, drift")
+    command.add_argument("automation")
+    command.add_argument("--since", default="30d", help="the period: 7d, 30d (default: 30d)")
+    command.set_defaults(run_ops=_review)
+
 
 def _report(session: OpsSession, args: argparse.Namespace) -> Result:
     from keel.ops import report
@@ -408,6 +413,14 @@ def _report(session: OpsSession, args: argparse.Namespace) -> Result:
         return to_json(result.as_json() | ({"html": str(written)} if written else {})), 0
     described = report.described(result)
     return (f"{described}\npage {written}" if written else described), 0
+
+
+def _review(session: OpsSession, args: argparse.Namespace) -> Result:
+    from functions.shared.domain.review import described
+    from keel.ops import review
+
+    result = review.review(session, Path(args.root), args.automation, args.since)
+    return (to_json(result) if args.json else "\n".join(described(result))), 0
 
 
 # --- Safe change: compare a shadow candidate, move the live alias ---------------------------------

@@ -15,6 +15,7 @@ from keel.local.cloud import LocalCloud
 from keel.local.template import EnvironmentTemplate
 from keel.ops import report
 from keel.ops.report_page import TRENDS, write_page
+from keel.ops.review import review
 from keel.ops.session import OpsInputError, OpsSession
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -83,3 +84,14 @@ def test_an_unknown_team_or_period_is_one_line(ran: tuple[LocalCloud, OpsSession
         report.report(ops, ROOT, "nobody", "7d", now=now)
     with pytest.raises(OpsInputError, match="--since 'yesterday' must be a duration"):
         report.report(ops, ROOT, "platform-team", "yesterday", now=now)
+
+
+def test_review_of_one_automation_names_the_runbooks_that_never_fired(ran: tuple[LocalCloud, OpsSession, datetime]) -> None:
+    _cloud, ops, now = ran
+    # When the remediation's review over 7 days is made
+    result = review(ops, ROOT, "alarm_remediation", "7d", now=now)
+    # Then it has its KPIs, and every runbook of the catalog never fired (its one run found no runbook)
+    [kpis] = result["automations"]
+    assert kpis["runs"] == 1
+    assert "ecs-5xx-restart" in result["rules_never_fired"]["alarm_remediation"]
+    assert result["pages"] == len(result["incidents"])

@@ -35,6 +35,7 @@ from functions.shared.domain.kpis import (
 )
 from functions.shared.domain.overrides import OverrideStore
 from functions.shared.domain.prices import Prices
+from functions.shared.domain.review import AlarmChange
 from functions.shared.runtime.errors import NotFoundError
 
 OWNER_TAG, AUTOMATION_TAG = "keel:owner", "keel:automation"
@@ -84,6 +85,24 @@ class KpiSources:
                     if AUTOMATION_TAG in tags and not arn.endswith("-shadow"):
                         found[tags[AUTOMATION_TAG]] = Owned(tags[AUTOMATION_TAG], arn, tags.get(OWNER_TAG, ""))
         return [found[name] for name in sorted(found)]
+
+    def alarm_changes(self, owned: Sequence[Owned], period: Period) -> list[AlarmChange]:
+        """State changes of the automations' alarms in the period (DescribeAlarmHistory, StateUpdate items:
+        https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_DescribeAlarmHistory.html).
+        Keel names an automation's alarms after its state machine (keel-<env>-<automation>-...)."""
+        prefixes = {item.state_machine_arn.rsplit(":", 1)[-1] + "-": item.automation for item in owned}
+        changes = []
+        paginator = self._client("cloudwatch").get_paginator("describe_alarm_history")
+        with aws_errors("DescribeAlarmHistory"):
+            pages = paginator.paginate(
+                HistoryItemType="StateUpdate", StartDate=period.start, EndDate=period.end, ScanBy="TimestampAscending"
+            )
+            for page in pages:
+                for item in page["AlarmHistoryItems"]:
+                    automation = next((name for prefix, name in prefixes.items() if item["AlarmName"].startswith(prefix)), None)
+                    if automation is not None:
+                        changes.append(_alarm_change(item, automation))
+        return changes
 
     def metrics(self, requests: Sequence[MetricRequest]) -> Points:
         results: list[dict[str, Any]] = []
@@ -223,3 +242,15 @@ def collect(sources: KpiSources, owned: Sequence[Owned], period: Period, prices:
 def dead_letter_queue_of(state_machine_arn: str) -> str:
     """The queue an automation's rule dead-letters into: its state machine's name and -dlq (infra/names.py)."""
     return f"{state_machine_arn.rsplit(':', 1)[-1]}-dlq"
+
+
+def _alarm_change(item: dict[str, Any], automation: str) -> AlarmChange:
+    data = json.loads(item.get("HistoryData") or "{}")
+    return AlarmChange(
+        alarm=str(item["AlarmName"]),
+        automation=automation,
+        at=item["Timestamp"],
+        old_state=str(data.get("oldState", {}).get("stateValue", "")),
+        new_state=str(data.get("newState", {}).get("stateValue", "")),
+        reason=str(data.get("newState", {}).get("stateReason", item.get("HistorySummary", ""))),
+    )
