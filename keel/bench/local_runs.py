@@ -24,8 +24,8 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from keel.bench.costs import LambdaUse, Usage, dynamodb_units
-from keel.bench.history import count_transitions, integration_calls
+from functions.shared.domain.billing import count_transitions, integration_calls
+from functions.shared.domain.costs import LambdaUse, Usage, dynamodb_units
 from keel.bench.stats import median
 from keel.local.cloud import LocalCloud
 from keel.local.faults import FunctionFault

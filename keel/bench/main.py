@@ -45,10 +45,10 @@ def _progress(message: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     # Imported here: `keel` commands other than bench must not pay for moto and the measurements.
+    from functions.shared.domain.prices import load_prices
     from keel.bench.machine import describe_machine
     from keel.bench.make_test import MakeTestTiming, measure_make_test
     from keel.bench.package_size import function_packages, layer_estimate
-    from keel.bench.prices import load_prices
     from keel.bench.report import Results, render
     from keel.bench.soak import kept_section
     from keel.bench.warm import measure_warm

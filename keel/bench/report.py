@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from functions.shared.domain.costs import Cost, Usage, cheaper, cost_per_million, lambda_gb_seconds, unpriced_calls
+from functions.shared.domain.prices import Prices
 from keel.bench.catalog_scale import ScalePoint
 from keel.bench.cold_import import BARE, ImportCost, ImportTiming
-from keel.bench.costs import Cost, Usage, cheaper, cost_per_million, lambda_gb_seconds, unpriced_calls
 from keel.bench.local_runs import AutomationRun
 from keel.bench.machine import Machine
 from keel.bench.make_test import MakeTestTiming
 from keel.bench.markdown import table
 from keel.bench.package_size import PackageSize
-from keel.bench.prices import Prices
 from keel.bench.scale_report import scale_section
 from keel.bench.stats import median, ratio
 from keel.bench.synth import SynthTiming

@@ -10,6 +10,9 @@ Callers hold moto_patches.REQUESTS, as every request does.
 from __future__ import annotations
 
 import importlib
+import math
+import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,8 +27,10 @@ LOGS_BACKENDS = ("moto.logs.models", "logs_backends")
 SQS_BACKENDS = ("moto.sqs.models", "sqs_backends")
 CLOUDWATCH_RESPONSE = ("moto.cloudwatch.responses", "CloudWatchResponse")
 ACTION_RESULT = ("moto.core.responses", "ActionResult")
+STATISTICS = ("moto.cloudwatch.models", "Statistics")
 MOTO = "5.2.5"
-POINTS = (CLOUDWATCH_BACKENDS, AGGREGATED_DATUM, LOGS_BACKENDS, SQS_BACKENDS, CLOUDWATCH_RESPONSE, ACTION_RESULT)
+POINTS = (CLOUDWATCH_BACKENDS, AGGREGATED_DATUM, LOGS_BACKENDS, SQS_BACKENDS, CLOUDWATCH_RESPONSE, ACTION_RESULT, STATISTICS)
+PERCENTILE = re.compile(r"p(\d{1,2}(?:\.\d+)?)")
 
 
 def resolve(point: tuple[str, str]) -> Any:
@@ -36,6 +41,23 @@ def resolve(point: tuple[str, str]) -> Any:
         raise LocalCloudError(
             f"moto patch point {module}.{name} is gone (Keel's local cloud is written for moto {MOTO})"
         ) from error
+
+
+def with_percentiles(original: Callable[[Any, str], Any]) -> Callable[[Any, str], Any]:
+    """moto's GetMetricData answers Sum, Average, Minimum, Maximum and SampleCount only (None for pNN):
+    percentiles (p50, p90, p99.9) as the nearest rank of the period's raw values, as the local alarm
+    evaluation computes them (CloudWatch's are estimates from its own sketches)."""
+
+    def get_statistics_for_type(statistics: Any, stat: str) -> Any:
+        match = PERCENTILE.fullmatch(stat)
+        if match is None:
+            return original(statistics, stat)
+        values = sorted(statistics.metric_single_values_list)
+        if not values:
+            return None
+        return values[max(1, math.ceil(float(match[1]) / 100 * len(values))) - 1]
+
+    return get_statistics_for_type
 
 
 def _cloudwatch(account: str, region: str) -> Any:
@@ -52,7 +74,10 @@ def put_metric_data(account: str, region: str, datapoints: list[Datapoint]) -> N
     backend = _cloudwatch(account, region)
     namespaces: dict[str, list[dict[str, Any]]] = {}
     for point in datapoints:
-        namespaces.setdefault(point.namespace, []).append(point.as_metric_datum())
+        datum = point.as_metric_datum()
+        # As moto stores a timestamp it parsed from a request: naive UTC, so GetMetricData can compare it.
+        datum["Timestamp"] = datum["Timestamp"].astimezone(UTC).replace(tzinfo=None)
+        namespaces.setdefault(point.namespace, []).append(datum)
     for namespace, data in namespaces.items():
         backend.put_metric_data(namespace, data)
 

@@ -493,6 +493,8 @@ def installed(hooks: Hooks) -> Iterator[None]:
     replace(_resolve(*EXECUTION_LOGIC[:2]), EXECUTION_LOGIC[2], _execution_logic(_resolve(*EXECUTION_LOGIC), hooks))
     replace(moto_cloudwatch.resolve(moto_cloudwatch.CLOUDWATCH_RESPONSE), "describe_alarm_history", _alarm_history(hooks))
     replace(_resolve(SAME_DIMENSIONS[0]), SAME_DIMENSIONS[1], _same_dimensions)
+    statistics = moto_cloudwatch.resolve(moto_cloudwatch.STATISTICS)
+    replace(statistics, "get_statistics_for_type", moto_cloudwatch.with_percentiles(statistics.get_statistics_for_type))
     replace(_resolve(*EXECUTIONS[:2]), EXECUTIONS[2], _started_executions(_resolve(*EXECUTIONS)))
     _install_versions(replace, hooks)
     replace(_resolve(*DISPATCHER[:2]), DISPATCHER[2], _backend_per_host(_resolve(*DISPATCHER)))

@@ -95,11 +95,7 @@ def register(commands: Any) -> None:
     command.add_argument("--since", help="e.g. 24h, 7d, or an ISO time (default: all)")
     command.set_defaults(run_ops=_replay)
 
-    command = sub.add_parser("kpis", help="executions, success rate, p50/p90 duration, DLQ depth, pending approvals")
-    command.add_argument("automation")
-    command.add_argument("--since", help="e.g. 24h (default: all)")
-    command.set_defaults(run_ops=_kpis)
-
+    _register_reports(sub)
     _register_operator_changes(sub)
 
     share(ops, session_options())
@@ -381,6 +377,50 @@ def _kpis(session: OpsSession, args: argparse.Namespace) -> Result:
         return to_json(result), 0
     figures = [{"metric": key, "value": value} for key, value in result.items() if key not in ("automation", "since")]
     return f"{args.automation} since {result['since'] or 'the first execution'}\n" + table(figures), 0
+
+
+# --- Reports: KPIs per automation and team, with their trends -------------------------------------
+
+
+def _register_reports(sub: Any) -> None:
+    command = sub.add_parser("kpis", help="executions, success rate, p50/p90 duration, DLQ depth, pending approvals")
+    command.add_argument("automation")
+    command.add_argument("--since", help="e.g. 24h (default: all)")
+    command.set_defaults(run_ops=_kpis)
+
+    command = sub.add_parser("report", help="KPIs per automation of a team and the team's total, with trends")
+    command.add_argument("--owner", metavar="TEAM", help="only this team's automations (the manifests' owner)")
+    command.add_argument("--since", default="30d", help="the period: 6h, 7d, 30d (default: 30d)")
+    command.add_argument("--html", metavar="FILE", help="also write a self-contained page with the trends as charts")
+    command.set_defaults(run_ops=_report)
+
+    command = sub.add_parser("review", help="an automation's periodic review: KPIs, incidents, overrides, refusals, drift")
+    command.add_argument("automation")
+    command.add_argument("--since", default="30d", help="the period: 7d, 30d (default: 30d)")
+    command.set_defaults(run_ops=_review)
+
+
+def _report(session: OpsSession, args: argparse.Namespace) -> Result:
+    from keel.ops import report
+
+    result = report.report(session, Path(args.root), args.owner, args.since)
+    written = None
+    if args.html:
+        from keel.ops.report_page import write_page
+
+        written = write_page(result, Path(args.html))
+    if args.json:
+        return to_json(result.as_json() | ({"html": str(written)} if written else {})), 0
+    described = report.described(result)
+    return (f"{described}\npage {written}" if written else described), 0
+
+
+def _review(session: OpsSession, args: argparse.Namespace) -> Result:
+    from functions.shared.domain.review import described
+    from keel.ops import review
+
+    result = review.review(session, Path(args.root), args.automation, args.since)
+    return (to_json(result) if args.json else "\n".join(described(result))), 0
 
 
 # --- Safe change: compare a shadow candidate, move the live alias ---------------------------------

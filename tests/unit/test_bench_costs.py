@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from keel.bench.costs import (
+from functions.shared.domain.costs import (
     Cost,
     LambdaUse,
     Usage,
@@ -19,7 +19,7 @@ from keel.bench.costs import (
     dynamodb_units,
     unpriced_calls,
 )
-from keel.bench.prices import PriceFileError, load_prices, parse_prices
+from functions.shared.domain.prices import PriceFileError, load_prices, parse_prices
 
 REPO = Path(__file__).resolve().parents[2]
 

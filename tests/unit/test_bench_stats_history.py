@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
+from functions.shared.domain.billing import count_transitions, integration_calls
 from keel.bench.automations import express_eligibility, first_function
 from keel.bench.cold_import import by_package, parse_importtime
-from keel.bench.history import count_transitions, integration_calls
 from keel.bench.local_runs import module_of, unique_events
 from keel.bench.machine import cpu_model
 from keel.bench.stats import median, percentile, ratio

@@ -1,4 +1,5 @@
-"""Published prices, kept in one data file (bench/prices.json) with their date and source.
+"""Published prices, kept in one data file (bench/prices.json) with their date and source: the benchmark
+and the KPIs (functions/shared/domain/kpis.py) price runs with them.
 
 The benchmark never reads prices from the network: the file says when they were transcribed.
 """

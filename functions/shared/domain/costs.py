@@ -13,7 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Literal
 
-from keel.bench.prices import Prices
+from functions.shared.domain.prices import Prices
 
 WorkflowType = Literal["standard", "express"]
 MILLION = 1_000_000
@@ -116,3 +116,8 @@ def cost_per_million(usage: Usage, prices: Prices, workflow: WorkflowType) -> Co
 
 def cheaper(standard: Cost, express: Cost | None) -> WorkflowType:
     return "express" if express is not None and express.total < standard.total else "standard"
+
+
+def cost_per_run(usage: Usage, prices: Prices, workflow: WorkflowType) -> float:
+    """USD for one run, on average over `usage.runs`."""
+    return round(cost_per_million(usage, prices, workflow).total / MILLION, 9)
