@@ -22,6 +22,8 @@ from infra.errors import KeelConfigError, from_validation_error
 # decision_writer: hands decisions to the automation's one writer (lambda:InvokeFunction on its record_decision).
 # decisions_append: the writer's own (record_decision only): reads and creates its automation's items in the
 #   decisions table, under a dynamodb:LeadingKeys condition; no update, delete, batch or scan.
+# decisions_read: reads (GetItem, Query on the table, no index) the decision chains of every automation,
+#   under a dynamodb:LeadingKeys condition on the chains' partitions; no write of any kind.
 # overrides_read: operators' `keel ops disable|enable` overrides, read only.
 # external_apis: the HTTPS APIs its automation declares (KEEL_APIS) and their credentials; with limits_table
 #   (each API's rate limit and circuit breaker are items there) and oncall_topics (an opening breaker pages).
@@ -29,6 +31,7 @@ PlatformResource = Literal[
     "idempotency_table",
     "decision_writer",
     "decisions_append",
+    "decisions_read",
     "approvals_table",
     "approvals_table_read",
     "limits_table",

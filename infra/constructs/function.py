@@ -51,10 +51,13 @@ LIMITS_TABLE_ACTIONS = ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem"
 # No UpdateItem, DeleteItem, BatchWriteItem, Scan or Query: it cannot edit or remove a decision.
 DECISIONS_APPEND_ACTIONS = ["dynamodb:GetItem", "dynamodb:PutItem"]
 OVERRIDES_READ_ACTIONS = ["dynamodb:GetItem", "dynamodb:Query"]
+# A reader of the decision record (the advisor drift watch) reads chains a page at a time, from a seq on.
+DECISIONS_READ_ACTIONS = ["dynamodb:GetItem", "dynamodb:Query"]
 # Which platform table each platform_access entry reaches, and what else of the key it needs.
 TABLE_OF_ACCESS = {
     "idempotency_table": "idempotency",
     "decisions_append": "decisions",
+    "decisions_read": "decisions",
     "approvals_table": "approvals",
     "approvals_table_read": "approvals",
     "limits_table": "limits",
@@ -63,7 +66,7 @@ TABLE_OF_ACCESS = {
     "confidential_read": "confidential",
 }
 # The decision writer reads and creates single items by key: it queries no index of the decisions table.
-NO_INDEX_QUERIES = {"decisions_append"}
+NO_INDEX_QUERIES = {"decisions_append", "decisions_read"}
 # One item at a time, and only what each side does: the seal writes, the readers read.
 CONFIDENTIAL_ACTIONS = {"confidential_write": ["dynamodb:PutItem"], "confidential_read": ["dynamodb:GetItem"]}
 KEY_USE_OF_ACCESS: dict[str, KeyUse] = {**dict.fromkeys(TABLE_OF_ACCESS, "dynamodb"), "oncall_topics": "sns"}
@@ -196,7 +199,7 @@ class KeelFunction(Construct):
         """The name of each platform table the function reaches, in the variable its settings read."""
         tables = {
             "KEEL_IDEMPOTENCY_TABLE": ({"idempotency_table"}, platform.idempotency_table),
-            "KEEL_DECISIONS_TABLE": ({"decisions_append"}, platform.decisions_table),
+            "KEEL_DECISIONS_TABLE": ({"decisions_append", "decisions_read"}, platform.decisions_table),
             "KEEL_OVERRIDES_TABLE": ({"overrides_read"}, platform.overrides_table),
             "KEEL_APPROVALS_TABLE": ({"approvals_table", "approvals_table_read"}, platform.approvals_table),
             "KEEL_LIMITS_TABLE": ({"limits_table"}, platform.limits_table),
@@ -210,6 +213,11 @@ class KeelFunction(Construct):
             "idempotency_table": lambda: platform.idempotency_table.grant_read_write_data(role),
             "decision_writer": lambda: self._grant_decision_writer(props),
             "decisions_append": lambda: self._grant_decisions_append(props),
+            "decisions_read": lambda: self._grant_items(
+                DECISIONS_READ_ACTIONS,
+                platform.decisions_table,
+                conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [chain_partition("*")]}},
+            ),
             "overrides_read": lambda: self._grant_items(OVERRIDES_READ_ACTIONS, platform.overrides_table),
             "approvals_table": lambda: platform.approvals_table.grant_read_write_data(role),
             "approvals_table_read": lambda: platform.approvals_table.grant_read_data(role),

@@ -11,6 +11,8 @@ Per automation with sample events in events/<automation>/:
 Per automation that calls external APIs (its manifest's `apis`), on the local cloud's fakes:
 - its first API answering 429 three times: the workflow waits each Retry-After and ends SUCCEEDED;
 - its last API refusing (400): what the first API created is deleted again, and the execution fails.
+With ticket_triage and advisor_drift_watch in the catalog: tickets of the generator's new-product-launch
+shift through ticket_triage, then the watch's hourly run: the drift is recorded and reaches the bus.
 Once, on the automation with the fewest functions:
 4. its first sample delivered twice: one run and one duplicate;
 5. its first function failing twice: the workflow's Retry absorbs it, SUCCEEDED;
@@ -316,8 +318,29 @@ def run_demo(
     simplest = min(candidates, key=lambda automation: len(automation.functions), default=None)
     if simplest is not None:
         results += [run_scenario(template, scenario, emit) for scenario in platform_scenarios(simplest)]
+    if {"ticket_triage", "advisor_drift_watch"} <= {automation.name for automation in demonstrated}:
+        results.append(advisor_drift(template, emit))
     emit(summary(results))
     return results
+
+
+def advisor_drift(template: EnvironmentTemplate, emit: Callable[[str], None]) -> ScenarioResult:
+    """ticket_triage on a shifted ticket mix, then advisor_drift_watch's hourly run (keel/local/drift_demo.py)."""
+    from keel.local.drift_demo import run_drift_demo
+
+    shown = run_drift_demo(template)
+    signals = [event["detail"]["signal"] for event in shown.seen]
+    expected = Expectation(
+        "every execution SUCCEEDED; the watch reports the advisor's confidence drift once on the keel bus",
+        lambda outcome: set(outcome.statuses) == {"SUCCEEDED"} and outcome.dead_letters == 0 and signals == ["confidence"],
+    )
+    title = "tickets from the generator's new-product-launch shift"
+    sources = [outcome.source for outcome in shown.run.events]
+    scenario = Scenario("advisor_drift_watch", title, sources, RunOptions(FaultPlan()), expected)
+    result = ScenarioResult(scenario, shown.run, Outcome.of(shown.run))
+    lines = scenario_lines(result)
+    emit("\n".join([*lines[:-1], *shown.lines, lines[-1]]) + "\n")
+    return result
 
 
 def _asked_approval(run: LocalRun, automation: DemoAutomation) -> EventFile | None:

@@ -16,6 +16,9 @@ APPEND = {"dynamodb:GetItem", "dynamodb:PutItem"}
 RECORD_DECISION = "record_decision"
 # The anchor's stream poller reads the table's stream: it changes nothing in the table.
 STREAM_READ = {"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"}
+# A reader of the record (platform_access decisions_read: the advisor drift watch) reads the chains only.
+CHAIN_READ = {"dynamodb:GetItem", "dynamodb:Query"}
+READ_CHAINS_ONLY = {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["chain#*"]}}
 ENVIRONMENTS = ("dev", "staging", "prod")
 
 
@@ -50,8 +53,9 @@ def test_no_role_can_update_or_delete_a_decision_and_only_each_writer_appends_it
         if names_decisions_table(statement, template, environment)
     ]
     writers: set[str] = set()
+    readers: set[str] = set()
 
-    # When each is read / Then none is broader than an append, and each append is a record_decision
+    # When each is read / Then none is broader than an append or a read of the chains, and each append is a record_decision
     # instance's, held to its own automation's partitions by dynamodb:LeadingKeys
     assert on_table
     for owner, statement in on_table:
@@ -59,6 +63,11 @@ def test_no_role_can_update_or_delete_a_decision_and_only_each_writer_appends_it
         assert statement["Effect"] == "Allow"
         if actions <= STREAM_READ:
             assert "StreamArn" in json.dumps(statement["Resource"]), owner
+            continue
+        if "dynamodb:Query" in actions:
+            assert actions <= CHAIN_READ, (owner, actions)
+            assert statement["Condition"] == READ_CHAINS_ONLY, owner
+            readers.add(owner)
             continue
         assert actions <= APPEND, (owner, actions)
         for role in roles_of(template, owner):
@@ -69,8 +78,9 @@ def test_no_role_can_update_or_delete_a_decision_and_only_each_writer_appends_it
                 "ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"chain#{automation}", f"step#{automation}#*"]}
             }
             writers.add(automation)
-    # every automation that records has its own writer
+    # every automation that records has its own writer; the drift watch reads the chains
     assert writers >= {"alarm_remediation", "security_finding_response"}
+    assert [reader for reader in readers if "advisordriftwatch" in reader.lower()]
 
 
 def test_modules_hand_their_decisions_to_their_own_automations_writer(synthesized) -> None:

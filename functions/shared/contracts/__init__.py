@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from functions.shared.contracts.advisor_drift_detected import AdvisorDriftDetected, AdvisorDriftDetectedEvent
 from functions.shared.contracts.ticket_created import TicketCreated, TicketCreatedEvent
 from functions.shared.contracts.user_onboarded import UserOnboarded, UserOnboardedEvent
 from functions.shared.contracts.user_signed_up import UserSignedUp, UserSignedUpEvent
@@ -64,6 +65,16 @@ CONTRACTS: tuple[EventContract, ...] = (
         UserOnboardedEvent,
         UserOnboarded,
         "Put on the keel-<env> event bus by user_onboarding once a user is onboarded; starts onboarding_audit.",
+    ),
+    EventContract(
+        "advisor_drift_detected",
+        1,
+        "keel.advisors",
+        "Advisor Drift Detected",
+        AdvisorDriftDetectedEvent,
+        AdvisorDriftDetected,
+        "Put on the keel-<env> event bus by advisor_drift_watch when a drift in an advisor's confidence or in "
+        "its agreement with reviewers is confirmed; starts the advisor's retraining.",
     ),
 )
 
