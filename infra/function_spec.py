@@ -23,6 +23,9 @@ from infra.errors import KeelConfigError, from_validation_error
 # decisions_append: the writer's own (record_decision only): reads and creates its automation's items in the
 #   decisions table, under a dynamodb:LeadingKeys condition; no update, delete, batch or scan.
 # overrides_read: operators' `keel ops disable|enable` overrides, read only.
+# models_read: its own automation's models and pointers in the model store (GetItem only, LeadingKeys).
+# models_write: for each automation it `retrains`, that automation's decision chain (Query) and its models and
+#   shadow pointer in the model store (GetItem, PutItem), all under dynamodb:LeadingKeys conditions.
 # external_apis: the HTTPS APIs its automation declares (KEEL_APIS) and their credentials; with limits_table
 #   (each API's rate limit and circuit breaker are items there) and oncall_topics (an opening breaker pages).
 PlatformResource = Literal[
@@ -38,6 +41,8 @@ PlatformResource = Literal[
     "event_bus",
     "oncall_topics",
     "external_apis",
+    "models_read",
+    "models_write",
 ]
 # The module every automation records its decisions through (and the one that may write them).
 DECISION_WRITER = "record_decision"
@@ -291,6 +296,22 @@ class FunctionSpec(BaseModel):
     effects: Effects = "not_idempotent"
     platform_access: list[PlatformResource] = Field(default_factory=list)
     permissions: list[Statement] = Field(default_factory=list)
+    # The automations whose advisor this module retrains (with models_write): it reads their decisions and
+    # writes their models; it is checked after platform_access (field order is validation order).
+    retrains: list[str] = Field(default_factory=list)
+
+    @field_validator("retrains")
+    @classmethod
+    def _retrains_with_models_write(cls, retrains: list[str], info: ValidationInfo) -> list[str]:
+        writes = "models_write" in (info.data.get("platform_access") or [])
+        if writes and not retrains:
+            raise ValueError("models_write needs `retrains`: the automations whose decisions it reads and models it writes")
+        if retrains and not writes:
+            raise ValueError("`retrains` is for modules with models_write in platform_access")
+        for name in retrains:
+            if not re.fullmatch(r"[a-z][a-z0-9_]{2,48}", name):
+                raise ValueError(f"'{name}' is not an automation name")
+        return retrains
 
     @property
     def handler(self) -> str:
