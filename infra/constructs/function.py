@@ -201,7 +201,7 @@ class KeelFunction(Construct):
         """The name of each platform table the function reaches, in the variable its settings read."""
         tables = {
             "KEEL_IDEMPOTENCY_TABLE": ({"idempotency_table"}, platform.idempotency_table),
-            "KEEL_DECISIONS_TABLE": ({"decisions_append"}, platform.decisions_table),
+            "KEEL_DECISIONS_TABLE": ({"decisions_append", "models_write"}, platform.decisions_table),
             "KEEL_OVERRIDES_TABLE": ({"overrides_read"}, platform.overrides_table),
             "KEEL_APPROVALS_TABLE": ({"approvals_table", "approvals_table_read"}, platform.approvals_table),
             "KEEL_LIMITS_TABLE": ({"limits_table"}, platform.limits_table),
