@@ -39,7 +39,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description="Evaluate a ticket classifier on a labelled set.")
     parser.add_argument("--model", required=True, help="a shipped model's name (ticket-nb-1.0.0) or a model file's path")
     parser.add_argument(
-        "--data", type=Path, default=SHIPPED_DATASET, help="labelled JSON Lines (id, subject, body, label); default: the shipped synthetic set"
+        "--data",
+        type=Path,
+        default=SHIPPED_DATASET,
+        help="labelled JSON Lines (id, subject, body, label); default: the shipped synthetic set",
     )
     parser.add_argument("--json", action="store_true", help="print the evaluation as JSON")
     args = parser.parse_args()

@@ -31,7 +31,10 @@ def main() -> int:
     parser.add_argument("--version", required=True, help="semantic version of the new model, e.g. 1.0.0")
     parser.add_argument("--bigrams", action="store_true", help="use word pairs as features too")
     parser.add_argument(
-        "--data", type=Path, default=SHIPPED_DATASET, help="labelled JSON Lines (id, subject, body, label); default: the shipped synthetic set"
+        "--data",
+        type=Path,
+        default=SHIPPED_DATASET,
+        help="labelled JSON Lines (id, subject, body, label); default: the shipped synthetic set",
     )
     parser.add_argument("--force", action="store_true", help="overwrite an existing model version")
     parser.add_argument("--models", type=Path, default=MODELS, help=f"where model files go (default: {MODELS.relative_to(ROOT)})")

@@ -93,7 +93,9 @@ class Comparison:
 def retrain(task: RetrainInput, deps: Dependencies) -> dict[str, Any]:
     config, drift, now = deps.config, task.drift, deps.clock()
     if drift.automation != config.automation:
-        raise InvalidInputError(f"drift.automation: {drift.automation!r} is not the automation this retrains ({config.automation})")
+        raise InvalidInputError(
+            f"drift.automation: {drift.automation!r} is not the automation this retrains ({config.automation})"
+        )
     labels = reviewed_labels(config.automation, now - timedelta(days=config.label_window_days), now, deps.chain, deps.evidence)
     categories = sorted({ticket.label for ticket in labels.tickets})
     if len(labels.tickets) < config.min_reviewed_labels or len(categories) < config.min_categories:
@@ -101,18 +103,26 @@ def retrain(task: RetrainInput, deps: Dependencies) -> dict[str, Any]:
             f"too few reviewed labels to retrain: {len(labels.tickets)} in {len(categories)} categories "
             f"(needs {config.min_reviewed_labels} in {config.min_categories}); nothing trained, nothing in shadow"
         )
-        deps.log.record(_decision(task, deps, Step("train_candidate", "skipped", "too-few-labels", reason, {"labels": labels.summary()})))
+        deps.log.record(
+            _decision(task, deps, Step("train_candidate", "skipped", "too-few-labels", reason, {"labels": labels.summary()}))
+        )
         return {"result": "too_few_labels", "labels": labels.summary(), "reason": reason}
     live = _live_model(drift, deps)
-    splits = seeded_split(labels.tickets, seed=config.seed, test_share=config.test_share, validation_share=config.validation_share)
+    splits = seeded_split(
+        labels.tickets, seed=config.seed, test_share=config.test_share, validation_share=config.validation_share
+    )
     version = candidate_version(drift, now)
     model, candidate_evaluation = train_model(splits, name=config.model_name, version=version, bigrams=config.bigrams)
     model["trained"] = _trained_on(labels, splits, drift, config)
-    model["data"] = {"kind": "reviewed", "note": f"categories reviewers gave {config.automation}'s tickets in the last {config.label_window_days} days"}
+    model["data"] = {
+        "kind": "reviewed",
+        "note": f"categories reviewers gave {config.automation}'s tickets in the last {config.label_window_days} days",
+    }
     candidate = NaiveBayesModel.from_json(model)
     comparison = Comparison(candidate=candidate_evaluation, live=evaluate(live, splits.test))
     stored_at = _store(task, deps, candidate, model, comparison)
-    decisions = [_trained(task, deps, (candidate, model), live, comparison, stored_at, labels)]
+    retrained = Retrained(candidate, model, live, comparison, stored_at, labels)
+    decisions = [_trained(task, deps, retrained)]
     if comparison.better:
         deps.models.point(
             config.automation,
@@ -120,7 +130,7 @@ def retrain(task: RetrainInput, deps: Dependencies) -> dict[str, Any]:
             candidate.model_version,
             {"set_at": now.isoformat(), "set_by": task.keel.automation, "drift_id": drift.drift_id, "execution": task.execution},
         )
-    decisions.append(_shadowed(task, deps, candidate, live, comparison))
+    decisions.append(_shadowed(task, deps, retrained))
     deps.log.record_all(decisions)
     return {
         "result": "in_shadow" if comparison.better else "not_better",
@@ -157,7 +167,9 @@ def _trained_on(labels: Labels, splits: Splits, drift: DriftDetected, config: Re
     }
 
 
-def _store(task: RetrainInput, deps: Dependencies, candidate: NaiveBayesModel, model: dict[str, Any], comparison: Comparison) -> str:
+def _store(
+    task: RetrainInput, deps: Dependencies, candidate: NaiveBayesModel, model: dict[str, Any], comparison: Comparison
+) -> str:
     automation = deps.config.automation
     record = {
         "stored_at": deps.clock().isoformat(),
@@ -169,16 +181,26 @@ def _store(task: RetrainInput, deps: Dependencies, candidate: NaiveBayesModel, m
     return deps.models.where(automation, candidate.model_version)
 
 
-def _trained(
-    task: RetrainInput,
-    deps: Dependencies,
-    trained: tuple[NaiveBayesModel, dict[str, Any]],
-    live: NaiveBayesModel,
-    comparison: Comparison,
-    stored_at: str,
-    labels: Labels,
-) -> Decision:
-    candidate, model = trained
+@dataclass(frozen=True)
+class Retrained:
+    """A trained candidate: its model (and JSON), the live model, both evaluations, where it is stored, its labels."""
+
+    candidate: NaiveBayesModel
+    model: dict[str, Any]
+    live: NaiveBayesModel
+    comparison: Comparison
+    stored_at: str
+    labels: Labels
+
+
+def _trained(task: RetrainInput, deps: Dependencies, retrained: Retrained) -> Decision:
+    candidate, model, live, comparison, labels = (
+        retrained.candidate,
+        retrained.model,
+        retrained.live,
+        retrained.comparison,
+        retrained.labels,
+    )
     figures = comparison.as_json()
     reason = (
         f"trained {candidate.model_version} on {len(labels.tickets)} reviewed labels after {task.drift.detector} found drift in "
@@ -189,17 +211,19 @@ def _trained(
         "labels": labels.summary(),
         "trained": candidate.metadata["trained"],
         "evaluation": figures,
-        "stored_at": stored_at,
+        "stored_at": retrained.stored_at,
         "model_digest": model_digest(model),
     }
     versions = {"candidate": candidate.model_version, "live": live.model_version}
     return _decision(task, deps, Step("train_candidate", "taken", "drift-retrain", reason, details, versions))
 
 
-def _shadowed(task: RetrainInput, deps: Dependencies, candidate: NaiveBayesModel, live: NaiveBayesModel, comparison: Comparison) -> Decision:
-    automation = deps.config.automation
-    if comparison.better:
-        reason = f"{candidate.model_version} advises {automation} in shadow beside {live.model_version}; a person promotes it or not"
+def _shadowed(task: RetrainInput, deps: Dependencies, retrained: Retrained) -> Decision:
+    automation, candidate, live = deps.config.automation, retrained.candidate, retrained.live
+    if retrained.comparison.better:
+        reason = (
+            f"{candidate.model_version} advises {automation} in shadow beside {live.model_version}; a person promotes it or not"
+        )
         outcome, rule, details = "taken", "candidate-better", {"promote": _promote(candidate, automation)}
     else:
         reason = f"{candidate.model_version} is not better than {live.model_version} on the held-out tickets: not put in shadow"
@@ -226,7 +250,13 @@ class Step:
 
 def _decision(task: RetrainInput, deps: Dependencies, step: Step) -> Decision:
     drift, action, outcome, rule, reason, details, versions = (
-        task.drift, step.action, step.outcome, step.rule, step.reason, step.details, step.versions
+        task.drift,
+        step.action,
+        step.outcome,
+        step.rule,
+        step.reason,
+        step.details,
+        step.versions,
     )
     return decision_in(
         task,
@@ -237,7 +267,10 @@ def _decision(task: RetrainInput, deps: Dependencies, step: Step) -> Decision:
         reason=reason,
         rule=rule,
         resource=f"advisor/{deps.config.automation}",
-        trigger=f"Advisor Drift Detected {drift.drift_id}: {drift.detector} on {drift.signal}, {drift.mean_before:.2f} -> {drift.mean_after:.2f}",
+        trigger=(
+            f"Advisor Drift Detected {drift.drift_id}: {drift.detector} on {drift.signal}, "
+            f"{drift.mean_before:.2f} -> {drift.mean_after:.2f}"
+        ),
         input_digest=digest({"automation": drift.automation, "model_version": drift.model_version, **_drift_json(drift)}),
         code_version=deps.code_version,
         versions=versions or {"live": drift.model_version},

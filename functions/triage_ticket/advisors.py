@@ -159,7 +159,9 @@ class _Pointed:
         if version not in self._advisors:
             model = self.store.model(self.automation, version)
             if model is None:
-                raise NotFoundError(f"the model store points {self.automation}'s {self.role} advisor to {version}, which it does not hold")
+                raise NotFoundError(
+                    f"the model store points {self.automation}'s {self.role} advisor to {version}, which it does not hold"
+                )
             self._advisors[version] = LocalAdvisor(NaiveBayesModel.from_json(model))
         return self._advisors[version]
 

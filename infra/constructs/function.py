@@ -312,7 +312,9 @@ class KeelFunction(Construct):
         """Its own automation's models and pointers, one item at a time (dynamodb:LeadingKeys, as for decisions)."""
         own = [model_key(props.automation, "*"), pointer_key(props.automation, "*")]
         self._grant_items(
-            ["dynamodb:GetItem"], props.platform.models_table, conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": own}}
+            ["dynamodb:GetItem"],
+            props.platform.models_table,
+            conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": own}},
         )
 
     def _grant_models_write(self, props: FunctionProps) -> None:

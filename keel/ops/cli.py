@@ -394,7 +394,9 @@ def _register_operator_changes(sub: Any) -> None:
 
 
 def _register_models(sub: Any) -> None:
-    command = sub.add_parser("models", help="an advisor's retrained models: held-out evaluation, which is in shadow, which is live")
+    command = sub.add_parser(
+        "models", help="an advisor's retrained models: held-out evaluation, which is in shadow, which is live"
+    )
     command.add_argument("automation")
     command.set_defaults(run_ops=_models)
 
@@ -439,7 +441,8 @@ def _promote_model(session: OpsSession, args: argparse.Namespace) -> Result:
     if args.json:
         return to_json(promoted), 0
     before = promoted["before"] or "the policy's model"
-    return f"{args.automation}: the live advisor is now {promoted['live']} (was {before}; promoted by {promoted['by']}: {args.reason})", 0
+    by = promoted["by"]
+    return f"{args.automation}: the live advisor is now {promoted['live']} (was {before}; promoted by {by}: {args.reason})", 0
 
 
 def _register_safe_change(sub: Any) -> None:

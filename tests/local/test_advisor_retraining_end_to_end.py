@@ -111,7 +111,8 @@ def test_drift_retrains_a_candidate_that_advises_the_next_ticket_in_shadow(cloud
     cloud.drive(expire_waits=False)
     [triaged] = [record.decision for record in ops.decisions.for_event(after["id"]) if record.decision.step == "Triage"]
     assert triaged.versions["model"] == candidate
-    assert triaged.advice is not None and triaged.advice.label == "billing"
+    assert triaged.advice is not None
+    assert triaged.advice.label == "billing"
 
 
 def test_drift_without_reviewed_labels_trains_nothing_and_says_so(cloud: LocalCloud, ops: OpsSession) -> None:

@@ -21,7 +21,10 @@ def drifted_tickets(count: int) -> list[dict[str, str]]:
     rows = [json.loads(line) for line in REVIEWED_TICKETS.read_text().splitlines() if line.strip()]
     if count > len(rows):
         raise ValueError(f"{REVIEWED_TICKETS} holds {len(rows)} tickets, not {count}")
-    return [{"ticket_id": row["ticket_id"], "subject": row["subject"], "body": row["body"], "label": row["category"]} for row in rows[:count]]
+    return [
+        {"ticket_id": row["ticket_id"], "subject": row["subject"], "body": row["body"], "label": row["category"]}
+        for row in rows[:count]
+    ]
 
 
 def reviewed(log: DecisionLog, evidence: EvidenceStore, tickets: list[dict[str, str]], now: datetime) -> None:

@@ -73,7 +73,8 @@ def test_a_candidate_better_than_the_live_model_is_stored_with_its_evaluation_an
     assert candidate.startswith("ticket-nb-retrained-20261122.")
     assert store.pointer("ticket_triage", "shadow")["model_version"] == candidate
     stored = store.model("ticket_triage", candidate)
-    assert stored is not None and stored["data"]["kind"] == "reviewed"
+    assert stored is not None
+    assert stored["data"]["kind"] == "reviewed"
     assert store.record("ticket_triage", candidate)["evaluation"]["candidate_better"] is True
     # And each step is a decision: trained (on what, figures, where stored), then put in shadow
     trained, shadowed = reversed(retraining_records(deps))
@@ -159,13 +160,13 @@ def test_expired_ticket_text_is_left_out_and_counted() -> None:
 
 def test_a_drift_of_another_automation_is_refused_naming_the_field() -> None:
     deps, _ = world(0)
-    with pytest.raises(InvalidInputError, match="drift.automation: 'alarm_remediation'"):
+    with pytest.raises(InvalidInputError, match=r"drift\.automation: 'alarm_remediation'"):
         logic.retrain(task(automation="alarm_remediation"), deps)
 
 
 def test_a_live_model_that_is_neither_stored_nor_shipped_is_refused() -> None:
     deps, _ = world(24)
-    with pytest.raises(InvalidInputError, match="drift.model_version: 'ticket-nb-0.0.1'"):
+    with pytest.raises(InvalidInputError, match=r"drift\.model_version: 'ticket-nb-0\.0\.1'"):
         logic.retrain(task(model_version="ticket-nb-0.0.1"), deps)
 
 

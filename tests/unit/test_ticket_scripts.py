@@ -22,7 +22,9 @@ def own_set(path: Path, count: int = 40) -> Path:
     for n in range(count):
         label = "billing" if n % 2 else "technical"
         words = WORDS[label]
-        rows.append({"id": f"own-{n}", "subject": words[n % 5], "body": f"{words[(n + 1) % 5]} {words[(n + 2) % 5]}", "label": label})
+        rows.append(
+            {"id": f"own-{n}", "subject": words[n % 5], "body": f"{words[(n + 1) % 5]} {words[(n + 2) % 5]}", "label": label}
+        )
     path.write_text("".join(json.dumps(row) + "\n" for row in rows))
     return path
 

@@ -65,7 +65,7 @@ def seeded_split(tickets: list[Ticket], *, seed: int, test_share: float, validat
     """Shuffle (tickets sorted by id first, so the order they were read in does not matter) and cut:
     at least one ticket in the test and validation splits each when there are three or more."""
     ordered = sorted(tickets, key=lambda ticket: ticket.id)
-    random.Random(seed).shuffle(ordered)
+    random.Random(seed).shuffle(ordered)  # noqa: S311 - a reproducible split, not a secret
     test_size = max(1, round(len(ordered) * test_share)) if len(ordered) >= 3 else 0
     validation_size = max(1, round(len(ordered) * validation_share)) if len(ordered) >= 3 else 0
     test = ordered[:test_size]
