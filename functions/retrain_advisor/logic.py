@@ -224,7 +224,7 @@ def _shadowed(task: RetrainInput, deps: Dependencies, retrained: Retrained) -> D
         reason = (
             f"{candidate.model_version} advises {automation} in shadow beside {live.model_version}; a person promotes it or not"
         )
-        outcome, rule, details = "taken", "candidate-better", {"promote": _promote(candidate, automation)}
+        outcome, rule, details = "taken", "candidate-better", {"promote": _promote(task, candidate, automation)}
     else:
         reason = f"{candidate.model_version} is not better than {live.model_version} on the held-out tickets: not put in shadow"
         outcome, rule, details = "refused", "candidate-not-better", {}
@@ -232,8 +232,10 @@ def _shadowed(task: RetrainInput, deps: Dependencies, retrained: Retrained) -> D
     return _decision(task, deps, Step("shadow_candidate", outcome, rule, reason, details, versions))
 
 
-def _promote(candidate: NaiveBayesModel, automation: str) -> str:
-    return f"keel ops promote-model {automation} {candidate.model_version} --reason ..."
+def _promote(task: RetrainInput, candidate: NaiveBayesModel, automation: str) -> str:
+    """The command a person runs to make the candidate live (their reason replaces the quoted one)."""
+    command = task.keel.ops_command("promote-model", f"{automation} {candidate.model_version}")
+    return f'{command} --reason "better on the held-out reviewed tickets"'
 
 
 @dataclass(frozen=True)

@@ -83,7 +83,10 @@ def test_a_candidate_better_than_the_live_model_is_stored_with_its_evaluation_an
     assert trained["details"]["stored_at"] == f"dynamodb://keel-dev-models/model#ticket_triage#{candidate}"
     assert trained["versions"] == {"candidate": candidate, "live": "ticket-nb-1.0.0"}
     assert (shadowed["action"], shadowed["outcome"], shadowed["rule"]) == ("shadow_candidate", "taken", "candidate-better")
-    assert shadowed["details"]["promote"] == f"keel ops promote-model ticket_triage {candidate} --reason ..."
+    assert shadowed["details"]["promote"] == (
+        f"keel ops promote-model ticket_triage {candidate} --env dev --region eu-west-1 "
+        '--reason "better on the held-out reviewed tickets"'
+    )
 
 
 def test_the_shadow_advisor_then_advises_from_the_candidate() -> None:
