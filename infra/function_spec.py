@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from infra.errors import KeelConfigError, from_validation_error
 
@@ -297,21 +297,21 @@ class FunctionSpec(BaseModel):
     platform_access: list[PlatformResource] = Field(default_factory=list)
     permissions: list[Statement] = Field(default_factory=list)
     # The automations whose advisor this module retrains (with models_write): it reads their decisions and
-    # writes their models; it is checked after platform_access (field order is validation order).
+    # writes their models.
     retrains: list[str] = Field(default_factory=list)
 
-    @field_validator("retrains")
-    @classmethod
-    def _retrains_with_models_write(cls, retrains: list[str], info: ValidationInfo) -> list[str]:
-        writes = "models_write" in (info.data.get("platform_access") or [])
-        if writes and not retrains:
+    @model_validator(mode="after")
+    def _retrains_with_models_write(self) -> FunctionSpec:
+        # After the model: a default (no `retrains`) is not validated field by field.
+        writes = "models_write" in self.platform_access
+        if writes and not self.retrains:
             raise ValueError("models_write needs `retrains`: the automations whose decisions it reads and models it writes")
-        if retrains and not writes:
+        if self.retrains and not writes:
             raise ValueError("`retrains` is for modules with models_write in platform_access")
-        for name in retrains:
+        for name in self.retrains:
             if not re.fullmatch(r"[a-z][a-z0-9_]{2,48}", name):
-                raise ValueError(f"'{name}' is not an automation name")
-        return retrains
+                raise ValueError(f"retrains: '{name}' is not an automation name")
+        return self
 
     @property
     def handler(self) -> str:

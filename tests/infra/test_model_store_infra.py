@@ -47,7 +47,8 @@ def test_only_retraining_writes_models_and_the_shadow_pointer_and_triage_reads_i
     assert keys == ["model#ticket_triage#*", "pointer#ticket_triage#shadow"]
     [read] = reached["keel-dev-ticket_triage-triage_ticket"]
     assert read["Action"] == "dynamodb:GetItem"
-    assert read["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"] == ["model#ticket_triage#*", "pointer#ticket_triage#*"]
+    own = ["model#ticket_triage#*", "pointer#ticket_triage#*"]
+    assert read["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"] == own
 
 
 def test_retraining_queries_only_ticket_triage_s_decision_chain(synthesized) -> None:
