@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from infra.errors import KeelConfigError, from_validation_error
 
@@ -25,6 +25,9 @@ from infra.errors import KeelConfigError, from_validation_error
 # decisions_read: reads (GetItem, Query on the table, no index) the decision chains of every automation,
 #   under a dynamodb:LeadingKeys condition on the chains' partitions; no write of any kind.
 # overrides_read: operators' `keel ops disable|enable` overrides, read only.
+# models_read: its own automation's models and pointers in the model store (GetItem only, LeadingKeys).
+# models_write: for each automation it `retrains`, that automation's decision chain (Query) and its models and
+#   shadow pointer in the model store (GetItem, PutItem), all under dynamodb:LeadingKeys conditions.
 # external_apis: the HTTPS APIs its automation declares (KEEL_APIS) and their credentials; with limits_table
 #   (each API's rate limit and circuit breaker are items there) and oncall_topics (an opening breaker pages).
 PlatformResource = Literal[
@@ -41,6 +44,8 @@ PlatformResource = Literal[
     "event_bus",
     "oncall_topics",
     "external_apis",
+    "models_read",
+    "models_write",
 ]
 # The module every automation records its decisions through (and the one that may write them).
 DECISION_WRITER = "record_decision"
@@ -294,6 +299,22 @@ class FunctionSpec(BaseModel):
     effects: Effects = "not_idempotent"
     platform_access: list[PlatformResource] = Field(default_factory=list)
     permissions: list[Statement] = Field(default_factory=list)
+    # The automations whose advisor this module retrains (with models_write): it reads their decisions and
+    # writes their models.
+    retrains: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _retrains_with_models_write(self) -> FunctionSpec:
+        # After the model: a default (no `retrains`) is not validated field by field.
+        writes = "models_write" in self.platform_access
+        if writes and not self.retrains:
+            raise ValueError("models_write needs `retrains`: the automations whose decisions it reads and models it writes")
+        if self.retrains and not writes:
+            raise ValueError("`retrains` is for modules with models_write in platform_access")
+        for name in self.retrains:
+            if not re.fullmatch(r"[a-z][a-z0-9_]{2,48}", name):
+                raise ValueError(f"retrains: '{name}' is not an automation name")
+        return self
 
     @property
     def handler(self) -> str:

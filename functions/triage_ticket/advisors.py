@@ -5,19 +5,25 @@ policy decides.
 - BedrockAdvisor: a foundation model on Amazon Bedrock through the Converse API, with the prompt
   versioned in prompts/<name>.txt and the model id from the policy. An answer that is not the
   expected JSON becomes an abstention (confidence 0), which the policy sends to a person.
+- StoredLive / StoredShadow: the model the platform's model store points to for this automation
+  (a retrained candidate in shadow, a promoted one live), else the policy's. The pointer is read again
+  once its cache ages past POINTER_TTL, so a new candidate advises within a minute, without a deploy.
 """
 
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any, Protocol
 
 from functions.shared.adapters.aws import aws_errors
+from functions.shared.adapters.model_store import Role
 from functions.shared.contracts.ticket_created import TicketCreated
 from functions.shared.domain.decisions import Advice
-from functions.triage_ticket.classifier import NaiveBayesModel
+from functions.shared.runtime.errors import NotFoundError
+from functions.shared.ticket_model.naive_bayes import NaiveBayesModel
 from functions.triage_ticket.policy import AdvisorConfig, BedrockAdvisorConfig, LocalAdvisorConfig, Policy
 
 HERE = Path(__file__).resolve().parent
@@ -25,6 +31,8 @@ MODELS = HERE / "models"
 PROMPTS = HERE / "prompts"
 ABSTAINED = "unknown"
 MAX_RATIONALE = 200
+# How long a pointer read from the model store is trusted before it is read again.
+POINTER_TTL = timedelta(seconds=60)
 
 
 class Advisor(Protocol):
@@ -116,3 +124,70 @@ def build_advisor(config: AdvisorConfig, policy: Policy, bedrock: Any = None) ->
 
         bedrock = client("bedrock-runtime")
     return BedrockAdvisor(config, policy.categories, bedrock, load_prompt(config.prompt))
+
+
+class StoredModels(Protocol):
+    """What the advisors read of the model store (functions/shared/adapters/model_store.py)."""
+
+    def pointer(self, automation: str, role: Role) -> dict[str, Any] | None: ...
+
+    def model(self, automation: str, model_version: str) -> dict[str, Any] | None: ...
+
+
+class _Pointed:
+    """The advisor for the model the store points to for (automation, role), or None without a pointer.
+
+    A model version is immutable, so each is loaded once; the pointer is cached for POINTER_TTL.
+    """
+
+    def __init__(self, store: StoredModels, automation: str, role: Role, clock: Any) -> None:
+        self.store = store
+        self.automation = automation
+        self.role = role
+        self.clock = clock
+        self._pointer: tuple[datetime, str | None] | None = None
+        self._advisors: dict[str, LocalAdvisor] = {}
+
+    def _stored(self) -> LocalAdvisor | None:
+        now: datetime = self.clock()
+        if self._pointer is None or now - self._pointer[0] >= POINTER_TTL:
+            pointer = self.store.pointer(self.automation, self.role)
+            self._pointer = (now, None if pointer is None else str(pointer["model_version"]))
+        version = self._pointer[1]
+        if version is None:
+            return None
+        if version not in self._advisors:
+            model = self.store.model(self.automation, version)
+            if model is None:
+                raise NotFoundError(
+                    f"the model store points {self.automation}'s {self.role} advisor to {version}, which it does not hold"
+                )
+            self._advisors[version] = LocalAdvisor(NaiveBayesModel.from_json(model))
+        return self._advisors[version]
+
+
+class StoredLive(_Pointed):
+    """The live advisor: a promoted model when the store points to one, else the policy's."""
+
+    def __init__(self, store: StoredModels, automation: str, clock: Any, fallback: Advisor) -> None:
+        super().__init__(store, automation, "live", clock)
+        self.fallback = fallback
+
+    @property
+    def version(self) -> str:
+        return (self._stored() or self.fallback).version
+
+    def advise(self, ticket: TicketCreated) -> Advice:
+        return (self._stored() or self.fallback).advise(ticket)
+
+
+class StoredShadow(_Pointed):
+    """The shadow advisor: a retrained candidate when the store points to one, else the policy's (if any)."""
+
+    def __init__(self, store: StoredModels, automation: str, clock: Any, fallback: Advisor | None) -> None:
+        super().__init__(store, automation, "shadow", clock)
+        self.fallback = fallback
+
+    def advise(self, ticket: TicketCreated) -> Advice | None:
+        advisor: Advisor | None = self._stored() or self.fallback
+        return None if advisor is None else advisor.advise(ticket)

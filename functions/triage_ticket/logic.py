@@ -35,6 +35,12 @@ class Evidence(Protocol):
     def keep(self, automation: str, event_id: str, evidence: dict[str, Any], expires_at: datetime) -> None: ...
 
 
+class ShadowAdvisor(Protocol):
+    """Advises beside the live advisor, or not at all (None): its advice is recorded, never acted on."""
+
+    def advise(self, ticket: TicketCreated) -> Advice | None: ...
+
+
 class MetricSink(Protocol):
     def add(self, name: str, value: float, unit: str) -> None: ...
 
@@ -44,7 +50,7 @@ class Dependencies:
     policy: Policy
     live: Advisor
     # Advises on every ticket too; recorded, never acted on.
-    shadow: Advisor | None
+    shadow: ShadowAdvisor | None
     log: Recorder
     evidence: Evidence
     # The confidential store: the text behind a sealed ticket's references.

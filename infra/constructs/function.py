@@ -24,6 +24,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from functions.shared.adapters.model_store import model_key, pointer_key
 from functions.shared.domain.decisions import chain_partition, marker_partition_prefix
 from infra import names
 from infra.config import ApiSpec
@@ -64,9 +65,11 @@ TABLE_OF_ACCESS = {
     "overrides_read": "overrides",
     "confidential_write": "confidential",
     "confidential_read": "confidential",
+    "models_read": "models",
+    "models_write": "models",
 }
 # The decision writer reads and creates single items by key: it queries no index of the decisions table.
-NO_INDEX_QUERIES = {"decisions_append", "decisions_read"}
+NO_INDEX_QUERIES = {"decisions_append", "decisions_read", "models_read", "models_write"}
 # One item at a time, and only what each side does: the seal writes, the readers read.
 CONFIDENTIAL_ACTIONS = {"confidential_write": ["dynamodb:PutItem"], "confidential_read": ["dynamodb:GetItem"]}
 KEY_USE_OF_ACCESS: dict[str, KeyUse] = {**dict.fromkeys(TABLE_OF_ACCESS, "dynamodb"), "oncall_topics": "sns"}
@@ -174,8 +177,10 @@ class KeelFunction(Construct):
         env.update(self._table_variables(platform, access))
         if "decision_writer" in access:
             env["KEEL_DECISION_WRITER"] = names.function(platform.environment.name, props.automation, DECISION_WRITER)
-        if "decisions_append" in access:
+        if access & {"decisions_append", "models_read"}:
             env["KEEL_AUTOMATION"] = props.automation
+        if "models_write" in access:
+            env["KEEL_RETRAINS"] = ",".join(spec.retrains)
         if "confidential_write" in access:
             env["KEEL_CONFIDENTIAL_RETENTION_DAYS"] = str(platform.environment.confidential_retention_days)
         if "event_bus" in access:
@@ -199,11 +204,12 @@ class KeelFunction(Construct):
         """The name of each platform table the function reaches, in the variable its settings read."""
         tables = {
             "KEEL_IDEMPOTENCY_TABLE": ({"idempotency_table"}, platform.idempotency_table),
-            "KEEL_DECISIONS_TABLE": ({"decisions_append", "decisions_read"}, platform.decisions_table),
+            "KEEL_DECISIONS_TABLE": ({"decisions_append", "decisions_read", "models_write"}, platform.decisions_table),
             "KEEL_OVERRIDES_TABLE": ({"overrides_read"}, platform.overrides_table),
             "KEEL_APPROVALS_TABLE": ({"approvals_table", "approvals_table_read"}, platform.approvals_table),
             "KEEL_LIMITS_TABLE": ({"limits_table"}, platform.limits_table),
             "KEEL_CONFIDENTIAL_TABLE": (set(CONFIDENTIAL_ACTIONS), platform.confidential_table),
+            "KEEL_MODELS_TABLE": ({"models_read", "models_write"}, platform.models_table),
         }
         return {variable: table.table_name for variable, (needs, table) in tables.items() if access & needs}
 
@@ -228,6 +234,8 @@ class KeelFunction(Construct):
             "oncall_topics": lambda: [platform.topic(route).grant_publish(role) for route in props.routes],
             # Its credentials are among props.secrets (the automation stack adds them), read like the others.
             "external_apis": lambda: None,
+            "models_read": lambda: self._grant_models_read(props),
+            "models_write": lambda: self._grant_models_write(props),
         }
         for resource in spec.platform_access:
             grants[resource]()
@@ -308,6 +316,32 @@ class KeelFunction(Construct):
             iam.PolicyStatement(actions=CONFIDENTIAL_ACTIONS[access], resources=[props.platform.confidential_table.table_arn])
         )
 
+    def _grant_models_read(self, props: FunctionProps) -> None:
+        """Its own automation's models and pointers, one item at a time (dynamodb:LeadingKeys, as for decisions)."""
+        own = [model_key(props.automation, "*"), pointer_key(props.automation, "*")]
+        self._grant_items(
+            ["dynamodb:GetItem"],
+            props.platform.models_table,
+            conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": own}},
+        )
+
+    def _grant_models_write(self, props: FunctionProps) -> None:
+        """For each automation it retrains: that automation's decision chain (records, by Query; no markers, no
+        index, no write), and its models and shadow pointer (GetItem, PutItem; never the live pointer, which
+        only a person's promotion moves)."""
+        retrains = props.spec.retrains
+        self._grant_items(
+            ["dynamodb:Query"],
+            props.platform.decisions_table,
+            conditions={"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [chain_partition(name) for name in retrains]}},
+        )
+        keys = [key for name in retrains for key in (model_key(name, "*"), pointer_key(name, "shadow"))]
+        self._grant_items(
+            ["dynamodb:GetItem", "dynamodb:PutItem"],
+            props.platform.models_table,
+            conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": keys}},
+        )
+
     def _grant_index_queries(self, props: FunctionProps) -> None:
         """dynamodb:Query on each index of the tables this function reaches, named one by one: an index can
         only be queried or scanned, and Keel's lookups query (no wildcard, so nothing to acknowledge)."""
@@ -319,6 +353,7 @@ class KeelFunction(Construct):
             "limits": platform.limits_table,
             "overrides": platform.overrides_table,
             "confidential": platform.confidential_table,
+            "models": platform.models_table,
         }
         querying = set(props.spec.platform_access) & set(TABLE_OF_ACCESS) - NO_INDEX_QUERIES
         reached = sorted({TABLE_OF_ACCESS[access] for access in querying})

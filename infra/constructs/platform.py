@@ -39,6 +39,7 @@ TABLE_INDEXES = {
     "limits": [],
     "overrides": [],
     "confidential": [],
+    "models": [],
 }
 
 
@@ -63,6 +64,8 @@ class PlatformResources(Protocol):
     def overrides_table(self) -> dynamodb.ITable: ...
     @property
     def confidential_table(self) -> dynamodb.ITable: ...
+    @property
+    def models_table(self) -> dynamodb.ITable: ...
     def topic(self, route: str) -> sns.ITopic: ...
     def secret(self, name: str) -> secretsmanager.ISecret: ...
 
@@ -137,6 +140,10 @@ class Platform(Construct):
         self.confidential_table = self._table(
             "ConfidentialTable", "confidential", "id", None, ttl=confidential_store.TTL_ATTRIBUTE, retain=False
         )
+        # Advisor models that retraining produced, with their evaluations, and which one each automation
+        # advises from in shadow or live (functions/shared/adapters/model_store.py). Retained: a decision
+        # names the model version that made it, and the model must stay readable to explain it.
+        self.models_table = self._table("ModelsTable", "models", "id", None, ttl=None, retain=True)
         self.secrets = {name: self._secret(name) for name in sorted(env.secrets)}
 
     def topic(self, route: str) -> sns.ITopic:
@@ -337,6 +344,10 @@ class PlatformRefs(Construct):
     @property
     def confidential_table(self) -> dynamodb.ITable:
         return self._tables["confidential"]
+
+    @property
+    def models_table(self) -> dynamodb.ITable:
+        return self._tables["models"]
 
     def topic(self, route: str) -> sns.ITopic:
         return self._topics[route]

@@ -314,6 +314,13 @@ def run_demo(
             results.append(run_scenario(template, always_fails(automation), emit))
         if automation.apis:
             results += [run_scenario(template, scenario, emit) for scenario in api_scenarios(automation)]
+    for automation in demonstrated:
+        if automation.name == "advisor_retraining":
+            # Retraining needs reviewed tickets first: its own scenario (keel/local/retraining_demo.py), with
+            # the files beside its samples (events/<automation>/ of the repository they come from).
+            from keel.local import retraining_demo
+
+            results.append(retraining_demo.run(template, automation.events[0].path.resolve().parents[2], emit))
     candidates = [automation for automation in demonstrated if automation.functions]
     simplest = min(candidates, key=lambda automation: len(automation.functions), default=None)
     if simplest is not None:

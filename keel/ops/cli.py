@@ -430,6 +430,59 @@ def _register_operator_changes(sub: Any) -> None:
     """Overrides (keel/ops/overrides.py), and the live alias's versions."""
     overrides.register(sub)
     _register_safe_change(sub)
+    _register_models(sub)
+
+
+def _register_models(sub: Any) -> None:
+    command = sub.add_parser(
+        "models", help="an advisor's retrained models: held-out evaluation, which is in shadow, which is live"
+    )
+    command.add_argument("automation")
+    command.set_defaults(run_ops=_models)
+
+    command = sub.add_parser("promote-model", help="make a stored model the live advisor (recorded with who and why)")
+    command.add_argument("automation")
+    command.add_argument("model_version")
+    command.add_argument("--reason", required=True, help="why (recorded with your identity)")
+    command.set_defaults(run_ops=_promote_model)
+
+
+def _models(session: OpsSession, args: argparse.Namespace) -> Result:
+    from keel.ops import models
+
+    listed = models.stored(session, args.automation)
+    if args.json:
+        return to_json(listed), 0
+    rows = []
+    for model in listed["models"]:
+        figures = model["evaluation"]
+        candidate, live = figures.get("candidate", {}), figures.get("live", {})
+        role = {listed["shadow"]: "shadow", listed["live"]: "live"}.get(model["model_version"], "-")
+        rows.append(
+            {
+                "model_version": model["model_version"],
+                "role": role,
+                "accuracy": f"{candidate.get('accuracy', 0):.2f} (live {live.get('accuracy', 0):.2f})",
+                "brier": f"{candidate.get('brier_score', 0):.3f} (live {live.get('brier_score', 0):.3f})",
+                "ece": f"{candidate.get('expected_calibration_error', 0):.3f}",
+                "held_out": candidate.get("test_size", 0),
+                "stored_at": model["stored_at"],
+            }
+        )
+    if not rows:
+        return f"{args.automation}: no retrained models stored", 0
+    return table(rows, list(rows[0])), 0
+
+
+def _promote_model(session: OpsSession, args: argparse.Namespace) -> Result:
+    from keel.ops import models
+
+    promoted = models.promote(session, args.automation, args.model_version, args.reason)
+    if args.json:
+        return to_json(promoted), 0
+    before = promoted["before"] or "the policy's model"
+    by = promoted["by"]
+    return f"{args.automation}: the live advisor is now {promoted['live']} (was {before}; promoted by {by}: {args.reason})", 0
 
 
 def _register_safe_change(sub: Any) -> None:

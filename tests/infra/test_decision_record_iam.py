@@ -64,6 +64,12 @@ def test_no_role_can_update_or_delete_a_decision_and_only_each_writer_appends_it
         if actions <= STREAM_READ:
             assert "StreamArn" in json.dumps(statement["Resource"]), owner
             continue
+        if actions == {"dynamodb:Query"} and statement["Condition"] != READ_CHAINS_ONLY:
+            # A retraining module reads (never writes) the chain of the automation it retrains, and nothing else
+            assert "/index/" not in json.dumps(statement["Resource"]), owner
+            assert statement["Condition"] == {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["chain#ticket_triage"]}}
+            assert all(function_of_role(template, role).endswith("-retrain_advisor") for role in roles_of(template, owner))
+            continue
         if "dynamodb:Query" in actions:
             assert actions <= CHAIN_READ, (owner, actions)
             assert statement["Condition"] == READ_CHAINS_ONLY, owner

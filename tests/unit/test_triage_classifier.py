@@ -123,7 +123,7 @@ def test_a_dataset_line_without_a_label_is_reported(tmp_path: Path) -> None:
     path = tmp_path / "bad.jsonl"
     path.write_text('{"id": "x", "subject": "s", "body": "b"}\n')
 
-    with pytest.raises(ValueError, match=r"bad\.jsonl:1: missing label"):
+    with pytest.raises(ValueError, match=r"bad\.jsonl:1: field 'label' is missing"):
         load_tickets(path)
     with pytest.raises(ValueError, match="empty split"):
         evaluate(load_model(POLICY.advisors.live.model), [])
