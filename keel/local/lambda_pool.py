@@ -210,8 +210,11 @@ class Worker:
 
     def kill(self) -> None:
         """End the process now (any thread may: the one using the worker then sees it gone)."""
-        if self.process.is_alive():
-            self.process.kill()
+        # The thread using the worker may be stopping it at the same time (the pool closing while an
+        # invocation ends): a process object it has closed meanwhile was joined, so it is gone already.
+        with contextlib.suppress(ValueError):
+            if self.process.is_alive():
+                self.process.kill()
 
 
 class _CallsWaiting:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import http.server
 import json
+import multiprocessing
 import os
 import threading
 import time
@@ -23,7 +24,7 @@ import pytest
 from keel.local.clock import VirtualClock
 from keel.local.cloud import LocalCloud
 from keel.local.faults import FaultPlan
-from keel.local.lambda_pool import run_queue_delay
+from keel.local.lambda_pool import Worker, run_queue_delay
 from keel.local.lambda_runtime import FunctionConfig, LambdaRuntime
 from keel.local.report import ExecutionReport, execution_report
 from keel.local.template import EnvironmentTemplate
@@ -104,6 +105,19 @@ def test_workers_are_gone_once_the_cloud_is_closed(meeting: tuple[list[dict[str,
     for pid in pids:
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
+
+
+def test_a_worker_stopped_by_its_own_thread_meanwhile_can_still_be_killed_by_the_closing_pool() -> None:
+    # Given a worker whose process its own thread has just stopped, joined and closed
+    process = multiprocessing.get_context("spawn").Process(target=int)
+    process.start()
+    process.join()
+    process.close()
+    worker = Worker.__new__(Worker)
+    worker.process = process
+
+    # When the pool, closing at the same moment, kills it / Then that is no error: it is gone already
+    worker.kill()
 
 
 def test_an_idle_worker_answers_the_next_invocation_warm(dev_template: EnvironmentTemplate) -> None:
