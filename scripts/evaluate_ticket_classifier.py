@@ -59,18 +59,15 @@ def main() -> int:
         "data": str(args.data),
         "rows": "held-out test split" if shipped else "all",
         **data_note(args.data),
-        **evaluate(model, evaluated).as_json(),
     }
+    evaluation = evaluate(model, evaluated)
+    report.update(evaluation.as_json())
     if args.json:
         print(json.dumps(report, indent=2, sort_keys=True))
         return 0
     print(f"model {report['model']} on {args.data} ({report['rows']}, {report['test_size']} tickets)")
     print(f"data: {report['note']}")
-    print(
-        f"accuracy {report['accuracy']:.3f}, expected calibration error {report['expected_calibration_error']:.3f}, "
-        f"Brier score {report['brier_score']:.3f}, mean confidence {report['mean_confidence']:.3f}"
-    )
-    print("recall: " + ", ".join(f"{label} {value:.2f}" for label, value in report["recall"].items()))
+    print("\n".join(evaluation.described()))
     return 0
 
 

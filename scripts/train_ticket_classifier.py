@@ -49,15 +49,10 @@ def main() -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     target.write_text(json.dumps(result.model, sort_keys=True, separators=(",", ":")) + "\n")
-    report = result.evaluation.as_json()
     print(f"model {target} ({target.stat().st_size // 1024} KiB, temperature {result.model['temperature']})")
     print(f"data: {args.data} ({result.model['data']['note']})")
     print(f"splits: train {len(result.splits.train)}, validation {len(result.splits.validation)}, test {len(result.splits.test)}")
-    print(
-        f"held-out accuracy {report['accuracy']:.3f}, expected calibration error {report['expected_calibration_error']:.3f}, "
-        f"Brier score {report['brier_score']:.3f}"
-    )
-    print("recall: " + ", ".join(f"{label} {value:.2f}" for label, value in report["recall"].items()))
+    print("\n".join(["held-out:", *result.evaluation.described()]))
     return 0
 
 

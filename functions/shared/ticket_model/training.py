@@ -159,6 +159,14 @@ class Evaluation:
             "confusion": self.confusion,
         }
 
+    def described(self) -> list[str]:
+        """The figures for people, as the training and evaluation scripts print them."""
+        return [
+            f"accuracy {self.accuracy:.3f}, expected calibration error {self.expected_calibration_error:.3f}, "
+            f"Brier score {self.brier_score:.3f}, mean confidence {self.mean_confidence:.3f}",
+            "recall: " + ", ".join(f"{label} {value:.2f}" for label, value in self.recall.items()),
+        ]
+
 
 def evaluate(model: NaiveBayesModel, tickets: list[Ticket]) -> Evaluation:
     """Accuracy, per-class recall, a confusion matrix, the expected calibration error (10 bins) and the
