@@ -15,7 +15,7 @@ from infra.function_spec import UNSCOPABLE_ACTIONS as DECLARABLE_UNSCOPABLE
 
 Template = dict[str, Any]
 
-KEEL_TAGS = ("keel:automation", "keel:version", "keel:owner", "keel:environment", "keel:data-classification")
+KEEL_TAGS = ("keel:automation", "keel:version", "keel:owner", "keel:oncall", "keel:environment", "keel:data-classification")
 STATE_MACHINE_ALARM_METRICS = {
     "ExecutionsFailed",
     "ExecutionsTimedOut",
@@ -183,6 +183,7 @@ def check_automation(template: Template, environment: Any, automation: Any, cata
             "keel:automation": manifest.name,
             "keel:version": manifest.version,
             "keel:owner": manifest.owner,
+            "keel:oncall": manifest.oncall,
             "keel:environment": env,
             "keel:data-classification": manifest.data_classification,
         }
