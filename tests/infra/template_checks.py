@@ -26,7 +26,9 @@ STATE_MACHINE_ALARM_METRICS = {
 # Actions that support no resource-level scoping; CDK adds them for tracing and log delivery, and a DynamoDB
 # stream's poller needs dynamodb:ListStreams (the decision anchor's).
 UNSCOPABLE_ACTIONS = re.compile(
-    r"^(xray:(PutTraceSegments|PutTelemetryRecords|GetSamplingRules|GetSamplingTargets)|logs:\w+Deliver\w*|logs:(PutResourcePolicy|DescribeResourcePolicies|DescribeLogGroups)|dynamodb:ListStreams)$"
+    r"^(xray:(PutTraceSegments|PutTelemetryRecords|GetSamplingRules|GetSamplingTargets)|logs:\w+Deliver\w*|logs:(PutResourcePolicy|DescribeResourcePolicies|DescribeLogGroups)|dynamodb:ListStreams"
+    # kpis_read (infra/constructs/function.py): no resource-level permissions for either.
+    r"|tag:GetResources|cloudwatch:GetMetricData)$"
 )
 # The platform's own functions, beside every automation's instances of its modules.
 PLATFORM_MODULES = ("anchor_decisions",)
