@@ -30,6 +30,11 @@ from infra.errors import KeelConfigError, from_validation_error
 #   shadow pointer in the model store (GetItem, PutItem), all under dynamodb:LeadingKeys conditions.
 # external_apis: the HTTPS APIs its automation declares (KEEL_APIS) and their credentials; with limits_table
 #   (each API's rate limit and circuit breaker are items there) and oncall_topics (an opening breaker pages).
+# oncall_topics_all: publishes to every on-call route of the environment, not only its automation's (the
+#   monthly review sends each team its summary).
+# kpis_read: what the KPIs of the environment's automations are read from (functions/shared/adapters/kpi_sources.py):
+#   tag:GetResources and cloudwatch:GetMetricData (no resource-level permissions), DescribeAlarmHistory of
+#   the environment's alarms, its state machines' executions and its functions' configuration (keel-<env>-*).
 PlatformResource = Literal[
     "idempotency_table",
     "decision_writer",
@@ -43,6 +48,8 @@ PlatformResource = Literal[
     "confidential_read",
     "event_bus",
     "oncall_topics",
+    "oncall_topics_all",
+    "kpis_read",
     "external_apis",
     "models_read",
     "models_write",

@@ -117,6 +117,8 @@ class AutomationResources(Construct):
             "keel:automation": manifest.name,
             "keel:version": manifest.version,
             "keel:owner": manifest.owner,
+            # The route that pages the owner: where the monthly review sends the team's summary.
+            "keel:oncall": manifest.oncall,
             "keel:environment": env.name,
             "keel:data-classification": manifest.data_classification,
         }.items():

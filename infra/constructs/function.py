@@ -72,7 +72,11 @@ TABLE_OF_ACCESS = {
 NO_INDEX_QUERIES = {"decisions_append", "decisions_read", "models_read", "models_write"}
 # One item at a time, and only what each side does: the seal writes, the readers read.
 CONFIDENTIAL_ACTIONS = {"confidential_write": ["dynamodb:PutItem"], "confidential_read": ["dynamodb:GetItem"]}
-KEY_USE_OF_ACCESS: dict[str, KeyUse] = {**dict.fromkeys(TABLE_OF_ACCESS, "dynamodb"), "oncall_topics": "sns"}
+KEY_USE_OF_ACCESS: dict[str, KeyUse] = {
+    **dict.fromkeys(TABLE_OF_ACCESS, "dynamodb"),
+    "oncall_topics": "sns",
+    "oncall_topics_all": "sns",
+}
 
 
 def powertools_layer(scope: Construct) -> lambda_.ILayerVersion:
@@ -119,6 +123,7 @@ class KeelFunction(Construct):
         self.spec = spec
         self.automation = props.automation
         self._executions_read: dict[str, str] = {}
+        self._kpis_read: dict[str, str] = {}
         self.log_group = platform_log_group(
             self, "Logs", f"/keel/{env_name}/functions/{props.automation}/{spec.module}", platform
         )
@@ -185,8 +190,9 @@ class KeelFunction(Construct):
             env["KEEL_CONFIDENTIAL_RETENTION_DAYS"] = str(platform.environment.confidential_retention_days)
         if "event_bus" in access:
             env["KEEL_EVENT_BUS"] = platform.event_bus.event_bus_name
-        if "oncall_topics" in access:
-            topics = {route: platform.topic(route).topic_arn for route in props.routes}
+        if access & {"oncall_topics", "oncall_topics_all"}:
+            routes = platform.environment.oncall_routes if "oncall_topics_all" in access else props.routes
+            topics = {route: platform.topic(route).topic_arn for route in routes}
             env["KEEL_ONCALL_TOPICS"] = Stack.of(self).to_json_string(topics)
         if "external_apis" in access:
             env["KEEL_APIS"] = json.dumps(
@@ -232,6 +238,10 @@ class KeelFunction(Construct):
             "confidential_read": lambda: self._grant_confidential(props, "confidential_read"),
             "event_bus": lambda: platform.event_bus.grant_put_events_to(role),
             "oncall_topics": lambda: [platform.topic(route).grant_publish(role) for route in props.routes],
+            "oncall_topics_all": lambda: [
+                platform.topic(route).grant_publish(role) for route in platform.environment.oncall_routes
+            ],
+            "kpis_read": lambda: self._grant_kpis_read(props),
             # Its credentials are among props.secrets (the automation stack adds them), read like the others.
             "external_apis": lambda: None,
             "models_read": lambda: self._grant_models_read(props),
@@ -260,7 +270,13 @@ class KeelFunction(Construct):
             )
         acknowledge_all(
             role,
-            {**_role_wildcards(spec), **_declared_wildcards(spec), **self._secret_suffixes(props), **self._executions_read},
+            {
+                **_role_wildcards(spec),
+                **_declared_wildcards(spec),
+                **self._secret_suffixes(props),
+                **self._executions_read,
+                **self._kpis_read,
+            },
         )
 
     def _grant_limits(self, props: FunctionProps) -> None:
@@ -298,6 +314,41 @@ class KeelFunction(Construct):
             f"AwsSolutions-IAM5[Resource::{nag_resource_of(self, arn)}]": "states:DescribeExecution on the executions of "
             "this automation's own state machine (every execution name under it): which version and alias ran the decision"
             for arn in executions
+        }
+
+    def _grant_kpis_read(self, props: FunctionProps) -> None:
+        """The reads of functions/shared/adapters/kpi_sources.py, on the environment's resources (keel-<env>-*).
+        tag:GetResources and cloudwatch:GetMetricData support no resource-level permissions; DescribeAlarmHistory
+        takes the alarm resource type ("Actions, resources, and condition keys for Amazon CloudWatch",
+        https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatch.html). Only a
+        composite alarm's history needs it scoped to * (API_DescribeAlarmHistory.html); the reads ask for metric alarms."""
+        stack, env_prefix = Stack.of(self), names.prefix(props.platform.environment.name)
+        colon = ArnFormat.COLON_RESOURCE_NAME
+        scoped = {
+            "cloudwatch:DescribeAlarmHistory": stack.format_arn(
+                service="cloudwatch", resource="alarm", resource_name=f"{env_prefix}-*", arn_format=colon
+            ),
+            "states:ListExecutions": stack.format_arn(
+                service="states", resource="stateMachine", resource_name=f"{env_prefix}-*", arn_format=colon
+            ),
+            "states:GetExecutionHistory": stack.format_arn(
+                service="states", resource="execution", resource_name=f"{env_prefix}-*", arn_format=colon
+            ),
+            "lambda:GetFunctionConfiguration": stack.format_arn(
+                service="lambda", resource="function", resource_name=f"{env_prefix}-*", arn_format=colon
+            ),
+        }
+        scoped_reads = {**scoped, "states:DescribeStateMachine": scoped["states:ListExecutions"]}
+        for action, arn in scoped_reads.items():
+            self.role.add_to_policy(iam.PolicyStatement(actions=[action], resources=[arn]))
+        self.role.add_to_policy(iam.PolicyStatement(actions=["tag:GetResources", "cloudwatch:GetMetricData"], resources=["*"]))
+        actions_on: dict[str, list[str]] = {}
+        for action, arn in scoped_reads.items():
+            actions_on.setdefault(arn, []).append(action)
+        self._kpis_read = {
+            f"AwsSolutions-IAM5[Resource::{nag_resource_of(self, arn)}]": f"{', '.join(sorted(actions))} on the "
+            f"{env_prefix}-* resources of this environment only: the KPIs of every team's automations"
+            for arn, actions in actions_on.items()
         }
 
     def _grant_decision_writer(self, props: FunctionProps) -> None:
@@ -398,6 +449,11 @@ def _role_wildcards(spec: FunctionSpec) -> dict[str, str]:
     declared = "".join(
         f"; {', '.join(statement.actions)} as function.yaml declares: {statement.reason}" for statement in unscoped
     )
+    if "kpis_read" in spec.platform_access:
+        declared += (
+            "; tag:GetResources and cloudwatch:GetMetricData (kpis_read), which support no resource-level "
+            "permissions: the environment's automations found by their tags, and their metrics"
+        )
     return {
         "AwsSolutions-IAM5[Resource::*]": "xray:PutTraceSegments and xray:PutTelemetryRecords for active tracing, "
         "which support no resource-level permissions" + declared

@@ -325,9 +325,21 @@ def run_demo(
     simplest = min(candidates, key=lambda automation: len(automation.functions), default=None)
     if simplest is not None:
         results += [run_scenario(template, scenario, emit) for scenario in platform_scenarios(simplest)]
-    if {"ticket_triage", "advisor_drift_watch"} <= {automation.name for automation in demonstrated}:
-        results.append(advisor_drift(template, emit))
+    results += _on_schedules(template, demonstrated, emit)
     emit(summary(results))
+    return results
+
+
+def _on_schedules(
+    template: EnvironmentTemplate, demonstrated: list[DemoAutomation], emit: Callable[[str], None]
+) -> list[ScenarioResult]:
+    """The scenarios of scheduled automations that need other automations' runs first."""
+    by_name = {automation.name: automation for automation in demonstrated}
+    results = []
+    if {"ticket_triage", "advisor_drift_watch"} <= set(by_name):
+        results.append(advisor_drift(template, emit))
+    if {"platform_heartbeat", "monthly_review"} <= set(by_name):
+        results.append(monthly_review(template, by_name["platform_heartbeat"].events[0].path, emit))
     return results
 
 
@@ -344,6 +356,26 @@ def advisor_drift(template: EnvironmentTemplate, emit: Callable[[str], None]) ->
     title = "tickets from the generator's new-product-launch shift"
     sources = [outcome.source for outcome in shown.run.events]
     scenario = Scenario("advisor_drift_watch", title, sources, RunOptions(FaultPlan()), expected)
+    result = ScenarioResult(scenario, shown.run, Outcome.of(shown.run))
+    lines = scenario_lines(result)
+    emit("\n".join([*lines[:-1], *shown.lines, lines[-1]]) + "\n")
+    return result
+
+
+def monthly_review(template: EnvironmentTemplate, heartbeat: Path, emit: Callable[[str], None]) -> ScenarioResult:
+    """platform_heartbeat runs, then monthly_review's schedule on the 1st (keel/local/review_demo.py)."""
+    from keel.local.review_demo import run_review_demo
+
+    shown = run_review_demo(template, heartbeat)
+    expected = Expectation(
+        "every execution SUCCEEDED; platform-team's review is kept and its summary sent to platform-oncall",
+        lambda outcome: (
+            set(outcome.statuses) == {"SUCCEEDED"}
+            and "team/platform-team" in shown.kept
+            and any("platform-team" in (page.subject or "") and page.route.endswith("platform-oncall") for page in shown.pages)
+        ),
+    )
+    scenario = Scenario("monthly_review", "the schedule on the 1st of the month", [], RunOptions(FaultPlan()), expected)
     result = ScenarioResult(scenario, shown.run, Outcome.of(shown.run))
     lines = scenario_lines(result)
     emit("\n".join([*lines[:-1], *shown.lines, lines[-1]]) + "\n")

@@ -7,7 +7,8 @@ permission left out of a function.yaml or a platform_access entry shows. For eve
 resource is left unknown (None), and any statement naming the action counts. Where the IAM action is
 not the API operation's name, the Service Authorization Reference's mapping is followed:
 
-- the signing name `monitoring` is the IAM prefix `cloudwatch`;
+- the signing name `monitoring` is the IAM prefix `cloudwatch`, `tagging` (the Resource Groups Tagging
+  API) is `tag` (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonresourcegrouptaggingapi.html);
 - lambda:Invoke needs lambda:InvokeFunction; sqs:SendMessageBatch, DeleteMessageBatch and
   ChangeMessageVisibilityBatch need the action of one message
   (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-api-permissions-reference.html);
@@ -28,7 +29,7 @@ from urllib.parse import urlparse
 
 from keel.local.iam_evaluation import Permission
 
-IAM_PREFIX = {"monitoring": "cloudwatch"}
+IAM_PREFIX = {"monitoring": "cloudwatch", "tagging": "tag"}
 ACTION_OF = {
     ("lambda", "Invoke"): "InvokeFunction",
     ("sqs", "SendMessageBatch"): "SendMessage",

@@ -15,7 +15,7 @@ from infra.function_spec import UNSCOPABLE_ACTIONS as DECLARABLE_UNSCOPABLE
 
 Template = dict[str, Any]
 
-KEEL_TAGS = ("keel:automation", "keel:version", "keel:owner", "keel:environment", "keel:data-classification")
+KEEL_TAGS = ("keel:automation", "keel:version", "keel:owner", "keel:oncall", "keel:environment", "keel:data-classification")
 STATE_MACHINE_ALARM_METRICS = {
     "ExecutionsFailed",
     "ExecutionsTimedOut",
@@ -26,7 +26,9 @@ STATE_MACHINE_ALARM_METRICS = {
 # Actions that support no resource-level scoping; CDK adds them for tracing and log delivery, and a DynamoDB
 # stream's poller needs dynamodb:ListStreams (the decision anchor's).
 UNSCOPABLE_ACTIONS = re.compile(
-    r"^(xray:(PutTraceSegments|PutTelemetryRecords|GetSamplingRules|GetSamplingTargets)|logs:\w+Deliver\w*|logs:(PutResourcePolicy|DescribeResourcePolicies|DescribeLogGroups)|dynamodb:ListStreams)$"
+    r"^(xray:(PutTraceSegments|PutTelemetryRecords|GetSamplingRules|GetSamplingTargets)|logs:\w+Deliver\w*|logs:(PutResourcePolicy|DescribeResourcePolicies|DescribeLogGroups)|dynamodb:ListStreams"
+    # kpis_read (infra/constructs/function.py): no resource-level permissions for either.
+    r"|tag:GetResources|cloudwatch:GetMetricData)$"
 )
 # The platform's own functions, beside every automation's instances of its modules.
 PLATFORM_MODULES = ("anchor_decisions",)
@@ -183,6 +185,7 @@ def check_automation(template: Template, environment: Any, automation: Any, cata
             "keel:automation": manifest.name,
             "keel:version": manifest.version,
             "keel:owner": manifest.owner,
+            "keel:oncall": manifest.oncall,
             "keel:environment": env,
             "keel:data-classification": manifest.data_classification,
         }

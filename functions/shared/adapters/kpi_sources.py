@@ -38,7 +38,7 @@ from functions.shared.domain.prices import Prices
 from functions.shared.domain.review import AlarmChange
 from functions.shared.runtime.errors import NotFoundError
 
-OWNER_TAG, AUTOMATION_TAG = "keel:owner", "keel:automation"
+OWNER_TAG, AUTOMATION_TAG, ONCALL_TAG = "keel:owner", "keel:automation", "keel:oncall"
 # Decisions read per page, newest first, until the period's start.
 DECISIONS_PAGE = 100
 
@@ -48,6 +48,8 @@ class Owned:
     automation: str
     state_machine_arn: str
     owner: str
+    # The on-call route that pages the owner (its keel:oncall tag; "" on a stack deployed before it was tagged).
+    oncall: str = ""
 
 
 class KpiSources:
@@ -83,7 +85,9 @@ class KpiSources:
                     tags = {tag["Key"]: tag["Value"] for tag in resource.get("Tags", [])}
                     arn = resource["ResourceARN"]
                     if AUTOMATION_TAG in tags and not arn.endswith("-shadow"):
-                        found[tags[AUTOMATION_TAG]] = Owned(tags[AUTOMATION_TAG], arn, tags.get(OWNER_TAG, ""))
+                        found[tags[AUTOMATION_TAG]] = Owned(
+                            tags[AUTOMATION_TAG], arn, tags.get(OWNER_TAG, ""), tags.get(ONCALL_TAG, "")
+                        )
         return [found[name] for name in sorted(found)]
 
     def alarm_changes(self, owned: Sequence[Owned], period: Period) -> list[AlarmChange]:
