@@ -29,6 +29,9 @@ class ReviewInput(TaskInput):
     step: str = Field(min_length=1)
     # None: list the teams to review; a team's name: write its review.
     team: str | None = None
+    # The schedule's event time (ISO 8601): every team of a run reviews the month before it, even when
+    # the run goes on past a month's end. None: the month before now.
+    scheduled_at: str | None = Field(default=None, min_length=20, max_length=40)
 
 
 class Reads(Protocol):
@@ -55,6 +58,18 @@ class Dependencies:
     code_version: str
 
 
+def _scheduled(at: str | None) -> datetime | None:
+    if at is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(at)
+    except ValueError as error:
+        raise InvalidInputError(f"scheduled_at: '{at}' is not an ISO 8601 time") from error
+    if moment.tzinfo is None:
+        raise InvalidInputError(f"scheduled_at: '{at}' has no time zone")
+    return moment
+
+
 def previous_month(now: datetime) -> Period:
     """The calendar month before the one `now` is in, in UTC."""
     now = now.astimezone(UTC)
@@ -77,7 +92,7 @@ def teams(deps: Dependencies) -> dict[str, Any]:
 
 
 def review(task: ReviewInput, team: str, deps: Dependencies) -> dict[str, Any]:
-    period = previous_month(deps.clock())
+    period = previous_month(_scheduled(task.scheduled_at) or deps.clock())
     owned = deps.reads.owned(deps.environment, team)
     if not owned:
         raise InvalidInputError(f"team: no automation owned by '{team}' in environment '{deps.environment}'")

@@ -80,9 +80,9 @@ def world() -> World:
     return deps, reads, recorder, topics
 
 
-def task(team: str | None) -> logic.ReviewInput:
+def task(team: str | None, **more: str) -> logic.ReviewInput:
     fields = {"event_id": "evt-1", "execution": "arn:exec:1", "step": "Review", "keel": keel_fields(automation="monthly_review")}
-    return logic.ReviewInput.model_validate(fields | ({"team": team} if team else {}))
+    return logic.ReviewInput.model_validate(fields | ({"team": team} if team else {}) | more)
 
 
 def test_the_teams_are_those_owning_automations_with_the_routes_they_page(world: World) -> None:
@@ -121,6 +121,22 @@ def test_a_teams_review_of_last_month_is_kept_as_a_decision_and_sent_to_its_rout
     assert (route, subject) == ("platform-oncall", "Keel monthly review of platform-team, November 2026")
     assert message.startswith("Keel review of platform-team, 2026-11-01T00:00:00+00:00 to 2026-12-01T00:00:00+00:00")
     assert result["sent_to"] == {"platform-oncall": "msg-1"}
+
+
+def test_a_run_going_on_past_a_months_end_reviews_the_month_before_its_schedule(world: World) -> None:
+    deps, reads, _recorder, _topics = world
+    # Given a run scheduled on the 1st of November, whose last team is reviewed on the 1st of December
+    # When that team's review is written
+    logic.run(task("platform-team", scheduled_at="2026-11-01T06:00:00Z"), deps)
+    # Then it covers October, the month before the schedule, as the run's other teams did
+    assert reads.asked == [Period(datetime(2026, 10, 1, tzinfo=UTC), datetime(2026, 11, 1, tzinfo=UTC))]
+
+
+@pytest.mark.parametrize("at", ["yesterday at six o'clock", "2026-11-01T06:00:00.000"])
+def test_a_schedule_time_that_is_not_an_iso_time_with_a_zone_is_refused(world: World, at: str) -> None:
+    deps, *_ = world
+    with pytest.raises(InvalidInputError, match=f"scheduled_at: '{at}'"):
+        logic.run(task("platform-team", scheduled_at=at), deps)
 
 
 def test_a_team_owning_nothing_is_refused_by_name(world: World) -> None:
