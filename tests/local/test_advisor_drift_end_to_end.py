@@ -113,3 +113,11 @@ def test_a_shifted_ticket_mix_is_reported_as_drift_and_a_steady_one_is_not(cloud
         detail["drift_id"],
         detail["observations"],
     )
+    # And the drift started the retraining in the same run, which recorded what it found: the few tickets
+    # reviewed so far are too few to train on (a candidate from enough of them:
+    # tests/local/test_advisor_retraining_end_to_end.py)
+    cloud.drive()
+    [retrained] = [r.decision for r in ops.decisions.chain("advisor_retraining")]
+    assert (retrained.action, retrained.outcome, retrained.rule) == ("train_candidate", "skipped", "too-few-labels")
+    assert retrained.details["drift"]["drift_id"] == detail["drift_id"]
+    assert 0 < retrained.details["labels"]["labels_used"] < 20
