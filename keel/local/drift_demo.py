@@ -19,7 +19,6 @@ from typing import Any
 from keel.local.cloud import LocalCloud
 from keel.local.eventbridge import EventFile
 from keel.local.live import LiveClock
-from keel.local.report import run_report
 from keel.local.runner import EventOutcome, LocalRun
 from keel.local.template import EnvironmentTemplate
 from keel.ops import approvals
@@ -62,16 +61,7 @@ def run_drift_demo(template: EnvironmentTemplate) -> DriftDemo:
             emit(f"   {WATCH} recorded: {record.decision.outcome} {record.decision.action}: {record.decision.reason}")
         for event in seen:
             emit(f"   on the keel bus: {event['detail-type']} {json.dumps(event['detail'], sort_keys=True)}")
-        run = LocalRun(
-            template=template,
-            deployed=cloud.deployed.summary(),
-            skipped=sorted(cloud.deployed.skipped),
-            faults=[],
-            unused_faults=[],
-            events=outcomes,
-            report=run_report(cloud),
-            answered=list(cloud.answered),
-        )
+        run = LocalRun.of(cloud, outcomes)
         return DriftDemo(run, seen, lines)
 
 

@@ -19,7 +19,7 @@ from keel.local.cloud import LocalCloud
 from keel.local.demo import Expectation, Outcome, Scenario, ScenarioResult, scenario_lines
 from keel.local.eventbridge import EventFile, bus_for, load_event_file
 from keel.local.faults import FaultPlan
-from keel.local.report import execution_report, run_report
+from keel.local.report import execution_report
 from keel.local.runner import EventOutcome, LocalRun, RunOptions
 from keel.local.template import EnvironmentTemplate
 from keel.ops import approvals
@@ -75,16 +75,7 @@ def run(template: EnvironmentTemplate, root: Path, emit: Callable[[str], None]) 
         _answer_all(cloud, ops, {after["ticket_id"]: after["category"]})
         triaged = [record.decision for record in ops.decisions.for_event(next_event["id"]) if record.decision.step == "Triage"]
         facts["shadow_model"] = triaged[0].versions.get("shadow_model") if triaged else None
-        local_run = LocalRun(
-            template=template,
-            deployed=cloud.deployed.summary(),
-            skipped=sorted(cloud.deployed.skipped),
-            faults=[],
-            unused_faults=[],
-            events=[EventOutcome(drift, bus, deliveries, 1)],
-            report=run_report(cloud),
-            answered=list(cloud.answered),
-        )
+        local_run = LocalRun.of(cloud, [EventOutcome(drift, bus, deliveries, 1)])
     result = ScenarioResult(_scenario(drift, len(tickets), facts), local_run, Outcome.of(local_run))
     emit("\n".join([*scenario_lines(result), *_figures(facts)]) + "\n")
     return result

@@ -12,7 +12,6 @@ from pathlib import Path
 from keel.local.cloud import LocalCloud, Page
 from keel.local.eventbridge import EventFile
 from keel.local.live import LiveClock
-from keel.local.report import run_report
 from keel.local.runner import EventOutcome, LocalRun
 from keel.local.template import EnvironmentTemplate
 from keel.ops.session import OpsSession
@@ -61,14 +60,5 @@ def run_review_demo(template: EnvironmentTemplate, heartbeat: Path) -> ReviewDem
         pages = [page for page in cloud.pages() if (page.subject or "").startswith(SUBJECT)]
         for page in pages:
             emit(f"   sent to {page.route}: {page.message.splitlines()[1]}")
-        run = LocalRun(
-            template=template,
-            deployed=cloud.deployed.summary(),
-            skipped=sorted(cloud.deployed.skipped),
-            faults=[],
-            unused_faults=[],
-            events=outcomes,
-            report=run_report(cloud),
-            answered=list(cloud.answered),
-        )
+        run = LocalRun.of(cloud, outcomes)
         return ReviewDemo(run, kept, pages, lines)

@@ -45,6 +45,20 @@ class LocalRun:
     # The secrets rotated before the events (RunOptions.rotate), done or failed.
     rotations: list[Rotation] = field(default_factory=list)
 
+    @classmethod
+    def of(cls, cloud: LocalCloud, events: list[EventOutcome]) -> LocalRun:
+        """What a cloud ran for events delivered without faults (a scripted demo scenario)."""
+        return cls(
+            template=cloud.template,
+            deployed=cloud.deployed.summary(),
+            skipped=sorted(cloud.deployed.skipped),
+            faults=[],
+            unused_faults=[],
+            events=events,
+            report=run_report(cloud),
+            answered=list(cloud.answered),
+        )
+
     @property
     def succeeded(self) -> bool:
         return self.report.all_succeeded and all(rotation.done for rotation in self.rotations)
