@@ -43,7 +43,7 @@ def test_report_shows_the_teams_automations_with_their_kpis_and_trends(ran: tupl
     result = report.report(ops, ROOT, "platform-team", "7d", now=now).as_json()
     # Then it lists the team's automations only, with what ran, from the AWS/States metrics
     by_name = {item["automation"]: item for item in result["automations"]}
-    assert sorted(by_name) == ["alarm_remediation", "platform_heartbeat"]
+    assert sorted(by_name) == ["alarm_remediation", "monthly_review", "platform_heartbeat"]
     heartbeat = by_name["platform_heartbeat"]
     assert (heartbeat["runs"], heartbeat["succeeded"], heartbeat["success_rate"]) == (2, 2, 100.0)
     assert heartbeat["p50_s"] is not None
@@ -55,6 +55,8 @@ def test_report_shows_the_teams_automations_with_their_kpis_and_trends(ran: tupl
     # And the decision record is read: the remediation's run decided no_runbook, no action taken
     assert by_name["alarm_remediation"]["runs"] == 1
     assert by_name["alarm_remediation"]["actions_taken"] == 0
+    # And an automation that did not run in the period is listed with no runs
+    assert (by_name["monthly_review"]["runs"], by_name["monthly_review"]["success_rate"]) == (0, None)
     assert result["total"]["runs"] == 3
 
 
@@ -66,13 +68,13 @@ def test_the_page_has_one_chart_per_trend_with_a_point_per_day_for_each_automati
     result = report.report(ops, ROOT, "platform-team", "7d", now=now)
     # When it is written as a page
     page = write_page(result, tmp_path / "report.html").read_text()
-    # Then there is one chart per trend, each naming the team's automations with 7 points of runs
+    # Then there is one chart per trend, each naming the team's automations in full with 7 points of runs
     sections = re.findall(r'<section class="trend" data-trend="([a-z_0-9]+)">(.*?)</section>', page, re.S)
     assert [name for name, _ in sections] == [key for key, _ in TRENDS]
     runs_chart = dict(sections)["runs"]
-    legends = re.findall(r'class="legend reactive activate-serie">.*?<title>([a-z_0-9]+)</title>', runs_chart, re.S)
-    assert sorted(set(legends)) == ["alarm_remediation", "platform_heartbeat"]
-    assert runs_chart.count('class="dot ') == 2 * 7
+    legends = re.findall(r'class="legend reactive activate-serie">.*?<text [^>]*>([^<]+)</text>', runs_chart, re.S)
+    assert sorted(set(legends)) == ["alarm_remediation", "monthly_review", "platform_heartbeat"]
+    assert runs_chart.count('class="dot ') == 3 * 7
     # And it loads nothing from elsewhere
     assert not re.search(r'(src|href)="https?://', page)
     assert "<script src" not in page
