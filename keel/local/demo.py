@@ -356,10 +356,7 @@ def advisor_drift(template: EnvironmentTemplate, emit: Callable[[str], None]) ->
     title = "tickets from the generator's new-product-launch shift"
     sources = [outcome.source for outcome in shown.run.events]
     scenario = Scenario("advisor_drift_watch", title, sources, RunOptions(FaultPlan()), expected)
-    result = ScenarioResult(scenario, shown.run, Outcome.of(shown.run))
-    lines = scenario_lines(result)
-    emit("\n".join([*lines[:-1], *shown.lines, lines[-1]]) + "\n")
-    return result
+    return scripted_result(scenario, shown.run, shown.lines, emit)
 
 
 def monthly_review(template: EnvironmentTemplate, heartbeat: Path, emit: Callable[[str], None]) -> ScenarioResult:
@@ -376,9 +373,14 @@ def monthly_review(template: EnvironmentTemplate, heartbeat: Path, emit: Callabl
         ),
     )
     scenario = Scenario("monthly_review", "the schedule on the 1st of the month", [], RunOptions(FaultPlan()), expected)
-    result = ScenarioResult(scenario, shown.run, Outcome.of(shown.run))
+    return scripted_result(scenario, shown.run, shown.lines, emit)
+
+
+def scripted_result(scenario: Scenario, run: LocalRun, told: list[str], emit: Callable[[str], None]) -> ScenarioResult:
+    """A scripted scenario's result, printed as every scenario is, with what it told before the verdict."""
+    result = ScenarioResult(scenario, run, Outcome.of(run))
     lines = scenario_lines(result)
-    emit("\n".join([*lines[:-1], *shown.lines, lines[-1]]) + "\n")
+    emit("\n".join([*lines[:-1], *told, lines[-1]]) + "\n")
     return result
 
 

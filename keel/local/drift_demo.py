@@ -46,17 +46,14 @@ def run_drift_demo(template: EnvironmentTemplate) -> DriftDemo:
     emit = lines.append
     with LocalCloud(template) as cloud:
         ops = OpsSession(environment=template.environment, region=template.region)
-        queue = _keep_drift_events(cloud)
-        schedule = LiveClock(cloud, say=emit)
-        schedule.rules = [rule for rule in schedule.rules if WATCH in rule.name]
+        queue = keep_drift_events(cloud)
+        schedule = LiveClock.of_automation(cloud, WATCH, say=emit)
         usual = generate(seed=SEED, per_category=PER_CATEGORY)
         launched = generate(seed=SEED, per_category=PER_CATEGORY, shift=NEW_PRODUCT_LAUNCH)
-        outcomes = _triage(cloud, ops, usual, first=1) + _triage(cloud, ops, launched, first=len(usual) + 1)
+        outcomes = triage_and_review(cloud, ops, usual, first=1) + triage_and_review(cloud, ops, launched, first=len(usual) + 1)
         emit(f"   {len(usual)} usual tickets, then {len(launched)} after the launch ({NEW_PRODUCT_LAUNCH.description})")
-        cloud.clock.advance(HOUR)
-        schedule.tick()
-        cloud.drive()
-        seen = _received(cloud, queue)
+        schedule.fire_after(HOUR)
+        seen = received_drift_events(cloud, queue)
         for record in ops.decisions.chain(WATCH):
             emit(f"   {WATCH} recorded: {record.decision.outcome} {record.decision.action}: {record.decision.reason}")
         for event in seen:
@@ -65,7 +62,8 @@ def run_drift_demo(template: EnvironmentTemplate) -> DriftDemo:
         return DriftDemo(run, seen, lines)
 
 
-def _keep_drift_events(cloud: LocalCloud) -> str:
+def keep_drift_events(cloud: LocalCloud) -> str:
+    """An SQS queue behind a rule on the keel bus that takes every "Advisor Drift Detected" (its URL)."""
     sqs, events = cloud.client("sqs"), cloud.client("events")
     url: str = sqs.create_queue(QueueName=SEEN)["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
@@ -76,12 +74,12 @@ def _keep_drift_events(cloud: LocalCloud) -> str:
     return url
 
 
-def _received(cloud: LocalCloud, url: str) -> list[dict[str, Any]]:
+def received_drift_events(cloud: LocalCloud, url: str) -> list[dict[str, Any]]:
     received = cloud.client("sqs").receive_message(QueueUrl=url, MaxNumberOfMessages=10)
     return [json.loads(message["Body"]) for message in received.get("Messages", [])]
 
 
-def _triage(cloud: LocalCloud, ops: OpsSession, tickets: list[dict[str, str]], first: int) -> list[EventOutcome]:
+def triage_and_review(cloud: LocalCloud, ops: OpsSession, tickets: list[dict[str, str]], first: int) -> list[EventOutcome]:
     """Each ticket through ticket_triage; every review answered with the ticket's true category."""
     outcomes = []
     bus = cloud.custom_bus() or "default"

@@ -67,6 +67,25 @@ class LiveClock:
         self.rules = schedule_rules(cloud, cloud.clock.world_time())
         self.fired: list[tuple[str, float]] = []  # (rule name, when it was due)
 
+    @classmethod
+    def of_automation(cls, cloud: LocalCloud, automation: str, say: Callable[[str], None] = print) -> LiveClock:
+        """A clock firing `automation`'s schedules alone: a scripted scenario runs one schedule, not every
+        heartbeat of the environment."""
+        clock = cls(cloud, say=say)
+        clock.rules = [rule for rule in clock.rules if automation in rule.name]
+        if not clock.rules:
+            raise LocalCloudError(f"{automation} has no enabled schedule in environment {cloud.template.environment}")
+        return clock
+
+    def fire_after(self, seconds: float) -> list[str]:
+        """Moves the world on by `seconds`, fires what is then due and runs what that started (to the end,
+        or to a wait): the ARNs of the executions started meanwhile."""
+        before = set(self.cloud.execution_arns())
+        self.cloud.clock.advance(seconds)
+        self.tick()
+        self.cloud.drive()
+        return [arn for arn in self.cloud.execution_arns() if arn not in before]
+
     def __enter__(self) -> LiveClock:
         self._thread.start()
         return self

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from keel.local.cloud import LocalCloud
-from keel.local.demo import Expectation, Outcome, Scenario, ScenarioResult, scenario_lines
+from keel.local.demo import Expectation, Outcome, Scenario, ScenarioResult, scripted_result
 from keel.local.eventbridge import EventFile, bus_for, load_event_file
 from keel.local.faults import FaultPlan
 from keel.local.report import execution_report
@@ -76,9 +76,7 @@ def run(template: EnvironmentTemplate, root: Path, emit: Callable[[str], None]) 
         triaged = [record.decision for record in ops.decisions.for_event(next_event["id"]) if record.decision.step == "Triage"]
         facts["shadow_model"] = triaged[0].versions.get("shadow_model") if triaged else None
         local_run = LocalRun.of(cloud, [EventOutcome(drift, bus, deliveries, 1)])
-    result = ScenarioResult(_scenario(drift, len(tickets), facts), local_run, Outcome.of(local_run))
-    emit("\n".join([*scenario_lines(result), *_figures(facts)]) + "\n")
-    return result
+    return scripted_result(_scenario(drift, len(tickets), facts), local_run, _figures(facts), emit)
 
 
 def _scenario(drift: EventFile, reviewed: int, facts: dict[str, Any]) -> Scenario:

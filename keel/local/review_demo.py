@@ -46,13 +46,10 @@ def run_review_demo(template: EnvironmentTemplate, heartbeat: Path) -> ReviewDem
             event = json.loads(heartbeat.read_text()) | {"id": f"demo-review-heartbeat-{number}"}
             outcomes.append(EventOutcome(EventFile(heartbeat, event), "default", cloud.deliver(event), 1))
             cloud.drive()
-        schedule = LiveClock(cloud, say=emit)
-        schedule.rules = [rule for rule in schedule.rules if REVIEW in rule.name]
+        schedule = LiveClock.of_automation(cloud, REVIEW, say=emit)
         due = first_of_next_month(cloud.clock.world_time())
         emit(f"   {HEARTBEATS} platform_heartbeat runs, then the clock moves to {due:%Y-%m-%d %H:%M} UTC")
-        cloud.clock.advance(due.timestamp() - cloud.clock.world_time())
-        schedule.tick()
-        cloud.drive()
+        schedule.fire_after(due.timestamp() - cloud.clock.world_time())
         kept = {}
         for record in ops.decisions.chain(REVIEW):
             kept[str(record.decision.resource)] = record.decision.reason

@@ -14,12 +14,11 @@ from typing import Any
 import pytest
 
 from keel.local.cloud import LocalCloud
+from keel.local.drift_demo import keep_drift_events, received_drift_events, triage_and_review
 from keel.local.live import LiveClock
 from keel.local.template import EnvironmentTemplate
-from keel.ops import approvals
 from keel.ops.session import OpsSession
-from keel.triage.synthetic_tickets import NEW_PRODUCT_LAUNCH, generate, ticket_created
-from tests.local.conftest import started
+from keel.triage.synthetic_tickets import NEW_PRODUCT_LAUNCH, generate
 
 HOUR = 3600
 WATCH = "advisor_drift_watch"
@@ -31,32 +30,6 @@ def cloud(dev_template: EnvironmentTemplate) -> Iterator[LocalCloud]:
         yield running
 
 
-def drift_queue(cloud: LocalCloud) -> str:
-    """An SQS queue behind a rule on the keel bus that takes every "Advisor Drift Detected"."""
-    sqs, events = cloud.client("sqs"), cloud.client("events")
-    url = sqs.create_queue(QueueName="drift-events-seen")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    pattern = {"source": ["keel.advisors"], "detail-type": ["Advisor Drift Detected"]}
-    events.put_rule(Name="drift-events-seen", EventBusName="keel-dev", EventPattern=json.dumps(pattern))
-    events.put_targets(Rule="drift-events-seen", EventBusName="keel-dev", Targets=[{"Id": "queue", "Arn": arn}])
-    return url
-
-
-def seen(cloud: LocalCloud, url: str) -> list[dict[str, Any]]:
-    received = cloud.client("sqs").receive_message(QueueUrl=url, MaxNumberOfMessages=10)
-    return [json.loads(message["Body"]) for message in received.get("Messages", [])]
-
-
-def triage(cloud: LocalCloud, ops: OpsSession, tickets: list[dict[str, str]], first: int) -> None:
-    """Each ticket through ticket_triage; a reviewer answers every review with the ticket's true category."""
-    for number, ticket in enumerate(tickets, start=first):
-        started(cloud, ticket_created(ticket, number, "2026-12-01T09:00:00Z"), "ticket_triage")
-        cloud.drive(expire_waits=False)
-        for waiting in approvals.pending(ops):
-            approvals.answer(ops, waiting["approval_id"], approved=True, reason="triaged", values={"category": ticket["label"]})
-            cloud.drive()
-
-
 def output(cloud: LocalCloud, arn: str) -> dict[str, Any]:
     description, _history = cloud.execution_record(arn)
     assert description["status"] == "SUCCEEDED", description
@@ -64,40 +37,34 @@ def output(cloud: LocalCloud, arn: str) -> dict[str, Any]:
     return result
 
 
-def an_hour_later(cloud: LocalCloud, schedule: LiveClock) -> list[str]:
-    """The watch's schedule comes round: an hour of virtual time, what was due fires and runs."""
-    cloud.clock.advance(HOUR)
-    before = set(cloud.execution_arns())
-    schedule.tick()
-    cloud.drive()
-    return [arn for arn in cloud.execution_arns() if arn not in before and f":execution:keel-dev-{WATCH}:" in arn]
+def watch_runs(started: list[str]) -> list[str]:
+    return [arn for arn in started if f":execution:keel-dev-{WATCH}:" in arn]
 
 
 def test_a_shifted_ticket_mix_is_reported_as_drift_and_a_steady_one_is_not(cloud: LocalCloud) -> None:
     # Given a rule that keeps every drift event, the watch's hourly schedule (alone), and a reviewer
     ops = OpsSession(environment="dev", region=cloud.template.region)
-    queue = drift_queue(cloud)
-    schedule = LiveClock(cloud)
-    schedule.rules = [rule for rule in schedule.rules if WATCH in rule.name]
+    queue = keep_drift_events(cloud)
+    schedule = LiveClock.of_automation(cloud, WATCH)
     assert len(schedule.rules) == 1, [rule.name for rule in LiveClock(cloud).rules]
 
     # When ticket_triage handles tickets from the unshifted generator and the watch runs
-    triage(cloud, ops, generate(seed=5, per_category=3), first=1)
-    [steady] = an_hour_later(cloud, schedule)
+    triage_and_review(cloud, ops, generate(seed=5, per_category=3), first=1)
+    [steady] = watch_runs(schedule.fire_after(HOUR))
 
     # Then it read them and found no drift: nothing on the bus, nothing recorded
     steady_output = output(cloud, steady)
     assert (steady_output["drift_found"], steady_output["records_read"] >= 15) == (False, True)
-    assert seen(cloud, queue) == []
+    assert received_drift_events(cloud, queue) == []
     assert [r.decision.action for r in ops.decisions.chain(WATCH)] == []
 
     # When tickets from the shifted generator (a product launch) follow, and the watch runs again
-    triage(cloud, ops, generate(seed=5, per_category=3, shift=NEW_PRODUCT_LAUNCH), first=100)
-    [shifted] = an_hour_later(cloud, schedule)
+    triage_and_review(cloud, ops, generate(seed=5, per_category=3, shift=NEW_PRODUCT_LAUNCH), first=100)
+    [shifted] = watch_runs(schedule.fire_after(HOUR))
 
     # Then the advisor's confidence is found to have drifted, the decision says so, and the event is on the bus
     assert output(cloud, shifted)["drift_found"] is True
-    [event] = seen(cloud, queue)
+    [event] = received_drift_events(cloud, queue)
     assert (event["source"], event["detail-type"]) == ("keel.advisors", "Advisor Drift Detected")
     detail = event["detail"]
     assert (detail["automation"], detail["model_version"], detail["signal"], detail["detector"]) == (
