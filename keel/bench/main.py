@@ -50,7 +50,6 @@ def run(args: argparse.Namespace) -> int:
     from keel.bench.make_test import MakeTestTiming, measure_make_test
     from keel.bench.package_size import function_packages, layer_estimate
     from keel.bench.report import Results, render
-    from keel.bench.soak import kept_section
     from keel.bench.warm import measure_warm
 
     root = Path(args.root).resolve()
@@ -85,14 +84,26 @@ def run(args: argparse.Namespace) -> int:
         events_requested=args.events,
         scale=scale,
     )
-    text = render(results)
     output = root / args.output
-    # `make soak` writes its own section: a bench run keeps it.
-    soak = kept_section(output.read_text()) if output.exists() else None
-    output.write_text(text.rstrip("\n") + "\n\n" + soak if soak else text)
+    text = with_kept_sections(render(results), output.read_text() if output.exists() else "", timed_tests=make_test is not None)
+    output.write_text(text)
     print(text)
     _progress(f"wrote {args.output} in {time.perf_counter() - started:.0f} s")
     return 0
+
+
+def with_kept_sections(text: str, earlier: str, timed_tests: bool) -> str:
+    """The new report with what other runs measured kept from the earlier file: the soak section (`make soak`
+    writes it) and, when this run did not time `make test`, the earlier `make test` section."""
+    from keel.bench.markdown import kept_section, with_section
+    from keel.bench.report import MAKE_TEST_SECTION
+    from keel.bench.soak import SECTION as SOAK_SECTION
+
+    make_test = None if timed_tests else kept_section(earlier, MAKE_TEST_SECTION)
+    if make_test is not None:
+        text = with_section(text, MAKE_TEST_SECTION, make_test)
+    soak = kept_section(earlier, SOAK_SECTION)
+    return with_section(text, SOAK_SECTION, soak) if soak is not None else text
 
 
 def _cold_imports(root: Path, runs: int, tmp: Path) -> tuple[list[ImportTiming], tuple[str, list[ImportCost]] | None, list[str]]:

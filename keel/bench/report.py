@@ -309,13 +309,16 @@ def package_section(results: Results) -> list[str]:
     return lines
 
 
+MAKE_TEST_SECTION = "## 7. `make test`"
+
+
 def make_test_section(timing: MakeTestTiming | None) -> list[str]:
     if timing is None:
-        return ["## 7. `make test`", "", "Not measured (`--skip-test-timing`)."]
+        return [MAKE_TEST_SECTION, "", "Not measured (`--skip-test-timing`)."]
     outcome = "passed" if timing.returncode == 0 else f"**failed (exit {timing.returncode})**"
     passed = f", {timing.passed} tests passed" if timing.passed is not None else ""
     summary = f"Wall time **{timing.seconds:.0f} s** (lint, mypy, pytest with coverage): {outcome}{passed}."
-    return ["## 7. `make test`", "", summary]
+    return [MAKE_TEST_SECTION, "", summary]
 
 
 def _size_row(size: PackageSize) -> list[str]:

@@ -26,6 +26,7 @@ from typing import Any
 from keel.bench.limit_stream import limit_writes, stream_limit_writes
 from keel.bench.long_run import LongRun
 from keel.bench.machine import describe_machine
+from keel.bench.markdown import with_section
 from keel.bench.soak_accounting import (
     Accounting,
     acted_twice,
@@ -222,25 +223,6 @@ def section(result: Soak) -> str:
     return "\n".join(lines)
 
 
-def with_section(text: str, new: str) -> str:
-    """BENCHMARKS.md with its soak section replaced by `new` (or added at the end)."""
-    start = text.find(SECTION)
-    if start < 0:
-        return text.rstrip("\n") + "\n\n" + new
-    end = text.find("\n## ", start + len(SECTION))
-    rest = text[end + 1 :] if end >= 0 else ""
-    return text[:start] + new + ("\n" + rest if rest else "")
-
-
-def kept_section(text: str) -> str | None:
-    """The soak section of an existing BENCHMARKS.md (`keel bench` keeps it when it rewrites the file)."""
-    start = text.find(SECTION)
-    if start < 0:
-        return None
-    end = text.find("\n## ", start + len(SECTION))
-    return text[start : end + 1 if end >= 0 else len(text)]
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m keel.bench.soak", description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=DEFAULT_EVENTS, help=f"events to deliver (default {DEFAULT_EVENTS})")
@@ -264,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"- {problem}")
     if args.write:
         benchmarks = root / "BENCHMARKS.md"
-        benchmarks.write_text(with_section(benchmarks.read_text(), text))
+        benchmarks.write_text(with_section(benchmarks.read_text(), SECTION, text))
     return 0 if result.accounting.ok else 1
 
 

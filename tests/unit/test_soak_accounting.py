@@ -9,7 +9,10 @@ from typing import Any
 
 from functions.shared.domain.decisions import Decision, DecisionRecord
 from keel.bench.limit_stream import most_holders
-from keel.bench.soak import SECTION, kept_section, with_section
+from keel.bench.main import with_kept_sections
+from keel.bench.markdown import kept_section, with_section
+from keel.bench.report import MAKE_TEST_SECTION
+from keel.bench.soak import SECTION
 from keel.bench.soak_accounting import acted_twice, ending_of, limit_violations
 from keel.bench.soak_plan import ALARM_START_ATTEMPTS, BATCH, SoakPlan
 
@@ -137,11 +140,23 @@ def test_the_plan_mixes_in_every_fault_it_names() -> None:
 
 def test_the_soak_section_is_replaced_in_place_and_kept() -> None:
     text = "# Benchmarks\n\n## 8. Catalog scale\n\nold\n"
-    once = with_section(text, f"{SECTION}\n\nfirst\n")
-    twice = with_section(once + "\n## 10. Later\n\nafter\n", f"{SECTION}\n\nsecond\n")
+    once = with_section(text, SECTION, f"{SECTION}\n\nfirst\n")
+    twice = with_section(once + "\n## 10. Later\n\nafter\n", SECTION, f"{SECTION}\n\nsecond\n")
     assert once.endswith(f"old\n\n{SECTION}\n\nfirst\n")
     assert "first" not in twice
     assert f"{SECTION}\n\nsecond\n" in twice
     assert twice.endswith("## 10. Later\n\nafter\n")
-    assert kept_section(once) == f"{SECTION}\n\nfirst\n"
-    assert kept_section(text) is None
+    assert kept_section(once, SECTION) == f"{SECTION}\n\nfirst\n"
+    assert kept_section(text, SECTION) is None
+
+
+def test_a_bench_run_keeps_the_soak_and_an_untimed_make_test_from_the_earlier_file() -> None:
+    earlier = f"# B\n\n{MAKE_TEST_SECTION}\n\nWall time 900 s\n\n## 8. Catalog scale\n\nold\n\n{SECTION}\n\nsoaked\n"
+    new = f"# B\n\n{MAKE_TEST_SECTION}\n\nNot measured.\n\n## 8. Catalog scale\n\nnew\n"
+    # When the new run did not time make test: the earlier figure stays, in its place, and the soak too
+    kept = with_kept_sections(new, earlier, timed_tests=False)
+    assert kept == f"# B\n\n{MAKE_TEST_SECTION}\n\nWall time 900 s\n\n## 8. Catalog scale\n\nnew\n\n{SECTION}\n\nsoaked\n"
+    # When it did, its own figure is written
+    assert "Not measured." in with_kept_sections(new, earlier, timed_tests=True)
+    # And a first run has nothing to keep
+    assert with_kept_sections(new, "", timed_tests=False) == new
